@@ -1,0 +1,212 @@
+//! Who is calling: confidants and admins with bearer tokens, and components with the
+//! shared internal secret.
+//!
+//! Tokens are random secrets given out once; the store keeps only their SHA-256 (a
+//! token has 256 bits of entropy, so a plain hash cannot be reversed by guessing), at
+//! `auth/token/<sha256>`. The bootstrap admin token comes from the secret variable
+//! `admin_token` and is never stored.
+
+use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::domain::{wire_enum, Organisation};
+use crate::id::TokenId;
+use crate::kv::{get_json, KeyValue};
+use crate::problem::{Problem, ProblemKind};
+use crate::random::Random;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The header that carries the internal secret between components.
+pub const INTERNAL_SECRET_HEADER: &str = "weerbaar-internal-secret";
+
+/// The prefix of every bearer token we issue, so a leaked one is recognisable.
+pub const TOKEN_PREFIX: &str = "wbt_";
+
+wire_enum!(
+    /// What a staff credential may do.
+    StaffRole {
+        /// Works the cases of their organisation.
+        Confidant => "confidant",
+        /// A confidant who also manages tokens, the directory and webhooks.
+        Admin => "admin",
+    }
+);
+
+/// A stored token (the secret itself is never stored).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The token's public id.
+    pub id: TokenId,
+    /// Whose cases the holder sees.
+    pub organisation: Organisation,
+    /// What the holder may do.
+    pub role: StaffRole,
+    /// Who holds it (a name or function, chosen by the admin who created it).
+    pub label: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was revoked; a revoked token authenticates no one.
+    #[serde(default)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The key of a token's record.
+pub fn token_key(token_hash: &str) -> String {
+    format!("auth/token/{token_hash}")
+}
+
+/// An authenticated staff member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The token used; `None` for the bootstrap admin token.
+    pub token: Option<TokenId>,
+    /// The organisation whose cases this caller sees.
+    pub organisation: Organisation,
+    /// What the caller may do.
+    pub role: StaffRole,
+}
+
+impl Principal {
+    /// Requires the admin role.
+    pub fn require_admin(&self) -> Result<(), Problem> {
+        if self.role == StaffRole::Admin {
+            Ok(())
+        } else {
+            Err(Problem::new(ProblemKind::Forbidden, "this requires an admin token"))
+        }
+    }
+
+    /// The bootstrap admin, who acts for the ministry (BZK) that hosts the support team.
+    pub fn bootstrap_admin() -> Self {
+        Principal { token: None, organisation: Organisation::Bzk, role: StaffRole::Admin }
+    }
+}
+
+/// A new token: the secret to show once, and the hash to store.
+pub struct IssuedToken {
+    /// Give this to the holder; it is not stored.
+    pub secret: String,
+    /// Store the record under [`token_key`] of this.
+    pub hash: String,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IssuedToken(hash={})", self.hash)
+    }
+}
+
+/// Makes a fresh bearer token (256 random bits).
+pub fn issue_token(random: &dyn Random) -> IssuedToken {
+    let mut bytes = [0u8; 32];
+    random.fill(&mut bytes);
+    let secret = format!("{TOKEN_PREFIX}{}", crate::crypto::hex(&bytes));
+    let hash = sha256_hex(secret.as_bytes());
+    IssuedToken { secret, hash }
+}
+
+fn unauthorized(detail: &str) -> Problem {
+    Problem::new(ProblemKind::Unauthorized, detail).at("authorization")
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Authenticates a staff request by its bearer token.
+pub fn authenticate<S: KeyValue>(
+    store: &S,
+    headers: &http::HeaderMap,
+    bootstrap_admin_token: &str,
+) -> Result<Principal, Problem> {
+    let token = bearer(headers).ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
+    if !bootstrap_admin_token.is_empty() && constant_time_eq(token.as_bytes(), bootstrap_admin_token.as_bytes()) {
+        return Ok(Principal::bootstrap_admin());
+    }
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(unauthorized("unknown or revoked token"));
+    }
+    let record: Option<TokenRecord> = get_json(store, &token_key(&sha256_hex(token.as_bytes())))?;
+    match record {
+        Some(r) if r.revoked_at.is_none() => {
+            Ok(Principal { token: Some(r.id), organisation: r.organisation, role: r.role })
+        }
+        _ => Err(unauthorized("unknown or revoked token")),
+    }
+}
+
+/// Checks that a request comes from one of our components.
+pub fn verify_internal(headers: &http::HeaderMap, internal_secret: &str) -> Result<(), Problem> {
+    let given = headers.get(INTERNAL_SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if !internal_secret.is_empty() && constant_time_eq(given, internal_secret.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Problem::new(ProblemKind::Unauthorized, "this endpoint is for weerbaar's own components")
+            .at(INTERNAL_SECRET_HEADER))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::memory::MemoryStore;
+    use crate::kv::to_json;
+    use crate::random::SeededRandom;
+
+    fn headers(auth: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, auth.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn a_stored_token_authenticates_its_holder_until_revoked() {
+        let store = MemoryStore::new();
+        let r = SeededRandom::new(4);
+        let issued = issue_token(&r);
+        let mut record = TokenRecord {
+            id: TokenId::generate(&r),
+            organisation: Organisation::Nvvr,
+            role: StaffRole::Confidant,
+            label: "desk".into(),
+            created_at: Timestamp::from_unix_millis(0),
+            revoked_at: None,
+        };
+        store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
+        let who = authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token").unwrap();
+        assert_eq!(who.organisation, Organisation::Nvvr);
+        assert_eq!(who.role, StaffRole::Confidant);
+        assert!(who.require_admin().is_err());
+        assert!(!store.dump().keys().any(|k| k.contains(&issued.secret)));
+
+        record.revoked_at = Some(Timestamp::from_unix_millis(1));
+        store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
+        let err = authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token").unwrap_err();
+        assert_eq!(err.kind, ProblemKind::Unauthorized);
+    }
+
+    #[test]
+    fn the_bootstrap_token_is_an_admin_and_nothing_else_is() {
+        let store = MemoryStore::new();
+        let who = authenticate(&store, &headers("Bearer bootstrap-token"), "bootstrap-token").unwrap();
+        assert_eq!(who.role, StaffRole::Admin);
+        assert!(authenticate(&store, &headers("Bearer wbt_0000"), "bootstrap-token").is_err());
+        assert!(authenticate(&store, &headers("Basic abc"), "bootstrap-token").is_err());
+        assert!(authenticate(&store, &http::HeaderMap::new(), "bootstrap-token").is_err());
+        assert!(authenticate(&store, &headers("Bearer "), "").is_err());
+    }
+
+    #[test]
+    fn internal_calls_need_the_exact_secret() {
+        let mut h = http::HeaderMap::new();
+        assert!(verify_internal(&h, "s3cret").is_err());
+        h.insert(INTERNAL_SECRET_HEADER, "s3cre".parse().unwrap());
+        assert!(verify_internal(&h, "s3cret").is_err());
+        h.insert(INTERNAL_SECRET_HEADER, "s3cret".parse().unwrap());
+        assert!(verify_internal(&h, "s3cret").is_ok());
+        assert!(verify_internal(&h, "").is_err());
+    }
+}

@@ -1,0 +1,114 @@
+//! The variables port: configuration and secrets come from Spin variables.
+
+use crate::problem::Problem;
+use std::collections::HashMap;
+
+/// Reads a component variable; `None` when it is not set.
+pub trait Variables {
+    /// The variable's value.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Variables from a map, for tests.
+#[derive(Debug, Default, Clone)]
+pub struct MapVariables(pub HashMap<String, String>);
+
+impl MapVariables {
+    /// Variables from pairs.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        MapVariables(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    /// Sets one.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.0.insert(name.to_string(), value.into());
+    }
+}
+
+impl Variables for MapVariables {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+/// A variable that is missing or malformed. Names the variable, never its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable.
+    pub variable: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "variable `{}` {}", self.variable, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<ConfigError> for Problem {
+    fn from(err: ConfigError) -> Self {
+        let detail = format!("the service is not configured correctly ({err}); the operator has been told");
+        let mut p = Problem::internal(anyhow::Error::new(err));
+        p.detail = detail;
+        p
+    }
+}
+
+/// A variable that must be set and non-empty.
+pub fn required(vars: &dyn Variables, name: &str) -> Result<String, ConfigError> {
+    match vars.get(name) {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ConfigError { variable: name.into(), reason: "is not set".into() }),
+    }
+}
+
+/// A required variable, parsed.
+pub fn parsed<T>(
+    vars: &dyn Variables,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let raw = required(vars, name)?;
+    parse(&raw).map_err(|reason| ConfigError { variable: name.into(), reason: format!("is invalid: {reason}") })
+}
+
+/// A required variable holding a number.
+pub fn number<T: std::str::FromStr>(vars: &dyn Variables, name: &str) -> Result<T, ConfigError> {
+    parsed(vars, name, |raw| raw.trim().parse().map_err(|_| "must be a whole number".to_string()))
+}
+
+/// A URL of another component: no trailing slash, http or https.
+pub fn base_url(vars: &dyn Variables, name: &str) -> Result<String, ConfigError> {
+    parsed(vars, name, |raw| {
+        let url = raw.trim().trim_end_matches('/');
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url.to_string())
+        } else {
+            Err("must start with http:// or https://".into())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let vars = MapVariables::default();
+        let err = required(&vars, "internal_secret").unwrap_err();
+        assert_eq!(err.to_string(), "variable `internal_secret` is not set");
+    }
+
+    #[test]
+    fn a_malformed_variable_is_named_without_its_value() {
+        let vars = MapVariables::from_pairs(&[("limit", "ten-thousand")]);
+        let err = number::<u32>(&vars, "limit").unwrap_err().to_string();
+        assert!(err.contains("`limit`") && !err.contains("ten-thousand"), "{err}");
+        let vars = MapVariables::from_pairs(&[("u", "http://triage.spin.internal/")]);
+        assert_eq!(base_url(&vars, "u").unwrap(), "http://triage.spin.internal");
+    }
+}

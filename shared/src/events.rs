@@ -1,0 +1,55 @@
+//! The events components send each other, and the only case data a webhook may carry.
+//!
+//! [`CaseEventData`] is deliberately a closed set of non-identifying fields: a case
+//! reference, priority, organisation, region, status, deadline, escalation level and an
+//! API link. There is no field a name, contact detail, description or receipt code
+//! could go into, so no event can leak one.
+
+use crate::domain::{wire_enum, CaseStatus, Organisation, Priority, RegionCode};
+use crate::id::{CaseId, EventId};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+wire_enum!(
+    /// Kinds of events.
+    EventType {
+        CaseCreated => "case.created",
+        CaseTriaged => "case.triaged",
+        CaseAssigned => "case.assigned",
+        CaseEscalated => "case.escalated",
+        CaseClosed => "case.closed",
+        CaseReopened => "case.reopened",
+    }
+);
+
+/// What a case event tells: enough to act, nothing to leak.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseEventData {
+    pub case_reference: CaseId,
+    pub priority: Option<Priority>,
+    pub organisation: Option<Organisation>,
+    pub region: RegionCode,
+    pub status: CaseStatus,
+    pub first_contact_due: Option<Timestamp>,
+    pub escalation_level: Option<u32>,
+    /// Where a confidant reads the case (path of the triage API).
+    pub api_link: String,
+}
+
+/// An event, as posted to the notification component's internal endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseEvent {
+    /// Deduplication key: the same event sent twice is delivered once.
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub timestamp: Timestamp,
+    pub data: CaseEventData,
+}
+
+/// The path of a case in the confidant API.
+pub fn case_api_link(case: &CaseId) -> String {
+    format!("/triage/cases/{case}")
+}

@@ -1,0 +1,138 @@
+//! The key-value port: exactly what real Spin guarantees, no more.
+//!
+//! Spin's store (see the team's `spin-kv.md`) is narrower than its interface suggests,
+//! and this port's contract is written down to what it really does:
+//!
+//! - `set_many` is atomic (one SQLite transaction, one Redis `MSET`): write a record
+//!   together with its index entries in one call.
+//! - `increment` is atomic, but backends encode counters differently: keep counters in
+//!   keys of their own and read them with `increment(key, 0)` ([`read_counter`]).
+//! - Compare-and-swap guards only a key that exists: a swap from an absent value is an
+//!   unconditional upsert. Claim new keys with [`claim`] (`increment(..) == 1`).
+//! - A swap can report a conflict although it applied (Redis): [`Swap::Conflict`] is
+//!   ambiguous, so every CAS-written value must identify its write and the writer
+//!   re-reads to find out ([`versioned`] does this).
+//! - Listing keys is a full scan: the port has no such operation. Keep index keys
+//!   ([`slots`]).
+
+pub mod memory;
+pub mod slots;
+pub mod versioned;
+
+use std::fmt;
+
+/// The store failed or refused; the operation may or may not have happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key-value store error: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// What a swap reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swap {
+    /// The value was written.
+    Applied,
+    /// The store says the value changed since it was read. On Redis this is also reported
+    /// for swaps that applied: re-read and compare with what you wrote.
+    Conflict,
+}
+
+/// A key-value store with Spin's semantics.
+pub trait KeyValue {
+    /// A compare-and-swap handle, holding what `cas_begin` read.
+    type Cas;
+
+    /// The value of `key`, if any.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Sets `key`, unconditionally.
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Deletes `key` (absent is fine).
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Whether `key` has a value.
+    fn exists(&self, key: &str) -> Result<bool, StoreError>;
+    /// The values of `keys`, in the same order.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+    /// Sets every entry, atomically: all or none.
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
+    /// Deletes every key.
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError>;
+    /// Adds `delta` to the counter at `key` (absent counts as 0) and returns the new value.
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
+    /// Starts a compare-and-swap: reads the current value (always read before a swap).
+    fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), StoreError>;
+    /// Writes `value` if the key still holds what `cas_begin` read. If it read nothing,
+    /// this is an unconditional upsert: never rely on it to create a key exclusively.
+    fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<Swap, StoreError>;
+}
+
+/// Claims `key` for exactly one caller: true for the first, false for everyone after.
+/// The only race-free way to create a key exclusively on every Spin backend.
+pub fn claim<S: KeyValue>(store: &S, key: &str) -> Result<bool, StoreError> {
+    Ok(store.increment(key, 1)? == 1)
+}
+
+/// Reads a counter without changing it (the encoding differs between backends).
+pub fn read_counter<S: KeyValue>(store: &S, key: &str) -> Result<i64, StoreError> {
+    store.increment(key, 0)
+}
+
+/// Reads a JSON document.
+pub fn get_json<S: KeyValue, T: serde::de::DeserializeOwned>(store: &S, key: &str) -> Result<Option<T>, StoreError> {
+    match store.get(key)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError(format!("undecodable document at a {} key: {e}", key_kind(key)))),
+    }
+}
+
+/// Encodes a document for storage.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("stored documents serialise")
+}
+
+/// The first segment of a key (`case`, `idx`, ...): enough to say what failed without
+/// writing an id, or anything derived from personal data, into a log.
+pub fn key_kind(key: &str) -> &str {
+    key.split('/').next().unwrap_or("")
+}
+
+impl<S: KeyValue + ?Sized> KeyValue for &S {
+    type Cas = S::Cas;
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        (**self).set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        (**self).delete(key)
+    }
+    fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        (**self).exists(key)
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        (**self).get_many(keys)
+    }
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        (**self).set_many(entries)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        (**self).delete_many(keys)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        (**self).increment(key, delta)
+    }
+    fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), StoreError> {
+        (**self).cas_begin(key)
+    }
+    fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<Swap, StoreError> {
+        (**self).cas_swap(cas, value)
+    }
+}

@@ -1,0 +1,32 @@
+//! What weerbaar's four components really share.
+//!
+//! - [`domain`]: the vocabulary of the support line (roles, regions, priorities, ...),
+//!   as types that can only hold valid values.
+//! - [`id`], [`receipt`]: typed identifiers and the reporter's receipt code.
+//! - [`problem`]: the one error type, rendered as RFC 9457 problem details.
+//! - [`kv`]: the key-value port, with exactly the guarantees real Spin gives,
+//!   an in-memory fake that reproduces them, and the Spin adapter.
+//! - [`crypto`], [`auth`]: confidential fields at rest, keyed hashes, tokens.
+//! - [`web`]: strict JSON input, responses and correlation ids for thin handlers.
+//! - [`case`], [`events`]: the case record and the events components exchange.
+//! - [`clock`], [`random`], [`outbound`], [`config`]: the remaining ports.
+
+pub mod auth;
+pub mod case;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod events;
+pub mod id;
+pub mod kv;
+pub mod log;
+pub mod outbound;
+pub mod problem;
+pub mod random;
+pub mod receipt;
+pub mod time;
+pub mod web;
+
+#[cfg(target_arch = "wasm32")]
+pub mod spin;

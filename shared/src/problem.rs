@@ -1,0 +1,244 @@
+//! The one error type of every component, rendered as RFC 9457 problem details.
+//!
+//! A client sees a stable `type`, a human `title`, the `status`, a `detail`, the
+//! offending field as a JSON pointer and the correlation id of its request. Internal
+//! causes are logged for the operator under that correlation id and never shown.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Base of the stable problem `type` URIs.
+pub const TYPE_BASE: &str = "urn:weerbaar:problem:";
+
+macro_rules! problem_kinds {
+    ($($variant:ident => ($slug:literal, $status:literal, $title:literal)),+ $(,)?) => {
+        /// Every kind of failure a client can see. The slug is part of the API: never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemKind { $($variant),+ }
+
+        impl ProblemKind {
+            /// Every kind, for documentation and contract tests.
+            pub const ALL: &'static [ProblemKind] = &[$(ProblemKind::$variant),+];
+
+            /// The stable slug in the `type` URI.
+            pub fn slug(self) -> &'static str { match self { $(ProblemKind::$variant => $slug),+ } }
+
+            /// The HTTP status code.
+            pub fn status(self) -> u16 { match self { $(ProblemKind::$variant => $status),+ } }
+
+            /// The short human summary.
+            pub fn title(self) -> &'static str { match self { $(ProblemKind::$variant => $title),+ } }
+        }
+    };
+}
+
+problem_kinds! {
+    MalformedBody => ("malformed-body", 400, "The request body is not well-formed JSON"),
+    InvalidField => ("invalid-field", 422, "A field has an invalid value"),
+    InvalidFields => ("invalid-fields", 422, "Several records or fields are invalid"),
+    InvalidParameter => ("invalid-parameter", 400, "A query parameter or header is invalid"),
+    UnsupportedMediaType => ("unsupported-media-type", 415, "The request body must be application/json"),
+    PayloadTooLarge => ("payload-too-large", 413, "The request body is too large"),
+    Unauthorized => ("unauthorized", 401, "Authentication is required"),
+    Forbidden => ("forbidden", 403, "This credential may not do this"),
+    NotFound => ("not-found", 404, "No such resource"),
+    MethodNotAllowed => ("method-not-allowed", 405, "This method is not allowed here"),
+    Conflict => ("conflict", 409, "The request conflicts with the resource's state"),
+    InvalidTransition => ("invalid-transition", 409, "This status change is not allowed"),
+    IdempotencyKeyReused => ("idempotency-key-reused", 422, "This Idempotency-Key was used for a different request"),
+    PreconditionFailed => ("precondition-failed", 412, "The resource changed since you read it"),
+    PreconditionRequired => ("precondition-required", 428, "Send If-Match with the version you read"),
+    TooManyRequests => ("too-many-requests", 429, "Too many requests; try again later"),
+    StoreUnavailable => ("store-unavailable", 503, "Storage is unavailable; nothing was changed, try again"),
+    DownstreamUnavailable => ("downstream-unavailable", 503, "A service this request needs is unavailable; try again"),
+    Internal => ("internal", 500, "Something went wrong on our side"),
+}
+
+/// One offending field, for problems that list several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON pointer to the field (RFC 6901), e.g. `/incident_kinds/2`.
+    pub field: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+/// A failure to show the client.
+pub struct Problem {
+    /// What kind of failure.
+    pub kind: ProblemKind,
+    /// Human explanation for this occurrence; never personal data.
+    pub detail: String,
+    /// The offending field as a JSON pointer, where one field is at fault.
+    pub field: Option<String>,
+    /// Every offending field, where several are.
+    pub errors: Vec<FieldError>,
+    /// Seconds to wait before retrying (429, 503).
+    pub retry_after: Option<u64>,
+    /// The methods allowed, for 405.
+    pub allow: Option<&'static str>,
+    /// For the operator's log only.
+    pub cause: Option<anyhow::Error>,
+}
+
+impl Problem {
+    /// A problem of `kind` with a detail.
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Problem {
+            kind,
+            detail: detail.into(),
+            field: None,
+            errors: Vec::new(),
+            retry_after: None,
+            allow: None,
+            cause: None,
+        }
+    }
+
+    /// A field with an invalid value.
+    pub fn invalid_field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Problem::new(ProblemKind::InvalidField, detail).at(pointer)
+    }
+
+    /// Several invalid fields or records at once.
+    pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
+        let detail = format!("{} invalid field(s); see errors", errors.len());
+        Problem { errors, ..Problem::new(ProblemKind::InvalidFields, detail) }
+    }
+
+    /// Not found, or not yours: the two are indistinguishable on purpose.
+    pub fn not_found() -> Self {
+        Problem::new(ProblemKind::NotFound, "no such resource")
+    }
+
+    /// The path exists, the method does not; `allow` lists the methods that do.
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        Problem { allow: Some(allow), ..Problem::new(ProblemKind::MethodNotAllowed, format!("allowed: {allow}")) }
+    }
+
+    /// Too many requests; try again after `seconds`.
+    pub fn too_many_requests(seconds: u64) -> Self {
+        let mut p = Problem::new(ProblemKind::TooManyRequests, "too many requests from this client; try again later");
+        p.retry_after = Some(seconds.max(1));
+        p
+    }
+
+    /// Our fault: the client sees only the correlation id, the log the cause.
+    pub fn internal(cause: anyhow::Error) -> Self {
+        Problem {
+            cause: Some(cause),
+            ..Problem::new(ProblemKind::Internal, "an internal error occurred; quote the correlation id")
+        }
+    }
+
+    /// Names the field at fault (a JSON pointer, or a parameter/header name).
+    pub fn at(mut self, pointer: impl Into<String>) -> Self {
+        self.field = Some(pointer.into());
+        self
+    }
+
+    /// The body, as sent.
+    pub fn body(&self, correlation_id: &str) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "type": format!("{TYPE_BASE}{}", self.kind.slug()),
+            "title": self.kind.title(),
+            "status": self.kind.status(),
+            "detail": self.detail,
+            "correlation_id": correlation_id,
+        });
+        if let Some(field) = &self.field {
+            body["field"] = field.clone().into();
+        }
+        if !self.errors.is_empty() {
+            body["errors"] = serde_json::to_value(&self.errors).expect("field errors serialise");
+        }
+        body
+    }
+
+    /// The HTTP response.
+    pub fn into_response(self, correlation_id: &str) -> http::Response<Vec<u8>> {
+        let body = serde_json::to_vec(&self.body(correlation_id)).expect("problem serialises");
+        let mut builder =
+            http::Response::builder().status(self.kind.status()).header(http::header::CONTENT_TYPE, PROBLEM_JSON);
+        if let Some(seconds) = self.retry_after {
+            builder = builder.header(http::header::RETRY_AFTER, seconds.to_string());
+        }
+        if let Some(allow) = self.allow {
+            builder = builder.header(http::header::ALLOW, allow);
+        }
+        builder.body(body).expect("valid response parts")
+    }
+}
+
+impl fmt::Debug for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.kind.slug(), self.kind.status(), self.detail)?;
+        if let Some(field) = &self.field {
+            write!(f, " at {field}")?;
+        }
+        if let Some(cause) = &self.cause {
+            write!(f, "; cause: {cause:#}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl From<crate::kv::StoreError> for Problem {
+    fn from(err: crate::kv::StoreError) -> Self {
+        let mut p =
+            Problem::new(ProblemKind::StoreUnavailable, "storage is unavailable; nothing was changed, try again");
+        p.retry_after = Some(1);
+        p.cause = Some(anyhow::anyhow!(err));
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_problem_renders_as_rfc9457_with_the_pointer_and_correlation_id() {
+        let response = Problem::invalid_field("/role", "must be one of: mayor").into_response("c0ffee");
+        assert_eq!(response.status(), 422);
+        assert_eq!(response.headers()[http::header::CONTENT_TYPE], PROBLEM_JSON);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["type"], "urn:weerbaar:problem:invalid-field");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["field"], "/role");
+        assert_eq!(body["correlation_id"], "c0ffee");
+        assert!(body["title"].is_string());
+    }
+
+    #[test]
+    fn an_internal_problem_never_shows_its_cause() {
+        let p = Problem::internal(anyhow::anyhow!("secret detail: key k1 missing"));
+        let body = p.body("abc").to_string();
+        assert!(!body.contains("secret detail"));
+        assert!(format!("{p:?}").contains("secret detail"));
+    }
+
+    #[test]
+    fn slugs_are_unique() {
+        let mut slugs: Vec<_> = ProblemKind::ALL.iter().map(|k| k.slug()).collect();
+        slugs.sort();
+        slugs.dedup();
+        assert_eq!(slugs.len(), ProblemKind::ALL.len());
+    }
+
+    #[test]
+    fn too_many_requests_carries_retry_after() {
+        let r = Problem::too_many_requests(42).into_response("x");
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()[http::header::RETRY_AFTER], "42");
+    }
+}

@@ -1,0 +1,185 @@
+//! The Spin adapters: the only code that touches Spin's host interfaces. Each is a few
+//! lines over the port it implements; everything behind them is tested natively.
+
+use crate::config::Variables;
+use crate::kv::{KeyValue, StoreError, Swap};
+use crate::outbound::{Outbound, OutboundError};
+use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store};
+use std::time::Duration;
+
+/// The `default` key-value store, through `wasi:keyvalue` (same data as Spin's own
+/// key-value interface, plus atomics and batch).
+pub struct SpinStore {
+    bucket: store::Bucket,
+}
+
+fn store_error(e: store::Error) -> StoreError {
+    StoreError(match e {
+        store::Error::NoSuchStore => "no such store".into(),
+        store::Error::AccessDenied => "access denied".into(),
+        store::Error::Other(m) => m,
+    })
+}
+
+impl SpinStore {
+    /// Opens the `default` store (the only label Spin accepts without a runtime config).
+    pub fn open_default() -> Result<Self, StoreError> {
+        Ok(SpinStore { bucket: store::open("default").map_err(store_error)? })
+    }
+}
+
+impl KeyValue for SpinStore {
+    type Cas = atomics::Cas;
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.bucket.get(key).map_err(store_error)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.bucket.set(key, value).map_err(store_error)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.bucket.delete(key).map_err(store_error)
+    }
+    fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.bucket.exists(key).map_err(store_error)
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Backends may omit missing keys or reorder: map the answer back by key.
+        let found = batch::get_many(&self.bucket, keys).map_err(store_error)?;
+        let mut by_key: std::collections::HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
+        Ok(keys.iter().map(|k| by_key.remove(k).flatten()).collect())
+    }
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        batch::set_many(&self.bucket, entries).map_err(store_error)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        batch::delete_many(&self.bucket, keys).map_err(store_error)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        atomics::increment(&self.bucket, key, delta).map_err(store_error)
+    }
+    fn cas_begin(&self, key: &str) -> Result<(atomics::Cas, Option<Vec<u8>>), StoreError> {
+        let cas = atomics::Cas::new(&self.bucket, key).map_err(store_error)?;
+        let current = cas.current().map_err(store_error)?;
+        Ok((cas, current))
+    }
+    fn cas_swap(&self, cas: atomics::Cas, value: &[u8]) -> Result<Swap, StoreError> {
+        match atomics::swap(cas, value) {
+            Ok(()) => Ok(Swap::Applied),
+            Err(atomics::CasError::CasFailed(_)) => Ok(Swap::Conflict),
+            Err(atomics::CasError::StoreError(e)) => Err(store_error(e)),
+        }
+    }
+}
+
+/// Component variables (`[component.<id>.variables]` in spin.toml).
+pub struct SpinVariables;
+
+impl Variables for SpinVariables {
+    fn get(&self, name: &str) -> Option<String> {
+        spin_sdk::variables::get(name).ok()
+    }
+}
+
+/// Outbound HTTP through `wasi:http/outgoing-handler`, with timeouts.
+pub struct SpinOutbound;
+
+impl Outbound for SpinOutbound {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        outgoing::send(request, timeout)
+    }
+}
+
+mod outgoing {
+    use super::*;
+    use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
+    use spin_sdk::wit::wasi::http0_2_0::types::{
+        Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    };
+
+    fn fail(what: &str, e: impl std::fmt::Debug) -> OutboundError {
+        OutboundError(format!("{what}: {e:?}"))
+    }
+
+    pub fn send(request: http::Request<Vec<u8>>, timeout: Duration) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        let (parts, body) = request.into_parts();
+        let entries: Vec<(String, Vec<u8>)> =
+            parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
+        let headers = Fields::from_list(&entries).map_err(|e| fail("headers", e))?;
+        let outgoing = OutgoingRequest::new(headers);
+        let method = match parts.method.as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            other => Method::Other(other.to_string()),
+        };
+        outgoing.set_method(&method).map_err(|e| fail("method", e))?;
+        let scheme = match parts.uri.scheme_str() {
+            Some("https") => Scheme::Https,
+            _ => Scheme::Http,
+        };
+        outgoing.set_scheme(Some(&scheme)).map_err(|e| fail("scheme", e))?;
+        let authority = parts.uri.authority().map(|a| a.as_str().to_string()).ok_or_else(|| fail("url", "no host"))?;
+        outgoing.set_authority(Some(&authority)).map_err(|e| fail("authority", e))?;
+        let path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        outgoing.set_path_with_query(Some(&path)).map_err(|e| fail("path", e))?;
+
+        let options = RequestOptions::new();
+        let nanos = timeout.as_nanos() as u64;
+        // A host that does not support a timeout refuses to set it; the call still runs.
+        let _ = options.set_connect_timeout(Some(nanos));
+        let _ = options.set_first_byte_timeout(Some(nanos));
+        let _ = options.set_between_bytes_timeout(Some(nanos));
+
+        let outgoing_body = outgoing.body().map_err(|e| fail("body", e))?;
+        let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| fail("send", e))?;
+        {
+            let stream = outgoing_body.write().map_err(|e| fail("body stream", e))?;
+            for chunk in body.chunks(4096) {
+                stream.blocking_write_and_flush(chunk).map_err(|e| fail("write body", e))?;
+            }
+        }
+        OutgoingBody::finish(outgoing_body, None).map_err(|e| fail("finish body", e))?;
+
+        pending.subscribe().block();
+        let response = match pending.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(fail("response", code)),
+            Some(Err(())) | None => return Err(fail("response", "no response")),
+        };
+        let mut builder = http::Response::builder().status(response.status());
+        for (name, value) in response.headers().entries() {
+            builder = builder.header(name, value);
+        }
+        let incoming = response.consume().map_err(|e| fail("response body", e))?;
+        let mut bytes = Vec::new();
+        {
+            let stream = incoming.stream().map_err(|e| fail("response stream", e))?;
+            loop {
+                match stream.blocking_read(64 * 1024) {
+                    Ok(chunk) => bytes.extend_from_slice(&chunk),
+                    Err(wasi::io::streams::StreamError::Closed) => break,
+                    Err(e) => return Err(fail("read response", e)),
+                }
+            }
+        }
+        let _ = IncomingBody::finish(incoming);
+        builder.body(bytes).map_err(|e| fail("response", e))
+    }
+}
