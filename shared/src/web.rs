@@ -195,6 +195,30 @@ pub fn finish(result: Result<Response, Problem>, correlation_id: &str, component
     response
 }
 
+/// Serves one request: gives the handler a correlation id, turns its problems into
+/// problem+json, adds the correlation header and writes the one log line per request
+/// (method, path, status, duration: paths hold only typed ids, never personal data).
+pub fn serve(
+    component: &str,
+    req: &Request,
+    random: &dyn Random,
+    handler: impl FnOnce(&str) -> Result<Response, Problem>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let correlation = correlation_id(req, random);
+    let response = finish(handler(&correlation), &correlation, component);
+    let elapsed = started.elapsed().as_millis() as u64;
+    crate::log::request(
+        component,
+        &correlation,
+        req.method().as_str(),
+        req.uri().path(),
+        response.status().as_u16(),
+        elapsed,
+    );
+    response
+}
+
 /// The query parameters, percent-decoded.
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
     req.uri()
