@@ -15,6 +15,8 @@ pub mod auth;
 pub mod case;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod crypto;
 pub mod domain;
 pub mod events;

@@ -219,6 +219,58 @@ pub fn serve(
     response
 }
 
+/// A component's routes: `(method, path template, endpoint)`. Templates are written
+/// exactly as in `openapi.yaml` (`/triage/cases/{case_id}`), so the contract test can
+/// compare the two.
+pub type RouteTable<E> = [(&'static str, &'static str, E)];
+
+/// The named segments of a matched path.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PathParams(Vec<(&'static str, String)>);
+
+impl PathParams {
+    /// The value of segment `{name}`.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+}
+
+fn match_template(template: &'static str, path: &str) -> Option<PathParams> {
+    let mut params = PathParams::default();
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') && !ps.is_empty() => {
+                params.0.push((&ts[1..ts.len() - 1], ps.to_string()));
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Finds the endpoint for a request: 404 for an unknown path, 405 (with `Allow`) for
+/// a known path with another method.
+pub fn route<E: Copy>(table: &RouteTable<E>, method: &http::Method, path: &str) -> Result<(E, PathParams), Problem> {
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for (m, template, endpoint) in table {
+        if let Some(params) = match_template(template, path) {
+            if *m == method.as_str() {
+                return Ok((*endpoint, params));
+            }
+            allowed.push(m);
+        }
+    }
+    if allowed.is_empty() {
+        Err(Problem::not_found())
+    } else {
+        let allow: &'static str = Box::leak(allowed.join(", ").into_boxed_str());
+        Err(Problem::method_not_allowed(allow))
+    }
+}
+
 /// The query parameters, percent-decoded.
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
     req.uri()
@@ -331,6 +383,23 @@ mod tests {
         assert_eq!(if_match(&r).unwrap(), 7);
         r.headers_mut().insert("if-match", "*".parse().unwrap());
         assert_eq!(if_match(&r).unwrap_err().kind.status(), 400);
+    }
+
+    #[test]
+    fn routes_match_templates_and_tell_allowed_methods() {
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum E {
+            List,
+            Read,
+        }
+        let table: &RouteTable<E> = &[("GET", "/t/cases", E::List), ("GET", "/t/cases/{id}", E::Read)];
+        let (e, params) = route(table, &http::Method::GET, "/t/cases/case_1").unwrap();
+        assert_eq!((e, params.get("id")), (E::Read, "case_1"));
+        assert_eq!(route(table, &http::Method::GET, "/t/cases").unwrap().0, E::List);
+        assert_eq!(route(table, &http::Method::GET, "/t/cases/").unwrap_err().kind.status(), 404);
+        assert_eq!(route(table, &http::Method::GET, "/t/cases/a/b").unwrap_err().kind.status(), 404);
+        let p = route(table, &http::Method::DELETE, "/t/cases").unwrap_err();
+        assert_eq!((p.kind.status(), p.allow), (405, Some("GET")));
     }
 
     #[test]
