@@ -1,0 +1,345 @@
+//! A running application: the loaded components, their grants, and the
+//! per-request instantiation that Spin's HTTP trigger does.
+
+use crate::compile::{engine, load_component};
+use crate::guest_io::{GuestClock, LogBook, Stream};
+use crate::kv::{CasFlavour, KvGrant, KvView, SqliteStore};
+use crate::manifest::{expand_all, expand_template, Manifest};
+use crate::outbound::{empty_body, OutboundHooks, OutboundPolicy};
+use crate::routing::{RouteMatch, Router};
+use crate::server::add_spin_headers;
+use crate::variables::VarsView;
+use crate::Options;
+use anyhow::{bail, Context, Result};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::Store;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::{Error as HttpError, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Everything one request's `Store` holds.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: OutboundHooks,
+    kv: KvGrant,
+    vars: Arc<HashMap<String, String>>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// A component ready to be instantiated per request.
+pub(crate) struct LoadedComponent {
+    id: String,
+    pre: ProxyPre<HostState>,
+    kv: KvGrant,
+    vars: Arc<HashMap<String, String>>,
+    policy: Arc<OutboundPolicy>,
+    env: Vec<(String, String)>,
+}
+
+/// The shared state of one running app.
+pub struct Runtime {
+    components: HashMap<String, LoadedComponent>,
+    pub(crate) router: Router,
+    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) down: Mutex<HashSet<String>>,
+    pub(crate) clock: GuestClock,
+    pub(crate) logs: LogBook,
+    pub(crate) addr: SocketAddr,
+}
+
+fn base_linker() -> Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine());
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::kv::add_to_linker(&mut linker, |s: &mut HostState| KvView {
+        grant: &s.kv,
+        table: &mut s.table,
+    })?;
+    crate::variables::add_to_linker(&mut linker, |s: &mut HostState| VarsView {
+        values: &s.vars,
+    })?;
+    Ok(linker)
+}
+
+impl Runtime {
+    /// Loads the selected components of `manifest`, checking what `spin up`
+    /// checks before it listens.
+    pub(crate) fn load(
+        manifest: &Manifest,
+        options: &Options,
+        variables: &HashMap<String, String>,
+        addr: SocketAddr,
+    ) -> Result<Runtime> {
+        let selected: Vec<String> = match &options.components {
+            Some(ids) => {
+                for id in ids {
+                    if !manifest.components.contains_key(id) {
+                        bail!("no component `{id}` in the manifest");
+                    }
+                }
+                ids.clone()
+            }
+            None => manifest.components.keys().cloned().collect(),
+        };
+        let mut defined: HashSet<String> = options.store_labels.iter().cloned().collect();
+        defined.insert("default".to_string());
+        for id in &selected {
+            for label in &manifest.components[id].key_value_stores {
+                if !defined.contains(label) {
+                    bail!(
+                        "component `{id}` uses key-value store `{label}`, which is not defined \
+                         (Spin defines only `default` without a runtime config; add it to Options::store_labels)"
+                    );
+                }
+            }
+        }
+        let defined = Arc::new(defined);
+        let flavour = if options.redis_like_cas {
+            CasFlavour::RedisLike
+        } else {
+            CasFlavour::Sqlite
+        };
+        let store = Arc::new(SqliteStore::open(&options.store, flavour)?);
+        let base = base_linker()?;
+        let mut components = HashMap::new();
+        for id in &selected {
+            let decl = &manifest.components[id];
+            let component = load_component(&decl.source)?;
+            let linker = &base;
+            let pre = ProxyPre::new(linker.instantiate_pre(&component)?)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component `{id}` does not export wasi:http/incoming-handler"))?;
+            let hosts = decl
+                .allowed_outbound_hosts
+                .iter()
+                .map(|h| {
+                    expand_template(h, |name| {
+                        variables
+                            .get(name)
+                            .cloned()
+                            .with_context(|| format!("variable `{name}` has no value"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let policy = OutboundPolicy::parse(&hosts)
+                .with_context(|| format!("component `{id}` allowed_outbound_hosts"))?;
+            components.insert(
+                id.clone(),
+                LoadedComponent {
+                    id: id.clone(),
+                    pre,
+                    kv: KvGrant {
+                        store: store.clone(),
+                        allowed: Arc::new(decl.key_value_stores.iter().cloned().collect()),
+                        defined: defined.clone(),
+                    },
+                    vars: Arc::new(expand_all(&decl.variables, variables)?),
+                    policy: Arc::new(policy),
+                    env: decl
+                        .environment
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                },
+            );
+        }
+        let running: HashSet<String> = selected.iter().cloned().collect();
+        let (router, warnings) = Router::new(&manifest.triggers, &running);
+        for w in warnings {
+            eprintln!("[host] warning: {w}");
+        }
+        Ok(Runtime {
+            components,
+            router,
+            store,
+            down: Mutex::default(),
+            clock: GuestClock::default(),
+            logs: LogBook::new(options.echo_logs),
+            addr,
+        })
+    }
+
+    fn is_down(&self, component: &str) -> bool {
+        self.down
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(component)
+    }
+
+    fn new_store(self: &Arc<Self>, c: &LoadedComponent) -> Store<HostState> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(self.logs.stream(&c.id, Stream::Stdout))
+            .stderr(self.logs.stream(&c.id, Stream::Stderr))
+            .wall_clock(self.clock.wall())
+            .monotonic_clock(self.clock.monotonic());
+        for (k, v) in &c.env {
+            wasi.env(k, v);
+        }
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: OutboundHooks {
+                runtime: self.clone(),
+                component: c.id.clone(),
+                policy: c.policy.clone(),
+            },
+            kv: c.kv.clone(),
+            vars: c.vars.clone(),
+        };
+        Store::new(engine(), state)
+    }
+
+    /// Runs one request through a fresh instance of `component`. Like Spin,
+    /// a trap or an error result becomes a bare 500.
+    pub(crate) async fn serve(
+        self: &Arc<Self>,
+        component: &str,
+        mut request: http::Request<WasiBody>,
+        matched: &RouteMatch,
+        client: SocketAddr,
+        full_url: &str,
+    ) -> http::Response<WasiBody> {
+        let Some(c) = self.components.get(component) else {
+            return bare(http::StatusCode::NOT_FOUND);
+        };
+        add_spin_headers(request.headers_mut(), matched, client, full_url);
+        let mut store = self.new_store(c);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let prepared = (|| -> wasmtime::Result<_> {
+            let req = store
+                .data_mut()
+                .http()
+                .new_incoming_request(Scheme::Http, request)?;
+            let out = store.data_mut().http().new_response_outparam(tx)?;
+            Ok((req, out))
+        })();
+        let (req, out) = match prepared {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("[host] cannot pass the request to `{component}`: {e:#}");
+                return bare(http::StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        };
+        let pre = c.pre.clone();
+        let task = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        });
+        let id = component.to_string();
+        match rx.await {
+            Ok(Ok(response)) => {
+                // The guest may go on writing the body; report a late trap.
+                tokio::spawn(async move {
+                    if let Ok(Err(e)) = task.await {
+                        eprintln!("[host] `{id}` failed after responding: {e:?}");
+                    }
+                });
+                response
+            }
+            Ok(Err(code)) => {
+                eprintln!("[host] `{id}` responded with error {code:?}");
+                bare(http::StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Err(_) => {
+                match task.await {
+                    Ok(Err(e)) => eprintln!("[host] `{id}` trapped: {e:?}"),
+                    Ok(Ok(())) => eprintln!("[host] `{id}` returned without a response"),
+                    Err(e) => eprintln!("[host] `{id}` task failed: {e}"),
+                }
+                bare(http::StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    /// Service chaining to `http://<component>.spin.internal/...`.
+    pub(crate) async fn dispatch_to(
+        self: &Arc<Self>,
+        component: &str,
+        request: http::Request<WasiBody>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        if !self.components.contains_key(component) || self.is_down(component) {
+            return Err(HttpError::ConnectionRefused);
+        }
+        let path = request.uri().path().to_string();
+        let matched = self
+            .router
+            .route_of(component)
+            .and_then(|r| r.matches(&path))
+            .unwrap_or_else(|| RouteMatch {
+                component: component.to_string(),
+                raw_route: String::new(),
+                component_route: String::new(),
+                path_info: path.clone(),
+                named: Vec::new(),
+            });
+        let full_url = request.uri().to_string();
+        let client = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(self
+            .serve(component, request, &matched, client, &full_url)
+            .await)
+    }
+
+    /// A request to `http://self/...` (or a relative URL), routed like an
+    /// incoming one.
+    pub(crate) async fn dispatch_self(
+        self: &Arc<Self>,
+        mut request: http::Request<WasiBody>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        let path = request.uri().path().to_string();
+        let Some(matched) = self.router.route(&path) else {
+            return Ok(bare(http::StatusCode::NOT_FOUND));
+        };
+        if self.is_down(&matched.component) {
+            return Err(HttpError::ConnectionRefused);
+        }
+        let pq = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".to_string());
+        let full_url = format!("http://{}{pq}", self.addr);
+        *request.uri_mut() = full_url
+            .parse()
+            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        request.headers_mut().remove(http::header::HOST);
+        let client = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(self
+            .serve(&matched.component, request, &matched, client, &full_url)
+            .await)
+    }
+}
+
+/// A response with a status and an empty body, as Spin sends for 404 and 500.
+pub(crate) fn bare(status: http::StatusCode) -> http::Response<WasiBody> {
+    let mut r = http::Response::new(empty_body());
+    *r.status_mut() = status;
+    r
+}

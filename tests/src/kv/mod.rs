@@ -1,0 +1,348 @@
+//! Key-value for guests: `fermyon:spin/key-value@2.0.0` and
+//! `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2` over one SQLite store,
+//! so both interfaces see the same data under the same label.
+
+mod sqlite;
+
+pub use sqlite::{
+    CasFlavour, Expectation, IncrementError, SqliteStore, StoreBacking, SwapOutcome, WriteFault,
+};
+
+use crate::wit::fermyon::spin::key_value as spin_kv;
+use crate::wit::wasi::keyvalue::{atomics, batch, store as wasi_kv};
+use std::collections::HashSet;
+use std::sync::Arc;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+
+/// What one component may do with the store; shared by its requests.
+#[derive(Clone)]
+pub struct KvGrant {
+    pub store: Arc<SqliteStore>,
+    /// The component's `key_value_stores`.
+    pub allowed: Arc<HashSet<String>>,
+    /// Labels the app defines (`default` plus configured ones).
+    pub defined: Arc<HashSet<String>>,
+}
+
+/// An opened `fermyon:spin/key-value` store.
+pub struct SpinStore {
+    label: String,
+}
+
+/// An opened `wasi:keyvalue` bucket.
+pub struct Bucket {
+    label: String,
+}
+
+/// A `wasi:keyvalue/atomics.cas` handle: the key and what `current()` saw.
+pub struct CasHandle {
+    label: String,
+    key: String,
+    seen: Expectation,
+}
+
+/// The per-request view the generated host traits are implemented on.
+pub struct KvView<'a> {
+    pub grant: &'a KvGrant,
+    pub table: &'a mut ResourceTable,
+}
+
+/// Marker for `add_to_linker`: the data handed to key-value host functions.
+pub struct KvData;
+
+impl HasData for KvData {
+    type Data<'a> = KvView<'a>;
+}
+
+/// Adds both key-value interfaces to the linker.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> KvView<'_>,
+) -> anyhow::Result<()> {
+    spin_kv::add_to_linker::<T, KvData>(linker, view)?;
+    wasi_kv::add_to_linker::<T, KvData>(linker, view)?;
+    atomics::add_to_linker::<T, KvData>(linker, view)?;
+    batch::add_to_linker::<T, KvData>(linker, view)?;
+    Ok(())
+}
+
+/// Why a label cannot be opened, in neutral terms for both interfaces.
+enum OpenRefusal {
+    AccessDenied,
+    NoSuchStore,
+}
+
+impl KvView<'_> {
+    fn check_label(&self, label: &str) -> Result<(), OpenRefusal> {
+        // Spin checks the component's grant first: an unlisted label is
+        // refused whether or not the app defines it.
+        if !self.grant.allowed.contains(label) {
+            return Err(OpenRefusal::AccessDenied);
+        }
+        if !self.grant.defined.contains(label) {
+            return Err(OpenRefusal::NoSuchStore);
+        }
+        Ok(())
+    }
+
+    fn spin_label(&self, r: &Resource<SpinStore>) -> wasmtime::Result<String> {
+        Ok(self.table.get(r)?.label.clone())
+    }
+
+    fn bucket_label(&self, r: &Resource<Bucket>) -> wasmtime::Result<String> {
+        Ok(self.table.get(r)?.label.clone())
+    }
+
+    fn store(&self) -> &SqliteStore {
+        &self.grant.store
+    }
+}
+
+type Trappable<T, E> = wasmtime::Result<Result<T, E>>;
+
+fn increment_result(r: Result<i64, IncrementError>) -> Trappable<i64, wasi_kv::Error> {
+    match r {
+        Ok(n) => Ok(Ok(n)),
+        Err(IncrementError::Store(e)) => Ok(Err(wasi_kv::Error::Other(e))),
+        // Spin's SQLite store panics here; the request dies with a trap.
+        Err(IncrementError::NotACounter(msg)) => Err(wasmtime::format_err!("increment: {msg}")),
+    }
+}
+
+impl spin_kv::Host for KvView<'_> {}
+
+impl spin_kv::HostStore for KvView<'_> {
+    fn open(&mut self, label: String) -> Trappable<Resource<SpinStore>, spin_kv::Error> {
+        match self.check_label(&label) {
+            Ok(()) => Ok(Ok(self.table.push(SpinStore { label })?)),
+            Err(OpenRefusal::AccessDenied) => Ok(Err(spin_kv::Error::AccessDenied)),
+            Err(OpenRefusal::NoSuchStore) => Ok(Err(spin_kv::Error::NoSuchStore)),
+        }
+    }
+
+    fn get(
+        &mut self,
+        s: Resource<SpinStore>,
+        key: String,
+    ) -> Trappable<Option<Vec<u8>>, spin_kv::Error> {
+        let label = self.spin_label(&s)?;
+        Ok(self.store().get(&label, &key).map_err(spin_kv::Error::Other))
+    }
+
+    fn set(
+        &mut self,
+        s: Resource<SpinStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Trappable<(), spin_kv::Error> {
+        let label = self.spin_label(&s)?;
+        Ok(self
+            .store()
+            .set(&label, &key, &value)
+            .map_err(spin_kv::Error::Other))
+    }
+
+    fn delete(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<(), spin_kv::Error> {
+        let label = self.spin_label(&s)?;
+        Ok(self
+            .store()
+            .delete(&label, &key)
+            .map_err(spin_kv::Error::Other))
+    }
+
+    fn exists(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<bool, spin_kv::Error> {
+        let label = self.spin_label(&s)?;
+        Ok(self
+            .store()
+            .exists(&label, &key)
+            .map_err(spin_kv::Error::Other))
+    }
+
+    fn get_keys(&mut self, s: Resource<SpinStore>) -> Trappable<Vec<String>, spin_kv::Error> {
+        let label = self.spin_label(&s)?;
+        Ok(self.store().keys(&label).map_err(spin_kv::Error::Other))
+    }
+
+    fn drop(&mut self, s: Resource<SpinStore>) -> wasmtime::Result<()> {
+        self.table.delete(s)?;
+        Ok(())
+    }
+}
+
+impl wasi_kv::Host for KvView<'_> {
+    fn open(&mut self, label: String) -> Trappable<Resource<Bucket>, wasi_kv::Error> {
+        match self.check_label(&label) {
+            Ok(()) => Ok(Ok(self.table.push(Bucket { label })?)),
+            Err(OpenRefusal::AccessDenied) => Ok(Err(wasi_kv::Error::AccessDenied)),
+            Err(OpenRefusal::NoSuchStore) => Ok(Err(wasi_kv::Error::NoSuchStore)),
+        }
+    }
+}
+
+impl wasi_kv::HostBucket for KvView<'_> {
+    fn get(&mut self, b: Resource<Bucket>, key: String) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(self.store().get(&label, &key).map_err(wasi_kv::Error::Other))
+    }
+
+    fn set(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Trappable<(), wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(self
+            .store()
+            .set(&label, &key, &value)
+            .map_err(wasi_kv::Error::Other))
+    }
+
+    fn delete(&mut self, b: Resource<Bucket>, key: String) -> Trappable<(), wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(self
+            .store()
+            .delete(&label, &key)
+            .map_err(wasi_kv::Error::Other))
+    }
+
+    fn exists(&mut self, b: Resource<Bucket>, key: String) -> Trappable<bool, wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(self
+            .store()
+            .exists(&label, &key)
+            .map_err(wasi_kv::Error::Other))
+    }
+
+    fn list_keys(
+        &mut self,
+        b: Resource<Bucket>,
+        cursor: Option<String>,
+    ) -> Trappable<wasi_kv::KeyResponse, wasi_kv::Error> {
+        if cursor.is_some() {
+            return Ok(Err(wasi_kv::Error::Other(
+                "list-keys: cursors are not supported".to_string(),
+            )));
+        }
+        let label = self.bucket_label(&b)?;
+        Ok(self
+            .store()
+            .keys(&label)
+            .map(|keys| wasi_kv::KeyResponse { keys, cursor: None })
+            .map_err(wasi_kv::Error::Other))
+    }
+
+    fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
+        self.table.delete(b)?;
+        Ok(())
+    }
+}
+
+impl atomics::Host for KvView<'_> {
+    fn increment(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        delta: i64,
+    ) -> Trappable<i64, wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        increment_result(self.store().increment(&label, &key, delta))
+    }
+
+    fn swap(
+        &mut self,
+        cas: Resource<CasHandle>,
+        value: Vec<u8>,
+    ) -> Trappable<(), atomics::CasError> {
+        let handle = self.table.delete(cas)?;
+        let outcome = match self
+            .store()
+            .swap(&handle.label, &handle.key, &handle.seen, &value)
+        {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(atomics::CasError::StoreError(wasi_kv::Error::Other(e)))),
+        };
+        let report_success = outcome == SwapOutcome::Applied
+            && self.store().flavour() == CasFlavour::Sqlite;
+        if report_success {
+            return Ok(Ok(()));
+        }
+        // The guest gets a fresh handle on the same key to retry with.
+        let retry = self.table.push(CasHandle {
+            label: handle.label,
+            key: handle.key,
+            seen: Expectation::Unread,
+        })?;
+        Ok(Err(atomics::CasError::CasFailed(retry)))
+    }
+}
+
+impl atomics::HostCas for KvView<'_> {
+    fn new(&mut self, b: Resource<Bucket>, key: String) -> Trappable<Resource<CasHandle>, wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(Ok(self.table.push(CasHandle {
+            label,
+            key,
+            seen: Expectation::Unread,
+        })?))
+    }
+
+    fn current(&mut self, cas: Resource<CasHandle>) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
+        let (label, key) = {
+            let h = self.table.get(&cas)?;
+            (h.label.clone(), h.key.clone())
+        };
+        let value = match self.store().get(&label, &key) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(wasi_kv::Error::Other(e))),
+        };
+        self.table.get_mut(&cas)?.seen = match &value {
+            Some(v) => Expectation::Value(v.clone()),
+            None => Expectation::Absent,
+        };
+        Ok(Ok(value))
+    }
+
+    fn drop(&mut self, cas: Resource<CasHandle>) -> wasmtime::Result<()> {
+        self.table.delete(cas)?;
+        Ok(())
+    }
+}
+
+impl batch::Host for KvView<'_> {
+    fn get_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> Trappable<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(self
+            .store()
+            .get_many(&label, &keys)
+            .map_err(wasi_kv::Error::Other))
+    }
+
+    fn set_many(
+        &mut self,
+        b: Resource<Bucket>,
+        pairs: Vec<(String, Vec<u8>)>,
+    ) -> Trappable<(), wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(self
+            .store()
+            .set_many(&label, &pairs)
+            .map_err(wasi_kv::Error::Other))
+    }
+
+    fn delete_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> Trappable<(), wasi_kv::Error> {
+        let label = self.bucket_label(&b)?;
+        Ok(self
+            .store()
+            .delete_many(&label, &keys)
+            .map_err(wasi_kv::Error::Other))
+    }
+}
