@@ -56,6 +56,19 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
     parse_json(req.body())
 }
 
+/// [`read_json`] for bodies that must be a JSON object: anything else is refused as a
+/// whole (serde would otherwise read an array as the struct's fields in order).
+pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    let body = req.body().trim_ascii_start();
+    // Only well-formed non-objects are refused here; malformed bodies get read_json's 400.
+    let well_formed_non_object =
+        body.first().is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(body).is_ok();
+    if well_formed_non_object {
+        return Err(Problem::invalid_field("", "the body must be a JSON object"));
+    }
+    read_json(req)
+}
+
 /// [`read_json`] without the media-type check, for bodies already known to be JSON.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     if body.len() > MAX_BODY_BYTES {
@@ -69,15 +82,13 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
         Problem::new(ProblemKind::MalformedBody, format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))
             .at("")
     })?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(json_problem)?;
-    de.end().map_err(|e| {
-        Problem::new(
-            ProblemKind::MalformedBody,
-            format!("trailing data after the JSON value (line {}, column {})", e.line(), e.column()),
-        )
-        .at("")
+    // Well-formedness first, so a syntax error anywhere is a 400 even where the
+    // beginning of the body would already fail to fit `T`.
+    let document: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Problem::new(ProblemKind::MalformedBody, format!("malformed JSON at line {}, column {}", e.line(), e.column()))
+            .at("")
     })?;
+    let value: T = serde_path_to_error::deserialize(document).map_err(json_problem)?;
     Ok(value)
 }
 

@@ -35,6 +35,14 @@ impl SlotLog {
         Ok(store.increment(&self.counter_key(), 1)? as u64)
     }
 
+    /// Reserves `count` consecutive slots with one increment and returns the first
+    /// (1-based); the block is `first..first + count`. For imports that append many
+    /// entries to one list: one store operation instead of `count`.
+    pub fn reserve_many<S: KeyValue>(&self, store: &S, count: u64) -> Result<u64, StoreError> {
+        let last = store.increment(&self.counter_key(), count as i64)? as u64;
+        Ok(last + 1 - count)
+    }
+
     /// The highest slot reserved so far (0 for an empty list).
     pub fn last_slot<S: KeyValue>(&self, store: &S) -> Result<u64, StoreError> {
         Ok(read_counter(store, &self.counter_key())?.max(0) as u64)
@@ -77,6 +85,15 @@ mod tests {
         assert_eq!(last, 3);
         let entries = log.read(&s, 1, last).unwrap();
         assert_eq!(entries, vec![(1, b"a".to_vec()), (3, b"c".to_vec())]);
+    }
+
+    #[test]
+    fn a_reserved_block_follows_earlier_slots() {
+        let s = MemoryStore::new();
+        let log = SlotLog::new("idx/block");
+        assert_eq!(log.reserve(&s).unwrap(), 1);
+        assert_eq!(log.reserve_many(&s, 3).unwrap(), 2);
+        assert_eq!(log.reserve(&s).unwrap(), 5);
     }
 
     #[test]

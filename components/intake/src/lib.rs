@@ -1,0 +1,29 @@
+//! intake: the public, confidential front door of weerbaar.
+//!
+//! An office holder (or someone on their behalf) files a report; it is stored sealed,
+//! durable before the answer, and handed to triage. The reporter gets a receipt code,
+//! shown once, to follow the case and to talk to the confidant.
+
+pub mod advice;
+pub mod config;
+pub mod handoff;
+pub mod intake;
+pub mod limits;
+pub mod lookup;
+pub mod report;
+pub mod routes;
+pub mod submit;
+
+/// The Spin entry point: the Spin adapters around the pure router.
+#[cfg(target_arch = "wasm32")]
+#[spin_sdk::http_component]
+fn handle(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+    use shared::spin::{SpinOutbound, SpinStore, SpinVariables};
+    let ports = routes::Ports {
+        outbound: &SpinOutbound,
+        clock: &shared::clock::SystemClock,
+        random: &shared::random::SystemRandom,
+        variables: &SpinVariables,
+    };
+    routes::handle(req, SpinStore::open_default, ports)
+}

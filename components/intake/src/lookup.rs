@@ -1,0 +1,119 @@
+//! What the reporter can do with a receipt code: see the status and the confidant's
+//! messages, and add a message. Guessing codes is throttled per client address.
+
+use crate::intake::Intake;
+use crate::limits::Limit;
+use crate::report::MessageText;
+use shared::case::{
+    case_key, message_field, messages_log, receipt_key, CaseMessage, CaseRecord, MessageAuthor, ReceiptEntry,
+    RECEIPT_PURPOSE,
+};
+use shared::domain::CaseStatus;
+use shared::id::CaseId;
+use shared::kv::versioned::{self, Versioned};
+use shared::kv::{get_json, to_json, KeyValue};
+use shared::outbound::Outbound;
+use shared::problem::Problem;
+use shared::receipt::ReceiptCode;
+use shared::time::Timestamp;
+
+/// How many of the latest messages a status lookup shows.
+pub const MESSAGES_SHOWN: u64 = 50;
+
+/// A message as the reporter sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VisibleMessage {
+    pub author: MessageAuthor,
+    pub at: Timestamp,
+    pub text: String,
+}
+
+/// What a status lookup shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaseStatusView {
+    pub case_reference: CaseId,
+    pub status: CaseStatus,
+    pub received_at: Timestamp,
+    pub next_contact_due: Option<Timestamp>,
+    pub messages: Vec<VisibleMessage>,
+}
+
+impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
+    fn lookup_limit(&self) -> Limit {
+        Limit {
+            purpose: "receipt",
+            max: self.config.receipt_lookup_limit,
+            window_seconds: self.config.receipt_lookup_window_seconds,
+        }
+    }
+
+    /// The case a receipt code opens. Refuses (429) once a client has used up its failed
+    /// attempts in the window, even for a right code, so codes cannot be guessed.
+    fn open_case(&self, code: &ReceiptCode, client_ip: Option<&str>) -> Result<Versioned<CaseRecord>, Problem> {
+        let window = self.lookup_limit().window(&self.config.hasher, client_ip, self.clock.now());
+        if window.exhausted(self.store)? {
+            return Err(Problem::too_many_requests(window.retry_after));
+        }
+        let hash = self.config.hasher.hex(RECEIPT_PURPOSE, code.canonical().as_bytes());
+        let found = match get_json::<_, ReceiptEntry>(self.store, &receipt_key(&hash))? {
+            Some(entry) => versioned::read::<_, CaseRecord>(self.store, &case_key(&entry.case_id))?,
+            None => None,
+        };
+        match found {
+            Some(case) => Ok(case),
+            None => {
+                window.take(self.store)?;
+                Err(Problem::new(shared::problem::ProblemKind::NotFound, "no report with this receipt code")
+                    .at("/receipt_code"))
+            }
+        }
+    }
+
+    /// The status of the case behind `code`, with the latest messages.
+    pub fn status(&self, code: &ReceiptCode, client_ip: Option<&str>) -> Result<CaseStatusView, Problem> {
+        let case = self.open_case(code, client_ip)?.data;
+        let log = messages_log(&case.id);
+        let last = log.last_slot(self.store)?;
+        let first = last.saturating_sub(MESSAGES_SHOWN - 1).max(1);
+        let mut messages = Vec::new();
+        for (slot, bytes) in log.read(self.store, first, last)? {
+            let message: CaseMessage = serde_json::from_slice(&bytes)
+                .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case message: {e}")))?;
+            let text = self
+                .config
+                .keyring
+                .open(&message.text, case.id.as_str(), &message_field(slot))
+                .map_err(|e| Problem::internal(anyhow::anyhow!("case message: {e}")))?;
+            messages.push(VisibleMessage {
+                author: message.author,
+                at: message.at,
+                text: String::from_utf8_lossy(&text).into_owned(),
+            });
+        }
+        Ok(CaseStatusView {
+            case_reference: case.id.clone(),
+            status: case.status,
+            received_at: case.received_at,
+            next_contact_due: case.next_contact_due(),
+            messages,
+        })
+    }
+
+    /// Adds the reporter's follow-up message to the case behind `code`.
+    pub fn add_message(
+        &self,
+        code: &ReceiptCode,
+        text: MessageText,
+        client_ip: Option<&str>,
+    ) -> Result<(CaseId, VisibleMessage), Problem> {
+        let case = self.open_case(code, client_ip)?.data;
+        let now = self.clock.now();
+        let log = messages_log(&case.id);
+        let slot = log.reserve(self.store)?;
+        let text = text.into_inner();
+        let sealed = self.config.keyring.seal(text.as_bytes(), case.id.as_str(), &message_field(slot), self.random);
+        let message = CaseMessage { author: MessageAuthor::Reporter, at: now, text: sealed };
+        self.store.set_many(&[(log.key(slot), to_json(&message))])?;
+        Ok((case.id, VisibleMessage { author: MessageAuthor::Reporter, at: now, text }))
+    }
+}

@@ -1,0 +1,158 @@
+//! Intake's HTTP surface: a route table matching `openapi.yaml`, and thin handlers
+//! that parse, call the core, and shape the answer.
+
+use crate::config::IntakeConfig;
+use crate::intake::Intake;
+use crate::report::{preferred_language, MessageText, NewReport, ReportForm};
+use crate::submit::{Filed, IdempotencyKey};
+use serde::Deserialize;
+use serde_json::json;
+use shared::clock::Clock;
+use shared::config::Variables;
+use shared::kv::{KeyValue, StoreError};
+use shared::outbound::Outbound;
+use shared::random::Random;
+use shared::receipt::ReceiptCode;
+use shared::web::{self, Request, Response, RouteTable};
+
+/// Intake's endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    FileReport,
+    Status,
+    AddMessage,
+    Health,
+}
+
+/// Every route, exactly as in `openapi.yaml`.
+pub const ROUTES: &RouteTable<Endpoint> = &[
+    ("POST", "/intake/reports", Endpoint::FileReport),
+    ("POST", "/intake/reports/status", Endpoint::Status),
+    ("POST", "/intake/reports/messages", Endpoint::AddMessage),
+    ("GET", "/intake/health", Endpoint::Health),
+];
+
+/// The component's version, reported by the health endpoint.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a request is served with; the wasm entry passes the Spin adapters.
+pub struct Ports<'a, O> {
+    pub outbound: &'a O,
+    pub clock: &'a dyn Clock,
+    pub random: &'a dyn Random,
+    pub variables: &'a dyn Variables,
+}
+
+/// Serves one request.
+pub fn handle<S: KeyValue, O: Outbound>(
+    req: Request,
+    open_store: impl FnOnce() -> Result<S, StoreError>,
+    ports: Ports<'_, O>,
+) -> Response {
+    web::serve("intake", &req, ports.random, |correlation_id| {
+        let (endpoint, _) = web::route(ROUTES, req.method(), req.uri().path())?;
+        if endpoint == Endpoint::Health {
+            return Ok(health(open_store));
+        }
+        let config = IntakeConfig::load(ports.variables)?;
+        let client_ip = web::client_ip(&req);
+        let client_ip = client_ip.as_deref();
+        // Parse before touching the store: bad input writes nothing.
+        let store = match endpoint {
+            Endpoint::FileReport => {
+                let language = preferred_language(accept_language(&req));
+                let form: ReportForm = web::read_json_object(&req)?;
+                let report = NewReport::parse(form, ports.clock.now(), language)?;
+                let key = match req.headers().get("idempotency-key") {
+                    Some(v) => Some(IdempotencyKey::parse(v.to_str().unwrap_or(""))?),
+                    None => None,
+                };
+                let store = open_store()?;
+                let intake = intake(&store, &ports, &config, correlation_id);
+                return Ok(filed_response(intake.file(report, req.body(), client_ip, key)?));
+            }
+            _ => open_store()?,
+        };
+        let intake = intake(&store, &ports, &config, correlation_id);
+        match endpoint {
+            Endpoint::Status => {
+                let form: StatusForm = web::read_json_object(&req)?;
+                let view = intake.status(&form.receipt_code.0, client_ip)?;
+                Ok(private(web::json(200, &view)))
+            }
+            Endpoint::AddMessage => {
+                let form: MessageForm = web::read_json_object(&req)?;
+                let (case, message) = intake.add_message(&form.receipt_code.0, form.text, client_ip)?;
+                Ok(private(web::json(201, &json!({ "case_reference": case, "message": message }))))
+            }
+            Endpoint::FileReport | Endpoint::Health => unreachable!("served above"),
+        }
+    })
+}
+
+fn intake<'a, S, O>(
+    store: &'a S,
+    ports: &'a Ports<'a, O>,
+    config: &'a IntakeConfig,
+    correlation_id: &'a str,
+) -> Intake<'a, S, O> {
+    Intake { store, outbound: ports.outbound, clock: ports.clock, random: ports.random, config, correlation_id }
+}
+
+fn accept_language(req: &Request) -> Option<&str> {
+    req.headers().get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
+}
+
+/// Responses that carry a receipt code or case content must never be cached.
+fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
+    response
+}
+
+fn filed_response(filed: Filed) -> Response {
+    let body = json!({
+        "case_reference": filed.case_id,
+        "receipt_code": filed.receipt.to_string(),
+        "status": filed.status,
+        "emergency": filed.emergency,
+        "advice": filed.advice,
+    });
+    let mut response = private(web::json(201, &body));
+    if filed.replayed {
+        response.headers_mut().insert("idempotent-replayed", "true".parse().expect("ascii"));
+    }
+    response
+}
+
+fn health<S: KeyValue>(open_store: impl FnOnce() -> Result<S, StoreError>) -> Response {
+    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
+    let status = if store_ok { 200 } else { 503 };
+    web::json(
+        status,
+        &json!({ "component": "intake", "version": VERSION, "store": if store_ok { "ok" } else { "unavailable" } }),
+    )
+}
+
+/// A receipt code as typed by the reporter, parsed where the body is read.
+#[derive(Debug)]
+struct ReceiptInput(ReceiptCode);
+
+impl<'de> Deserialize<'de> for ReceiptInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ReceiptCode::parse(&text).map(ReceiptInput).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusForm {
+    receipt_code: ReceiptInput,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageForm {
+    receipt_code: ReceiptInput,
+    text: MessageText,
+}

@@ -1,0 +1,241 @@
+//! Filing a report: durable, sealed, idempotent, and handed on to triage.
+
+use crate::advice;
+use crate::handoff::{hand_to_triage, HandoffFailure};
+use crate::intake::Intake;
+use crate::limits::Limit;
+use crate::report::NewReport;
+use serde::{Deserialize, Serialize};
+use shared::case::{
+    case_key, pending_triage_log, receipt_key, CaseRecord, PendingTriage, ReceiptEntry, RECEIPT_PURPOSE, REPORTER_FIELD,
+};
+use shared::domain::CaseStatus;
+use shared::id::CaseId;
+use shared::kv::versioned::{self, Versioned};
+use shared::kv::{claim, get_json, to_json, KeyValue};
+use shared::outbound::Outbound;
+use shared::problem::{Problem, ProblemKind};
+use shared::receipt::ReceiptCode;
+use shared::time::Timestamp;
+
+/// How many receipt codes we try before giving up on a (vanishingly unlikely) run of
+/// collisions with codes already handed out.
+const RECEIPT_ATTEMPTS: u32 = 5;
+
+/// A client's `Idempotency-Key`, checked: 1 to 255 visible ASCII characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Parses the header value.
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
+        if raw.is_empty() || raw.len() > 255 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Problem::new(ProblemKind::InvalidParameter, "must be 1 to 255 visible ASCII characters")
+                .at("idempotency-key"));
+        }
+        Ok(IdempotencyKey(raw.to_string()))
+    }
+}
+
+/// What an idempotency key leads to, at `idem/<keyed hash>` (the key itself is never
+/// stored: it may be guessable, and it unlocks the receipt code).
+#[derive(Debug, Serialize, Deserialize)]
+struct IdempotencyRecord {
+    case_id: CaseId,
+    /// Keyed hash of the request body: the same key with another body is refused.
+    fingerprint: String,
+    receipt_attempt: u32,
+    created_at: Timestamp,
+}
+
+/// The answer to a filed report.
+#[derive(Debug)]
+pub struct Filed {
+    pub case_id: CaseId,
+    pub receipt: ReceiptCode,
+    pub status: CaseStatus,
+    pub advice: Vec<&'static str>,
+    pub emergency: bool,
+    /// True when this answers a retry of an earlier submission.
+    pub replayed: bool,
+}
+
+struct Idempotency {
+    record_key: String,
+    claim_key: String,
+    fingerprint: String,
+    derivation: String,
+}
+
+impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
+    /// Files `report`. `body` is the raw request body (fingerprinted for idempotency).
+    pub fn file(
+        &self,
+        report: NewReport,
+        body: &[u8],
+        client_ip: Option<&str>,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Filed, Problem> {
+        let now = self.clock.now();
+        let idempotency = key.map(|k| self.idempotency(&k, body));
+        if let Some(idem) = &idempotency {
+            if let Some(filed) = self.replay(idem)? {
+                return Ok(filed);
+            }
+        }
+
+        let limit = Limit { purpose: "submit", max: self.config.submission_limit_per_hour, window_seconds: 3600 };
+        let window = limit.window(&self.config.hasher, client_ip, now);
+        if !window.take(self.store)? {
+            return Err(Problem::too_many_requests(window.retry_after));
+        }
+
+        if let Some(idem) = &idempotency {
+            if !claim(self.store, &idem.claim_key)? {
+                // Another request with this key won the claim: answer as it did, or ask
+                // the client to come back once it has.
+                return match self.replay(idem)? {
+                    Some(filed) => Ok(filed),
+                    None => {
+                        let mut p = Problem::new(
+                            ProblemKind::Conflict,
+                            "a submission with this Idempotency-Key is being processed; retry shortly",
+                        )
+                        .at("idempotency-key");
+                        p.retry_after = Some(1);
+                        Err(p)
+                    }
+                };
+            }
+        }
+
+        let written = self.write_case(report, now, idempotency.as_ref());
+        if written.is_err() {
+            if let Some(idem) = &idempotency {
+                // Free the key so the client's retry can file the report.
+                let _ = self.store.delete(&idem.claim_key);
+            }
+        }
+        let filed = written?;
+        if let Err(failure) = hand_to_triage(
+            self.outbound,
+            &self.config.triage_url,
+            &self.config.internal_secret,
+            self.correlation_id,
+            &filed.case_id,
+        ) {
+            let reason = match failure {
+                HandoffFailure::Unreachable(_) => "triage unreachable".to_string(),
+                HandoffFailure::Refused(status) => format!("triage answered {status}"),
+            };
+            shared::log::warn(
+                "intake",
+                self.correlation_id,
+                "handoff-deferred",
+                &format!("{} left for the triage sweep: {reason}", filed.case_id),
+            );
+        }
+        Ok(filed)
+    }
+
+    fn idempotency(&self, key: &IdempotencyKey, body: &[u8]) -> Idempotency {
+        let hasher = &self.config.hasher;
+        let key_hash = hasher.hex("idempotency-key", key.0.as_bytes());
+        let fingerprint = hasher.hex("idempotency-body", body);
+        Idempotency {
+            record_key: format!("idem/{key_hash}"),
+            claim_key: format!("idem/{key_hash}/claim"),
+            derivation: format!("{key_hash}:{fingerprint}"),
+            fingerprint,
+        }
+    }
+
+    /// The receipt code for attempt `n`: random without an idempotency key; with one,
+    /// derived from it and the body, so a retry can show the same code again without
+    /// the code ever being stored.
+    fn receipt_code(&self, idem: Option<&Idempotency>, attempt: u32) -> ReceiptCode {
+        match idem {
+            None => ReceiptCode::generate(self.random),
+            Some(idem) => {
+                let mac =
+                    self.config.hasher.mac("receipt-derivation", format!("{}:{attempt}", idem.derivation).as_bytes());
+                ReceiptCode::derive(mac[..16].try_into().expect("16 bytes"))
+            }
+        }
+    }
+
+    fn replay(&self, idem: &Idempotency) -> Result<Option<Filed>, Problem> {
+        let Some(record) = get_json::<_, IdempotencyRecord>(self.store, &idem.record_key)? else {
+            return Ok(None);
+        };
+        if record.fingerprint != idem.fingerprint {
+            return Err(Problem::new(
+                ProblemKind::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different report; use a fresh key for a new report",
+            )
+            .at("idempotency-key"));
+        }
+        let case: Versioned<CaseRecord> = versioned::read(self.store, &case_key(&record.case_id))?
+            .ok_or_else(|| Problem::internal(anyhow::anyhow!("idempotency record points to a missing case")))?;
+        let facts = &case.data.facts;
+        Ok(Some(Filed {
+            case_id: record.case_id,
+            receipt: self.receipt_code(Some(idem), record.receipt_attempt),
+            status: case.data.status,
+            advice: advice::for_report(facts),
+            emergency: facts.immediate_danger || facts.threat_to_life,
+            replayed: true,
+        }))
+    }
+
+    fn write_case(&self, report: NewReport, now: Timestamp, idem: Option<&Idempotency>) -> Result<Filed, Problem> {
+        let case_id = CaseId::generate(self.random);
+        let (receipt, receipt_hash, attempt) = self.claim_receipt(idem)?;
+        let reporter = self.config.keyring.seal_json(&report.details, case_id.as_str(), REPORTER_FIELD, self.random);
+        let pending = pending_triage_log();
+        let slot = pending.reserve(self.store)?;
+        let advice = advice::for_report(&report.facts);
+        let emergency = report.facts.immediate_danger || report.facts.threat_to_life;
+        let record = CaseRecord {
+            id: case_id.clone(),
+            received_at: now,
+            status: CaseStatus::Received,
+            facts: report.facts,
+            reporter,
+            pending_triage_slot: Some(slot),
+            assessment: None,
+            acknowledged_at: None,
+            work: None,
+        };
+        let mut entries = vec![
+            (case_key(&case_id), Versioned::first(record, self.random).encode()),
+            (receipt_key(&receipt_hash), to_json(&ReceiptEntry { case_id: case_id.clone() })),
+            (pending.key(slot), to_json(&PendingTriage { case_id: case_id.clone(), since: now })),
+        ];
+        if let Some(idem) = idem {
+            let record = IdempotencyRecord {
+                case_id: case_id.clone(),
+                fingerprint: idem.fingerprint.clone(),
+                receipt_attempt: attempt,
+                created_at: now,
+            };
+            entries.push((idem.record_key.clone(), to_json(&record)));
+        }
+        // One atomic write: the case, its receipt and its place in the triage queue
+        // exist together or not at all.
+        self.store.set_many(&entries)?;
+        Ok(Filed { case_id, receipt, status: CaseStatus::Received, advice, emergency, replayed: false })
+    }
+
+    /// A receipt code no other case has: its hash claimed with an atomic increment.
+    fn claim_receipt(&self, idem: Option<&Idempotency>) -> Result<(ReceiptCode, String, u32), Problem> {
+        for attempt in 0..RECEIPT_ATTEMPTS {
+            let code = self.receipt_code(idem, attempt);
+            let hash = self.config.hasher.hex(RECEIPT_PURPOSE, code.canonical().as_bytes());
+            if claim(self.store, &format!("{}/claim", receipt_key(&hash)))? {
+                return Ok((code, hash, attempt));
+            }
+        }
+        Err(Problem::internal(anyhow::anyhow!("no free receipt code after {RECEIPT_ATTEMPTS} attempts")))
+    }
+}
