@@ -22,13 +22,15 @@ pub fn keyring_spec() -> String {
     format!("k1:{}", base64_encode(&[7u8; 32]))
 }
 
+type Responder = Box<dyn Fn(&http::Request<Vec<u8>>) -> Answer>;
+
 pub struct Harness {
     pub store: Arc<MemoryStore>,
     pub clock: ManualClock,
     pub random: SeededRandom,
     pub vars: MapVariables,
     pub triage_up: Arc<AtomicBool>,
-    pub outbound: FakeOutbound<Box<dyn Fn(&http::Request<Vec<u8>>) -> Answer>>,
+    pub outbound: FakeOutbound<Responder>,
     pub store_down: bool,
 }
 
@@ -55,7 +57,7 @@ impl Harness {
         ]);
         let triage_up = Arc::new(AtomicBool::new(true));
         let up = triage_up.clone();
-        let respond: Box<dyn Fn(&http::Request<Vec<u8>>) -> Answer> = Box::new(move |_req| {
+        let respond: Responder = Box::new(move |_req| {
             if up.load(Ordering::SeqCst) {
                 Ok(http::Response::builder().status(200).body(b"{}".to_vec()).unwrap())
             } else {
