@@ -1,0 +1,26 @@
+//! The directory's configuration, read from Spin variables once per request.
+
+use shared::config::{parsed, required, ConfigError, Variables};
+use shared::crypto::Keyring;
+
+/// Everything the directory needs from its variables.
+#[derive(Debug)]
+pub struct DirectoryConfig {
+    /// Seals members' contact details.
+    pub keyring: Keyring,
+    /// Proves a call comes from triage (or another component).
+    pub internal_secret: String,
+    /// The bootstrap admin token.
+    pub admin_token: String,
+}
+
+impl DirectoryConfig {
+    /// Reads and checks every variable; the error names the first one at fault.
+    pub fn load(vars: &dyn Variables) -> Result<Self, ConfigError> {
+        Ok(DirectoryConfig {
+            keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
+            internal_secret: required(vars, "internal_secret")?,
+            admin_token: required(vars, "admin_token")?,
+        })
+    }
+}

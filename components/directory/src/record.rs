@@ -1,0 +1,183 @@
+//! The stored member and what admins see of it.
+//!
+//! Key layout (all under `dir/`, so a log line's key kind says "directory"):
+//! - `dir/member/<mem_id>`: the member, a `Versioned<MemberRecord>`; its version is the ETag.
+//! - `dir/load/<mem_id>`: the member's open cases, a `Versioned<Load>` of its own, so
+//!   assignments never make an admin's `If-Match` stale.
+//! - `dir/idx/...`: index lists (see [`crate::index`]).
+//! - `dir/claim/<mem_id>`: claim counter for ids given in an import.
+
+use crate::member::{Contact, Coverage, LeaveUntil, MemberKind, MemberProfile, Profile};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shared::crypto::{Keyring, Sealed};
+use shared::domain::Language;
+use shared::id::{CaseId, MemberId};
+use shared::random::Random;
+use shared::time::Timestamp;
+
+/// The AAD field name of the sealed contact details.
+const CONTACT_FIELD: &str = "contact";
+
+/// Key of a member's document.
+pub fn member_key(id: &MemberId) -> String {
+    format!("dir/member/{id}")
+}
+
+/// Key of a member's load document.
+pub fn load_key(id: &MemberId) -> String {
+    format!("dir/load/{id}")
+}
+
+/// Key claimed when an import brings its own id.
+pub fn claim_key(id: &MemberId) -> String {
+    format!("dir/claim/{id}")
+}
+
+/// A member as stored. Contact details are sealed with the member id as associated data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberRecord {
+    pub id: MemberId,
+    pub name: String,
+    pub profile: Profile,
+    pub coverage: Coverage,
+    pub languages: Vec<Language>,
+    pub capacity: u32,
+    #[serde(default)]
+    pub on_leave_until: Option<LeaveUntil>,
+    pub contact: Sealed,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub deactivated_at: Option<Timestamp>,
+    /// The index slot keys that point at this member, so an update can remove the ones
+    /// it no longer needs.
+    #[serde(default)]
+    pub index_slots: Vec<String>,
+}
+
+/// Open cases of one member. Bounded by the capacity, so the document stays small.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Load {
+    pub open_cases: Vec<CaseId>,
+}
+
+/// Whether a member can be given work now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Available,
+    OnLeave,
+    Deactivated,
+}
+
+impl Availability {
+    /// The wire word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Available => "available",
+            Availability::OnLeave => "on_leave",
+            Availability::Deactivated => "deactivated",
+        }
+    }
+
+    /// Parses the wire word.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "available" => Ok(Availability::Available),
+            "on_leave" => Ok(Availability::OnLeave),
+            "deactivated" => Ok(Availability::Deactivated),
+            _ => Err("must be one of: available, on_leave, deactivated".into()),
+        }
+    }
+}
+
+impl MemberRecord {
+    /// A new record from a parsed profile, sealing the contact details.
+    pub fn new(
+        id: MemberId,
+        profile: MemberProfile,
+        now: Timestamp,
+        keyring: &Keyring,
+        random: &dyn Random,
+    ) -> MemberRecord {
+        let contact = keyring.seal_json(&profile.contact, id.as_str(), CONTACT_FIELD, random);
+        MemberRecord {
+            id,
+            name: profile.name,
+            profile: profile.profile,
+            coverage: profile.coverage,
+            languages: profile.languages,
+            capacity: profile.capacity,
+            on_leave_until: profile.on_leave_until,
+            contact,
+            created_at: now,
+            updated_at: now,
+            deactivated_at: None,
+            index_slots: Vec::new(),
+        }
+    }
+
+    /// This record with the fields of `profile` (id, history and index slots kept).
+    pub fn replaced_by(&self, profile: MemberProfile, now: Timestamp, keyring: &Keyring, random: &dyn Random) -> Self {
+        let mut next = MemberRecord::new(self.id.clone(), profile, now, keyring, random);
+        next.created_at = self.created_at;
+        next.index_slots = self.index_slots.clone();
+        next
+    }
+
+    /// Peer or expert.
+    pub fn kind(&self) -> MemberKind {
+        self.profile.kind()
+    }
+
+    /// Whether the member can be given work at `now`.
+    pub fn availability(&self, now: Timestamp) -> Availability {
+        if self.deactivated_at.is_some() {
+            Availability::Deactivated
+        } else if self.on_leave_until.is_some_and(|l| l.covers(now)) {
+            Availability::OnLeave
+        } else {
+            Availability::Available
+        }
+    }
+
+    /// The contact details, opened.
+    pub fn open_contact(&self, keyring: &Keyring) -> anyhow::Result<Contact> {
+        keyring
+            .open_json(&self.contact, self.id.as_str(), CONTACT_FIELD)
+            .map_err(|e| anyhow::anyhow!("contact details of a member do not open: {e}"))
+    }
+
+    /// What admins see; `contact` only where asked for (a single member, not lists).
+    pub fn admin_view(&self, load: &Load, now: Timestamp, contact: Option<&Contact>) -> Value {
+        let mut view = json!({
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind().as_str(),
+            "regions": self.coverage.to_wire(),
+            "languages": self.languages,
+            "capacity": self.capacity,
+            "open_cases": load.open_cases.len(),
+            "availability": self.availability(now).as_str(),
+            "on_leave_until": self.on_leave_until,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "deactivated_at": self.deactivated_at,
+        });
+        match &self.profile {
+            Profile::Peer { role, organisation, municipality } => {
+                view["role"] = json!(role);
+                view["organisation"] = json!(organisation);
+                view["municipality"] = json!(municipality.as_str());
+            }
+            Profile::Expert { expertise, specialties } => {
+                view["expertise"] = json!(expertise);
+                view["specialties"] = json!(specialties);
+            }
+        }
+        if let Some(contact) = contact {
+            view["contact"] = json!(contact);
+        }
+        view
+    }
+}
