@@ -80,6 +80,23 @@ impl<S: KeyValue> Directory<'_, S> {
         if !errors.is_empty() {
             return Err(Problem::invalid_fields(errors));
         }
+        // Look first, so refusing a repeated import writes nothing; then claim, so two
+        // imports racing for one id cannot both win.
+        let given: Vec<(usize, &MemberId)> =
+            records.iter().enumerate().filter_map(|(i, (id, _))| id.as_ref().map(|id| (i, id))).collect();
+        let keys: Vec<String> = given.iter().map(|(_, id)| member_key(id)).collect();
+        let mut existing = Vec::new();
+        for chunk in keys.chunks(index::GET_MANY_CHUNK) {
+            existing.extend(self.store.get_many(chunk)?);
+        }
+        for ((i, id), value) in given.iter().zip(&existing) {
+            if value.is_some() {
+                errors.push(FieldError { field: format!("/{i}/id"), detail: format!("member {id} already exists") });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(already_exist(errors));
+        }
         let mut won = Vec::new();
         for (i, (id, _)) in records.iter().enumerate() {
             if let Some(id) = id {
@@ -96,8 +113,7 @@ impl<S: KeyValue> Directory<'_, S> {
         }
         if !errors.is_empty() {
             self.release_claims(&won);
-            let detail = format!("{} record(s) name a member that already exists; nothing was imported", errors.len());
-            return Err(Problem { errors, ..Problem::new(ProblemKind::Conflict, detail) });
+            return Err(already_exist(errors));
         }
         let with_ids =
             records.into_iter().map(|(id, p)| (id.unwrap_or_else(|| MemberId::generate(self.random)), p)).collect();
@@ -304,6 +320,11 @@ impl Filters {
             })
             && self.availability.is_none_or(|a| m.availability(now) == a)
     }
+}
+
+fn already_exist(errors: Vec<FieldError>) -> Problem {
+    let detail = format!("{} record(s) name a member that already exists; nothing was imported", errors.len());
+    Problem { errors, ..Problem::new(ProblemKind::Conflict, detail) }
 }
 
 /// Whether an index entry stays: the listing entry always, a lane entry while needed.
