@@ -33,20 +33,13 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }
 
@@ -75,13 +68,8 @@ fn base_linker() -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    crate::kv::add_to_linker(&mut linker, |s: &mut HostState| KvView {
-        grant: &s.kv,
-        table: &mut s.table,
-    })?;
-    crate::variables::add_to_linker(&mut linker, |s: &mut HostState| VarsView {
-        values: &s.vars,
-    })?;
+    crate::kv::add_to_linker(&mut linker, |s: &mut HostState| KvView { grant: &s.kv, table: &mut s.table })?;
+    crate::variables::add_to_linker(&mut linker, |s: &mut HostState| VarsView { values: &s.vars })?;
     Ok(linker)
 }
 
@@ -118,11 +106,7 @@ impl Runtime {
             }
         }
         let defined = Arc::new(defined);
-        let flavour = if options.redis_like_cas {
-            CasFlavour::RedisLike
-        } else {
-            CasFlavour::Sqlite
-        };
+        let flavour = if options.redis_like_cas { CasFlavour::RedisLike } else { CasFlavour::Sqlite };
         let store = Arc::new(SqliteStore::open(&options.store, flavour)?);
         let base = base_linker()?;
         let mut components = HashMap::new();
@@ -138,15 +122,12 @@ impl Runtime {
                 .iter()
                 .map(|h| {
                     expand_template(h, |name| {
-                        variables
-                            .get(name)
-                            .cloned()
-                            .with_context(|| format!("variable `{name}` has no value"))
+                        variables.get(name).cloned().with_context(|| format!("variable `{name}` has no value"))
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let policy = OutboundPolicy::parse(&hosts)
-                .with_context(|| format!("component `{id}` allowed_outbound_hosts"))?;
+            let policy =
+                OutboundPolicy::parse(&hosts).with_context(|| format!("component `{id}` allowed_outbound_hosts"))?;
             components.insert(
                 id.clone(),
                 LoadedComponent {
@@ -159,11 +140,7 @@ impl Runtime {
                     },
                     vars: Arc::new(expand_all(&decl.variables, variables)?),
                     policy: Arc::new(policy),
-                    env: decl
-                        .environment
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
+                    env: decl.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 },
             );
         }
@@ -184,10 +161,7 @@ impl Runtime {
     }
 
     fn is_down(&self, component: &str) -> bool {
-        self.down
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(component)
+        self.down.lock().unwrap_or_else(|e| e.into_inner()).contains(component)
     }
 
     fn new_store(self: &Arc<Self>, c: &LoadedComponent) -> Store<HostState> {
@@ -203,11 +177,7 @@ impl Runtime {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: OutboundHooks {
-                runtime: self.clone(),
-                component: c.id.clone(),
-                policy: c.policy.clone(),
-            },
+            hooks: OutboundHooks { runtime: self.clone(), component: c.id.clone(), policy: c.policy.clone() },
             kv: c.kv.clone(),
             vars: c.vars.clone(),
         };
@@ -231,10 +201,7 @@ impl Runtime {
         let mut store = self.new_store(c);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let prepared = (|| -> wasmtime::Result<_> {
-            let req = store
-                .data_mut()
-                .http()
-                .new_incoming_request(Scheme::Http, request)?;
+            let req = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
             let out = store.data_mut().http().new_response_outparam(tx)?;
             Ok((req, out))
         })();
@@ -248,10 +215,7 @@ impl Runtime {
         let pre = c.pre.clone();
         let task = tokio::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
         });
         let id = component.to_string();
         match rx.await {
@@ -289,22 +253,16 @@ impl Runtime {
             return Err(HttpError::ConnectionRefused);
         }
         let path = request.uri().path().to_string();
-        let matched = self
-            .router
-            .route_of(component)
-            .and_then(|r| r.matches(&path))
-            .unwrap_or_else(|| RouteMatch {
-                component: component.to_string(),
-                raw_route: String::new(),
-                component_route: String::new(),
-                path_info: path.clone(),
-                named: Vec::new(),
-            });
+        let matched = self.router.route_of(component).and_then(|r| r.matches(&path)).unwrap_or_else(|| RouteMatch {
+            component: component.to_string(),
+            raw_route: String::new(),
+            component_route: String::new(),
+            path_info: path.clone(),
+            named: Vec::new(),
+        });
         let full_url = request.uri().to_string();
         let client = SocketAddr::from(([127, 0, 0, 1], 0));
-        Ok(self
-            .serve(component, request, &matched, client, &full_url)
-            .await)
+        Ok(self.serve(component, request, &matched, client, &full_url).await)
     }
 
     /// A request to `http://self/...` (or a relative URL), routed like an
@@ -320,20 +278,12 @@ impl Runtime {
         if self.is_down(&matched.component) {
             return Err(HttpError::ConnectionRefused);
         }
-        let pq = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".to_string());
+        let pq = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".to_string());
         let full_url = format!("http://{}{pq}", self.addr);
-        *request.uri_mut() = full_url
-            .parse()
-            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        *request.uri_mut() = full_url.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
         request.headers_mut().remove(http::header::HOST);
         let client = SocketAddr::from(([127, 0, 0, 1], 0));
-        Ok(self
-            .serve(&matched.component, request, &matched, client, &full_url)
-            .await)
+        Ok(self.serve(&matched.component, request, &matched, client, &full_url).await)
     }
 }
 

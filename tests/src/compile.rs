@@ -41,10 +41,7 @@ pub fn load_component(path: &Path) -> Result<Component> {
         return Ok(c.clone());
     }
     let component = load_or_compile(engine, &bytes, key, path)?;
-    memory
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, component.clone());
+    memory.lock().unwrap_or_else(|e| e.into_inner()).insert(key, component.clone());
     Ok(component)
 }
 

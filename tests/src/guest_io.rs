@@ -36,10 +36,7 @@ pub struct LogBook {
 
 impl LogBook {
     pub fn new(echo: bool) -> LogBook {
-        LogBook {
-            lines: Arc::default(),
-            echo,
-        }
+        LogBook { lines: Arc::default(), echo }
     }
 
     pub fn lines(&self) -> Vec<LogLine> {
@@ -54,23 +51,16 @@ impl LogBook {
             };
             println!("[{component} {tag}] {line}");
         }
-        self.lines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(LogLine {
-                component: component.to_string(),
-                stream,
-                line: line.to_string(),
-            });
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).push(LogLine {
+            component: component.to_string(),
+            stream,
+            line: line.to_string(),
+        });
     }
 
     /// A guest stream writing into this book.
     pub fn stream(&self, component: &str, stream: Stream) -> GuestOutput {
-        GuestOutput {
-            book: self.clone(),
-            component: component.to_string(),
-            stream,
-        }
+        GuestOutput { book: self.clone(), component: component.to_string(), stream }
     }
 }
 
@@ -112,18 +102,13 @@ impl LineWriter {
         while let Some(i) = self.pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=i).collect();
             let text = String::from_utf8_lossy(&line[..line.len() - 1]);
-            self.book
-                .record(&self.component, self.stream, text.trim_end_matches('\r'));
+            self.book.record(&self.component, self.stream, text.trim_end_matches('\r'));
         }
     }
 }
 
 impl tokio::io::AsyncWrite for LineWriter {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.pending.extend_from_slice(buf);
         self.emit_complete_lines();
         Poll::Ready(Ok(buf.len()))
@@ -159,10 +144,7 @@ pub struct GuestClock {
 
 impl Default for GuestClock {
     fn default() -> Self {
-        GuestClock {
-            offset_nanos: Arc::default(),
-            start: Instant::now(),
-        }
+        GuestClock { offset_nanos: Arc::default(), start: Instant::now() }
     }
 }
 
@@ -193,9 +175,7 @@ impl HostWallClock for WallClock {
     }
 
     fn now(&self) -> Duration {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         real + self.0.offset()
     }
 }

@@ -114,10 +114,7 @@ impl Default for Options {
 
 /// The workspace's own `spin.toml`.
 pub fn project_manifest() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .join("spin.toml")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").join("spin.toml")
 }
 
 /// A running app. Dropping it stops the server.
@@ -148,42 +145,29 @@ impl TestApp {
         let (shutdown, stop) = tokio::sync::oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let server_runtime = runtime.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("weerbaar-host-{}", addr.port()))
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
+        let thread = std::thread::Builder::new().name(format!("weerbaar-host-{}", addr.port())).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(anyhow::Error::from(e)));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => {
+                        let _ = ready_tx.send(Ok(()));
+                        server::run(l, server_runtime, stop).await;
+                    }
                     Err(e) => {
-                        let _ = ready_tx.send(Err(anyhow::Error::from(e)));
-                        return;
+                        let _ = ready_tx.send(Err(e.into()));
                     }
-                };
-                rt.block_on(async move {
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => {
-                            let _ = ready_tx.send(Ok(()));
-                            server::run(l, server_runtime, stop).await;
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.into()));
-                        }
-                    }
-                });
-                rt.shutdown_timeout(Duration::from_secs(2));
-            })?;
-        ready_rx
-            .recv()
-            .context("the server thread ended before listening")??;
-        Ok(TestApp {
-            runtime,
-            addr,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+                }
+            });
+            rt.shutdown_timeout(Duration::from_secs(2));
+        })?;
+        ready_rx.recv().context("the server thread ended before listening")??;
+        Ok(TestApp { runtime, addr, shutdown: Some(shutdown), thread: Some(thread) })
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
@@ -197,19 +181,12 @@ impl TestApp {
 
     /// Every entry of store `label`, sorted by key.
     pub fn kv_dump(&self, label: &str) -> Vec<(String, Vec<u8>)> {
-        self.runtime
-            .store
-            .dump(label)
-            .expect("reading the key-value store for a test")
+        self.runtime.store.dump(label).expect("reading the key-value store for a test")
     }
 
     /// Fault hook: every store write fails with `other(..)` while on.
     pub fn fail_store_writes(&self, fail: bool) {
-        self.runtime.store.set_write_fault(if fail {
-            WriteFault::All
-        } else {
-            WriteFault::None
-        });
+        self.runtime.store.set_write_fault(if fail { WriteFault::All } else { WriteFault::None });
     }
 
     /// Fault hook with finer aim (e.g. only keys with a prefix).
@@ -220,11 +197,7 @@ impl TestApp {
     /// Fault hook: calls to `component` (via `*.spin.internal` or `self`)
     /// fail with a connection error while it is down.
     pub fn set_down(&self, component: &str, down: bool) {
-        let mut set = self
-            .runtime
-            .down
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut set = self.runtime.down.lock().unwrap_or_else(|e| e.into_inner());
         if down {
             set.insert(component.to_string());
         } else {
@@ -240,10 +213,7 @@ impl TestApp {
     /// All output as one text, one `[component] line` per line, for
     /// `assert!(!app.logs_text().contains(secret))`.
     pub fn logs_text(&self) -> String {
-        self.logs()
-            .iter()
-            .map(|l| format!("[{}] {}\n", l.component, l.line))
-            .collect()
+        self.logs().iter().map(|l| format!("[{}] {}\n", l.component, l.line)).collect()
     }
 
     /// Moves every component's wall (and monotonic) clock forward.

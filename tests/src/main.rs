@@ -25,20 +25,14 @@ fn main() -> Result<()> {
     let mut kv: Option<StoreBacking> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |what: &str| {
-            args.next()
-                .with_context(|| format!("{arg} needs {what}\n{USAGE}"))
-        };
+        let mut value = |what: &str| args.next().with_context(|| format!("{arg} needs {what}\n{USAGE}"));
         match arg.as_str() {
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
             }
             "-f" | "--from" => options.manifest = PathBuf::from(value("a path")?),
-            "-c" | "--component-id" => options
-                .components
-                .get_or_insert_with(Vec::new)
-                .push(value("a component id")?),
+            "-c" | "--component-id" => options.components.get_or_insert_with(Vec::new).push(value("a component id")?),
             "--listen" => options.listen = value("an address")?.parse()?,
             "--variable" => {
                 let v = value("name=value")?;
@@ -56,11 +50,7 @@ fn main() -> Result<()> {
         Some(k) => k,
         None => {
             // Where `spin up` keeps it.
-            let dir = options
-                .manifest
-                .parent()
-                .map(|p| p.join(".spin"))
-                .unwrap_or_else(|| PathBuf::from(".spin"));
+            let dir = options.manifest.parent().map(|p| p.join(".spin")).unwrap_or_else(|| PathBuf::from(".spin"));
             std::fs::create_dir_all(&dir)?;
             StoreBacking::File(dir.join("sqlite_key_value.db"))
         }

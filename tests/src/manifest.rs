@@ -112,17 +112,9 @@ struct RawComponent {
 impl Manifest {
     /// Reads and checks a manifest the way `spin up` would before starting.
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read manifest {}", path.display()))?;
-        let dir = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        };
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read manifest {}", path.display()))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
         Self::parse(&text, &dir).with_context(|| format!("invalid manifest {}", path.display()))
     }
 
@@ -188,10 +180,7 @@ impl Manifest {
                     bail!("`route = {{ private = false }}` is not a route")
                 }
             };
-            triggers.push(HttpTrigger {
-                component: t.component,
-                route,
-            });
+            triggers.push(HttpTrigger { component: t.component, route });
         }
         Ok(Manifest {
             dir: dir.to_path_buf(),
@@ -207,9 +196,7 @@ impl Manifest {
 /// underscores, starting with a letter.
 pub(crate) fn check_variable_name(name: &str) -> Result<()> {
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !ok {
         bail!("invalid variable name `{name}`: use lower-case letters, digits and underscores");
     }
@@ -227,18 +214,13 @@ pub(crate) fn template_references(template: &str) -> Result<Vec<String>> {
 }
 
 /// Replaces every `{{ name }}` in `template` by `lookup(name)`.
-pub(crate) fn expand_template(
-    template: &str,
-    mut lookup: impl FnMut(&str) -> Result<String>,
-) -> Result<String> {
+pub(crate) fn expand_template(template: &str, mut lookup: impl FnMut(&str) -> Result<String>) -> Result<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .with_context(|| format!("unclosed `{{{{` in template {template:?}"))?;
+        let end = after.find("}}").with_context(|| format!("unclosed `{{{{` in template {template:?}"))?;
         let name = after[..end].trim();
         check_variable_name(name)?;
         out.push_str(&lookup(name)?);
@@ -257,10 +239,7 @@ pub(crate) fn expand_all(
         .iter()
         .map(|(k, t)| {
             let v = expand_template(t, |name| {
-                values
-                    .get(name)
-                    .cloned()
-                    .with_context(|| format!("variable `{name}` has no value"))
+                values.get(name).cloned().with_context(|| format!("variable `{name}` has no value"))
             })?;
             Ok((k.clone(), v))
         })

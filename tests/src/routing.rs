@@ -51,12 +51,7 @@ impl Route {
                 None => Segment::Literal(s.to_string()),
             })
             .collect();
-        Route {
-            raw: raw.to_string(),
-            component: component.to_string(),
-            segments,
-            wildcard,
-        }
+        Route { raw: raw.to_string(), component: component.to_string(), segments, wildcard }
     }
 
     /// The route without the wildcard (`/intake` for `/intake/...`).
@@ -137,10 +132,7 @@ impl Router {
                 continue;
             };
             let route = Route::parse(raw, &t.component);
-            if let Some(first) = routes
-                .iter()
-                .find(|r| r.segments == route.segments && r.wildcard == route.wildcard)
-            {
+            if let Some(first) = routes.iter().find(|r| r.segments == route.segments && r.wildcard == route.wildcard) {
                 warnings.push(format!(
                     "route {raw:?} of component `{}` duplicates the route of `{}` and will never be used",
                     t.component, first.component
@@ -178,10 +170,7 @@ mod tests {
     fn router(routes: &[(&str, &str)]) -> Router {
         let triggers: Vec<HttpTrigger> = routes
             .iter()
-            .map(|(r, c)| HttpTrigger {
-                component: c.to_string(),
-                route: TriggerRoute::Public(r.to_string()),
-            })
+            .map(|(r, c)| HttpTrigger { component: c.to_string(), route: TriggerRoute::Public(r.to_string()) })
             .collect();
         let running = routes.iter().map(|(_, c)| c.to_string()).collect();
         Router::new(&triggers, &running).0

@@ -15,11 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 /// Accepts connections until `shutdown` fires.
-pub(crate) async fn run(
-    listener: TcpListener,
-    runtime: Arc<Runtime>,
-    mut shutdown: oneshot::Receiver<()>,
-) {
+pub(crate) async fn run(listener: TcpListener, runtime: Arc<Runtime>, mut shutdown: oneshot::Receiver<()>) {
     loop {
         let (stream, client) = tokio::select! {
             _ = &mut shutdown => return,
@@ -38,10 +34,7 @@ pub(crate) async fn run(
                 let runtime = runtime.clone();
                 async move { Ok::<_, Infallible>(handle(&runtime, req, client).await) }
             });
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -61,33 +54,16 @@ async fn handle(
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| runtime.addr.to_string());
-    let pq = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let pq = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let full_url = format!("http://{host}{pq}");
-    let request = request.map(|body| {
-        body.map_err(wasmtime_wasi_http::Error::from)
-            .boxed_unsync()
-    });
-    runtime
-        .serve(&matched.component.clone(), request, &matched, client, &full_url)
-        .await
+    let request = request.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+    runtime.serve(&matched.component.clone(), request, &matched, client, &full_url).await
 }
 
 /// The headers Spin's trigger adds to every request it hands a component.
-pub(crate) fn add_spin_headers(
-    headers: &mut HeaderMap,
-    matched: &RouteMatch,
-    client: SocketAddr,
-    full_url: &str,
-) {
+pub(crate) fn add_spin_headers(headers: &mut HeaderMap, matched: &RouteMatch, client: SocketAddr, full_url: &str) {
     let mut set = |name: &str, value: &str| {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
             headers.insert(n, v);
         }
     };

@@ -41,12 +41,7 @@ pub fn resolve(manifest: &Manifest, sources: &VariableSources) -> Result<HashMap
             .explicit
             .get(name)
             .cloned()
-            .or_else(|| {
-                sources
-                    .environment
-                    .then(|| std::env::var(&env_name).ok())
-                    .flatten()
-            })
+            .or_else(|| sources.environment.then(|| std::env::var(&env_name).ok()).flatten())
             .or_else(|| dotenv.get(&env_name).cloned())
             .or_else(|| decl.default.clone());
         match value {
@@ -58,17 +53,13 @@ pub fn resolve(manifest: &Manifest, sources: &VariableSources) -> Result<HashMap
     }
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().map(|m| format!("Key({m:?})")).collect();
-        bail!(
-            "provider error: no provider resolved required variable(s): [{}]",
-            list.join(", ")
-        );
+        bail!("provider error: no provider resolved required variable(s): [{}]", list.join(", "));
     }
     Ok(values)
 }
 
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut out = HashMap::new();
     for line in text.lines() {
         let line = line.trim();
@@ -100,10 +91,7 @@ impl HasData for VarsData {
     type Data<'a> = VarsView<'a>;
 }
 
-pub fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> VarsView<'_>,
-) -> anyhow::Result<()> {
+pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, view: fn(&mut T) -> VarsView<'_>) -> anyhow::Result<()> {
     spin_vars::add_to_linker::<T, VarsData>(linker, view)?;
     Ok(())
 }

@@ -4,9 +4,7 @@
 
 mod sqlite;
 
-pub use sqlite::{
-    CasFlavour, Expectation, IncrementError, SqliteStore, StoreBacking, SwapOutcome, WriteFault,
-};
+pub use sqlite::{CasFlavour, Expectation, IncrementError, SqliteStore, StoreBacking, SwapOutcome, WriteFault};
 
 use crate::wit::fermyon::spin::key_value as spin_kv;
 use crate::wit::wasi::keyvalue::{atomics, batch, store as wasi_kv};
@@ -55,10 +53,7 @@ impl HasData for KvData {
 }
 
 /// Adds both key-value interfaces to the linker.
-pub fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> KvView<'_>,
-) -> anyhow::Result<()> {
+pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, view: fn(&mut T) -> KvView<'_>) -> anyhow::Result<()> {
     spin_kv::add_to_linker::<T, KvData>(linker, view)?;
     wasi_kv::add_to_linker::<T, KvData>(linker, view)?;
     atomics::add_to_linker::<T, KvData>(linker, view)?;
@@ -120,42 +115,24 @@ impl spin_kv::HostStore for KvView<'_> {
         }
     }
 
-    fn get(
-        &mut self,
-        s: Resource<SpinStore>,
-        key: String,
-    ) -> Trappable<Option<Vec<u8>>, spin_kv::Error> {
+    fn get(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<Option<Vec<u8>>, spin_kv::Error> {
         let label = self.spin_label(&s)?;
         Ok(self.store().get(&label, &key).map_err(spin_kv::Error::Other))
     }
 
-    fn set(
-        &mut self,
-        s: Resource<SpinStore>,
-        key: String,
-        value: Vec<u8>,
-    ) -> Trappable<(), spin_kv::Error> {
+    fn set(&mut self, s: Resource<SpinStore>, key: String, value: Vec<u8>) -> Trappable<(), spin_kv::Error> {
         let label = self.spin_label(&s)?;
-        Ok(self
-            .store()
-            .set(&label, &key, &value)
-            .map_err(spin_kv::Error::Other))
+        Ok(self.store().set(&label, &key, &value).map_err(spin_kv::Error::Other))
     }
 
     fn delete(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<(), spin_kv::Error> {
         let label = self.spin_label(&s)?;
-        Ok(self
-            .store()
-            .delete(&label, &key)
-            .map_err(spin_kv::Error::Other))
+        Ok(self.store().delete(&label, &key).map_err(spin_kv::Error::Other))
     }
 
     fn exists(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<bool, spin_kv::Error> {
         let label = self.spin_label(&s)?;
-        Ok(self
-            .store()
-            .exists(&label, &key)
-            .map_err(spin_kv::Error::Other))
+        Ok(self.store().exists(&label, &key).map_err(spin_kv::Error::Other))
     }
 
     fn get_keys(&mut self, s: Resource<SpinStore>) -> Trappable<Vec<String>, spin_kv::Error> {
@@ -185,33 +162,19 @@ impl wasi_kv::HostBucket for KvView<'_> {
         Ok(self.store().get(&label, &key).map_err(wasi_kv::Error::Other))
     }
 
-    fn set(
-        &mut self,
-        b: Resource<Bucket>,
-        key: String,
-        value: Vec<u8>,
-    ) -> Trappable<(), wasi_kv::Error> {
+    fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Trappable<(), wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(self
-            .store()
-            .set(&label, &key, &value)
-            .map_err(wasi_kv::Error::Other))
+        Ok(self.store().set(&label, &key, &value).map_err(wasi_kv::Error::Other))
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> Trappable<(), wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(self
-            .store()
-            .delete(&label, &key)
-            .map_err(wasi_kv::Error::Other))
+        Ok(self.store().delete(&label, &key).map_err(wasi_kv::Error::Other))
     }
 
     fn exists(&mut self, b: Resource<Bucket>, key: String) -> Trappable<bool, wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(self
-            .store()
-            .exists(&label, &key)
-            .map_err(wasi_kv::Error::Other))
+        Ok(self.store().exists(&label, &key).map_err(wasi_kv::Error::Other))
     }
 
     fn list_keys(
@@ -220,9 +183,7 @@ impl wasi_kv::HostBucket for KvView<'_> {
         cursor: Option<String>,
     ) -> Trappable<wasi_kv::KeyResponse, wasi_kv::Error> {
         if cursor.is_some() {
-            return Ok(Err(wasi_kv::Error::Other(
-                "list-keys: cursors are not supported".to_string(),
-            )));
+            return Ok(Err(wasi_kv::Error::Other("list-keys: cursors are not supported".to_string())));
         }
         let label = self.bucket_label(&b)?;
         Ok(self
@@ -239,40 +200,23 @@ impl wasi_kv::HostBucket for KvView<'_> {
 }
 
 impl atomics::Host for KvView<'_> {
-    fn increment(
-        &mut self,
-        b: Resource<Bucket>,
-        key: String,
-        delta: i64,
-    ) -> Trappable<i64, wasi_kv::Error> {
+    fn increment(&mut self, b: Resource<Bucket>, key: String, delta: i64) -> Trappable<i64, wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
         increment_result(self.store().increment(&label, &key, delta))
     }
 
-    fn swap(
-        &mut self,
-        cas: Resource<CasHandle>,
-        value: Vec<u8>,
-    ) -> Trappable<(), atomics::CasError> {
+    fn swap(&mut self, cas: Resource<CasHandle>, value: Vec<u8>) -> Trappable<(), atomics::CasError> {
         let handle = self.table.delete(cas)?;
-        let outcome = match self
-            .store()
-            .swap(&handle.label, &handle.key, &handle.seen, &value)
-        {
+        let outcome = match self.store().swap(&handle.label, &handle.key, &handle.seen, &value) {
             Ok(o) => o,
             Err(e) => return Ok(Err(atomics::CasError::StoreError(wasi_kv::Error::Other(e)))),
         };
-        let report_success = outcome == SwapOutcome::Applied
-            && self.store().flavour() == CasFlavour::Sqlite;
+        let report_success = outcome == SwapOutcome::Applied && self.store().flavour() == CasFlavour::Sqlite;
         if report_success {
             return Ok(Ok(()));
         }
         // The guest gets a fresh handle on the same key to retry with.
-        let retry = self.table.push(CasHandle {
-            label: handle.label,
-            key: handle.key,
-            seen: Expectation::Unread,
-        })?;
+        let retry = self.table.push(CasHandle { label: handle.label, key: handle.key, seen: Expectation::Unread })?;
         Ok(Err(atomics::CasError::CasFailed(retry)))
     }
 }
@@ -280,11 +224,7 @@ impl atomics::Host for KvView<'_> {
 impl atomics::HostCas for KvView<'_> {
     fn new(&mut self, b: Resource<Bucket>, key: String) -> Trappable<Resource<CasHandle>, wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(Ok(self.table.push(CasHandle {
-            label,
-            key,
-            seen: Expectation::Unread,
-        })?))
+        Ok(Ok(self.table.push(CasHandle { label, key, seen: Expectation::Unread })?))
     }
 
     fn current(&mut self, cas: Resource<CasHandle>) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
@@ -316,33 +256,16 @@ impl batch::Host for KvView<'_> {
         keys: Vec<String>,
     ) -> Trappable<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(self
-            .store()
-            .get_many(&label, &keys)
-            .map_err(wasi_kv::Error::Other))
+        Ok(self.store().get_many(&label, &keys).map_err(wasi_kv::Error::Other))
     }
 
-    fn set_many(
-        &mut self,
-        b: Resource<Bucket>,
-        pairs: Vec<(String, Vec<u8>)>,
-    ) -> Trappable<(), wasi_kv::Error> {
+    fn set_many(&mut self, b: Resource<Bucket>, pairs: Vec<(String, Vec<u8>)>) -> Trappable<(), wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(self
-            .store()
-            .set_many(&label, &pairs)
-            .map_err(wasi_kv::Error::Other))
+        Ok(self.store().set_many(&label, &pairs).map_err(wasi_kv::Error::Other))
     }
 
-    fn delete_many(
-        &mut self,
-        b: Resource<Bucket>,
-        keys: Vec<String>,
-    ) -> Trappable<(), wasi_kv::Error> {
+    fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Trappable<(), wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(self
-            .store()
-            .delete_many(&label, &keys)
-            .map_err(wasi_kv::Error::Other))
+        Ok(self.store().delete_many(&label, &keys).map_err(wasi_kv::Error::Other))
     }
 }

@@ -70,6 +70,9 @@ pub enum WriteFault {
     KeysStartingWith(String),
 }
 
+/// A key with its value, if it has one (`get-many`).
+pub type Found = (String, Option<Vec<u8>>);
+
 /// Spin's `spin_key_value` table behind one connection.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -82,8 +85,8 @@ impl SqliteStore {
         let conn = match backing {
             StoreBacking::Memory => Connection::open_in_memory()?,
             StoreBacking::File(path) => {
-                let conn = Connection::open(path)
-                    .with_context(|| format!("cannot open key-value file {}", path.display()))?;
+                let conn =
+                    Connection::open(path).with_context(|| format!("cannot open key-value file {}", path.display()))?;
                 // Two apps on one file take turns instead of failing at once.
                 conn.busy_timeout(Duration::from_secs(10))?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -98,11 +101,7 @@ impl SqliteStore {
                 PRIMARY KEY (store, key)
             )",
         )?;
-        Ok(SqliteStore {
-            conn: Mutex::new(conn),
-            flavour,
-            fault: Mutex::new(WriteFault::None),
-        })
+        Ok(SqliteStore { conn: Mutex::new(conn), flavour, fault: Mutex::new(WriteFault::None) })
     }
 
     pub fn flavour(&self) -> CasFlavour {
@@ -133,10 +132,7 @@ impl SqliteStore {
         }
     }
 
-    fn with_conn<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, String> {
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, String> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut conn).map_err(|e| e.to_string())
     }
@@ -157,19 +153,14 @@ impl SqliteStore {
     pub fn delete(&self, store: &str, key: &str) -> Result<(), String> {
         self.refuse_write(key)?;
         self.with_conn(|c| {
-            c.execute(
-                "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                params![store, key],
-            )
-            .map(drop)
+            c.execute("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2", params![store, key]).map(drop)
         })
     }
 
     /// Every key of the store: a full scan, as on every Spin backend.
     pub fn keys(&self, store: &str) -> Result<Vec<String>, String> {
         self.with_conn(|c| {
-            let mut stmt =
-                c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
             let rows = stmt.query_map(params![store], |r| r.get(0))?;
             rows.collect()
         })
@@ -178,24 +169,14 @@ impl SqliteStore {
     /// Every entry of the store, for tests to inspect.
     pub fn dump(&self, store: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
         self.with_conn(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT key, value FROM spin_key_value WHERE store = ?1 ORDER BY key",
-            )?;
+            let mut stmt = c.prepare_cached("SELECT key, value FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
             let rows = stmt.query_map(params![store], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect()
         })
     }
 
-    pub fn get_many(
-        &self,
-        store: &str,
-        keys: &[String],
-    ) -> Result<Vec<(String, Option<Vec<u8>>)>, String> {
-        self.with_conn(|c| {
-            keys.iter()
-                .map(|k| Ok((k.clone(), read(c, store, k)?)))
-                .collect()
-        })
+    pub fn get_many(&self, store: &str, keys: &[String]) -> Result<Vec<Found>, String> {
+        self.with_conn(|c| keys.iter().map(|k| Ok((k.clone(), read(c, store, k)?))).collect())
     }
 
     /// All pairs or none: one transaction, as Spin's SQLite store (Redis: MSET).
@@ -223,10 +204,7 @@ impl SqliteStore {
         self.with_conn(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for k in keys {
-                tx.execute(
-                    "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                    params![store, k],
-                )?;
+                tx.execute("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2", params![store, k])?;
             }
             tx.commit()
         })
@@ -238,9 +216,7 @@ impl SqliteStore {
         let flavour = self.flavour;
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let store_err = |e: rusqlite::Error| IncrementError::Store(e.to_string());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(store_err)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(store_err)?;
         let current = match read(&tx, store, key).map_err(store_err)? {
             None => 0,
             Some(bytes) => decode_counter(flavour, &bytes).ok_or_else(|| {
@@ -254,9 +230,8 @@ impl SqliteStore {
                 ))
             })?,
         };
-        let next = current
-            .checked_add(delta)
-            .ok_or_else(|| IncrementError::Store("increment overflows i64".to_string()))?;
+        let next =
+            current.checked_add(delta).ok_or_else(|| IncrementError::Store("increment overflows i64".to_string()))?;
         upsert(&tx, store, key, &encode_counter(flavour, next)).map_err(store_err)?;
         tx.commit().map_err(store_err)?;
         Ok(next)
@@ -264,13 +239,7 @@ impl SqliteStore {
 
     /// Writes `value` at `key` if the store still holds what `expected` says,
     /// with the flavour's idea of what an unread or absent expectation means.
-    pub fn swap(
-        &self,
-        store: &str,
-        key: &str,
-        expected: &Expectation,
-        value: &[u8],
-    ) -> Result<SwapOutcome, String> {
+    pub fn swap(&self, store: &str, key: &str, expected: &Expectation, value: &[u8]) -> Result<SwapOutcome, String> {
         self.refuse_write(key)?;
         let flavour = self.flavour;
         self.with_conn(|c| {
@@ -292,11 +261,7 @@ impl SqliteStore {
                 )?,
             };
             tx.commit()?;
-            Ok(if changed == 1 {
-                SwapOutcome::Applied
-            } else {
-                SwapOutcome::Stale
-            })
+            Ok(if changed == 1 { SwapOutcome::Applied } else { SwapOutcome::Stale })
         })
     }
 }
@@ -343,9 +308,7 @@ mod tests {
         let s = store(CasFlavour::Sqlite);
         s.set("default", "k", b"v1").unwrap();
         s.set("default", "k", b"v2").unwrap();
-        let out = s
-            .swap("default", "k", &Expectation::Value(b"v1".to_vec()), b"v3")
-            .unwrap();
+        let out = s.swap("default", "k", &Expectation::Value(b"v1".to_vec()), b"v3").unwrap();
         assert_eq!(out, SwapOutcome::Stale);
         assert_eq!(s.get("default", "k").unwrap().unwrap(), b"v2");
     }
@@ -373,10 +336,7 @@ mod tests {
         assert_eq!(s.increment("default", "c", 5).unwrap(), 5);
         assert_eq!(s.get("default", "c").unwrap().unwrap(), 5i64.to_le_bytes());
         s.set("default", "x", b"abc").unwrap();
-        assert!(matches!(
-            s.increment("default", "x", 1),
-            Err(IncrementError::NotACounter(_))
-        ));
+        assert!(matches!(s.increment("default", "x", 1), Err(IncrementError::NotACounter(_))));
         let r = store(CasFlavour::RedisLike);
         assert_eq!(r.increment("default", "c", 7).unwrap(), 7);
         assert_eq!(r.get("default", "c").unwrap().unwrap(), b"7");

@@ -13,9 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime_wasi_http::{
-    Error, RequestOptions, WasiBody, WasiHttpHooks, DEFAULT_FORBIDDEN_HEADERS,
-};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, DEFAULT_FORBIDDEN_HEADERS};
 
 /// Where an outbound request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,22 +64,11 @@ impl WasiHttpHooks for OutboundHooks {
 pub fn classify(policy: &OutboundPolicy, uri: &http::Uri) -> Result<Target, Error> {
     let host = uri.host().unwrap_or("");
     if host.is_empty() || host == "self" {
-        return if policy.allows_self() {
-            Ok(Target::SelfApp)
-        } else {
-            Err(Error::HttpRequestDenied)
-        };
+        return if policy.allows_self() { Ok(Target::SelfApp) } else { Err(Error::HttpRequestDenied) };
     }
     let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
-    let port = uri
-        .port_u16()
-        .or_else(|| default_port(&scheme))
-        .ok_or(Error::HttpRequestUriInvalid)?;
-    let dest = Destination {
-        scheme,
-        host: host.to_string(),
-        port,
-    };
+    let port = uri.port_u16().or_else(|| default_port(&scheme)).ok_or(Error::HttpRequestUriInvalid)?;
+    let dest = Destination { scheme, host: host.to_string(), port };
     if !policy.allows(&dest) {
         return Err(Error::HttpRequestDenied);
     }
@@ -101,10 +88,7 @@ async fn send(
     let target = match classify(policy, request.uri()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!(
-                "[host] `{caller}` may not call {}: not in its allowed_outbound_hosts",
-                request.uri()
-            );
+            eprintln!("[host] `{caller}` may not call {}: not in its allowed_outbound_hosts", request.uri());
             return Err(e);
         }
     };
@@ -119,8 +103,7 @@ async fn send(
         Target::Component(component) => {
             // Spin drops the `.spin.internal` Host before the component sees it.
             request.headers_mut().remove(http::header::HOST);
-            let response =
-                with_timeout(first_byte, runtime.dispatch_to(&component, request)).await?;
+            let response = with_timeout(first_byte, runtime.dispatch_to(&component, request)).await?;
             Ok((response, ready_io()))
         }
     }
@@ -130,36 +113,24 @@ fn ready_io() -> IoFuture {
     Box::new(async { Ok(()) })
 }
 
-async fn with_timeout<T>(
-    limit: Option<Duration>,
-    fut: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
+async fn with_timeout<T>(limit: Option<Duration>, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     match limit {
-        Some(d) => tokio::time::timeout(d, fut)
-            .await
-            .map_err(|_| Error::ConnectionReadTimeout)?,
+        Some(d) => tokio::time::timeout(d, fut).await.map_err(|_| Error::ConnectionReadTimeout)?,
         None => fut.await,
     }
 }
 
 /// Plain HTTP/1.1 over TCP: our tests only reach loopback listeners.
-async fn send_over_network(
-    mut request: http::Request<WasiBody>,
-    options: RequestOptions,
-) -> SendResult {
+async fn send_over_network(mut request: http::Request<WasiBody>, options: RequestOptions) -> SendResult {
     let uri = request.uri().clone();
     if uri.scheme_str() != Some("http") {
-        return Err(Error::InternalError(Some(format!(
-            "the test host sends only plain http, not {uri}"
-        ))));
+        return Err(Error::InternalError(Some(format!("the test host sends only plain http, not {uri}"))));
     }
     let host = uri.host().unwrap_or_default().to_string();
     let port = uri.port_u16().unwrap_or(80);
     let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
     let stream = match options.connect_timeout {
-        Some(d) => tokio::time::timeout(d, connect)
-            .await
-            .map_err(|_| Error::ConnectionTimeout)?,
+        Some(d) => tokio::time::timeout(d, connect).await.map_err(|_| Error::ConnectionTimeout)?,
         None => connect.await,
     }
     .map_err(|e| match e.kind() {
@@ -167,23 +138,17 @@ async fn send_over_network(
         _ => Error::Connect(e),
     })?;
     stream.set_nodelay(true).ok();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     let io: IoFuture = Box::new(async move { connection.await.map_err(Error::from) });
     let io: Pin<IoFuture> = Box::into_pin(io);
     let driver = tokio::spawn(io);
     // HTTP/1.1 servers expect the origin form on the request line.
-    let origin = uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .parse()
-        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    let origin =
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").parse().map_err(|_| Error::HttpRequestUriInvalid)?;
     *request.uri_mut() = origin;
-    let response = with_timeout(options.first_byte_timeout, async {
-        sender.send_request(request).await.map_err(Error::from)
-    })
-    .await?;
+    let response =
+        with_timeout(options.first_byte_timeout, async { sender.send_request(request).await.map_err(Error::from) })
+            .await?;
     let response = response.map(|body| body.map_err(Error::from).boxed_unsync());
     let io: IoFuture = Box::new(async move {
         match driver.await {
@@ -196,9 +161,7 @@ async fn send_over_network(
 
 /// An empty body in the shape wasi-http wants.
 pub fn empty_body() -> WasiBody {
-    http_body_util::Empty::<Bytes>::new()
-        .map_err(|never| match never {})
-        .boxed_unsync()
+    http_body_util::Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync()
 }
 
 #[cfg(test)]

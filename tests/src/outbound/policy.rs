@@ -109,9 +109,9 @@ impl AllowedHost {
         let host = d.host.to_ascii_lowercase();
         let host_ok = match &self.host {
             HostPattern::Any => true,
-            HostPattern::SubdomainsOf(suffix) => host
-                .strip_suffix(suffix.as_str())
-                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+            HostPattern::SubdomainsOf(suffix) => {
+                host.strip_suffix(suffix.as_str()).is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+            }
             HostPattern::Is(h) => *h == host,
         };
         let port_ok = match self.port {
@@ -129,8 +129,7 @@ impl AllowedHost {
 }
 
 fn parse_port(p: &str, entry: &str) -> Result<u16> {
-    p.parse()
-        .with_context(|| format!("invalid port {p:?} in allowed outbound host {entry:?}"))
+    p.parse().with_context(|| format!("invalid port {p:?} in allowed outbound host {entry:?}"))
 }
 
 /// A component's whole list.
@@ -141,12 +140,7 @@ pub struct OutboundPolicy {
 
 impl OutboundPolicy {
     pub fn parse(entries: &[String]) -> Result<OutboundPolicy> {
-        Ok(OutboundPolicy {
-            entries: entries
-                .iter()
-                .map(|e| AllowedHost::parse(e))
-                .collect::<Result<_>>()?,
-        })
+        Ok(OutboundPolicy { entries: entries.iter().map(|e| AllowedHost::parse(e)).collect::<Result<_>>()? })
     }
 
     pub fn allows(&self, d: &Destination) -> bool {
@@ -163,11 +157,7 @@ mod tests {
     use super::*;
 
     fn dest(scheme: &str, host: &str, port: u16) -> Destination {
-        Destination {
-            scheme: scheme.into(),
-            host: host.into(),
-            port,
-        }
+        Destination { scheme: scheme.into(), host: host.into(), port }
     }
 
     #[test]
