@@ -1,0 +1,93 @@
+//! Load: assign and release are atomic, idempotent, bounded by capacity.
+
+mod common;
+use common::*;
+use shared::kv::memory::CasMode;
+
+fn member_with_capacity(h: &Harness, capacity: u32) -> String {
+    let mut e = expert("Belast", &["security"], &["VR17"]);
+    e["capacity"] = capacity.into();
+    h.create(e)
+}
+
+#[test]
+fn assigning_the_same_case_twice_counts_once_and_releasing_an_unknown_case_changes_nothing() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        let id = member_with_capacity(&h, 2);
+        assert_eq!(h.assign(&id, &case(1)).body, serde_json::json!({"open_cases": 1, "capacity": 2}));
+        assert_eq!(h.assign(&id, &case(1)).body["open_cases"], 1);
+        assert_eq!(h.release(&id, &case(9)).body["open_cases"], 1);
+        assert_eq!(h.release(&id, &case(1)).body["open_cases"], 0);
+        assert_eq!(h.release(&id, &case(1)).body["open_cases"], 0, "{mode:?}: never below zero");
+    }
+}
+
+#[test]
+fn a_member_at_capacity_is_refused_with_409() {
+    let h = Harness::new();
+    let id = member_with_capacity(&h, 1);
+    assert_eq!(h.assign(&id, &case(1)).status, 200);
+    let r = h.assign(&id, &case(2));
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["type"], "urn:weerbaar:problem:conflict");
+    assert_eq!(h.assign(&id, &case(1)).status, 200, "the case it has is still fine");
+}
+
+#[test]
+fn assignments_do_not_make_an_admins_version_stale() {
+    let h = Harness::new();
+    let id = member_with_capacity(&h, 3);
+    h.assign(&id, &case(1));
+    let r = h.admin("GET", &format!("/directory/members/{id}"), None);
+    assert_eq!((r.etag().as_str(), r.body["open_cases"].as_u64()), ("\"1\"", Some(1)));
+}
+
+#[test]
+fn unknown_members_and_bad_case_ids_are_refused() {
+    let h = Harness::new();
+    assert_eq!(h.assign("mem_00000000000000000000000000", &case(1)).status, 404);
+    assert_eq!(h.assign("not-a-member", &case(1)).status, 404);
+    let id = member_with_capacity(&h, 3);
+    let before = h.store.dump();
+    let r = h.assign(&id, "mem_00000000000000000000000000");
+    assert_eq!((r.status, r.body["field"].as_str()), (422, Some("/case_id")));
+    assert_eq!(h.store.dump(), before);
+}
+
+#[test]
+fn twenty_parallel_assignments_to_capacity_three_let_exactly_three_through() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        let id = member_with_capacity(&h, 3);
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..20)
+                .map(|i| {
+                    let (h, id) = (&h, &id);
+                    s.spawn(move || h.assign(id, &case(i)).status)
+                })
+                .collect();
+            handles.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{mode:?}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 17, "{mode:?}: {statuses:?}");
+        let r = h.admin("GET", &format!("/directory/members/{id}"), None);
+        assert_eq!(r.body["open_cases"], 3);
+    }
+}
+
+#[test]
+fn parallel_releases_never_go_below_zero() {
+    let h = Harness::with_mode(CasMode::RedisLike);
+    let id = member_with_capacity(&h, 3);
+    for i in 0..3 {
+        h.assign(&id, &case(i));
+    }
+    std::thread::scope(|s| {
+        for i in 0..12 {
+            let (h, id) = (&h, &id);
+            s.spawn(move || h.release(id, &case(i % 4)));
+        }
+    });
+    assert_eq!(h.admin("GET", &format!("/directory/members/{id}"), None).body["open_cases"], 0);
+}
