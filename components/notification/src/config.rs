@@ -1,0 +1,52 @@
+//! The notification component's configuration, read from Spin variables per request.
+
+use crate::url_policy::LocalHosts;
+use shared::config::{number, parsed, required, ConfigError, Variables};
+use shared::crypto::Keyring;
+use std::time::Duration;
+
+/// Everything notification needs from its variables.
+#[derive(Debug)]
+pub struct NotificationConfig {
+    /// Seals subscription secrets at rest.
+    pub keyring: Keyring,
+    pub internal_secret: String,
+    pub admin_token: String,
+    /// `webhook_allowed_http_hosts`: hosts that may use http and private addresses
+    /// (for local receivers and tests). Default: none.
+    pub local_hosts: LocalHosts,
+    /// `webhook_first_attempt_timeout_ms`: how long the event request waits for each
+    /// receiver (the caller is waiting too).
+    pub first_attempt_timeout: Duration,
+    /// `webhook_timeout_seconds`: timeout of retries from the sweep.
+    pub retry_timeout: Duration,
+    /// `webhook_sweep_batch`: most attempts one sweep makes.
+    pub sweep_batch: u32,
+}
+
+impl NotificationConfig {
+    /// Reads and checks every variable; the error names the first one at fault.
+    pub fn load(vars: &dyn Variables) -> Result<Self, ConfigError> {
+        let first_ms: u64 = number(vars, "webhook_first_attempt_timeout_ms")?;
+        let retry_s: u64 = number(vars, "webhook_timeout_seconds")?;
+        let batch: u32 = number(vars, "webhook_sweep_batch")?;
+        for (name, ok) in [
+            ("webhook_first_attempt_timeout_ms", (100..=30_000).contains(&first_ms)),
+            ("webhook_timeout_seconds", (1..=60).contains(&retry_s)),
+            ("webhook_sweep_batch", (1..=500).contains(&batch)),
+        ] {
+            if !ok {
+                return Err(ConfigError { variable: name.into(), reason: "is out of range".into() });
+            }
+        }
+        Ok(NotificationConfig {
+            keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
+            internal_secret: required(vars, "internal_secret")?,
+            admin_token: required(vars, "admin_token")?,
+            local_hosts: LocalHosts::parse(&vars.get("webhook_allowed_http_hosts").unwrap_or_default()),
+            first_attempt_timeout: Duration::from_millis(first_ms),
+            retry_timeout: Duration::from_secs(retry_s),
+            sweep_batch: batch,
+        })
+    }
+}

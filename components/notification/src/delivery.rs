@@ -1,0 +1,341 @@
+//! One delivery attempt: take the lease, sign, send, log, reschedule.
+//!
+//! The lease is taken by compare-and-swap on the message document itself (it exists,
+//! so CAS guards it on every backend, and `versioned::update` resolves Redis's
+//! ambiguous answers), so two sweeps, or a sweep and the event request, never make the
+//! same attempt twice. A sender that dies mid-attempt loses its lease when it expires
+//! and the attempt is made again: delivery is at-least-once, and `webhook-id` lets a
+//! receiver drop the repeat.
+
+use crate::context::{Ctx, COMPONENT};
+use crate::outbox::{self, attempts_log, Lease, Message, MessageStatus};
+use crate::payload::{self, EndpointDisabledData, Webhook};
+use crate::schedule::{self, Verdict};
+use crate::signing::signature_header;
+use crate::subscription::{self, DisabledReason, Subscription};
+use crate::url_policy;
+use serde::{Deserialize, Serialize};
+use shared::id::{MessageId, SubscriptionId};
+use shared::kv::versioned::{self, Change};
+use shared::kv::KeyValue;
+use shared::outbound::Outbound;
+use shared::problem::Problem;
+use shared::time::{Duration, Timestamp};
+
+/// How much of a receiver's answer the attempt log keeps.
+pub const LOGGED_BODY_BYTES: usize = 1024;
+
+/// Attempts logged per message at most (ten per round; resends add rounds).
+pub const MAX_LOGGED_ATTEMPTS: u64 = 100;
+
+/// The `User-Agent` of our webhooks.
+pub const USER_AGENT: &str = concat!("weerbaar-webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// What started an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// In the request that brought the event.
+    First,
+    /// From the sweep.
+    Retry,
+    /// An admin's resend or recovery.
+    Resend,
+}
+
+/// What an attempt meant for its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Delivered,
+    /// Failed; another attempt is scheduled.
+    Retrying,
+    /// Failed for good (retries exhausted, or 410).
+    Failed,
+}
+
+/// One attempt, as logged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub at: Timestamp,
+    pub trigger: Trigger,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    /// The first [`LOGGED_BODY_BYTES`] of the response body.
+    pub response_body: String,
+    pub outcome: Outcome,
+}
+
+/// What [`attempt`] did.
+#[derive(Debug)]
+pub enum Tried {
+    /// Not due, already finished, or another sender holds the lease.
+    Skipped,
+    /// An attempt was made.
+    Attempted(Attempt),
+    /// The message cannot be delivered any more (its subscription is gone or disabled).
+    Abandoned(String),
+}
+
+/// A receiver's answer, or the lack of one.
+pub struct Answer {
+    pub status: Option<u16>,
+    pub retry_after: Option<String>,
+    pub body: String,
+    pub error: Option<String>,
+    pub latency_ms: u64,
+}
+
+/// Signs and sends one webhook. Never follows redirects (the host does not either).
+pub fn send_signed<O: Outbound>(
+    outbound: &O,
+    url: &str,
+    secrets: &[crate::signing::SigningSecret],
+    msg_id: &str,
+    timestamp: Timestamp,
+    body: &str,
+    timeout: std::time::Duration,
+) -> Answer {
+    let ts = timestamp.unix_seconds();
+    let request = http::Request::post(url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::USER_AGENT, USER_AGENT)
+        .header("webhook-id", msg_id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", signature_header(secrets, msg_id, ts, body.as_bytes()))
+        .body(body.as_bytes().to_vec());
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return Answer { status: None, retry_after: None, body: String::new(), error: Some(e.to_string()), latency_ms: 0 },
+    };
+    let started = std::time::Instant::now();
+    let result = outbound.send(request, timeout);
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(response) => {
+            let bytes = response.body();
+            let kept = &bytes[..bytes.len().min(LOGGED_BODY_BYTES)];
+            Answer {
+                status: Some(response.status().as_u16()),
+                retry_after: response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(String::from),
+                body: String::from_utf8_lossy(kept).into_owned(),
+                error: None,
+                latency_ms,
+            }
+        }
+        Err(e) => Answer { status: None, retry_after: None, body: String::new(), error: Some(clip(&e.0, 300)), latency_ms },
+    }
+}
+
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+fn lease_length(timeout: std::time::Duration) -> Duration {
+    // Long enough for the send and the bookkeeping after it.
+    Duration::seconds(timeout.as_secs() as i64 * 2 + 30)
+}
+
+/// Makes the next attempt of message `id` if it is due and nobody else is at it.
+pub fn attempt<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    id: &MessageId,
+    trigger: Trigger,
+    timeout: std::time::Duration,
+) -> Result<Tried, Problem> {
+    let now = ctx.clock.now();
+    let owner = format!("{:016x}", ctx.random.next_u64());
+    let lease = Lease { owner: owner.clone(), until: now + lease_length(timeout) };
+    let taken = versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
+        if !m.is_due(now) {
+            return Ok::<_, Problem>(Change::Keep(None));
+        }
+        m.lease = Some(lease.clone());
+        Ok(Change::Write(Some(m.clone())))
+    });
+    let message = match taken {
+        Ok((_, Some(message))) => message,
+        Ok((_, None)) | Err(versioned::UpdateError::NotFound) | Err(versioned::UpdateError::Contended) => {
+            return Ok(Tried::Skipped)
+        }
+        Err(e) => return Err(subscription::update_problem(e)),
+    };
+
+    let sub = subscription::load(ctx.store, &message.subscription)?.map(|d| d.data);
+    let sub = match sub {
+        Some(s) if s.enabled => s,
+        other => {
+            let reason = if other.is_some() { "subscription disabled" } else { "subscription deleted" };
+            abandon(ctx, id, &owner, reason)?;
+            return Ok(Tried::Abandoned(reason.to_string()));
+        }
+    };
+
+    let answer = match url_policy::check(&sub.url, &ctx.config.local_hosts) {
+        Err(why) => Answer { status: None, retry_after: None, body: String::new(), error: Some(format!("URL refused: {why}")), latency_ms: 0 },
+        Ok(_) => {
+            let secrets = sub.signing_secrets(&ctx.config.keyring, now).map_err(Problem::internal)?;
+            send_signed(ctx.outbound, &sub.url, &secrets, id.as_str(), ctx.clock.now(), &message.payload, timeout)
+        }
+    };
+    let verdict = schedule::judge(answer.status, answer.retry_after.as_deref());
+    let record = finish(ctx, id, &owner, verdict, &answer, now, trigger)?;
+    log_attempt(ctx.store, id, &record)?;
+    record_health(ctx, &sub.id, verdict, now)?;
+    Ok(Tried::Attempted(record))
+}
+
+fn finish<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    id: &MessageId,
+    owner: &str,
+    verdict: Verdict,
+    answer: &Answer,
+    at: Timestamp,
+    trigger: Trigger,
+) -> Result<Attempt, Problem> {
+    let now = ctx.clock.now();
+    let (_, record) = versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
+        if m.lease.as_ref().is_some_and(|l| l.owner == owner) {
+            m.lease = None;
+        }
+        m.attempts += 1;
+        m.round_attempts += 1;
+        m.last_attempt_at = Some(at);
+        m.last_status = answer.status;
+        m.last_error = answer.error.clone().or_else(|| answer.status.map(|s| format!("HTTP {s}")).filter(|_| verdict != Verdict::Delivered));
+        let outcome = match verdict {
+            Verdict::Delivered => Outcome::Delivered,
+            Verdict::Gone => Outcome::Failed,
+            Verdict::Retry { retry_after } => match schedule::next_delay(m.round_attempts, retry_after, ctx.random) {
+                Some(delay) => {
+                    m.next_attempt_at = Some(now + delay);
+                    Outcome::Retrying
+                }
+                None => Outcome::Failed,
+            },
+        };
+        match outcome {
+            Outcome::Delivered => {
+                m.status = MessageStatus::Delivered;
+                m.next_attempt_at = None;
+                m.finished_at = Some(now);
+            }
+            Outcome::Failed => {
+                m.status = MessageStatus::Failed;
+                m.next_attempt_at = None;
+                m.finished_at = Some(now);
+                if verdict == Verdict::Gone {
+                    m.last_error = Some("HTTP 410: the receiver is gone; subscription disabled".into());
+                }
+            }
+            Outcome::Retrying => {}
+        }
+        Ok::<_, Problem>(Change::Write(Attempt {
+            attempt: m.attempts,
+            at,
+            trigger,
+            status: answer.status,
+            latency_ms: answer.latency_ms,
+            error: m.last_error.clone(),
+            response_body: answer.body.clone(),
+            outcome,
+        }))
+    })
+    .map_err(subscription::update_problem)?;
+    Ok(record)
+}
+
+fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, reason: &str) -> Result<(), Problem> {
+    let now = ctx.clock.now();
+    versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
+        if m.lease.as_ref().is_some_and(|l| l.owner == owner) {
+            m.lease = None;
+        }
+        m.status = MessageStatus::Failed;
+        m.next_attempt_at = None;
+        m.finished_at = Some(now);
+        m.last_error = Some(reason.to_string());
+        Ok::<_, Problem>(Change::Write(()))
+    })
+    .map_err(subscription::update_problem)?;
+    Ok(())
+}
+
+fn log_attempt<S: KeyValue>(store: &S, id: &MessageId, record: &Attempt) -> Result<(), Problem> {
+    let log = attempts_log(id);
+    let slot = log.reserve(store)?;
+    if slot <= MAX_LOGGED_ATTEMPTS {
+        store.set(&log.key(slot), &shared::kv::to_json(record))?;
+    }
+    Ok(())
+}
+
+/// Keeps the subscription's failure clock: cleared by a success, started by a failure;
+/// 410, or five days of failures, disable it and tell the operator.
+fn record_health<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    id: &SubscriptionId,
+    verdict: Verdict,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    let key = subscription::subscription_key(id);
+    let result = versioned::update(ctx.store, &key, ctx.random, |s: &mut Subscription, _| {
+        let disable = |s: &mut Subscription, reason| {
+            s.enabled = false;
+            s.disabled_reason = Some(reason);
+            s.updated_at = now;
+            Ok::<_, Problem>(Change::Write(Some(reason)))
+        };
+        match verdict {
+            Verdict::Delivered if s.failing_since.is_some() => {
+                s.failing_since = None;
+                Ok(Change::Write(None))
+            }
+            Verdict::Delivered => Ok(Change::Keep(None)),
+            _ if !s.enabled => Ok(Change::Keep(None)),
+            Verdict::Gone => disable(s, DisabledReason::Gone),
+            Verdict::Retry { .. } => match s.failing_since {
+                None => {
+                    s.failing_since = Some(now);
+                    Ok(Change::Write(None))
+                }
+                Some(since) if since.until(now) >= schedule::DISABLE_AFTER_FAILING => disable(s, DisabledReason::Failing),
+                Some(_) => Ok(Change::Keep(None)),
+            },
+        }
+    });
+    match result {
+        Ok((doc, Some(reason))) => endpoint_disabled(ctx, &doc.data, reason),
+        Ok(_) | Err(versioned::UpdateError::NotFound) => Ok(()),
+        Err(e) => Err(subscription::update_problem(e)),
+    }
+}
+
+/// The operator event: a log line always, and a webhook to every operator subscription.
+fn endpoint_disabled<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sub: &Subscription, reason: DisabledReason) -> Result<(), Problem> {
+    let reason_text = match reason {
+        DisabledReason::Gone => "receiver answered 410 Gone",
+        DisabledReason::Failing => "endpoint failing for 5 days",
+        DisabledReason::Admin => "disabled by an admin",
+    };
+    shared::log::warn(COMPONENT, ctx.correlation_id, "endpoint_disabled", &format!("subscription {} disabled: {reason_text}", sub.id));
+    let operators: Vec<Subscription> = subscription::load_all(ctx.store)?
+        .into_iter()
+        .map(|d| d.data)
+        .filter(|s| s.enabled && s.operator_events && s.id != sub.id)
+        .collect();
+    if operators.is_empty() {
+        return Ok(());
+    }
+    let body = Webhook {
+        event_type: payload::ENDPOINT_DISABLED_TYPE.to_string(),
+        timestamp: ctx.clock.now(),
+        data: EndpointDisabledData { subscription_id: sub.id.clone(), reason: reason_text.to_string(), failing_since: sub.failing_since },
+    }
+    .body();
+    outbox::enqueue(ctx, &operators, payload::ENDPOINT_DISABLED_TYPE, &body)?;
+    Ok(())
+}

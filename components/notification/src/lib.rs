@@ -1,0 +1,34 @@
+//! notification: signed webhooks to coordinators that never get lost.
+//!
+//! Case events arrive on an internal endpoint, are deduplicated and written to a
+//! durable outbox (one message per interested subscription) before the caller hears
+//! "accepted"; the first attempt happens in that same request, retries follow the
+//! Standard Webhooks schedule from the sweep. Payloads carry only non-identifying
+//! case facts, signed per Standard Webhooks.
+
+pub mod config;
+pub mod context;
+pub mod delivery;
+pub mod outbox;
+pub mod payload;
+pub mod recovery;
+pub mod routes;
+pub mod schedule;
+pub mod signing;
+pub mod subscription;
+pub mod sweep;
+pub mod url_policy;
+
+/// The Spin entry point: the Spin adapters around the pure router.
+#[cfg(target_arch = "wasm32")]
+#[spin_sdk::http_component]
+fn handle(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+    use shared::spin::{SpinOutbound, SpinStore, SpinVariables};
+    let ports = routes::Ports {
+        outbound: &SpinOutbound,
+        clock: &shared::clock::SystemClock,
+        random: &shared::random::SystemRandom,
+        variables: &SpinVariables,
+    };
+    routes::handle(req, SpinStore::open_default, ports)
+}

@@ -1,0 +1,279 @@
+//! The outbox: every webhook is a durable message before anyone is told "accepted".
+//!
+//! Key layout:
+//! - `ntf/evt/<evt_id>/claim`: a counter; the first increment wins the event (dedup);
+//! - `ntf/evt/<evt_id>`: the [`EventRecord`] listing the event's messages;
+//! - `ntf/msg/<msg_id>`: the [`Message`], a `Versioned` document changed only by CAS
+//!   (the delivery lease lives in it);
+//! - `ntf/msg/<msg_id>/attempts/…`: the attempt log, a `SlotLog`;
+//! - `ntf/outbox/…`: a `SlotLog` of message ids the sweep walks; `ntf/outbox/head` the
+//!   first slot that may still hold work.
+//!
+//! An event's record, messages and index entries are written in one `set_many`: the
+//! store holds all of them or none. Message ids are derived from (event, subscription),
+//! so an event whose first write failed half-way can be written again with the same
+//! ids instead of being lost behind its dedup claim.
+
+use crate::context::Ctx;
+use crate::payload;
+use crate::subscription::{self, Subscription};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::events::CaseEvent;
+use shared::id::{EventId, MessageId, SubscriptionId};
+use shared::kv::slots::SlotLog;
+use shared::kv::versioned::{self, Versioned};
+use shared::kv::{claim, get_json, to_json, KeyValue, StoreError};
+use shared::problem::Problem;
+use shared::random::Random;
+use shared::time::Timestamp;
+
+/// The key of a message.
+pub fn message_key(id: &MessageId) -> String {
+    format!("ntf/msg/{id}")
+}
+
+/// The attempt log of a message.
+pub fn attempts_log(id: &MessageId) -> SlotLog {
+    SlotLog::new(format!("ntf/msg/{id}/attempts"))
+}
+
+/// The sweep's work list.
+pub fn outbox() -> SlotLog {
+    SlotLog::new("ntf/outbox")
+}
+
+/// Where the sweep starts reading [`outbox`].
+pub const OUTBOX_HEAD_KEY: &str = "ntf/outbox/head";
+
+fn event_key(id: &EventId) -> String {
+    format!("ntf/evt/{id}")
+}
+
+fn event_claim_key(id: &EventId) -> String {
+    format!("ntf/evt/{id}/claim")
+}
+
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A receiver answered 2xx.
+    Delivered,
+    /// Retries exhausted, the endpoint gone or the subscription removed.
+    Failed,
+}
+
+/// A sender's exclusive right to make the next attempt, until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub owner: String,
+    pub until: Timestamp,
+}
+
+/// One event for one subscription, as stored at [`message_key`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub subscription: SubscriptionId,
+    pub event_id: Option<EventId>,
+    pub event_type: String,
+    /// The exact body, signed anew (with a fresh timestamp) on every attempt.
+    pub payload: String,
+    pub created_at: Timestamp,
+    pub status: MessageStatus,
+    /// Attempts made in all.
+    pub attempts: u32,
+    /// Attempts since the schedule last started (a resend starts it again).
+    pub round_attempts: u32,
+    pub next_attempt_at: Option<Timestamp>,
+    pub lease: Option<Lease>,
+    pub last_attempt_at: Option<Timestamp>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub finished_at: Option<Timestamp>,
+    /// The outbox slot the sweep finds this message by (the latest, after a resend).
+    pub outbox_slot: u64,
+}
+
+impl Message {
+    /// Whether the sweep (or the first attempt) may try now.
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.status == MessageStatus::Pending
+            && self.next_attempt_at.is_some_and(|t| t <= now)
+            && self.lease.as_ref().is_none_or(|l| l.until <= now)
+    }
+}
+
+/// An event as remembered for deduplication.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: EventId,
+    pub event_type: String,
+    pub received_at: Timestamp,
+    pub messages: Vec<MessageId>,
+}
+
+/// What accepting an event did.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The event had been accepted before; nothing new was written.
+    pub duplicate: bool,
+    pub messages: Vec<MessageId>,
+}
+
+/// Random bytes fixed by a seed: makes the message id of (event, subscription).
+struct Derived([u8; 32]);
+
+impl Random for Derived {
+    fn fill(&self, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = self.0[i % 32];
+        }
+    }
+}
+
+fn message_id_for(event: &EventId, subscription: &SubscriptionId) -> MessageId {
+    let seed = Sha256::digest(format!("weerbaar/webhook-message/{event}/{subscription}").as_bytes());
+    MessageId::generate(&Derived(seed.into()))
+}
+
+/// A message ready to be written, with its index entries.
+struct Draft {
+    message: Message,
+    sub_slot: u64,
+}
+
+fn draft<S: KeyValue>(
+    store: &S,
+    id: MessageId,
+    sub: &Subscription,
+    event_id: Option<EventId>,
+    event_type: &str,
+    payload: &str,
+    now: Timestamp,
+) -> Result<Draft, StoreError> {
+    let outbox_slot = outbox().reserve(store)?;
+    let sub_slot = subscription::messages_log(&sub.id).reserve(store)?;
+    let message = Message {
+        id,
+        subscription: sub.id.clone(),
+        event_id,
+        event_type: event_type.to_string(),
+        payload: payload.to_string(),
+        created_at: now,
+        status: MessageStatus::Pending,
+        attempts: 0,
+        round_attempts: 0,
+        next_attempt_at: Some(now),
+        lease: None,
+        last_attempt_at: None,
+        last_status: None,
+        last_error: None,
+        finished_at: None,
+        outbox_slot,
+    };
+    Ok(Draft { message, sub_slot })
+}
+
+/// An entry of a subscription's message list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageRef {
+    pub id: MessageId,
+    pub created_at: Timestamp,
+}
+
+fn entries(drafts: &[Draft], random: &dyn Random) -> Vec<(String, Vec<u8>)> {
+    let mut entries = Vec::with_capacity(drafts.len() * 3);
+    for d in drafts {
+        let m = &d.message;
+        entries.push((message_key(&m.id), Versioned::first(m.clone(), random).encode()));
+        entries.push((outbox().key(m.outbox_slot), to_json(&m.id)));
+        entries.push((
+            subscription::messages_log(&m.subscription).key(d.sub_slot),
+            to_json(&MessageRef { id: m.id.clone(), created_at: m.created_at }),
+        ));
+    }
+    entries
+}
+
+/// Accepts a case event: deduplicates it and writes one message per interested
+/// subscription, all at once. Returns only once everything is durable.
+pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> Result<Accepted, Problem> {
+    let store = ctx.store;
+    if !claim(store, &event_claim_key(&event.id))? {
+        if let Some(record) = get_json::<S, EventRecord>(store, &event_key(&event.id))? {
+            return Ok(Accepted { duplicate: true, messages: record.messages });
+        }
+        // Claimed before, but never written (that write failed) or being written
+        // right now: write it (again) with the same message ids.
+    }
+    let now = ctx.clock.now();
+    let body = payload::for_case_event(event).body();
+    let event_type = event.event_type.as_str();
+    let mut drafts = Vec::new();
+    for sub in subscription::load_all(store)?.into_iter().map(|d| d.data).filter(|s| s.wants(event)) {
+        let id = message_id_for(&event.id, &sub.id);
+        drafts.push(draft(store, id, &sub, Some(event.id.clone()), event_type, &body, now)?);
+    }
+    let messages: Vec<MessageId> = drafts.iter().map(|d| d.message.id.clone()).collect();
+    let record =
+        EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
+    let mut all = entries(&drafts, ctx.random);
+    all.push((event_key(&event.id), to_json(&record)));
+    store.set_many(&all)?;
+    Ok(Accepted { duplicate: false, messages: record.messages })
+}
+
+/// Queues one message for each of `subscriptions` (operator events), with fresh ids.
+pub fn enqueue<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    subscriptions: &[Subscription],
+    event_type: &str,
+    body: &str,
+) -> Result<Vec<MessageId>, StoreError> {
+    let now = ctx.clock.now();
+    let mut drafts = Vec::new();
+    for sub in subscriptions {
+        drafts.push(draft(ctx.store, MessageId::generate(ctx.random), sub, None, event_type, body, now)?);
+    }
+    ctx.store.set_many(&entries(&drafts, ctx.random))?;
+    Ok(drafts.into_iter().map(|d| d.message.id).collect())
+}
+
+/// Reads a message.
+pub fn load<S: KeyValue>(store: &S, id: &MessageId) -> Result<Option<Versioned<Message>>, StoreError> {
+    versioned::read(store, &message_key(id))
+}
+
+/// Reads several messages in one call; missing ones are left out.
+pub fn load_many<S: KeyValue>(store: &S, ids: &[MessageId]) -> Result<Vec<Versioned<Message>>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(message_key).collect();
+    Ok(store
+        .get_many(&keys)?
+        .into_iter()
+        .flatten()
+        .filter_map(|v| serde_json::from_slice::<Versioned<Message>>(&v).ok())
+        .collect())
+}
+
+/// The admin's view of a message (the payload included: it holds no personal data).
+pub fn view(m: &Message) -> serde_json::Value {
+    serde_json::json!({
+        "id": m.id,
+        "subscription_id": m.subscription,
+        "event_id": m.event_id,
+        "event_type": m.event_type,
+        "status": m.status,
+        "attempts": m.attempts,
+        "created_at": m.created_at,
+        "next_attempt_at": if m.status == MessageStatus::Pending { m.next_attempt_at } else { None },
+        "last_attempt_at": m.last_attempt_at,
+        "last_status": m.last_status,
+        "last_error": m.last_error,
+        "finished_at": m.finished_at,
+        "payload": serde_json::from_str::<serde_json::Value>(&m.payload).unwrap_or(serde_json::Value::Null),
+    })
+}

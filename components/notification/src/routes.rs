@@ -1,0 +1,302 @@
+//! Notification's HTTP surface: a route table matching `openapi.yaml`, and thin
+//! handlers that authenticate, parse, call the core and shape the answer.
+
+use crate::config::NotificationConfig;
+use crate::context::{Ctx, COMPONENT};
+use crate::delivery::{self, Tried, Trigger};
+use crate::outbox::{self, MessageStatus};
+use crate::payload::{PingData, Webhook, PING_TYPE};
+use crate::recovery;
+use crate::subscription::{self, NewSubscription, SubscriptionPatch};
+use crate::sweep;
+use serde::Deserialize;
+use serde_json::json;
+use shared::auth::{authenticate, verify_internal};
+use shared::clock::Clock;
+use shared::config::Variables;
+use shared::events::CaseEvent;
+use shared::id::{MessageId, SubscriptionId};
+use shared::kv::{KeyValue, StoreError};
+use shared::outbound::Outbound;
+use shared::problem::{Problem, ProblemKind};
+use shared::random::Random;
+use shared::time::Timestamp;
+use shared::web::{self, PathParams, Request, Response, RouteTable};
+
+/// Notification's endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    InternalEvent,
+    Sweep,
+    ListSubscriptions,
+    CreateSubscription,
+    GetSubscription,
+    UpdateSubscription,
+    DeleteSubscription,
+    RotateSecret,
+    Ping,
+    ListMessages,
+    Recover,
+    GetMessage,
+    ListAttempts,
+    Resend,
+    Health,
+}
+
+/// Every route, exactly as in `openapi.yaml`.
+pub const ROUTES: &RouteTable<Endpoint> = &[
+    ("POST", "/notification/internal/events", Endpoint::InternalEvent),
+    ("POST", "/notification/sweep", Endpoint::Sweep),
+    ("GET", "/notification/subscriptions", Endpoint::ListSubscriptions),
+    ("POST", "/notification/subscriptions", Endpoint::CreateSubscription),
+    ("GET", "/notification/subscriptions/{subscription_id}", Endpoint::GetSubscription),
+    ("PATCH", "/notification/subscriptions/{subscription_id}", Endpoint::UpdateSubscription),
+    ("DELETE", "/notification/subscriptions/{subscription_id}", Endpoint::DeleteSubscription),
+    ("POST", "/notification/subscriptions/{subscription_id}/rotate-secret", Endpoint::RotateSecret),
+    ("POST", "/notification/subscriptions/{subscription_id}/ping", Endpoint::Ping),
+    ("GET", "/notification/subscriptions/{subscription_id}/messages", Endpoint::ListMessages),
+    ("POST", "/notification/subscriptions/{subscription_id}/recover", Endpoint::Recover),
+    ("GET", "/notification/messages/{message_id}", Endpoint::GetMessage),
+    ("GET", "/notification/messages/{message_id}/attempts", Endpoint::ListAttempts),
+    ("POST", "/notification/messages/{message_id}/resend", Endpoint::Resend),
+    ("GET", "/notification/health", Endpoint::Health),
+];
+
+/// The component's version, reported by the health endpoint.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How long the event request spends on first attempts in all: the caller (triage,
+/// itself answering a reporter) is waiting; what does not fit goes to the sweep.
+pub const FIRST_ATTEMPTS_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// What a request is served with; the wasm entry passes the Spin adapters.
+pub struct Ports<'a, O> {
+    pub outbound: &'a O,
+    pub clock: &'a dyn Clock,
+    pub random: &'a dyn Random,
+    pub variables: &'a dyn Variables,
+}
+
+/// Serves one request.
+pub fn handle<S: KeyValue, O: Outbound>(
+    req: Request,
+    open_store: impl FnOnce() -> Result<S, StoreError>,
+    ports: Ports<'_, O>,
+) -> Response {
+    web::serve(COMPONENT, &req, ports.random, |correlation_id| {
+        let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
+        if endpoint == Endpoint::Health {
+            return Ok(health(open_store));
+        }
+        let config = NotificationConfig::load(ports.variables)?;
+        let store = open_store()?;
+        let ctx = Ctx {
+            store: &store,
+            outbound: ports.outbound,
+            clock: ports.clock,
+            random: ports.random,
+            config: &config,
+            correlation_id,
+        };
+        match endpoint {
+            Endpoint::InternalEvent => {
+                verify_internal(req.headers(), &config.internal_secret)?;
+                let event: CaseEvent = web::read_json(&req)?;
+                accept_event(&ctx, &event)
+            }
+            Endpoint::Sweep => {
+                if verify_internal(req.headers(), &config.internal_secret).is_err() {
+                    authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?;
+                }
+                Ok(web::json(200, &sweep::sweep(&ctx)?))
+            }
+            _ => {
+                authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?;
+                admin(&ctx, endpoint, &params, &req)
+            }
+        }
+    })
+}
+
+fn accept_event<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> Result<Response, Problem> {
+    let accepted = outbox::accept_event(ctx, event)?;
+    // Durable now. The first attempts happen here so a P1 does not wait for a sweep.
+    let started = std::time::Instant::now();
+    let mut results = Vec::new();
+    for id in &accepted.messages {
+        let tried = if accepted.duplicate || started.elapsed() >= FIRST_ATTEMPTS_BUDGET {
+            None
+        } else {
+            match delivery::attempt(ctx, id, Trigger::First, ctx.config.first_attempt_timeout) {
+                Ok(t) => Some(t),
+                Err(problem) => {
+                    // The message is safe in the outbox; the sweep will retry it.
+                    shared::log::warn(COMPONENT, ctx.correlation_id, "first_attempt", &format!("{id}: {problem:?}"));
+                    None
+                }
+            }
+        };
+        let outcome = match tried {
+            Some(Tried::Attempted(a)) => json!(a.outcome),
+            Some(Tried::Abandoned(_)) => json!("failed"),
+            Some(Tried::Skipped) | None => json!("queued"),
+        };
+        results.push(json!({ "id": id, "first_attempt": outcome }));
+    }
+    Ok(web::json(202, &json!({ "event_id": event.id, "duplicate": accepted.duplicate, "messages": results })))
+}
+
+fn subscription_id(params: &PathParams) -> Result<SubscriptionId, Problem> {
+    SubscriptionId::parse(params.get("subscription_id")).map_err(|_| Problem::not_found())
+}
+
+fn message_id(params: &PathParams) -> Result<MessageId, Problem> {
+    MessageId::parse(params.get("message_id")).map_err(|_| Problem::not_found())
+}
+
+fn admin<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    endpoint: Endpoint,
+    params: &PathParams,
+    req: &Request,
+) -> Result<Response, Problem> {
+    let now = ctx.clock.now();
+    match endpoint {
+        Endpoint::ListSubscriptions => {
+            let all = subscription::load_all(ctx.store)?;
+            let views: Vec<_> = all.iter().map(|d| subscription::view(d, now)).collect();
+            Ok(web::json(200, &json!({ "subscriptions": views })))
+        }
+        Endpoint::CreateSubscription => {
+            let form: NewSubscription = web::read_json(req)?;
+            let (doc, secret) = subscription::create(ctx, form)?;
+            let mut body = subscription::view(&doc, now);
+            body["secret"] = json!(secret.expose());
+            Ok(no_store(web::json_with_etag(201, &body, doc.version)))
+        }
+        Endpoint::GetSubscription => {
+            let doc = subscription::load(ctx.store, &subscription_id(params)?)?.ok_or_else(Problem::not_found)?;
+            Ok(web::json_with_etag(200, &subscription::view(&doc, now), doc.version))
+        }
+        Endpoint::UpdateSubscription => {
+            let id = subscription_id(params)?;
+            let version = web::if_match(req)?;
+            let patch: SubscriptionPatch = web::read_json(req)?;
+            let doc = subscription::update(ctx, &id, version, patch)?;
+            Ok(web::json_with_etag(200, &subscription::view(&doc, now), doc.version))
+        }
+        Endpoint::DeleteSubscription => {
+            subscription::delete(ctx.store, &subscription_id(params)?)?;
+            Ok(http::Response::builder().status(204).body(Vec::new()).expect("valid response"))
+        }
+        Endpoint::RotateSecret => {
+            let (doc, secret, until) = subscription::rotate_secret(ctx, &subscription_id(params)?)?;
+            let body = json!({ "subscription_id": doc.data.id, "secret": secret.expose(), "previous_secret_valid_until": until });
+            Ok(no_store(web::json_with_etag(200, &body, doc.version)))
+        }
+        Endpoint::Ping => ping(ctx, &subscription_id(params)?),
+        Endpoint::ListMessages => {
+            let id = subscription_id(params)?;
+            let query = MessageQuery::parse(req)?;
+            let (messages, next) = recovery::list(ctx.store, &id, query.status, query.before, query.limit)?;
+            let views: Vec<_> = messages.iter().map(outbox::view).collect();
+            Ok(web::json(200, &json!({ "messages": views, "next_before": next })))
+        }
+        Endpoint::Recover => {
+            let form: RecoverForm = web::read_json(req)?;
+            let until = form.until.unwrap_or(now);
+            if until < form.since {
+                return Err(Problem::invalid_field("/until", "must not be before since"));
+            }
+            let recovered = recovery::recover(ctx, &subscription_id(params)?, form.since, until)?;
+            Ok(web::json(202, &json!({ "recovered": recovered })))
+        }
+        Endpoint::GetMessage => {
+            let doc = outbox::load(ctx.store, &message_id(params)?)?.ok_or_else(Problem::not_found)?;
+            Ok(web::json(200, &outbox::view(&doc.data)))
+        }
+        Endpoint::ListAttempts => {
+            let attempts = recovery::attempts(ctx.store, &message_id(params)?)?;
+            Ok(web::json(200, &json!({ "attempts": attempts })))
+        }
+        Endpoint::Resend => {
+            let (doc, attempt) = recovery::resend(ctx, &message_id(params)?)?;
+            Ok(web::json(200, &json!({ "message": outbox::view(&doc.data), "attempt": attempt })))
+        }
+        Endpoint::InternalEvent | Endpoint::Sweep | Endpoint::Health => unreachable!("served in handle"),
+    }
+}
+
+/// A test send, signed like any webhook, not stored and never retried.
+fn ping<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &SubscriptionId) -> Result<Response, Problem> {
+    let sub = subscription::load(ctx.store, id)?.ok_or_else(Problem::not_found)?.data;
+    crate::url_policy::check(&sub.url, &ctx.config.local_hosts).map_err(|e| Problem::new(ProblemKind::Conflict, format!("the subscription URL {e}")))?;
+    let now = ctx.clock.now();
+    let webhook_id = MessageId::generate(ctx.random);
+    let body = Webhook { event_type: PING_TYPE.into(), timestamp: now, data: PingData { subscription_id: id.clone() } }.body();
+    let secrets = sub.signing_secrets(&ctx.config.keyring, now).map_err(Problem::internal)?;
+    let answer = delivery::send_signed(ctx.outbound, &sub.url, &secrets, webhook_id.as_str(), now, &body, ctx.config.first_attempt_timeout);
+    let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
+    Ok(web::json(
+        200,
+        &json!({
+            "webhook_id": webhook_id,
+            "delivered": delivered,
+            "status": answer.status,
+            "latency_ms": answer.latency_ms,
+            "error": answer.error,
+            "response_body": answer.body,
+        }),
+    ))
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
+    response
+}
+
+fn health<S: KeyValue>(open_store: impl FnOnce() -> Result<S, StoreError>) -> Response {
+    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
+    web::json(
+        if store_ok { 200 } else { 503 },
+        &json!({ "component": COMPONENT, "version": VERSION, "store": if store_ok { "ok" } else { "unavailable" } }),
+    )
+}
+
+/// A recovery window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverForm {
+    since: Timestamp,
+    #[serde(default)]
+    until: Option<Timestamp>,
+}
+
+/// Query of the message list: `status`, `before` (a cursor), `limit` (1..=100).
+struct MessageQuery {
+    status: Option<MessageStatus>,
+    before: Option<u64>,
+    limit: usize,
+}
+
+impl MessageQuery {
+    fn parse(req: &Request) -> Result<Self, Problem> {
+        let mut q = MessageQuery { status: None, before: None, limit: 50 };
+        for (name, value) in web::query_pairs(req) {
+            let bad = |detail: &str| Problem::new(ProblemKind::InvalidParameter, detail.to_string()).at(name.clone());
+            match name.as_str() {
+                "status" => {
+                    q.status = Some(
+                        serde_json::from_value(json!(value)).map_err(|_| bad("must be pending, delivered or failed"))?,
+                    )
+                }
+                "before" => q.before = Some(value.parse().map_err(|_| bad("must be a next_before we sent"))?),
+                "limit" => {
+                    q.limit = value.parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| bad("must be 1 to 100"))?
+                }
+                _ => return Err(bad("unknown parameter")),
+            }
+        }
+        Ok(q)
+    }
+}

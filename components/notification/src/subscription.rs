@@ -1,0 +1,377 @@
+//! Webhook subscriptions: who gets which events, where, signed with which secret.
+//!
+//! Key layout:
+//! - `ntf/sub/<sub_id>`: the [`Subscription`], a `Versioned` document (CAS updates);
+//! - `ntf/subs/…`: a `SlotLog` of subscription ids, the index the fan-out reads
+//!   (never a key listing);
+//! - `ntf/sub/<sub_id>/msgs/…`: a `SlotLog` of the subscription's messages, newest last.
+//!
+//! Secrets are stored sealed with the keyring, bound to the subscription id and the
+//! secret's generation, and shown in clear only in the create and rotate responses.
+
+use crate::context::Ctx;
+use crate::signing::SigningSecret;
+use crate::url_policy;
+use serde::{Deserialize, Deserializer, Serialize};
+use shared::crypto::{Keyring, Sealed};
+use shared::domain::{Organisation, Priority, RegionCode};
+use shared::events::{CaseEvent, EventType};
+use shared::id::SubscriptionId;
+use shared::kv::slots::SlotLog;
+use shared::kv::versioned::{self, Change, UpdateError, Versioned};
+use shared::kv::{to_json, KeyValue, StoreError};
+use shared::problem::{Problem, ProblemKind};
+use shared::time::{Duration, Timestamp};
+
+/// How long a rotated-out secret keeps signing alongside the new one.
+pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
+
+/// Longest description.
+pub const MAX_DESCRIPTION: usize = 500;
+
+/// The key of a subscription.
+pub fn subscription_key(id: &SubscriptionId) -> String {
+    format!("ntf/sub/{id}")
+}
+
+/// The index of every subscription.
+pub fn index() -> SlotLog {
+    SlotLog::new("ntf/subs")
+}
+
+/// The messages of one subscription, oldest first.
+pub fn messages_log(id: &SubscriptionId) -> SlotLog {
+    SlotLog::new(format!("ntf/sub/{id}/msgs"))
+}
+
+/// Why a subscription is disabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledReason {
+    /// An admin disabled it.
+    Admin,
+    /// The receiver answered 410 Gone.
+    Gone,
+    /// The endpoint failed for five days.
+    Failing,
+}
+
+/// A signing secret as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredSecret {
+    pub generation: u32,
+    pub sealed: Sealed,
+    /// When a rotated-out secret stops signing; `None` for the current one.
+    pub retires_at: Option<Timestamp>,
+}
+
+/// A subscription, as stored at [`subscription_key`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    pub url: String,
+    /// Case event types wanted; empty: all.
+    pub event_types: Vec<EventType>,
+    /// Only cases of these organisations; empty: all.
+    pub organisations: Vec<Organisation>,
+    /// Only cases in these safety regions; empty: all.
+    pub regions: Vec<RegionCode>,
+    /// Only cases at least this urgent (a case not yet triaged has no priority and
+    /// does not pass this filter).
+    pub min_priority: Option<Priority>,
+    pub description: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<DisabledReason>,
+    /// Also receives operator events (`operator.endpoint_disabled`).
+    pub operator_events: bool,
+    pub secrets: Vec<StoredSecret>,
+    pub failing_since: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// This subscription's slot in [`index`].
+    pub index_slot: u64,
+}
+
+impl Subscription {
+    /// Whether a case event passes this subscription's filters.
+    pub fn wants(&self, event: &CaseEvent) -> bool {
+        let d = &event.data;
+        self.enabled
+            && (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
+            && (self.organisations.is_empty() || d.organisation.is_some_and(|o| self.organisations.contains(&o)))
+            && (self.regions.is_empty() || self.regions.contains(&d.region))
+            && self.min_priority.is_none_or(|min| d.priority.is_some_and(|p| p.at_least(min)))
+    }
+
+    /// The secrets that sign at `now`, newest first.
+    pub fn signing_secrets(&self, keyring: &Keyring, now: Timestamp) -> Result<Vec<SigningSecret>, anyhow::Error> {
+        let mut valid: Vec<&StoredSecret> =
+            self.secrets.iter().filter(|s| s.retires_at.is_none_or(|t| t > now)).collect();
+        valid.sort_by_key(|s| std::cmp::Reverse(s.generation));
+        valid
+            .into_iter()
+            .map(|s| {
+                let text = keyring
+                    .open(&s.sealed, self.id.as_str(), &secret_field(s.generation))
+                    .map_err(|e| anyhow::anyhow!("opening a signing secret of {}: {e}", self.id))?;
+                SigningSecret::parse(&String::from_utf8_lossy(&text)).map_err(|e| anyhow::anyhow!("stored secret: {e}"))
+            })
+            .collect()
+    }
+
+    fn current_generation(&self) -> u32 {
+        self.secrets.iter().map(|s| s.generation).max().unwrap_or(0)
+    }
+}
+
+fn secret_field(generation: u32) -> String {
+    format!("signing-secret/{generation}")
+}
+
+fn seal_secret(keyring: &Keyring, id: &SubscriptionId, generation: u32, ctx_random: &dyn shared::random::Random) -> (StoredSecret, SigningSecret) {
+    let secret = SigningSecret::generate(ctx_random);
+    let sealed = keyring.seal(secret.expose().as_bytes(), id.as_str(), &secret_field(generation), ctx_random);
+    (StoredSecret { generation, sealed, retires_at: None }, secret)
+}
+
+/// A new subscription, as an admin sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscription {
+    pub url: String,
+    #[serde(default)]
+    pub event_types: Vec<EventType>,
+    #[serde(default)]
+    pub organisations: Vec<Organisation>,
+    #[serde(default)]
+    pub regions: Vec<RegionCode>,
+    #[serde(default)]
+    pub min_priority: Option<Priority>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub operator_events: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// A change to a subscription: absent fields stay as they are; `min_priority: null`
+/// removes the filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionPatch {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<EventType>>,
+    pub organisations: Option<Vec<Organisation>>,
+    pub regions: Option<Vec<RegionCode>>,
+    #[serde(default, deserialize_with = "present")]
+    pub min_priority: Option<Option<Priority>>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub operator_events: Option<bool>,
+}
+
+/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn check_url(url: &str, config: &crate::config::NotificationConfig) -> Result<String, Problem> {
+    url_policy::check(url.trim(), &config.local_hosts).map_err(|e| Problem::invalid_field("/url", e))?;
+    Ok(url.trim().to_string())
+}
+
+fn check_description(text: &str) -> Result<String, Problem> {
+    if text.chars().count() > MAX_DESCRIPTION {
+        return Err(Problem::invalid_field("/description", format!("must be at most {MAX_DESCRIPTION} characters")));
+    }
+    Ok(text.trim().to_string())
+}
+
+fn dedup<T: Ord + Copy>(mut items: Vec<T>) -> Vec<T> {
+    items.sort();
+    items.dedup();
+    items
+}
+
+/// Creates a subscription; the secret in the answer is never shown again.
+pub fn create<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    form: NewSubscription,
+) -> Result<(Versioned<Subscription>, SigningSecret), Problem> {
+    let url = check_url(&form.url, ctx.config)?;
+    let description = check_description(&form.description)?;
+    let now = ctx.clock.now();
+    let id = SubscriptionId::generate(ctx.random);
+    let (stored, secret) = seal_secret(&ctx.config.keyring, &id, 1, ctx.random);
+    let slot = index().reserve(ctx.store)?;
+    let subscription = Subscription {
+        id: id.clone(),
+        url,
+        event_types: dedup(form.event_types),
+        organisations: dedup(form.organisations),
+        regions: dedup(form.regions),
+        min_priority: form.min_priority,
+        description,
+        enabled: form.enabled,
+        disabled_reason: (!form.enabled).then_some(DisabledReason::Admin),
+        operator_events: form.operator_events,
+        secrets: vec![stored],
+        failing_since: None,
+        created_at: now,
+        updated_at: now,
+        index_slot: slot,
+    };
+    let doc = Versioned::first(subscription, ctx.random);
+    ctx.store.set_many(&[(subscription_key(&id), doc.encode()), (index().key(slot), to_json(&id))])?;
+    Ok((doc, secret))
+}
+
+/// Reads a subscription.
+pub fn load<S: KeyValue>(store: &S, id: &SubscriptionId) -> Result<Option<Versioned<Subscription>>, StoreError> {
+    versioned::read(store, &subscription_key(id))
+}
+
+/// Every subscription, in creation order: the index in pages, then the documents.
+pub fn load_all<S: KeyValue>(store: &S) -> Result<Vec<Versioned<Subscription>>, StoreError> {
+    const PAGE: u64 = 100;
+    let log = index();
+    let last = log.last_slot(store)?;
+    let mut all = Vec::new();
+    let mut from = 1;
+    while from <= last {
+        let to = (from + PAGE - 1).min(last);
+        let ids: Vec<SubscriptionId> =
+            log.read(store, from, to)?.into_iter().filter_map(|(_, v)| serde_json::from_slice(&v).ok()).collect();
+        let keys: Vec<String> = ids.iter().map(subscription_key).collect();
+        for value in store.get_many(&keys)?.into_iter().flatten() {
+            if let Ok(doc) = serde_json::from_slice::<Versioned<Subscription>>(&value) {
+                all.push(doc);
+            }
+        }
+        from = to + 1;
+    }
+    Ok(all)
+}
+
+/// Maps an update's failure to the problem a client sees.
+pub fn update_problem(err: UpdateError<Problem>) -> Problem {
+    match err {
+        UpdateError::NotFound => Problem::not_found(),
+        UpdateError::Rejected(p) => p,
+        UpdateError::Store(e) => e.into(),
+        UpdateError::Contended => Problem::new(ProblemKind::Conflict, "the subscription is changing; try again"),
+    }
+}
+
+/// Applies an admin's change, if the subscription is still at `version`.
+pub fn update<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    id: &SubscriptionId,
+    version: u64,
+    patch: SubscriptionPatch,
+) -> Result<Versioned<Subscription>, Problem> {
+    let url = patch.url.as_deref().map(|u| check_url(u, ctx.config)).transpose()?;
+    let description = patch.description.as_deref().map(check_description).transpose()?;
+    let now = ctx.clock.now();
+    let (doc, ()) = versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, current| {
+        if current != version {
+            return Err(shared::web::stale(current));
+        }
+        if let Some(url) = &url {
+            sub.url = url.clone();
+        }
+        if let Some(types) = &patch.event_types {
+            sub.event_types = dedup(types.clone());
+        }
+        if let Some(orgs) = &patch.organisations {
+            sub.organisations = dedup(orgs.clone());
+        }
+        if let Some(regions) = &patch.regions {
+            sub.regions = dedup(regions.clone());
+        }
+        if let Some(min) = patch.min_priority {
+            sub.min_priority = min;
+        }
+        if let Some(text) = &description {
+            sub.description = text.clone();
+        }
+        if let Some(flag) = patch.operator_events {
+            sub.operator_events = flag;
+        }
+        if let Some(enabled) = patch.enabled {
+            if enabled && !sub.enabled {
+                // Re-enabling starts the failure clock afresh.
+                sub.failing_since = None;
+            }
+            sub.enabled = enabled;
+            sub.disabled_reason = if enabled { None } else { sub.disabled_reason.or(Some(DisabledReason::Admin)) };
+        }
+        sub.updated_at = now;
+        Ok(Change::Write(()))
+    })
+    .map_err(update_problem)?;
+    Ok(doc)
+}
+
+/// Makes a new secret; the previous ones keep signing for [`ROTATION_OVERLAP`].
+pub fn rotate_secret<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    id: &SubscriptionId,
+) -> Result<(Versioned<Subscription>, SigningSecret, Timestamp), Problem> {
+    let now = ctx.clock.now();
+    let retires_at = now + ROTATION_OVERLAP;
+    // The secret is made outside the closure: a retried closure must not make another.
+    let current = load(ctx.store, id)?.ok_or_else(Problem::not_found)?;
+    let mut made: Option<(StoredSecret, SigningSecret)> = None;
+    let (doc, ()) = versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, _| {
+        let generation = sub.current_generation().max(current.data.current_generation()) + 1;
+        if made.as_ref().is_none_or(|(s, _)| s.generation != generation) {
+            made = Some(seal_secret(&ctx.config.keyring, id, generation, ctx.random));
+        }
+        let (stored, _) = made.clone().expect("made above");
+        sub.secrets.retain(|s| s.retires_at.is_none_or(|t| t > now));
+        for s in sub.secrets.iter_mut().filter(|s| s.retires_at.is_none()) {
+            s.retires_at = Some(retires_at);
+        }
+        sub.secrets.push(stored);
+        sub.updated_at = now;
+        Ok(Change::Write(()))
+    })
+    .map_err(update_problem)?;
+    let (_, secret) = made.expect("the update ran");
+    Ok((doc, secret, retires_at))
+}
+
+/// Removes a subscription. Its pending messages fail at their next attempt.
+pub fn delete<S: KeyValue>(store: &S, id: &SubscriptionId) -> Result<(), Problem> {
+    let doc = load(store, id)?.ok_or_else(Problem::not_found)?;
+    store.delete_many(&[index().key(doc.data.index_slot), subscription_key(id)])?;
+    Ok(())
+}
+
+/// The admin's view of a subscription: everything but the secrets.
+pub fn view(doc: &Versioned<Subscription>, now: Timestamp) -> serde_json::Value {
+    let s = &doc.data;
+    let previous_secret_valid_until = s.secrets.iter().filter_map(|x| x.retires_at).filter(|t| *t > now).max();
+    serde_json::json!({
+        "id": s.id,
+        "url": s.url,
+        "event_types": s.event_types,
+        "organisations": s.organisations,
+        "regions": s.regions,
+        "min_priority": s.min_priority,
+        "description": s.description,
+        "enabled": s.enabled,
+        "disabled_reason": s.disabled_reason,
+        "operator_events": s.operator_events,
+        "failing_since": s.failing_since,
+        "previous_secret_valid_until": previous_secret_valid_until,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    })
+}
