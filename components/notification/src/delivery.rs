@@ -108,7 +108,15 @@ pub fn send_signed<O: Outbound>(
         .body(body.as_bytes().to_vec());
     let request = match request {
         Ok(r) => r,
-        Err(e) => return Answer { status: None, retry_after: None, body: String::new(), error: Some(e.to_string()), latency_ms: 0 },
+        Err(e) => {
+            return Answer {
+                status: None,
+                retry_after: None,
+                body: String::new(),
+                error: Some(e.to_string()),
+                latency_ms: 0,
+            }
+        }
     };
     let started = std::time::Instant::now();
     let result = outbound.send(request, timeout);
@@ -119,13 +127,19 @@ pub fn send_signed<O: Outbound>(
             let kept = &bytes[..bytes.len().min(LOGGED_BODY_BYTES)];
             Answer {
                 status: Some(response.status().as_u16()),
-                retry_after: response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(String::from),
+                retry_after: response
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from),
                 body: String::from_utf8_lossy(kept).into_owned(),
                 error: None,
                 latency_ms,
             }
         }
-        Err(e) => Answer { status: None, retry_after: None, body: String::new(), error: Some(clip(&e.0, 300)), latency_ms },
+        Err(e) => {
+            Answer { status: None, retry_after: None, body: String::new(), error: Some(clip(&e.0, 300)), latency_ms }
+        }
     }
 }
 
@@ -174,7 +188,13 @@ pub fn attempt<S: KeyValue, O: Outbound>(
     };
 
     let answer = match url_policy::check(&sub.url, &ctx.config.local_hosts) {
-        Err(why) => Answer { status: None, retry_after: None, body: String::new(), error: Some(format!("URL refused: {why}")), latency_ms: 0 },
+        Err(why) => Answer {
+            status: None,
+            retry_after: None,
+            body: String::new(),
+            error: Some(format!("URL refused: {why}")),
+            latency_ms: 0,
+        },
         Ok(_) => {
             let secrets = sub.signing_secrets(&ctx.config.keyring, now).map_err(Problem::internal)?;
             send_signed(ctx.outbound, &sub.url, &secrets, id.as_str(), ctx.clock.now(), &message.payload, timeout)
@@ -205,7 +225,10 @@ fn finish<S: KeyValue, O>(
         m.round_attempts += 1;
         m.last_attempt_at = Some(at);
         m.last_status = answer.status;
-        m.last_error = answer.error.clone().or_else(|| answer.status.map(|s| format!("HTTP {s}")).filter(|_| verdict != Verdict::Delivered));
+        m.last_error = answer
+            .error
+            .clone()
+            .or_else(|| answer.status.map(|s| format!("HTTP {s}")).filter(|_| verdict != Verdict::Delivered));
         let outcome = match verdict {
             Verdict::Delivered => Outcome::Delivered,
             Verdict::Gone => Outcome::Failed,
@@ -302,7 +325,9 @@ fn record_health<S: KeyValue, O>(
                     s.failing_since = Some(now);
                     Ok(Change::Write(None))
                 }
-                Some(since) if since.until(now) >= schedule::DISABLE_AFTER_FAILING => disable(s, DisabledReason::Failing),
+                Some(since) if since.until(now) >= schedule::DISABLE_AFTER_FAILING => {
+                    disable(s, DisabledReason::Failing)
+                }
                 Some(_) => Ok(Change::Keep(None)),
             },
         }
@@ -315,13 +340,22 @@ fn record_health<S: KeyValue, O>(
 }
 
 /// The operator event: a log line always, and a webhook to every operator subscription.
-fn endpoint_disabled<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sub: &Subscription, reason: DisabledReason) -> Result<(), Problem> {
+fn endpoint_disabled<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    sub: &Subscription,
+    reason: DisabledReason,
+) -> Result<(), Problem> {
     let reason_text = match reason {
         DisabledReason::Gone => "receiver answered 410 Gone",
         DisabledReason::Failing => "endpoint failing for 5 days",
         DisabledReason::Admin => "disabled by an admin",
     };
-    shared::log::warn(COMPONENT, ctx.correlation_id, "endpoint_disabled", &format!("subscription {} disabled: {reason_text}", sub.id));
+    shared::log::warn(
+        COMPONENT,
+        ctx.correlation_id,
+        "endpoint_disabled",
+        &format!("subscription {} disabled: {reason_text}", sub.id),
+    );
     let operators: Vec<Subscription> = subscription::load_all(ctx.store)?
         .into_iter()
         .map(|d| d.data)
@@ -333,7 +367,11 @@ fn endpoint_disabled<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sub: &Subscription, re
     let body = Webhook {
         event_type: payload::ENDPOINT_DISABLED_TYPE.to_string(),
         timestamp: ctx.clock.now(),
-        data: EndpointDisabledData { subscription_id: sub.id.clone(), reason: reason_text.to_string(), failing_since: sub.failing_since },
+        data: EndpointDisabledData {
+            subscription_id: sub.id.clone(),
+            reason: reason_text.to_string(),
+            failing_since: sub.failing_since,
+        },
     }
     .body();
     outbox::enqueue(ctx, &operators, payload::ENDPOINT_DISABLED_TYPE, &body)?;

@@ -219,8 +219,7 @@ pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> R
         drafts.push(draft(store, id, &sub, Some(event.id.clone()), event_type, &body, now)?);
     }
     let messages: Vec<MessageId> = drafts.iter().map(|d| d.message.id.clone()).collect();
-    let record =
-        EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
+    let record = EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
     let mut all = entries(&drafts, ctx.random);
     all.push((event_key(&event.id), to_json(&record)));
     store.set_many(&all)?;

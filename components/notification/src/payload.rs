@@ -59,7 +59,11 @@ impl<D: Serialize> Webhook<D> {
 
 /// The webhook for a case event.
 pub fn for_case_event(event: &CaseEvent) -> Webhook<WebhookData> {
-    Webhook { event_type: event.event_type.as_str().to_string(), timestamp: event.timestamp, data: (&event.data).into() }
+    Webhook {
+        event_type: event.event_type.as_str().to_string(),
+        timestamp: event.timestamp,
+        data: (&event.data).into(),
+    }
 }
 
 /// The event type of a test send.
@@ -144,7 +148,8 @@ mod tests {
                 assert!(ALLOWED_KEYS.contains(&key.as_str()), "{event_type}: unexpected field {key}");
             }
             for word in ["name", "contact", "phone", "email", "description", "receipt", "municipality", "message"] {
-                let named = |k: &String| k == word || k.starts_with(&format!("{word}_")) || k.ends_with(&format!("_{word}"));
+                let named =
+                    |k: &String| k == word || k.starts_with(&format!("{word}_")) || k.ends_with(&format!("_{word}"));
                 assert!(!found.iter().any(named), "{event_type}: a {word} field");
             }
             assert_eq!(value["type"], event_type.as_str());

@@ -110,7 +110,8 @@ pub fn list<S: KeyValue>(
         let docs = outbox::load_many(store, &ids)?;
         for (slot, r) in refs {
             let Some(doc) = docs.iter().find(|d| d.data.id == r.id) else { continue };
-            if status.is_none_or(|s| s == doc.data.status) && !found.iter().any(|(_, m): &(u64, Message)| m.id == r.id) {
+            if status.is_none_or(|s| s == doc.data.status) && !found.iter().any(|(_, m): &(u64, Message)| m.id == r.id)
+            {
                 found.push((slot, doc.data.clone()));
                 if found.len() == limit {
                     let next = (slot > 1).then_some(slot);

@@ -230,12 +230,22 @@ fn admin<S: KeyValue, O: Outbound>(
 /// A test send, signed like any webhook, not stored and never retried.
 fn ping<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &SubscriptionId) -> Result<Response, Problem> {
     let sub = subscription::load(ctx.store, id)?.ok_or_else(Problem::not_found)?.data;
-    crate::url_policy::check(&sub.url, &ctx.config.local_hosts).map_err(|e| Problem::new(ProblemKind::Conflict, format!("the subscription URL {e}")))?;
+    crate::url_policy::check(&sub.url, &ctx.config.local_hosts)
+        .map_err(|e| Problem::new(ProblemKind::Conflict, format!("the subscription URL {e}")))?;
     let now = ctx.clock.now();
     let webhook_id = MessageId::generate(ctx.random);
-    let body = Webhook { event_type: PING_TYPE.into(), timestamp: now, data: PingData { subscription_id: id.clone() } }.body();
+    let body =
+        Webhook { event_type: PING_TYPE.into(), timestamp: now, data: PingData { subscription_id: id.clone() } }.body();
     let secrets = sub.signing_secrets(&ctx.config.keyring, now).map_err(Problem::internal)?;
-    let answer = delivery::send_signed(ctx.outbound, &sub.url, &secrets, webhook_id.as_str(), now, &body, ctx.config.first_attempt_timeout);
+    let answer = delivery::send_signed(
+        ctx.outbound,
+        &sub.url,
+        &secrets,
+        webhook_id.as_str(),
+        now,
+        &body,
+        ctx.config.first_attempt_timeout,
+    );
     let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
     Ok(web::json(
         200,
@@ -287,12 +297,14 @@ impl MessageQuery {
             match name.as_str() {
                 "status" => {
                     q.status = Some(
-                        serde_json::from_value(json!(value)).map_err(|_| bad("must be pending, delivered or failed"))?,
+                        serde_json::from_value(json!(value))
+                            .map_err(|_| bad("must be pending, delivered or failed"))?,
                     )
                 }
                 "before" => q.before = Some(value.parse().map_err(|_| bad("must be a next_before we sent"))?),
                 "limit" => {
-                    q.limit = value.parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| bad("must be 1 to 100"))?
+                    q.limit =
+                        value.parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| bad("must be 1 to 100"))?
                 }
                 _ => return Err(bad("unknown parameter")),
             }

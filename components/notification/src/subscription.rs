@@ -128,7 +128,12 @@ fn secret_field(generation: u32) -> String {
     format!("signing-secret/{generation}")
 }
 
-fn seal_secret(keyring: &Keyring, id: &SubscriptionId, generation: u32, ctx_random: &dyn shared::random::Random) -> (StoredSecret, SigningSecret) {
+fn seal_secret(
+    keyring: &Keyring,
+    id: &SubscriptionId,
+    generation: u32,
+    ctx_random: &dyn shared::random::Random,
+) -> (StoredSecret, SigningSecret) {
     let secret = SigningSecret::generate(ctx_random);
     let sealed = keyring.seal(secret.expose().as_bytes(), id.as_str(), &secret_field(generation), ctx_random);
     (StoredSecret { generation, sealed, retires_at: None }, secret)
@@ -278,43 +283,44 @@ pub fn update<S: KeyValue, O>(
     let url = patch.url.as_deref().map(|u| check_url(u, ctx.config)).transpose()?;
     let description = patch.description.as_deref().map(check_description).transpose()?;
     let now = ctx.clock.now();
-    let (doc, ()) = versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, current| {
-        if current != version {
-            return Err(shared::web::stale(current));
-        }
-        if let Some(url) = &url {
-            sub.url = url.clone();
-        }
-        if let Some(types) = &patch.event_types {
-            sub.event_types = dedup(types.clone());
-        }
-        if let Some(orgs) = &patch.organisations {
-            sub.organisations = dedup(orgs.clone());
-        }
-        if let Some(regions) = &patch.regions {
-            sub.regions = dedup(regions.clone());
-        }
-        if let Some(min) = patch.min_priority {
-            sub.min_priority = min;
-        }
-        if let Some(text) = &description {
-            sub.description = text.clone();
-        }
-        if let Some(flag) = patch.operator_events {
-            sub.operator_events = flag;
-        }
-        if let Some(enabled) = patch.enabled {
-            if enabled && !sub.enabled {
-                // Re-enabling starts the failure clock afresh.
-                sub.failing_since = None;
+    let (doc, ()) =
+        versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, current| {
+            if current != version {
+                return Err(shared::web::stale(current));
             }
-            sub.enabled = enabled;
-            sub.disabled_reason = if enabled { None } else { sub.disabled_reason.or(Some(DisabledReason::Admin)) };
-        }
-        sub.updated_at = now;
-        Ok(Change::Write(()))
-    })
-    .map_err(update_problem)?;
+            if let Some(url) = &url {
+                sub.url = url.clone();
+            }
+            if let Some(types) = &patch.event_types {
+                sub.event_types = dedup(types.clone());
+            }
+            if let Some(orgs) = &patch.organisations {
+                sub.organisations = dedup(orgs.clone());
+            }
+            if let Some(regions) = &patch.regions {
+                sub.regions = dedup(regions.clone());
+            }
+            if let Some(min) = patch.min_priority {
+                sub.min_priority = min;
+            }
+            if let Some(text) = &description {
+                sub.description = text.clone();
+            }
+            if let Some(flag) = patch.operator_events {
+                sub.operator_events = flag;
+            }
+            if let Some(enabled) = patch.enabled {
+                if enabled && !sub.enabled {
+                    // Re-enabling starts the failure clock afresh.
+                    sub.failing_since = None;
+                }
+                sub.enabled = enabled;
+                sub.disabled_reason = if enabled { None } else { sub.disabled_reason.or(Some(DisabledReason::Admin)) };
+            }
+            sub.updated_at = now;
+            Ok(Change::Write(()))
+        })
+        .map_err(update_problem)?;
     Ok(doc)
 }
 

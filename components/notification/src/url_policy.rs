@@ -62,8 +62,7 @@ pub fn check(url: &str, local: &LocalHosts) -> Result<http::Uri, String> {
             if is_inward(ip) {
                 return Err("must not point to a loopback, private, link-local or reserved address".into());
             }
-        } else if host == "localhost" || host.ends_with(".localhost") || host == "self" || host.ends_with(".internal")
-        {
+        } else if host == "localhost" || host.ends_with(".localhost") || host == "self" || host.ends_with(".internal") {
             // `.spin.internal` would reach our own components; `.internal` is never public.
             return Err("must not point to a local or internal host".into());
         }

@@ -1,0 +1,260 @@
+//! A native harness: the real router on a Spin-like in-memory store, a manual clock,
+//! seeded randomness and a scripted webhook receiver.
+#![allow(dead_code)]
+
+use notification::routes::{self, Ports};
+use notification::signing::{verify, SigningSecret};
+use serde_json::{json, Value};
+use shared::clock::ManualClock;
+use shared::config::MapVariables;
+use shared::crypto::base64_encode;
+use shared::domain::{CaseStatus, Organisation, Priority, RegionCode};
+use shared::events::{case_api_link, CaseEvent, CaseEventData, EventType};
+use shared::id::{CaseId, EventId};
+use shared::kv::memory::{CasMode, MemoryStore};
+use shared::outbound::{FakeOutbound, OutboundError};
+use shared::random::SeededRandom;
+use shared::time::{Duration, Timestamp};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+pub const ADMIN: &str = "admin-token-0123456789abcdef0123456789";
+pub const INTERNAL: &str = "internal-secret-for-tests";
+pub const HOOK: &str = "http://127.0.0.1:9999/hook";
+
+/// What the receiver answers next.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Status(u16),
+    StatusWithRetryAfter(u16, &'static str),
+    Down,
+}
+
+#[derive(Default)]
+pub struct Script {
+    pub queue: VecDeque<Reply>,
+    pub otherwise: Option<Reply>,
+    pub delay_ms: u64,
+}
+
+type Respond = Box<dyn Fn(&http::Request<Vec<u8>>) -> shared::outbound::Answer + Send + Sync>;
+
+pub struct Harness {
+    pub store: Arc<MemoryStore>,
+    pub clock: ManualClock,
+    pub random: SeededRandom,
+    pub vars: MapVariables,
+    pub script: Arc<Mutex<Script>>,
+    pub receiver: FakeOutbound<Respond>,
+}
+
+pub fn keys() -> String {
+    format!("k1:{}", base64_encode(&[7u8; 32]))
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Harness::with_mode(CasMode::SqliteLike)
+    }
+
+    pub fn with_mode(mode: CasMode) -> Self {
+        let script = Arc::new(Mutex::new(Script { otherwise: Some(Reply::Status(204)), ..Script::default() }));
+        let s = script.clone();
+        let respond: Respond = Box::new(move |_req| {
+            let (reply, delay) = {
+                let mut s = s.lock().unwrap();
+                (s.queue.pop_front().or(s.otherwise.clone()).unwrap_or(Reply::Status(204)), s.delay_ms)
+            };
+            if delay > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+            }
+            let build = |status: u16, retry: Option<&str>| {
+                let mut b = http::Response::builder().status(status);
+                if let Some(r) = retry {
+                    b = b.header("retry-after", r);
+                }
+                Ok(b.body(b"ok".to_vec()).unwrap())
+            };
+            match reply {
+                Reply::Status(s) => build(s, None),
+                Reply::StatusWithRetryAfter(s, r) => build(s, Some(r)),
+                Reply::Down => Err(OutboundError("connection refused".into())),
+            }
+        });
+        Harness {
+            store: Arc::new(MemoryStore::with_mode(mode)),
+            clock: ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap()),
+            random: SeededRandom::new(42),
+            vars: MapVariables::from_pairs(&[
+                ("encryption_keys", &keys()),
+                ("internal_secret", INTERNAL),
+                ("admin_token", ADMIN),
+                ("webhook_allowed_http_hosts", "127.0.0.1"),
+                ("webhook_first_attempt_timeout_ms", "3000"),
+                ("webhook_timeout_seconds", "15"),
+                ("webhook_sweep_batch", "50"),
+            ]),
+            script,
+            receiver: FakeOutbound::new(respond),
+        }
+    }
+
+    /// Sets what the receiver answers from now on.
+    pub fn receiver_answers(&self, reply: Reply) {
+        let mut s = self.script.lock().unwrap();
+        s.queue.clear();
+        s.otherwise = Some(reply);
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// One request through the real router.
+    pub fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> (u16, Value) {
+        let mut b = http::Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        if body.is_some() {
+            b = b.header("content-type", "application/json");
+        }
+        let req = b.body(body.map(|v| serde_json::to_vec(v).unwrap()).unwrap_or_default()).unwrap();
+        let ports = Ports { outbound: &self.receiver, clock: &self.clock, random: &self.random, variables: &self.vars };
+        let store: &MemoryStore = &self.store;
+        let resp = routes::handle(req, || Ok::<_, shared::kv::StoreError>(store), ports);
+        let status = resp.status().as_u16();
+        let value = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let auth = format!("Bearer {ADMIN}");
+        self.call(method, path, &[("authorization", &auth)], body)
+    }
+
+    /// Creates a subscription; returns (id, secret).
+    pub fn subscribe(&self, extra: Value) -> (String, SigningSecret) {
+        let mut body = json!({ "url": HOOK, "description": "desk" });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, v) = self.admin("POST", "/notification/subscriptions", Some(&body));
+        assert_eq!(status, 201, "{v}");
+        (v["id"].as_str().unwrap().to_string(), SigningSecret::parse(v["secret"].as_str().unwrap()).unwrap())
+    }
+
+    pub fn post_event(&self, event: &CaseEvent) -> (u16, Value) {
+        let body = serde_json::to_value(event).unwrap();
+        self.call("POST", "/notification/internal/events", &[("weerbaar-internal-secret", INTERNAL)], Some(&body))
+    }
+
+    pub fn sweep(&self) -> (u16, Value) {
+        self.call("POST", "/notification/sweep", &[("weerbaar-internal-secret", INTERNAL)], None)
+    }
+
+    /// Every webhook the receiver got: (webhook-id, timestamp, signature header, body).
+    pub fn received(&self) -> Vec<Received> {
+        self.receiver
+            .sent()
+            .into_iter()
+            .map(|r| {
+                let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+                Received {
+                    url: r.uri().to_string(),
+                    id: h("webhook-id"),
+                    timestamp: h("webhook-timestamp").parse().unwrap_or(0),
+                    signature: h("webhook-signature"),
+                    body: String::from_utf8(r.body().clone()).unwrap(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub url: String,
+    pub id: String,
+    pub timestamp: i64,
+    pub signature: String,
+    pub body: String,
+}
+
+impl Received {
+    pub fn verifies(&self, secret: &SigningSecret) -> bool {
+        verify(secret, &self.signature, &self.id, self.timestamp, self.body.as_bytes())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// A case event; `seed` makes its ids.
+pub fn event(
+    seed: u64,
+    event_type: EventType,
+    priority: Option<Priority>,
+    org: Organisation,
+    region: RegionCode,
+) -> CaseEvent {
+    let r = SeededRandom::new(seed);
+    let case = CaseId::generate(&r);
+    CaseEvent {
+        id: EventId::generate(&r),
+        event_type,
+        timestamp: Timestamp::parse("2026-11-28T11:59:59Z").unwrap(),
+        data: CaseEventData {
+            api_link: case_api_link(&case),
+            case_reference: case,
+            priority,
+            organisation: Some(org),
+            region,
+            status: CaseStatus::Triaged,
+            first_contact_due: Some(Timestamp::parse("2026-11-28T12:15:00Z").unwrap()),
+            escalation_level: None,
+        },
+    }
+}
+
+pub fn p1(seed: u64) -> CaseEvent {
+    event(seed, EventType::CaseTriaged, Some(Priority::P1), Organisation::Ngb, RegionCode::Vr09)
+}
+
+impl Harness {
+    pub fn clock_now_seconds(&self) -> i64 {
+        use shared::clock::Clock;
+        self.clock.now().unix_seconds()
+    }
+
+    /// Re-enables a subscription (reads its ETag first).
+    pub fn enable(&self, id: &str) {
+        let path = format!("/notification/subscriptions/{id}");
+        let (_, v) = self.admin("GET", &path, None);
+        let _ = v;
+        let etag = self.etag(&path);
+        let auth = format!("Bearer {ADMIN}");
+        let (status, v) = self.call(
+            "PATCH",
+            &path,
+            &[("authorization", &auth), ("if-match", &etag)],
+            Some(&json!({ "enabled": true })),
+        );
+        assert_eq!(status, 200, "{v}");
+    }
+
+    /// The ETag of a GET.
+    pub fn etag(&self, path: &str) -> String {
+        let req = http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(Vec::new())
+            .unwrap();
+        let ports = Ports { outbound: &self.receiver, clock: &self.clock, random: &self.random, variables: &self.vars };
+        let store: &MemoryStore = &self.store;
+        let resp = routes::handle(req, || Ok::<_, shared::kv::StoreError>(store), ports);
+        resp.headers()["etag"].to_str().unwrap().to_string()
+    }
+}
