@@ -112,6 +112,12 @@ impl Harness {
 
     /// One request through the real router.
     pub fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> (u16, Value) {
+        let (status, raw) = self.call_raw(method, path, headers, body);
+        (status, serde_json::from_slice(&raw).unwrap_or(Value::Null))
+    }
+
+    /// One request; the raw body, for contract checks.
+    pub fn call_raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> (u16, Vec<u8>) {
         let mut b = http::Request::builder().method(method).uri(path);
         for (k, v) in headers {
             b = b.header(*k, *v);
@@ -123,9 +129,7 @@ impl Harness {
         let ports = Ports { outbound: &self.receiver, clock: &self.clock, random: &self.random, variables: &self.vars };
         let store: &MemoryStore = &self.store;
         let resp = routes::handle(req, || Ok::<_, shared::kv::StoreError>(store), ports);
-        let status = resp.status().as_u16();
-        let value = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
-        (status, value)
+        (resp.status().as_u16(), resp.into_body())
     }
 
     pub fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
