@@ -1,0 +1,152 @@
+//! The one way a case changes: read, decide, prepare index and outbox entries, swap.
+//!
+//! 1. Read the case; with `If-Match`, a different version is 412 and nothing is written.
+//! 2. Apply the change to a copy (pure; may say "nothing to do").
+//! 3. Reserve slots for the index lists the case joins and for its events, and write
+//!    those entries in one `set_many`.
+//! 4. Compare-and-swap the case, which now names its new slots and event ids: the
+//!    commit point. If another writer got in first, the prepared entries are deleted,
+//!    and the change is 412 (with `If-Match`) or is decided again on the fresh case.
+//! 5. Delete the entries of lists the case left, and send the events.
+
+use crate::context::Triage;
+use crate::index::{self, IndexEntry};
+use crate::outbox::{self, outbox_log, OutboxEntry};
+use crate::work::{remember_events, set_work, work_of, CaseWork, HeldSlot};
+use shared::case::{case_key, CaseRecord};
+use shared::domain::Organisation;
+use shared::events::{CaseEvent, EventType};
+use shared::id::{CaseId, EventId};
+use shared::kv::slots::SlotLog;
+use shared::kv::versioned::{self, Change, UpdateError, Versioned};
+use shared::kv::{to_json, KeyValue};
+use shared::outbound::Outbound;
+use shared::problem::Problem;
+use shared::time::Timestamp;
+
+/// Which version a change is based on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The version the client read (`If-Match`): anything else is 412.
+    Exact(u64),
+    /// Whatever is stored now (triage's own changes); re-decided on a conflict.
+    Latest,
+}
+
+/// How often a `Latest` change is decided again when other writers keep winning.
+const ATTEMPTS: usize = 5;
+
+/// What a change decided: `None` = nothing to do; else the events it emits.
+pub type Decided = Option<Vec<EventType>>;
+
+/// The case after a change, and whether this change wrote it.
+pub struct Committed {
+    pub doc: Versioned<CaseRecord>,
+    pub changed: bool,
+}
+
+impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
+    /// Changes case `id` with `decide` (only if `owner`, when given, owns it), which gets the record, triage's bookkeeping and
+    /// the time, and may be called again on a fresher record.
+    pub fn commit(
+        &self,
+        id: &CaseId,
+        owner: Option<Organisation>,
+        base: Base,
+        mut decide: impl FnMut(&mut CaseRecord, &mut CaseWork, Timestamp) -> Result<Decided, Problem>,
+    ) -> Result<Committed, Problem> {
+        let key = case_key(id);
+        for _ in 0..ATTEMPTS {
+            let doc: Versioned<CaseRecord> = versioned::read(self.store, &key)?.ok_or_else(Problem::not_found)?;
+            // Ownership before the version: another organisation's case is 404, never 412.
+            if owner.is_some() && owner != doc.data.assessment.as_ref().map(|a| a.organisation) {
+                return Err(Problem::not_found());
+            }
+            if let Base::Exact(v) = base {
+                if doc.version != v {
+                    return Err(shared::web::stale(doc.version));
+                }
+            }
+            let now = self.clock.now();
+            let mut record = doc.data.clone();
+            let mut work = work_of(&record);
+            let Some(kinds) = decide(&mut record, &mut work, now)? else {
+                return Ok(Committed { doc, changed: false });
+            };
+            let (target, prepared, events, leave) = self.prepare(record, work, &kinds, now)?;
+            let expected = doc.version;
+            let swapped = versioned::update(self.store, &key, self.random, |data: &mut CaseRecord, version| {
+                if version != expected {
+                    return Err(version);
+                }
+                *data = target.clone();
+                Ok(Change::Write(()))
+            });
+            match swapped {
+                Ok((doc, ())) => {
+                    if !leave.is_empty() {
+                        // Stale entries are harmless (readers check the record); best effort.
+                        let _ = self.store.delete_many(&leave);
+                    }
+                    self.send_committed(&events);
+                    return Ok(Committed { doc, changed: true });
+                }
+                Err(UpdateError::Rejected(current)) => {
+                    let _ = self.store.delete_many(&prepared);
+                    if let Base::Exact(_) = base {
+                        return Err(shared::web::stale(current));
+                    }
+                }
+                Err(UpdateError::Contended) => {
+                    let _ = self.store.delete_many(&prepared);
+                }
+                Err(UpdateError::NotFound) => return Err(Problem::not_found()),
+                Err(UpdateError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(Problem::internal(anyhow::anyhow!("case change contended {ATTEMPTS} times")))
+    }
+
+    /// Reserves and writes the index and outbox entries of a change. Returns the record
+    /// to swap in, the keys written, the events with their outbox slots, and the keys of
+    /// index entries to delete after the swap.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &self,
+        mut record: CaseRecord,
+        mut work: CaseWork,
+        kinds: &[EventType],
+        now: Timestamp,
+    ) -> Result<(CaseRecord, Vec<String>, Vec<(u64, CaseEvent)>, Vec<String>), Problem> {
+        set_work(&mut record, &work);
+        let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+
+        let change = index::change(&work.slots, &record);
+        work.slots.retain(|h| !change.leave.contains(h));
+        for (log, due) in change.join {
+            let list = SlotLog::new(log.clone());
+            let slot = list.reserve(self.store)?;
+            entries.push((list.key(slot), to_json(&IndexEntry { case_id: record.id.clone(), due })));
+            work.slots.push(HeldSlot { log, slot, due });
+        }
+        let leave: Vec<String> = change.leave.iter().map(index::entry_key).collect();
+
+        let mut events = Vec::new();
+        if !kinds.is_empty() {
+            let first = outbox_log().reserve_many(self.store, kinds.len() as u64)?;
+            for (i, kind) in kinds.iter().enumerate() {
+                let event = outbox::event(*kind, &record, work.escalation_level, EventId::generate(self.random), now);
+                let slot = first + i as u64;
+                entries.push((outbox_log().key(slot), to_json(&OutboxEntry { event: event.clone(), written_at: now })));
+                events.push((slot, event));
+            }
+            remember_events(&mut work, events.iter().map(|(_, e)| e.id.clone()));
+        }
+        set_work(&mut record, &work);
+        if !entries.is_empty() {
+            self.store.set_many(&entries)?;
+        }
+        let written = entries.into_iter().map(|(k, _)| k).collect();
+        Ok((record, written, events, leave))
+    }
+}

@@ -1,0 +1,44 @@
+//! Triage's configuration, read from Spin variables once per request.
+
+use crate::rules::{PerPriority, Routing};
+use shared::config::{base_url, parsed, required, ConfigError, Variables};
+use shared::crypto::Keyring;
+
+/// Everything triage needs from its variables.
+#[derive(Debug)]
+pub struct TriageConfig {
+    pub keyring: Keyring,
+    pub internal_secret: String,
+    pub admin_token: String,
+    pub directory_url: String,
+    pub notification_url: String,
+    /// First-contact deadline per priority (`first_contact_sla_minutes`).
+    pub sla: PerPriority,
+    /// Which priorities escalate, and how often (`escalation_interval_minutes`).
+    pub escalation: PerPriority,
+    /// Role → organisation (`routing`).
+    pub routing: Routing,
+}
+
+impl TriageConfig {
+    /// Reads and checks every variable; the error names the first one at fault.
+    pub fn load(vars: &dyn Variables) -> Result<Self, ConfigError> {
+        let sla = parsed(vars, "first_contact_sla_minutes", PerPriority::parse_minutes)?;
+        if !sla.covers_all() {
+            return Err(ConfigError {
+                variable: "first_contact_sla_minutes".into(),
+                reason: "must give minutes for each of P1, P2, P3 and P4".into(),
+            });
+        }
+        Ok(TriageConfig {
+            keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
+            internal_secret: required(vars, "internal_secret")?,
+            admin_token: required(vars, "admin_token")?,
+            directory_url: base_url(vars, "directory_url")?,
+            notification_url: base_url(vars, "notification_url")?,
+            sla,
+            escalation: parsed(vars, "escalation_interval_minutes", PerPriority::parse_minutes)?,
+            routing: parsed(vars, "routing", Routing::parse)?,
+        })
+    }
+}

@@ -1,0 +1,35 @@
+//! triage: decides how urgent a case is, what help it needs and which organisation's
+//! confidants own it, and gives those confidants the API to work the case from first
+//! contact to closure. Events go to the notification component through an outbox.
+
+pub mod audit;
+pub mod commit;
+pub mod config;
+pub mod context;
+pub mod escalation;
+pub mod index;
+pub mod listing;
+pub mod outbox;
+pub mod peers;
+pub mod routes;
+pub mod rules;
+pub mod sweep;
+pub mod tokens;
+pub mod triage;
+pub mod view;
+pub mod work;
+pub mod workflow;
+
+/// The Spin entry point: the Spin adapters around the pure router.
+#[cfg(target_arch = "wasm32")]
+#[spin_sdk::http_component]
+fn handle(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+    use shared::spin::{SpinOutbound, SpinStore, SpinVariables};
+    let ports = routes::Ports {
+        outbound: &SpinOutbound,
+        clock: &shared::clock::SystemClock,
+        random: &shared::random::SystemRandom,
+        variables: &SpinVariables,
+    };
+    routes::handle(req, SpinStore::open_default, ports)
+}

@@ -1,0 +1,240 @@
+//! Listing an organisation's cases from its index lists, never by reading every case.
+//!
+//! The query picks the lists to walk (newest slot first in each):
+//! - `overdue=true`: the organisation's unacknowledged lists, P1 to P4;
+//! - `sort=urgent`: its priority lists, P1 to P4 (most urgent first, newest first
+//!   within a priority);
+//! - otherwise (`sort=newest`): its status list if `status` is given, else its priority
+//!   list if `priority` is given, else its list of all cases.
+//!
+//! Every entry is checked against the case record (organisation, filters, and that the
+//! case still holds the entry), so a stale entry is never shown. A request reads at
+//! most [`SCAN_BUDGET`] slots; the cursor says where the next page starts.
+
+use crate::context::Triage;
+use crate::index::{self, IndexEntry};
+use crate::work::work_of;
+use serde::Serialize;
+use shared::case::{case_key, CaseRecord};
+use shared::domain::{CaseStatus, Organisation, Priority, RegionCode};
+use shared::id::CaseId;
+use shared::kv::slots::SlotLog;
+use shared::kv::versioned::Versioned;
+use shared::kv::KeyValue;
+use shared::outbound::Outbound;
+use shared::problem::{Problem, ProblemKind};
+use shared::time::Timestamp;
+
+/// Most slots one listing request reads.
+pub const SCAN_BUDGET: u64 = 400;
+/// Default and largest page size.
+pub const DEFAULT_LIMIT: u64 = 20;
+pub const MAX_LIMIT: u64 = 100;
+
+/// How a list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    Urgent,
+}
+
+/// A validated listing query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub status: Option<CaseStatus>,
+    pub priority: Option<Priority>,
+    pub region: Option<RegionCode>,
+    pub overdue: Option<bool>,
+    pub sort: Sort,
+    pub limit: u64,
+    pub cursor: Option<Cursor>,
+}
+
+/// Where a page starts: the list (by position in the query's plan) and the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub list: usize,
+    pub slot: u64,
+}
+
+fn bad(name: &str, detail: &str) -> Problem {
+    Problem::new(ProblemKind::InvalidParameter, detail).at(name)
+}
+
+impl Query {
+    /// Parses the query string (unknown parameters are refused, so typos are not ignored).
+    pub fn parse(pairs: &[(String, String)]) -> Result<Query, Problem> {
+        let mut q = Query {
+            status: None,
+            priority: None,
+            region: None,
+            overdue: None,
+            sort: Sort::Newest,
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+        };
+        for (name, value) in pairs {
+            match name.as_str() {
+                "status" => q.status = Some(CaseStatus::parse(value).map_err(|e| bad(name, &e))?),
+                "priority" => q.priority = Some(Priority::parse(value).map_err(|e| bad(name, &e))?),
+                "region" => q.region = Some(RegionCode::parse(value).map_err(|e| bad(name, &e))?),
+                "overdue" => {
+                    q.overdue = Some(match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad(name, "must be true or false")),
+                    })
+                }
+                "sort" => {
+                    q.sort = match value.as_str() {
+                        "newest" => Sort::Newest,
+                        "urgent" => Sort::Urgent,
+                        _ => return Err(bad(name, "must be one of: newest, urgent")),
+                    }
+                }
+                "limit" => {
+                    q.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|l| (1..=MAX_LIMIT).contains(l))
+                        .ok_or_else(|| bad(name, "must be a whole number from 1 to 100"))?
+                }
+                "cursor" => q.cursor = Some(Cursor::parse(value).ok_or_else(|| bad(name, "not a cursor we sent"))?),
+                _ => return Err(bad(name, "unknown parameter")),
+            }
+        }
+        Ok(q)
+    }
+
+    /// The lists to walk, in order.
+    pub fn plan(&self, org: Organisation) -> Vec<String> {
+        let priorities: Vec<Priority> = match self.priority {
+            Some(p) => vec![p],
+            None => Priority::ALL.to_vec(),
+        };
+        if self.overdue == Some(true) {
+            return priorities.iter().map(|p| index::unacked_log(org, *p)).collect();
+        }
+        match (self.sort, self.status, self.priority) {
+            (Sort::Urgent, _, _) => priorities.iter().map(|p| index::priority_log(org, *p)).collect(),
+            (Sort::Newest, Some(status), _) => vec![index::status_log(org, status)],
+            (Sort::Newest, None, Some(p)) => vec![index::priority_log(org, p)],
+            (Sort::Newest, None, None) => vec![index::all_log(org)],
+        }
+    }
+
+    fn admits(&self, record: &CaseRecord, org: Organisation, now: Timestamp) -> bool {
+        let Some(a) = &record.assessment else { return false };
+        let overdue = record.status.is_open() && record.acknowledged_at.is_none() && a.first_contact_due <= now;
+        a.organisation == org
+            && self.status.is_none_or(|s| s == record.status)
+            && self.priority.is_none_or(|p| p == a.priority)
+            && self.region.is_none_or(|r| r == record.facts.region)
+            && self.overdue.is_none_or(|o| o == overdue)
+    }
+}
+
+impl Cursor {
+    fn parse(text: &str) -> Option<Cursor> {
+        let (list, slot) = text.strip_prefix('l')?.split_once('s')?;
+        Some(Cursor { list: list.parse().ok()?, slot: slot.parse().ok()? })
+    }
+
+    /// The opaque text form.
+    pub fn encode(&self) -> String {
+        format!("l{}s{}", self.list, self.slot)
+    }
+}
+
+/// A case in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseSummary {
+    pub case_id: CaseId,
+    pub status: CaseStatus,
+    pub priority: Priority,
+    pub region: RegionCode,
+    pub received_at: Timestamp,
+    pub first_contact_due: Timestamp,
+    pub acknowledged: bool,
+    pub overdue: bool,
+    pub escalation_level: u32,
+    pub version: u64,
+}
+
+/// A page of cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page {
+    pub cases: Vec<CaseSummary>,
+    pub next_cursor: Option<String>,
+}
+
+impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
+    /// One page of the organisation's cases.
+    pub fn list(&self, org: Organisation, query: &Query) -> Result<Page, Problem> {
+        let plan = query.plan(org);
+        let now = self.clock.now();
+        let mut cases = Vec::new();
+        let mut budget = SCAN_BUDGET;
+        let mut at = query.cursor.unwrap_or(Cursor { list: 0, slot: u64::MAX });
+        while at.list < plan.len() {
+            let log = SlotLog::new(plan[at.list].clone());
+            let top = at.slot.min(log.last_slot(self.store)?);
+            if top == 0 {
+                at = Cursor { list: at.list + 1, slot: u64::MAX };
+                continue;
+            }
+            if budget == 0 || cases.len() as u64 >= query.limit {
+                break;
+            }
+            // Read a chunk newest first; stop mid-chunk when the page is full.
+            let chunk = (query.limit * 2).clamp(10, 100).min(budget);
+            let from = top.saturating_sub(chunk - 1).max(1);
+            budget -= top - from + 1;
+            let entries = log.read(self.store, from, top)?;
+            let found: Vec<(u64, IndexEntry)> = entries
+                .into_iter()
+                .rev()
+                .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
+                .collect();
+            let keys: Vec<String> = found.iter().map(|(_, e)| case_key(&e.case_id)).collect();
+            let docs = if keys.is_empty() { Vec::new() } else { self.store.get_many(&keys)? };
+            let mut next = from - 1;
+            for ((slot, _), doc) in found.into_iter().zip(docs) {
+                if cases.len() as u64 >= query.limit {
+                    next = slot;
+                    break;
+                }
+                let Some(doc) = doc.and_then(|b| serde_json::from_slice::<Versioned<CaseRecord>>(&b).ok()) else {
+                    continue;
+                };
+                if index::holds(&doc.data, &plan[at.list], slot) && query.admits(&doc.data, org, now) {
+                    cases.push(summary(&doc, now));
+                }
+            }
+            at = if next == 0 {
+                Cursor { list: at.list + 1, slot: u64::MAX }
+            } else {
+                Cursor { list: at.list, slot: next }
+            };
+        }
+        let next_cursor = (at.list < plan.len()).then(|| at.encode());
+        Ok(Page { cases, next_cursor })
+    }
+}
+
+fn summary(doc: &Versioned<CaseRecord>, now: Timestamp) -> CaseSummary {
+    let record = &doc.data;
+    let a = record.assessment.as_ref().expect("listed cases are triaged");
+    CaseSummary {
+        case_id: record.id.clone(),
+        status: record.status,
+        priority: a.priority,
+        region: record.facts.region,
+        received_at: record.received_at,
+        first_contact_due: a.first_contact_due,
+        acknowledged: record.acknowledged_at.is_some(),
+        overdue: record.status.is_open() && record.acknowledged_at.is_none() && a.first_contact_due <= now,
+        escalation_level: work_of(record).escalation_level,
+        version: doc.version,
+    }
+}

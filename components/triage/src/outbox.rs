@@ -1,0 +1,143 @@
+//! Triage's outbox: every event is stored before it is sent, so a notification outage
+//! loses nothing.
+//!
+//! An event's entry (`triage/outbox/s/<slot>`) is written in the `set_many` that
+//! prepares a case change, and the case's compare-and-swap lists the event id
+//! ([`CaseWork::events`](crate::work::CaseWork)): that swap is the commit point, since
+//! Spin's CAS guards one key only. An entry is sent only once its id is on the case;
+//! sent entries are deleted (that is "marked sent"); an entry whose change never
+//! committed is dropped after [`ORPHAN_GRACE`]. The notification component
+//! deduplicates by event id, so two sweeps sending the same entry deliver it once.
+
+use crate::context::Triage;
+use crate::work::work_of;
+use serde::{Deserialize, Serialize};
+use shared::case::{case_key, CaseRecord};
+use shared::domain::CaseStatus;
+use shared::events::{case_api_link, CaseEvent, CaseEventData, EventType};
+use shared::id::EventId;
+use shared::kv::slots::SlotLog;
+use shared::kv::versioned::{self, Versioned};
+use shared::kv::{KeyValue, StoreError};
+use shared::outbound::Outbound;
+use shared::time::{Duration, Timestamp};
+
+/// The outbox list.
+pub fn outbox_log() -> SlotLog {
+    SlotLog::new("triage/outbox")
+}
+
+/// How long an entry may wait for its case change to commit before it is dropped:
+/// far longer than a compare-and-swap can take.
+pub const ORPHAN_GRACE: Duration = Duration::minutes(5);
+
+/// An event waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub event: CaseEvent,
+    pub written_at: Timestamp,
+}
+
+/// An event about `record` as it is after the change (only non-identifying data).
+pub fn event(kind: EventType, record: &CaseRecord, escalation_level: u32, id: EventId, now: Timestamp) -> CaseEvent {
+    let assessment = record.assessment.as_ref();
+    CaseEvent {
+        id,
+        event_type: kind,
+        timestamp: now,
+        data: CaseEventData {
+            case_reference: record.id.clone(),
+            priority: assessment.map(|a| a.priority),
+            organisation: assessment.map(|a| a.organisation),
+            region: record.facts.region,
+            status: record.status,
+            first_contact_due: record.next_contact_due(),
+            escalation_level: (kind == EventType::CaseEscalated).then_some(escalation_level),
+            api_link: case_api_link(&record.id),
+        },
+    }
+}
+
+/// The event kind of a status change, if it has one.
+pub fn status_event(to: CaseStatus) -> Option<EventType> {
+    match to {
+        CaseStatus::Assigned => Some(EventType::CaseAssigned),
+        CaseStatus::Closed => Some(EventType::CaseClosed),
+        CaseStatus::Reopened => Some(EventType::CaseReopened),
+        _ => None,
+    }
+}
+
+impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
+    /// Sends committed events now and deletes the entries that were accepted; the rest
+    /// stay for the sweep. Never fails the request: the change is already stored.
+    pub fn send_committed(&self, events: &[(u64, CaseEvent)]) {
+        let notification = self.notification();
+        let mut sent = Vec::new();
+        for (slot, event) in events {
+            match notification.send_event(event) {
+                Ok(()) => sent.push(outbox_log().key(*slot)),
+                Err(failure) => {
+                    self.deferred(
+                        "event-deferred",
+                        &format!("{} {} left for the sweep: {failure}", event.id, event.event_type),
+                    );
+                }
+            }
+        }
+        if !sent.is_empty() {
+            if let Err(e) = self.store.delete_many(&sent) {
+                self.deferred("outbox-cleanup-deferred", &format!("{e}"));
+            }
+        }
+    }
+
+    /// The sweep's part: sends every committed entry in slots `from..=to`, drops
+    /// orphans. Returns (sent, still unsent, dropped).
+    pub fn resend(&self, from: u64, to: u64) -> Result<(u32, u32, u32), StoreError> {
+        let log = outbox_log();
+        let now = self.clock.now();
+        let entries = log.read(self.store, from, to)?;
+        let mut decoded = Vec::new();
+        let mut broken = Vec::new();
+        for (slot, bytes) in entries {
+            match serde_json::from_slice::<OutboxEntry>(&bytes) {
+                Ok(entry) => decoded.push((slot, entry)),
+                Err(_) => broken.push(log.key(slot)),
+            }
+        }
+        let keys: Vec<String> = decoded.iter().map(|(_, e)| case_key(&e.event.data.case_reference)).collect();
+        let cases = if keys.is_empty() { Vec::new() } else { self.store.get_many(&keys)? };
+        let (mut sent, mut unsent, mut dropped) = (0, 0, 0);
+        let mut done = broken;
+        let notification = self.notification();
+        for ((slot, entry), case) in decoded.into_iter().zip(cases) {
+            let committed = case
+                .and_then(|bytes| serde_json::from_slice::<Versioned<CaseRecord>>(&bytes).ok())
+                .is_some_and(|doc| work_of(&doc.data).events.contains(&entry.event.id));
+            if !committed {
+                if entry.written_at + ORPHAN_GRACE <= now {
+                    done.push(log.key(slot));
+                    dropped += 1;
+                }
+                continue;
+            }
+            match notification.send_event(&entry.event) {
+                Ok(()) => {
+                    done.push(log.key(slot));
+                    sent += 1;
+                }
+                Err(_) => unsent += 1,
+            }
+        }
+        if !done.is_empty() {
+            self.store.delete_many(&done)?;
+        }
+        Ok((sent, unsent, dropped))
+    }
+
+    /// Reads a case document (for helpers that need the version).
+    pub fn read_case(&self, id: &shared::id::CaseId) -> Result<Option<Versioned<CaseRecord>>, StoreError> {
+        versioned::read(self.store, &case_key(id))
+    }
+}

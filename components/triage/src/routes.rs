@@ -1,0 +1,324 @@
+//! Triage's HTTP surface: a route table matching `openapi.yaml`, and thin handlers
+//! that authenticate, parse, call the core, and shape the answer.
+
+use crate::config::TriageConfig;
+use crate::context::Triage;
+use crate::listing::Query;
+use crate::tokens::NewToken;
+use crate::view::case_view;
+use crate::work::work_of;
+use serde::Deserialize;
+use serde_json::json;
+use shared::auth::{authenticate, verify_internal, Principal, INTERNAL_SECRET_HEADER};
+use shared::case::{CaseRecord, MessageAuthor};
+use shared::clock::Clock;
+use shared::config::Variables;
+use shared::domain::{CaseStatus, Priority};
+use shared::id::{CaseId, MemberId, TokenId};
+use shared::kv::versioned::Versioned;
+use shared::kv::{KeyValue, StoreError};
+use shared::outbound::Outbound;
+use shared::problem::Problem;
+use shared::random::Random;
+use shared::web::{self, PathParams, Request, Response, RouteTable};
+
+/// Triage's endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Health,
+    Handover,
+    Sweep,
+    CreateToken,
+    RevokeToken,
+    ListCases,
+    ReadCase,
+    ReadAudit,
+    Acknowledge,
+    Assign,
+    OverridePriority,
+    ChangeStatus,
+    MessageReporter,
+}
+
+/// Every route, exactly as in `openapi.yaml`.
+pub const ROUTES: &RouteTable<Endpoint> = &[
+    ("GET", "/triage/health", Endpoint::Health),
+    ("POST", "/triage/internal/cases", Endpoint::Handover),
+    ("POST", "/triage/sweep", Endpoint::Sweep),
+    ("POST", "/triage/tokens", Endpoint::CreateToken),
+    ("DELETE", "/triage/tokens/{token_id}", Endpoint::RevokeToken),
+    ("GET", "/triage/cases", Endpoint::ListCases),
+    ("GET", "/triage/cases/{case_id}", Endpoint::ReadCase),
+    ("GET", "/triage/cases/{case_id}/audit", Endpoint::ReadAudit),
+    ("POST", "/triage/cases/{case_id}/acknowledge", Endpoint::Acknowledge),
+    ("POST", "/triage/cases/{case_id}/assign", Endpoint::Assign),
+    ("POST", "/triage/cases/{case_id}/priority", Endpoint::OverridePriority),
+    ("POST", "/triage/cases/{case_id}/status", Endpoint::ChangeStatus),
+    ("POST", "/triage/cases/{case_id}/messages", Endpoint::MessageReporter),
+];
+
+/// The component's version, reported by the health endpoint.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a request is served with; the wasm entry passes the Spin adapters.
+pub struct Ports<'a, O> {
+    pub outbound: &'a O,
+    pub clock: &'a dyn Clock,
+    pub random: &'a dyn Random,
+    pub variables: &'a dyn Variables,
+}
+
+/// Serves one request.
+pub fn handle<S: KeyValue, O: Outbound>(
+    req: Request,
+    open_store: impl FnOnce() -> Result<S, StoreError>,
+    ports: Ports<'_, O>,
+) -> Response {
+    web::serve("triage", &req, ports.random, |correlation_id| {
+        let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
+        if endpoint == Endpoint::Health {
+            return Ok(health(open_store));
+        }
+        let config = TriageConfig::load(ports.variables)?;
+        let store = open_store()?;
+        let triage = Triage {
+            store: &store,
+            outbound: ports.outbound,
+            clock: ports.clock,
+            random: ports.random,
+            config: &config,
+            correlation_id,
+        };
+        serve_endpoint(&triage, endpoint, &params, &req)
+    })
+}
+
+fn serve_endpoint<S: KeyValue, O: Outbound>(
+    triage: &Triage<'_, S, O>,
+    endpoint: Endpoint,
+    params: &PathParams,
+    req: &Request,
+) -> Result<Response, Problem> {
+    let config = triage.config;
+    match endpoint {
+        Endpoint::Health => unreachable!("served before the configuration is read"),
+        Endpoint::Handover => {
+            verify_internal(req.headers(), &config.internal_secret)?;
+            let form: HandoverForm = web::read_json_object(req)?;
+            let doc = triage.triage(&form.case_id)?;
+            let priority = doc.data.assessment.as_ref().map(|a| a.priority);
+            Ok(web::json(200, &json!({"case_id": doc.data.id, "status": doc.data.status, "priority": priority})))
+        }
+        Endpoint::Sweep => {
+            if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
+                verify_internal(req.headers(), &config.internal_secret)?;
+            } else {
+                staff(triage, req)?.require_admin()?;
+            }
+            Ok(web::json(200, &triage.sweep()?))
+        }
+        Endpoint::CreateToken => {
+            let admin = staff(triage, req)?;
+            admin.require_admin()?;
+            let form: NewToken = web::read_json_object(req)?;
+            let created = triage.create_token(&admin, form)?;
+            let r = &created.record;
+            Ok(no_store(web::json(
+                201,
+                &json!({"id": r.id, "token": created.secret, "organisation": r.organisation, "role": r.role,
+                        "label": r.label, "created_at": r.created_at}),
+            )))
+        }
+        Endpoint::RevokeToken => {
+            let admin = staff(triage, req)?;
+            let id = TokenId::parse(params.get("token_id")).map_err(|_| Problem::not_found())?;
+            let r = triage.revoke_token(&admin, &id)?;
+            Ok(web::json(
+                200,
+                &json!({"id": r.id, "organisation": r.organisation, "role": r.role, "label": r.label,
+                        "created_at": r.created_at, "revoked_at": r.revoked_at}),
+            ))
+        }
+        Endpoint::ListCases => {
+            let who = staff(triage, req)?;
+            let query = Query::parse(&web::query_pairs(req))?;
+            Ok(no_store(web::json(200, &triage.list(who.organisation, &query)?)))
+        }
+        _ => serve_case(triage, endpoint, params, req),
+    }
+}
+
+/// The endpoints of one case: the caller's organisation's cases only (404 otherwise).
+fn serve_case<S: KeyValue, O: Outbound>(
+    triage: &Triage<'_, S, O>,
+    endpoint: Endpoint,
+    params: &PathParams,
+    req: &Request,
+) -> Result<Response, Problem> {
+    let who = staff(triage, req)?;
+    // A malformed id names no case: 404 like any other case the caller cannot see.
+    let id = CaseId::parse(params.get("case_id")).map_err(|_| Problem::not_found())?;
+    let doc = match endpoint {
+        Endpoint::ReadCase => {
+            let doc = triage.read_for(&who, &id)?;
+            let view = case_view(&doc, triage.config)?;
+            return Ok(no_store(web::json_with_etag(200, &view, doc.version)));
+        }
+        Endpoint::ReadAudit => {
+            crate::workflow::owned(triage.read_case(&id)?, &who)?;
+            return Ok(no_store(web::json(200, &json!({"case_id": id, "entries": triage.audit_trail(&id)?}))));
+        }
+        Endpoint::MessageReporter => {
+            let form: MessageForm = web::read_json_object(req)?;
+            let (at, _) = triage.message_reporter(&who, &id, &form.text.0)?;
+            let message = json!({"author": MessageAuthor::Confidant, "at": at, "text": form.text.0});
+            return Ok(no_store(web::json(201, &json!({"case_id": id, "message": message}))));
+        }
+        Endpoint::Acknowledge => {
+            let version = owned_if_match(triage, &who, &id, req)?;
+            triage.acknowledge(&who, &id, version)?
+        }
+        Endpoint::Assign => {
+            let version = owned_if_match(triage, &who, &id, req)?;
+            let form: AssignForm = web::read_json_object(req)?;
+            let reason = form.reason.as_ref().map(|r| r.0.as_str());
+            triage.assign(&who, &id, version, &form.confidant.0, &form.members, reason)?
+        }
+        Endpoint::OverridePriority => {
+            let version = owned_if_match(triage, &who, &id, req)?;
+            let form: PriorityForm = web::read_json_object(req)?;
+            triage.override_priority(&who, &id, version, form.priority, &form.reason.0)?
+        }
+        Endpoint::ChangeStatus => {
+            let version = owned_if_match(triage, &who, &id, req)?;
+            let form: StatusForm = web::read_json_object(req)?;
+            triage.change_status(&who, &id, version, form.status, &form.reason.0)?
+        }
+        _ => unreachable!("not a case endpoint"),
+    };
+    Ok(state_response(&doc))
+}
+
+/// The `If-Match` version of an update, checked only after ownership: another
+/// organisation's case is 404 whatever the headers say.
+fn owned_if_match<S: KeyValue, O: Outbound>(
+    triage: &Triage<'_, S, O>,
+    who: &Principal,
+    id: &CaseId,
+    req: &Request,
+) -> Result<u64, Problem> {
+    crate::workflow::owned(triage.read_case(id)?, who)?;
+    web::if_match(req)
+}
+
+fn staff<S: KeyValue, O: Outbound>(triage: &Triage<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
+    authenticate(triage.store, req.headers(), &triage.config.admin_token)
+}
+
+/// What an update answers: the case's new state and its ETag.
+fn state_response(doc: &Versioned<CaseRecord>) -> Response {
+    let record = &doc.data;
+    let work = work_of(record);
+    let a = record.assessment.as_ref();
+    let body = json!({
+        "case_id": record.id,
+        "version": doc.version,
+        "status": record.status,
+        "priority": a.map(|a| a.priority),
+        "first_contact_due": a.map(|a| a.first_contact_due),
+        "acknowledged_at": record.acknowledged_at,
+        "escalation_level": work.escalation_level,
+        "assignment": work.assignment,
+    });
+    no_store(web::json_with_etag(200, &body, doc.version))
+}
+
+/// Case content and tokens must never be cached.
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
+    response
+}
+
+fn health<S: KeyValue>(open_store: impl FnOnce() -> Result<S, StoreError>) -> Response {
+    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
+    let status = if store_ok { 200 } else { 503 };
+    web::json(
+        status,
+        &json!({ "component": "triage", "version": VERSION, "store": if store_ok { "ok" } else { "unavailable" } }),
+    )
+}
+
+/// Free text of bounded length (1 to `N` characters after trimming).
+#[derive(Debug, Clone)]
+pub struct Text<const N: usize>(pub String);
+
+impl<'de, const N: usize> Deserialize<'de> for Text<N> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed.chars().count() > N {
+            return Err(serde::de::Error::custom(format!("must be 1 to {N} characters")));
+        }
+        Ok(Text(trimmed.to_string()))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoverForm {
+    case_id: CaseId,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignForm {
+    confidant: Text<100>,
+    #[serde(default)]
+    members: Members,
+    #[serde(default)]
+    reason: Option<Text<2000>>,
+}
+
+/// Network members on a case: at most 10, no repeats.
+#[derive(Debug, Default)]
+struct Members(Vec<MemberId>);
+
+impl std::ops::Deref for Members {
+    type Target = [MemberId];
+    fn deref(&self) -> &[MemberId] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let members = Vec::<MemberId>::deserialize(d)?;
+        let mut unique = members.clone();
+        unique.sort();
+        unique.dedup();
+        if members.len() > 10 || unique.len() != members.len() {
+            return Err(serde::de::Error::custom("at most 10 members, each once"));
+        }
+        Ok(Members(members))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriorityForm {
+    priority: Priority,
+    reason: Text<2000>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusForm {
+    status: CaseStatus,
+    reason: Text<2000>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageForm {
+    text: Text<5000>,
+}

@@ -1,0 +1,133 @@
+//! Triage's bookkeeping on a case, kept in the record's `work` slot: assignment,
+//! suggestions, escalation, override, the index slots the case holds and the ids of
+//! the events its changes committed.
+
+use serde::{Deserialize, Serialize};
+use shared::case::CaseRecord;
+use shared::crypto::Sealed;
+use shared::domain::{CaseStatus, Priority, SupportNeed};
+use shared::id::{EventId, MemberId, TokenId};
+use shared::time::Timestamp;
+
+/// How many committed event ids a case remembers: far more than a case emits between
+/// two sweeps, so an outbox entry is never mistaken for an orphan.
+pub const REMEMBERED_EVENTS: usize = 64;
+
+/// Triage's part of a case record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseWork {
+    /// The index entries this case holds (see [`crate::index`]).
+    #[serde(default)]
+    pub slots: Vec<HeldSlot>,
+    /// Ids of events whose case change committed: an outbox entry is sent only if its
+    /// event id is here (the swap of the case is the commit point).
+    #[serde(default)]
+    pub events: Vec<EventId>,
+    #[serde(default)]
+    pub assignment: Option<Assignment>,
+    /// Candidates the directory suggested at triage.
+    #[serde(default)]
+    pub suggestions: Vec<Suggestion>,
+    /// The directory could not be asked; the sweep asks again.
+    #[serde(default)]
+    pub rematch: bool,
+    /// 0 until the first escalation.
+    #[serde(default)]
+    pub escalation_level: u32,
+    #[serde(default)]
+    pub last_escalated_at: Option<Timestamp>,
+    #[serde(default)]
+    pub priority_override: Option<PriorityOverride>,
+    /// The latest status change (every change is also in the audit trail).
+    #[serde(default)]
+    pub last_transition: Option<Transition>,
+}
+
+/// An index entry held by a case: which list, which slot, and the deadline it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSlot {
+    pub log: String,
+    pub slot: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+}
+
+/// Who works the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// The confidant, as named by the organisation (e.g. a desk or a first name).
+    pub confidant: String,
+    /// Peers and experts of the network who took the case on.
+    pub members: Vec<MemberId>,
+    pub by: Actor,
+    pub at: Timestamp,
+}
+
+/// A directory candidate for one need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub need: SupportNeed,
+    pub member_id: MemberId,
+    pub name: String,
+    pub kind: String,
+    pub score: f64,
+}
+
+impl Eq for Suggestion {}
+
+/// A confidant's override of the triaged priority; the reason is sealed (it is free text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityOverride {
+    pub from: Priority,
+    pub to: Priority,
+    pub reason: Sealed,
+    pub by: Actor,
+    pub at: Timestamp,
+}
+
+/// A status change: who, when, and (sealed) why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: CaseStatus,
+    pub to: CaseStatus,
+    pub by: Actor,
+    pub at: Timestamp,
+}
+
+/// Who did something: a staff token, the bootstrap admin, or triage itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "token")]
+pub enum Actor {
+    Staff(TokenId),
+    BootstrapAdmin,
+    System,
+}
+
+impl Actor {
+    /// The actor of an authenticated principal.
+    pub fn of(principal: &shared::auth::Principal) -> Actor {
+        match &principal.token {
+            Some(id) => Actor::Staff(id.clone()),
+            None => Actor::BootstrapAdmin,
+        }
+    }
+}
+
+/// Reads triage's bookkeeping from a record (empty for a case not yet triaged).
+pub fn work_of(record: &CaseRecord) -> CaseWork {
+    record.work.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
+}
+
+/// Writes triage's bookkeeping into a record.
+pub fn set_work(record: &mut CaseRecord, work: &CaseWork) {
+    record.work = Some(serde_json::to_value(work).expect("work serialises"));
+}
+
+/// Remembers committed event ids, dropping the oldest beyond [`REMEMBERED_EVENTS`].
+pub fn remember_events(work: &mut CaseWork, ids: impl IntoIterator<Item = EventId>) {
+    work.events.extend(ids);
+    if work.events.len() > REMEMBERED_EVENTS {
+        let excess = work.events.len() - REMEMBERED_EVENTS;
+        work.events.drain(..excess);
+    }
+}

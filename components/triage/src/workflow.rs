@@ -1,0 +1,258 @@
+//! What a confidant does with a case: read it, acknowledge, assign, override the
+//! priority, move it along the lifecycle, close and reopen, and write to the reporter.
+//! Every change is based on the version the confidant read (`If-Match`), and every
+//! read and change goes into the audit trail.
+
+use crate::commit::Base;
+use crate::context::Triage;
+use crate::outbox::status_event;
+use crate::work::{set_work, work_of, Actor, Assignment, PriorityOverride, Transition};
+use shared::auth::Principal;
+use shared::case::{case_key, message_field, messages_log, CaseMessage, CaseRecord, MessageAuthor};
+use shared::domain::{CaseStatus, Priority};
+use shared::events::EventType;
+use shared::id::{CaseId, MemberId};
+use shared::kv::versioned::{self, Versioned};
+use shared::kv::{to_json, KeyValue};
+use shared::outbound::Outbound;
+use shared::problem::{Problem, ProblemKind};
+use shared::time::Timestamp;
+
+/// A case as its organisation's confidant may see it, or 404.
+pub fn owned(doc: Option<Versioned<CaseRecord>>, principal: &Principal) -> Result<Versioned<CaseRecord>, Problem> {
+    match doc {
+        Some(doc) if doc.data.assessment.as_ref().map(|a| a.organisation) == Some(principal.organisation) => Ok(doc),
+        _ => Err(Problem::not_found()),
+    }
+}
+
+fn invalid_transition(from: CaseStatus, to: CaseStatus, pointer: &str) -> Problem {
+    Problem::new(ProblemKind::InvalidTransition, format!("a case that is {from} cannot become {to}")).at(pointer)
+}
+
+impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
+    /// Reads a case of the caller's organisation, and records the read.
+    pub fn read_for(&self, principal: &Principal, id: &CaseId) -> Result<Versioned<CaseRecord>, Problem> {
+        let doc = owned(versioned::read(self.store, &case_key(id))?, principal)?;
+        self.audit(id, &Actor::of(principal), "read", None)?;
+        Ok(doc)
+    }
+
+    /// Acknowledges a case: a confidant has it in hand, escalation stops.
+    pub fn acknowledge(&self, who: &Principal, id: &CaseId, version: u64) -> Result<Versioned<CaseRecord>, Problem> {
+        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, _, now| {
+            if record.acknowledged_at.is_some() {
+                return Ok(None);
+            }
+            record.acknowledged_at = Some(now);
+            Ok(Some(Vec::new()))
+        })?;
+        if done.changed {
+            self.audit(id, &Actor::of(who), "acknowledged", None)?;
+        }
+        Ok(done.doc)
+    }
+
+    /// Assigns a confidant and network members. Members new to the case are taken on
+    /// at the directory first (409 when one is at capacity, and nothing changes);
+    /// members dropped from the case are released after.
+    pub fn assign(
+        &self,
+        who: &Principal,
+        id: &CaseId,
+        version: u64,
+        confidant: &str,
+        members: &[MemberId],
+        reason: Option<&str>,
+    ) -> Result<Versioned<CaseRecord>, Problem> {
+        let doc = owned(versioned::read(self.store, &case_key(id))?, who)?;
+        if doc.version != version {
+            return Err(shared::web::stale(doc.version));
+        }
+        let assignable = |status: CaseStatus| {
+            status.may_become(CaseStatus::Assigned)
+                || matches!(status, CaseStatus::Assigned | CaseStatus::InProgress | CaseStatus::Aftercare)
+        };
+        if !assignable(doc.data.status) {
+            return Err(invalid_transition(doc.data.status, CaseStatus::Assigned, "/confidant"));
+        }
+        let before: Vec<MemberId> = work_of(&doc.data).assignment.map(|a| a.members).unwrap_or_default();
+        let taken = self.take_on(id, members, &before)?;
+        let actor = Actor::of(who);
+        let result = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
+            if !assignable(record.status) {
+                return Err(invalid_transition(record.status, CaseStatus::Assigned, "/confidant"));
+            }
+            if record.status != CaseStatus::Assigned && record.status.may_become(CaseStatus::Assigned) {
+                work.last_transition =
+                    Some(Transition { from: record.status, to: CaseStatus::Assigned, by: actor.clone(), at: now });
+                record.status = CaseStatus::Assigned;
+            }
+            work.assignment = Some(Assignment {
+                confidant: confidant.to_string(),
+                members: members.to_vec(),
+                by: actor.clone(),
+                at: now,
+            });
+            Ok(Some(vec![EventType::CaseAssigned]))
+        });
+        let done = match result {
+            Ok(done) => done,
+            Err(problem) => {
+                self.release_all(id, &taken);
+                return Err(problem);
+            }
+        };
+        let dropped: Vec<MemberId> = before.into_iter().filter(|m| !members.contains(m)).collect();
+        self.release_all(id, &dropped);
+        self.audit(id, &actor, "assigned", reason)?;
+        Ok(done.doc)
+    }
+
+    /// Takes `members` on at the directory, except those the case already had.
+    fn take_on(&self, id: &CaseId, members: &[MemberId], before: &[MemberId]) -> Result<Vec<MemberId>, Problem> {
+        let mut taken = Vec::new();
+        for (i, member) in members.iter().enumerate() {
+            if before.contains(member) {
+                continue;
+            }
+            let answer = self.directory().assign(member, id);
+            match answer {
+                Ok(true) => taken.push(member.clone()),
+                Ok(false) | Err(_) => {
+                    self.release_all(id, &taken);
+                    return Err(match answer {
+                        Ok(false) => Problem::new(ProblemKind::Conflict, "this member cannot take on another case")
+                            .at(format!("/members/{i}")),
+                        Err(crate::peers::PeerFailure::Status(404)) => {
+                            Problem::invalid_field(format!("/members/{i}"), "no such member")
+                        }
+                        _ => {
+                            let mut p = Problem::new(
+                                ProblemKind::DownstreamUnavailable,
+                                "the directory is unavailable; nothing was changed, try again",
+                            );
+                            p.retry_after = Some(5);
+                            p
+                        }
+                    });
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    fn release_all(&self, id: &CaseId, members: &[MemberId]) {
+        for member in members {
+            if let Err(failure) = self.directory().release(member, id) {
+                self.deferred("release-failed", &format!("{member} on {id}: directory {failure}"));
+            }
+        }
+    }
+
+    /// Overrides the priority; the reason is kept (sealed) and the deadline follows the
+    /// new priority's first-contact time from receipt.
+    pub fn override_priority(
+        &self,
+        who: &Principal,
+        id: &CaseId,
+        version: u64,
+        priority: Priority,
+        reason: &str,
+    ) -> Result<Versioned<CaseRecord>, Problem> {
+        let actor = Actor::of(who);
+        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
+            let sla = self.config.sla.get(priority).expect("configuration covers every priority");
+            let received_at = record.received_at;
+            let Some(assessment) = record.assessment.as_mut() else {
+                return Err(Problem::not_found());
+            };
+            if assessment.priority == priority {
+                return Ok(None);
+            }
+            let sealed = self.config.keyring.seal(reason.as_bytes(), id.as_str(), "priority-override", self.random);
+            work.priority_override = Some(PriorityOverride {
+                from: assessment.priority,
+                to: priority,
+                reason: sealed,
+                by: actor.clone(),
+                at: now,
+            });
+            assessment.reasons.push(format!("confidant_override: {} to {priority}", assessment.priority));
+            assessment.priority = priority;
+            assessment.first_contact_due = received_at + sla;
+            Ok(Some(vec![EventType::CaseTriaged]))
+        })?;
+        if done.changed {
+            self.audit(id, &actor, &format!("priority:{priority}"), Some(reason))?;
+        }
+        Ok(done.doc)
+    }
+
+    /// Moves the case along the lifecycle (409 for a change it does not allow).
+    /// Assignment goes through [`Triage::assign`], which names who works the case.
+    pub fn change_status(
+        &self,
+        who: &Principal,
+        id: &CaseId,
+        version: u64,
+        to: CaseStatus,
+        reason: &str,
+    ) -> Result<Versioned<CaseRecord>, Problem> {
+        let actor = Actor::of(who);
+        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
+            if to == CaseStatus::Assigned && record.status.may_become(to) {
+                return Err(
+                    Problem::new(ProblemKind::InvalidTransition, "assign a confidant with POST …/assign").at("/status")
+                );
+            }
+            if !record.status.may_become(to) {
+                return Err(invalid_transition(record.status, to, "/status"));
+            }
+            work.last_transition = Some(Transition { from: record.status, to, by: actor.clone(), at: now });
+            record.status = to;
+            Ok(Some(status_event(to).into_iter().collect()))
+        })?;
+        if to == CaseStatus::Closed {
+            let members = work_of(&done.doc.data).assignment.map(|a| a.members).unwrap_or_default();
+            self.release_all(id, &members);
+        }
+        self.audit(id, &actor, &format!("status:{to}"), Some(reason))?;
+        Ok(done.doc)
+    }
+
+    /// Writes to the reporter: the message shows on intake's status lookup.
+    pub fn message_reporter(&self, who: &Principal, id: &CaseId, text: &str) -> Result<(Timestamp, u64), Problem> {
+        owned(versioned::read(self.store, &case_key(id))?, who)?;
+        let log = messages_log(id);
+        let slot = log.reserve(self.store)?;
+        let now = self.clock.now();
+        let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
+        let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed };
+        self.store.set_many(&[(log.key(slot), to_json(&message))])?;
+        self.audit(id, &Actor::of(who), "message", None)?;
+        Ok((now, slot))
+    }
+
+    /// Stores new suggestions on a case triaged while the directory was down.
+    pub fn rematch(&self, id: &CaseId) -> Result<bool, Problem> {
+        let Some(doc) = self.read_case(id)? else { return Ok(false) };
+        if !work_of(&doc.data).rematch {
+            return Ok(false);
+        }
+        let (found, still_down) = self.suggestions_for(&doc.data);
+        if still_down {
+            return Ok(false);
+        }
+        let done = self.commit(id, None, Base::Latest, |record, work, _| {
+            if !work.rematch {
+                return Ok(None);
+            }
+            work.rematch = false;
+            work.suggestions = found.clone();
+            set_work(record, work);
+            Ok(Some(Vec::new()))
+        })?;
+        Ok(done.changed)
+    }
+}
