@@ -27,7 +27,11 @@ fn immediate_danger_is_p1() {
 #[test]
 fn physical_violence_in_the_last_24_hours_is_p1() {
     let at = Some(start() - Duration::hours(23));
-    assert_rule(ReportFacts { occurred_at: at, ..incident(&[PhysicalViolence]) }, Priority::P1, "recent_physical_violence");
+    assert_rule(
+        ReportFacts { occurred_at: at, ..incident(&[PhysicalViolence]) },
+        Priority::P1,
+        "recent_physical_violence",
+    );
 }
 
 #[test]
@@ -43,7 +47,11 @@ fn credible_threat_to_life_is_p1() {
 #[test]
 fn physical_violence_longer_ago_is_p2() {
     let at = Some(start() - Duration::hours(30));
-    assert_rule(ReportFacts { occurred_at: at, ..incident(&[PhysicalViolence]) }, Priority::P2, "earlier_physical_violence");
+    assert_rule(
+        ReportFacts { occurred_at: at, ..incident(&[PhysicalViolence]) },
+        Priority::P2,
+        "earlier_physical_violence",
+    );
 }
 
 #[test]
@@ -134,10 +142,8 @@ fn routing_follows_the_domain_table_and_is_configurable() {
 
 #[test]
 fn needs_combine_the_request_with_what_the_situation_calls_for() {
-    let d = decide(
-        &ReportFacts { support_requested: vec![SupportNeed::Peer], ..incident(&[PhysicalViolence]) },
-        start(),
-    );
+    let d =
+        decide(&ReportFacts { support_requested: vec![SupportNeed::Peer], ..incident(&[PhysicalViolence]) }, start());
     assert_eq!(d.needs, vec![SupportNeed::Security, SupportNeed::Aftercare, SupportNeed::Peer]);
     let prevention = decide(&ReportFacts { request_kind: RequestKind::Prevention, ..facts() }, start());
     assert_eq!(prevention.needs, vec![SupportNeed::Prevention]);
