@@ -1,0 +1,159 @@
+//! Escalation from the sweep, and listing from the index lists (with its store cost).
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use shared::case::ReportFacts;
+use shared::domain::{IncidentKind, RegionCode, RequestKind, Role};
+use shared::id::CaseId;
+use shared::kv::memory::CasMode;
+use shared::time::Duration;
+
+fn p1(w: &World) -> CaseId {
+    w.triaged(ReportFacts { immediate_danger: true, ..facts() })
+}
+
+fn escalations(w: &World, id: &CaseId) -> Vec<u32> {
+    w.events()
+        .iter()
+        .filter(|e| &e.data.case_reference == id && e.event_type.as_str() == "case.escalated")
+        .map(|e| e.data.escalation_level.unwrap())
+        .collect()
+}
+
+#[test]
+fn escalation_fires_after_the_deadline_repeats_and_stops_after_acknowledgement() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let id = p1(&w);
+        let token = w.token("ngb", "confidant");
+        w.advance(Duration::minutes(14));
+        w.sweep();
+        assert!(escalations(&w, &id).is_empty(), "{mode:?}: not before the deadline");
+        w.advance(Duration::minutes(1));
+        assert_eq!(w.sweep().body["escalated"], 1);
+        assert_eq!(escalations(&w, &id), vec![1], "{mode:?}");
+        w.sweep();
+        assert_eq!(escalations(&w, &id), vec![1], "{mode:?}: once per level");
+        w.advance(Duration::minutes(15));
+        w.sweep();
+        assert_eq!(escalations(&w, &id), vec![1, 2], "{mode:?}: again after the interval");
+
+        let etag = w.staff(&token, "GET", &format!("/triage/cases/{id}"), &[], None).etag();
+        let ack = w.staff(&token, "POST", &format!("/triage/cases/{id}/acknowledge"), &[("if-match", &etag)], None);
+        assert_eq!(ack.status, 200);
+        w.advance(Duration::hours(2));
+        w.sweep();
+        assert_eq!(escalations(&w, &id), vec![1, 2], "{mode:?}: acknowledged cases do not escalate");
+    }
+}
+
+#[test]
+fn only_configured_priorities_escalate() {
+    let w = World::new();
+    let p3 = w.triaged(incident(&[IncidentKind::Intimidation]));
+    let p2 = w.triaged(incident(&[IncidentKind::Stalking]));
+    w.advance(Duration::hours(30));
+    w.sweep();
+    assert!(escalations(&w, &p3).is_empty());
+    assert_eq!(escalations(&w, &p2), vec![27], "4 h deadline, then hourly: level 1 + 26 full hours");
+}
+
+#[test]
+fn two_sweeps_at_once_escalate_a_level_once() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let ids: Vec<CaseId> = (0..4).map(|_| p1(&w)).collect();
+        w.advance(Duration::minutes(16));
+        std::thread::scope(|s| {
+            s.spawn(|| w.sweep());
+            s.spawn(|| w.sweep());
+        });
+        for id in &ids {
+            let mut levels = escalations(&w, id);
+            levels.dedup();
+            assert_eq!(levels, vec![1], "{mode:?}");
+        }
+    }
+}
+
+#[test]
+fn the_sweep_accepts_an_admin_token_and_refuses_anyone_else() {
+    let w = World::new();
+    assert_eq!(w.staff(ADMIN, "POST", "/triage/sweep", &[], None).status, 200);
+    let confidant = w.token("bzk", "confidant");
+    assert_eq!(w.staff(&confidant, "POST", "/triage/sweep", &[], None).status, 403);
+    assert_eq!(w.call("POST", "/triage/sweep", &[], None).status, 401);
+    assert_eq!(w.call("POST", "/triage/sweep", &[("weerbaar-internal-secret", "x")], None).status, 401);
+}
+
+fn ids(reply: &Value) -> Vec<String> {
+    reply["cases"].as_array().unwrap().iter().map(|c| c["case_id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn listing_filters_sorts_and_pages_from_the_indexes() {
+    let w = World::new();
+    let token = w.token("nvvr", "confidant");
+    let council = |f: ReportFacts| ReportFacts { role: Role::CouncilMember, ..f };
+    let p3 = w.triaged(council(incident(&[IncidentKind::OnlineHarassment])));
+    w.advance(Duration::minutes(1));
+    let p1 = w.triaged(council(ReportFacts { immediate_danger: true, region: RegionCode::Vr13, ..facts() }));
+    w.advance(Duration::minutes(1));
+    let p4 = w.triaged(council(ReportFacts { request_kind: RequestKind::Prevention, ..facts() }));
+    w.triaged(incident(&[IncidentKind::Stalking])); // a mayor's: NGB, never listed here
+
+    let list = |q: &str| {
+        let reply = w.staff(&token, "GET", &format!("/triage/cases{q}"), &[], None);
+        assert_eq!(reply.status, 200, "{q}: {}", reply.body);
+        reply.body
+    };
+    assert_eq!(ids(&list("")), vec![p4.to_string(), p1.to_string(), p3.to_string()], "newest first");
+    assert_eq!(ids(&list("?sort=urgent")), vec![p1.to_string(), p3.to_string(), p4.to_string()]);
+    assert_eq!(ids(&list("?region=VR13")), vec![p1.to_string()]);
+    assert_eq!(ids(&list("?priority=P4")), vec![p4.to_string()]);
+    assert_eq!(ids(&list("?status=triaged&sort=urgent")).len(), 3);
+    assert!(ids(&list("?status=closed")).is_empty());
+    assert!(ids(&list("?overdue=true")).is_empty());
+    w.advance(Duration::minutes(20));
+    assert_eq!(ids(&list("?overdue=true")), vec![p1.to_string()]);
+    assert_eq!(ids(&list("?overdue=false")).len(), 2);
+
+    let first = list("?limit=2");
+    assert_eq!(ids(&first).len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let second = list(&format!("?limit=2&cursor={cursor}"));
+    assert_eq!(ids(&second), vec![p3.to_string()]);
+
+    let bad = w.staff(&token, "GET", "/triage/cases?status=gone", &[], None);
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["field"], "status");
+    assert_eq!(w.staff(&token, "GET", "/triage/cases?limt=2", &[], None).status, 400);
+}
+
+/// The store cost of one triage and one listing page, as stated in docs/triage.md.
+/// `cargo test -p triage --test escalation_and_listing store_cost -- --nocapture`
+#[test]
+fn store_cost_of_a_triage_and_a_listing_is_small_and_flat() {
+    let w = World::new();
+    let token = w.token("ngb", "confidant");
+    for _ in 0..50 {
+        w.triaged(incident(&[IncidentKind::Intimidation]));
+    }
+    let id = w.file(ReportFacts { immediate_danger: true, ..facts() });
+    w.store.reset_ops();
+    w.handover(&id);
+    let triage_ops = w.store.ops();
+    w.store.reset_ops();
+    let page = w.staff(&token, "GET", "/triage/cases?limit=20", &[], None);
+    assert_eq!(ids(&page.body).len(), 20);
+    let list_ops = w.store.ops();
+    w.store.reset_ops();
+    w.staff(&token, "GET", "/triage/cases?limit=20&sort=urgent&overdue=false", &[], None);
+    let urgent_ops = w.store.ops();
+    println!("store operations: triage {triage_ops}, newest page of 20 {list_ops}, urgent page {urgent_ops}");
+    assert!(triage_ops <= 16, "{triage_ops}");
+    assert!(list_ops <= 6, "{list_ops}: one token read, one counter read, two get_many");
+    assert!(urgent_ops <= 10, "{urgent_ops}");
+}
