@@ -1,0 +1,69 @@
+//! Triage against openapi.yaml: every route documented, every answer as documented.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use shared::case::ReportFacts;
+use shared::contract::{assert_routes_documented, validate_response};
+
+#[test]
+fn every_route_is_in_openapi_and_nothing_else_is() {
+    assert_routes_documented(triage::routes::ROUTES, "/triage/");
+}
+
+fn conforms(method: &str, template: &str, reply: &Reply) {
+    validate_response(method, template, reply.status, &reply.raw)
+        .unwrap_or_else(|e| panic!("{method} {template} -> {}: {e}\n{}", reply.status, reply.body));
+}
+
+#[test]
+fn every_answer_fits_openapi() {
+    let w = World::new();
+    conforms("GET", "/triage/health", &w.call("GET", "/triage/health", &[], None));
+    let id = w.file(ReportFacts { immediate_danger: true, ..facts() });
+    conforms("POST", "/triage/internal/cases", &w.handover(&id));
+    conforms("POST", "/triage/internal/cases", &w.call("POST", "/triage/internal/cases", &[], None));
+
+    let created = w.staff(
+        ADMIN,
+        "POST",
+        "/triage/tokens",
+        &[],
+        Some(json!({"organisation": "ngb", "role": "confidant", "label": "x"})),
+    );
+    conforms("POST", "/triage/tokens", &created);
+    let token = created.body["token"].as_str().unwrap().to_string();
+    let case = |rest: &str| format!("/triage/cases/{id}{rest}");
+    let read = w.staff(&token, "GET", &case(""), &[], None);
+    conforms("GET", "/triage/cases/{case_id}", &read);
+    let mut etag = read.etag();
+    let t = "/triage/cases/{case_id}";
+    for (rest, body) in [
+        ("/acknowledge", None),
+        ("/assign", Some(json!({"confidant": "Desk", "members": [MEMBER]}))),
+        ("/priority", Some(json!({"priority": "P2", "reason": "minder acuut"}))),
+        ("/status", Some(json!({"status": "in_progress", "reason": "gesprek"}))),
+        ("/status", Some(json!({"status": "received", "reason": "x"}))),
+    ] {
+        let reply = w.staff(&token, "POST", &case(rest), &[("if-match", &etag)], body);
+        conforms("POST", &format!("{t}{rest}"), &reply);
+        if reply.status == 200 {
+            etag = reply.etag();
+        }
+    }
+    let stale = w.staff(&token, "POST", &case("/acknowledge"), &[("if-match", "\"1\"")], None);
+    conforms("POST", "/triage/cases/{case_id}/acknowledge", &stale);
+    let message = w.staff(&token, "POST", &case("/messages"), &[], Some(json!({"text": "Ik bel u."})));
+    conforms("POST", "/triage/cases/{case_id}/messages", &message);
+    conforms("GET", "/triage/cases/{case_id}/audit", &w.staff(&token, "GET", &case("/audit"), &[], None));
+    conforms("GET", "/triage/cases", &w.staff(&token, "GET", "/triage/cases?sort=urgent", &[], None));
+    conforms("GET", "/triage/cases", &w.staff(&token, "GET", "/triage/cases?limit=0", &[], None));
+    conforms("POST", "/triage/sweep", &w.sweep());
+    let token_id = created.body["id"].as_str().unwrap();
+    let revoked = w.staff(ADMIN, "DELETE", &format!("/triage/tokens/{token_id}"), &[], None);
+    conforms("DELETE", "/triage/tokens/{token_id}", &revoked);
+    w.peers.lock().unwrap().directory_down = true;
+    let down = w.file(facts());
+    conforms("POST", "/triage/internal/cases", &w.handover(&down));
+}
