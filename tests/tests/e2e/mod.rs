@@ -1,0 +1,88 @@
+//! Shared helpers of the end-to-end tests: the project's app with test secrets, and a
+//! blocking JSON client that holds every answer to openapi.yaml.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use weerbaar_tests::{Options, TestApp};
+
+pub const ADMIN_TOKEN: &str = "admin-token-for-end-to-end-tests-0123456789";
+pub const INTERNAL_SECRET: &str = "internal-secret-for-end-to-end-tests-0123";
+
+/// The keyring the app runs with (tests open sealed values with it).
+pub fn keyring_spec() -> String {
+    format!("k1:{}", shared::crypto::base64_encode(&[11u8; 32]))
+}
+
+/// The project's spin.toml with every required secret set, nothing from the environment.
+pub fn options() -> Options {
+    let mut o = Options::new(weerbaar_tests::project_manifest())
+        .variable("encryption_keys", keyring_spec())
+        .variable("receipt_hmac_key", shared::crypto::base64_encode(&[12u8; 32]))
+        .variable("internal_secret", INTERNAL_SECRET)
+        .variable("admin_token", ADMIN_TOKEN);
+    o.environment_variables = false;
+    o
+}
+
+pub fn start(options: Options) -> TestApp {
+    TestApp::start(options).expect("the app starts")
+}
+
+/// What a client got back.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub raw: Vec<u8>,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Fails unless the answer is what openapi.yaml documents for `method template`.
+    pub fn conforms(&self, method: &str, template: &str) -> &Self {
+        shared::contract::validate_response(method, template, self.status, &self.raw).unwrap_or_else(|e| {
+            panic!("{method} {template} -> {} breaks openapi.yaml: {e}\n{}", self.status, self.body)
+        });
+        self
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// Sends a request with a JSON (or raw) body and headers.
+pub fn call(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Reply {
+    let url = format!("{}{path}", app.url());
+    let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let result = match body {
+        Some(bytes) => agent().run(builder.body(bytes).unwrap()),
+        None => agent().run(builder.body(()).unwrap()),
+    };
+    let mut response = result.expect("the request reaches the host");
+    let headers =
+        response.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    let raw = response.body_mut().read_to_vec().unwrap_or_default();
+    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    Reply { status: response.status().as_u16(), headers, raw, body }
+}
+
+pub fn post_json(app: &TestApp, path: &str, body: &Value) -> Reply {
+    call(app, "POST", path, &[("content-type", "application/json")], Some(serde_json::to_vec(body).unwrap()))
+}
+
+pub fn get(app: &TestApp, path: &str) -> Reply {
+    call(app, "GET", path, &[], None)
+}
+
+/// Every stored value of the `default` store as text, with its key.
+pub fn store_text(app: &TestApp) -> Vec<(String, String)> {
+    app.kv_dump("default").into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned())).collect()
+}
