@@ -5,7 +5,9 @@
 //!   document updated only by compare-and-swap;
 //! - `case/<case_id>/messages/…`: a [`SlotLog`] of [`CaseMessage`]s between reporter
 //!   and confidant, each sealed;
-//! - `receipt/<hmac of code>`: a [`ReceiptEntry`] pointing to the case;
+//! - `receipt/<hmac of code>`: a [`ReceiptEntry`] pointing to the case (and its claim
+//!   counter `receipt/<hmac>/claim`); `case/<case_id>/receipt` holds the hmac back, so
+//!   retention can purge the receipt with the case;
 //! - `idx/pending_triage/…`: a [`SlotLog`] of case ids handed over to triage and not yet
 //!   triaged (the sweep's work list).
 //!
@@ -35,6 +37,25 @@ pub fn messages_log(id: &CaseId) -> SlotLog {
 /// The key of a receipt entry, by the keyed hash of the code.
 pub fn receipt_key(receipt_hash: &str) -> String {
     format!("receipt/{receipt_hash}")
+}
+
+/// Where a case keeps the keyed hash of its receipt code (a [`CaseReceipt`]).
+pub fn case_receipt_key(id: &CaseId) -> String {
+    format!("case/{id}/receipt")
+}
+
+/// The receipt keys of a case, for purging them with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseReceipt {
+    pub receipt_hash: String,
+}
+
+impl CaseReceipt {
+    /// Every key the receipt occupies.
+    pub fn keys(&self) -> Vec<String> {
+        let entry = receipt_key(&self.receipt_hash);
+        vec![format!("{entry}/claim"), entry]
+    }
 }
 
 /// The HMAC purpose label of receipt codes.

@@ -13,6 +13,7 @@ pub mod lookup;
 pub mod report;
 pub mod routes;
 pub mod submit;
+pub mod sweep;
 
 /// The Spin entry point: the Spin adapters around the pure router.
 #[cfg(target_arch = "wasm32")]

@@ -21,6 +21,7 @@ pub enum Endpoint {
     FileReport,
     Status,
     AddMessage,
+    Sweep,
     Health,
 }
 
@@ -29,6 +30,7 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/intake/reports", Endpoint::FileReport),
     ("POST", "/intake/reports/status", Endpoint::Status),
     ("POST", "/intake/reports/messages", Endpoint::AddMessage),
+    ("POST", "/intake/sweep", Endpoint::Sweep),
     ("GET", "/intake/health", Endpoint::Health),
 ];
 
@@ -84,6 +86,10 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 let form: MessageForm = web::read_json_object(&req)?;
                 let (case, message) = intake.add_message(&form.receipt_code.0, form.text, client_ip)?;
                 Ok(private(web::json(201, &json!({ "case_reference": case, "message": message }))))
+            }
+            Endpoint::Sweep => {
+                shared::auth::verify_internal(req.headers(), &config.internal_secret)?;
+                Ok(web::json(200, &intake.sweep()?))
             }
             Endpoint::FileReport | Endpoint::Health => unreachable!("served above"),
         }

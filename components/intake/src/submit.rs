@@ -7,16 +7,26 @@ use crate::limits::Limit;
 use crate::report::NewReport;
 use serde::{Deserialize, Serialize};
 use shared::case::{
-    case_key, pending_triage_log, receipt_key, CaseRecord, PendingTriage, ReceiptEntry, RECEIPT_PURPOSE, REPORTER_FIELD,
+    case_key, case_receipt_key, pending_triage_log, receipt_key, CaseReceipt, CaseRecord, PendingTriage, ReceiptEntry,
+    RECEIPT_PURPOSE, REPORTER_FIELD,
 };
 use shared::domain::CaseStatus;
 use shared::id::CaseId;
+use shared::kv::expiry::{Expiring, ExpiryClass};
 use shared::kv::versioned::{self, Versioned};
 use shared::kv::{claim, get_json, to_json, KeyValue};
 use shared::outbound::Outbound;
 use shared::problem::{Problem, ProblemKind};
 use shared::receipt::ReceiptCode;
-use shared::time::Timestamp;
+use shared::time::{Duration, Timestamp};
+
+/// How long a retried submission finds its first answer.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
+
+/// The expiry class of idempotency records.
+pub fn expiring_idempotency() -> ExpiryClass {
+    ExpiryClass::new("idempotency")
+}
 
 /// How many receipt codes we try before giving up on a (vanishingly unlikely) run of
 /// collisions with codes already handed out.
@@ -211,6 +221,7 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             (case_key(&case_id), Versioned::first(record, self.random).encode()),
             (receipt_key(&receipt_hash), to_json(&ReceiptEntry { case_id: case_id.clone() })),
             (pending.key(slot), to_json(&PendingTriage { case_id: case_id.clone(), since: now })),
+            (case_receipt_key(&case_id), to_json(&CaseReceipt { receipt_hash: receipt_hash.clone() })),
         ];
         if let Some(idem) = idem {
             let record = IdempotencyRecord {
@@ -220,6 +231,11 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
                 created_at: now,
             };
             entries.push((idem.record_key.clone(), to_json(&record)));
+            let expiring = Expiring {
+                keys: vec![idem.record_key.clone(), idem.claim_key.clone()],
+                expires_at: now + IDEMPOTENCY_WINDOW,
+            };
+            entries.push(expiring_idempotency().schedule(self.store, &expiring)?);
         }
         // One atomic write: the case, its receipt and its place in the triage queue
         // exist together or not at all.

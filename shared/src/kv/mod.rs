@@ -15,6 +15,7 @@
 //! - Listing keys is a full scan: the port has no such operation. Keep index keys
 //!   ([`slots`]).
 
+pub mod expiry;
 pub mod memory;
 pub mod slots;
 pub mod versioned;

@@ -1,0 +1,36 @@
+//! Intake's sweep: forgets what must not be kept. Abuse counters go once their window
+//! has passed, idempotency records after 24 hours. Called by the scheduler with the
+//! internal secret (see docs/operations.md); safe when two sweeps run at once.
+
+use crate::intake::Intake;
+use crate::limits::expiring_counters;
+use crate::submit::expiring_idempotency;
+use shared::kv::KeyValue;
+use shared::outbound::Outbound;
+use shared::problem::Problem;
+
+/// Most entries one sweep purges per class, so a sweep stays well inside a request.
+pub const SWEEP_BATCH: u64 = 500;
+
+/// What a sweep purged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub limit_counters: u64,
+    pub idempotency_records: u64,
+    /// True when expired entries are left for the next sweep.
+    pub more: bool,
+}
+
+impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
+    /// Purges expired limit counters and idempotency records.
+    pub fn sweep(&self) -> Result<SweepReport, Problem> {
+        let now = self.clock.now();
+        let counters = expiring_counters().sweep(self.store, now, SWEEP_BATCH, self.random)?;
+        let idempotency = expiring_idempotency().sweep(self.store, now, SWEEP_BATCH, self.random)?;
+        Ok(SweepReport {
+            limit_counters: counters.purged,
+            idempotency_records: idempotency.purged,
+            more: counters.more || idempotency.more,
+        })
+    }
+}
