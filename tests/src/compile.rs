@@ -40,15 +40,24 @@ pub fn load_component(path: &Path) -> Result<Component> {
     if let Some(c) = memory.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(c.clone());
     }
+    // Tests of one binary start apps in parallel; one of them compiles a
+    // component while the others wait for it instead of compiling it again.
+    static COMPILING: Mutex<()> = Mutex::new(());
+    let _turn = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = memory.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
     let component = load_or_compile(engine, &bytes, key, path)?;
     memory.lock().unwrap_or_else(|e| e.into_inner()).insert(key, component.clone());
     Ok(component)
 }
 
+/// `WEERBAAR_HOST_CACHE`, else `target/weerbaar-host-cache` of this
+/// workspace (so `cargo clean` empties it).
 fn cache_dir() -> PathBuf {
     std::env::var_os("WEERBAAR_HOST_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("weerbaar-host-cache"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/weerbaar-host-cache"))
 }
 
 fn load_or_compile(engine: &Engine, bytes: &[u8], key: u64, path: &Path) -> Result<Component> {
