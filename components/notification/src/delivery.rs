@@ -102,6 +102,8 @@ pub fn send_signed<O: Outbound>(
     let request = http::Request::post(url)
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(http::header::USER_AGENT, USER_AGENT)
+        // A known length rather than chunked: some receivers and proxies refuse chunked.
+        .header(http::header::CONTENT_LENGTH, body.len().to_string())
         .header("webhook-id", msg_id)
         .header("webhook-timestamp", ts.to_string())
         .header("webhook-signature", signature_header(secrets, msg_id, ts, body.as_bytes()))
