@@ -142,4 +142,19 @@ plain = { default = "d" }
         let v = resolve(&manifest(), &sources).unwrap();
         assert_eq!(v["plain"], "p");
     }
+
+    #[test]
+    fn dotenv_supplies_values_below_explicit_ones() {
+        let dir = std::env::temp_dir().join(format!("weerbaar-dotenv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".env");
+        std::fs::write(&path, "# comment\nSPIN_VARIABLE_SECRET_ONE=\"from-dotenv\"\nSPIN_VARIABLE_PLAIN=x\n").unwrap();
+        let mut sources = VariableSources { dotenv: Some(path), ..Default::default() };
+        let v = resolve(&manifest(), &sources).unwrap();
+        assert_eq!(v["secret_one"], "from-dotenv");
+        assert_eq!(v["plain"], "x");
+        sources.explicit.insert("plain".into(), "explicit".into());
+        assert_eq!(resolve(&manifest(), &sources).unwrap()["plain"], "explicit");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

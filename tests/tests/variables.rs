@@ -33,16 +33,3 @@ fn undeclared_variable_is_refused() {
     let r = get(&app, "/probe?do=var&name=Not-Valid");
     assert!(r.body.starts_with("err:Error::InvalidName("), "{}", r.body);
 }
-
-#[test]
-fn environment_supplies_values_and_explicit_values_win() {
-    // Only this test in this binary reads the environment.
-    std::env::set_var("SPIN_VARIABLE_GREETING", "from-env");
-    let mut o = probe_options();
-    o.environment_variables = true;
-    let app = start(o.clone());
-    assert_eq!(get(&app, "/probe?do=var&name=greeting").body, "ok:from-env");
-    let app = start(o.variable("greeting", "explicit"));
-    assert_eq!(get(&app, "/probe?do=var&name=greeting").body, "ok:explicit");
-    std::env::remove_var("SPIN_VARIABLE_GREETING");
-}
