@@ -31,7 +31,7 @@ impl NotificationConfig {
         let retry_s: u64 = number(vars, "webhook_timeout_seconds")?;
         let batch: u32 = number(vars, "webhook_sweep_batch")?;
         for (name, ok) in [
-            ("webhook_first_attempt_timeout_ms", (100..=30_000).contains(&first_ms)),
+            ("webhook_first_attempt_timeout_ms", (100..=4_000).contains(&first_ms)),
             ("webhook_timeout_seconds", (1..=60).contains(&retry_s)),
             ("webhook_sweep_batch", (1..=500).contains(&batch)),
         ] {

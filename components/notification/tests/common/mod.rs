@@ -90,7 +90,7 @@ impl Harness {
                 ("internal_secret", INTERNAL),
                 ("admin_token", ADMIN),
                 ("webhook_allowed_http_hosts", "127.0.0.1"),
-                ("webhook_first_attempt_timeout_ms", "3000"),
+                ("webhook_first_attempt_timeout_ms", "2000"),
                 ("webhook_timeout_seconds", "15"),
                 ("webhook_sweep_batch", "50"),
             ]),
