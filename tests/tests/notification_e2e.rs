@@ -482,7 +482,18 @@ fn no_payload_of_any_event_type_carries_personal_data() {
 
 #[test]
 fn concurrent_sweeps_never_send_the_same_attempt_twice() {
-    let app = TestApp::start(options()).expect("the app starts");
+    concurrent_sweeps(options());
+}
+
+#[test]
+fn concurrent_sweeps_never_send_the_same_attempt_twice_on_a_redis_like_store() {
+    let mut o = options();
+    o.redis_like_cas = true;
+    concurrent_sweeps(o);
+}
+
+fn concurrent_sweeps(options: Options) {
+    let app = TestApp::start(options).expect("the app starts");
     let receiver = Receiver::start();
     receiver.answer(503, None);
     subscribe(&app, &receiver.url("/a"), json!({}));
@@ -525,4 +536,48 @@ fn health_and_ping_answer() {
     let hit = receiver.hits().pop().unwrap();
     assert!(hit.verifies(&secret));
     assert_eq!(hit.json()["type"], "webhook.ping");
+}
+
+/// The whole chain as a reporter starts it: intake → triage → notification → receiver.
+#[test]
+fn a_p1_report_reaches_the_coordinators_webhook_within_the_intake_request() {
+    let mut o = options();
+    o.components = None; // every component, as `spin up` runs them
+    let app = TestApp::start(o).expect("the app starts");
+    let receiver = Receiver::start();
+    let (_, secret) =
+        subscribe(&app, &receiver.url("/pager"), json!({ "event_types": ["case.triaged"], "min_priority": "P1" }));
+    let report = json!({
+        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
+        "request_kind": "incident", "incident_kinds": ["threat_of_violence"], "immediate_danger": true,
+        "description": "Mes aan de deur, man dreigt terug te komen.", "name": "Jeroen Koolhoven",
+        "contact": { "channel": "phone", "phone": "+31 6 12345678" }, "language": "nl"
+    });
+    let started = Instant::now();
+    let filed = call(&app, "POST", "/intake/reports", &[], Some(&report));
+    let answered = started.elapsed();
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    let hits = receiver.hits_at("/pager");
+    assert_eq!(hits.len(), 1, "the P1 webhook arrived before intake answered the reporter");
+    let hit = &hits[0];
+    assert!(hit.verifies(&secret));
+    let body = hit.json();
+    assert_eq!(body["data"]["priority"], "P1");
+    assert_eq!(body["data"]["case_reference"], filed.body["case_reference"]);
+    let text = String::from_utf8_lossy(&hit.body);
+    for personal in [
+        "Koolhoven",
+        "Jeroen",
+        "Duurstede",
+        "612345678",
+        "Mes aan de deur",
+        filed.body["receipt_code"].as_str().unwrap(),
+    ] {
+        assert!(!text.contains(personal), "{text}");
+    }
+    println!(
+        "P1 latency: intake request -> webhook received {:.1} ms; intake answered after {:.1} ms",
+        hit.at.duration_since(started).as_secs_f64() * 1000.0,
+        answered.as_secs_f64() * 1000.0
+    );
 }
