@@ -96,8 +96,20 @@ pub fn sweep<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<SweepRepor
                 report.scanned -= 1;
                 break 'pages;
             }
-            match delivery::attempt(ctx, id, Trigger::Retry, ctx.config.retry_timeout)? {
-                Tried::Attempted(a) => {
+            let tried = delivery::attempt(ctx, id, Trigger::Retry, ctx.config.retry_timeout);
+            match tried {
+                Err(problem) => {
+                    // One message's trouble (a store hiccup, an unopenable secret) must
+                    // not stop the others; its lease expires and it is tried again.
+                    shared::log::warn(
+                        crate::context::COMPONENT,
+                        ctx.correlation_id,
+                        "sweep_attempt",
+                        &format!("{id}: {problem:?}"),
+                    );
+                    report.skipped += 1;
+                }
+                Ok(Tried::Attempted(a)) => {
                     report.attempted += 1;
                     match a.outcome {
                         Outcome::Delivered => report.delivered += 1,
@@ -105,7 +117,7 @@ pub fn sweep<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<SweepRepor
                         Outcome::Failed => report.failed += 1,
                     }
                 }
-                Tried::Skipped | Tried::Abandoned(_) => report.skipped += 1,
+                Ok(Tried::Skipped | Tried::Abandoned(_)) => report.skipped += 1,
             }
         }
         from = to + 1;

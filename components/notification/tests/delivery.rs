@@ -303,3 +303,24 @@ fn ping_sends_a_signed_test_webhook() {
     assert!(got[0].verifies(&secret));
     assert_eq!(got[0].json()["type"], "webhook.ping");
 }
+
+#[test]
+fn the_sweep_head_waits_for_a_slot_being_written_then_moves_on() {
+    use shared::kv::KeyValue;
+    let h = Harness::new();
+    h.subscribe(json!({}));
+    h.post_event(&p1(40));
+    // A request reserved outbox slot 2 and has not written it (yet, or ever).
+    h.store.increment("ntf/outbox/n", 1).unwrap();
+    h.receiver_answers(Reply::Down);
+    h.post_event(&p1(41));
+    let (_, report) = h.sweep();
+    assert_eq!(report["head"], 2, "the empty slot holds the head: {report}");
+    h.receiver_answers(Reply::Status(200));
+    h.advance(Duration::seconds(10));
+    let (_, report) = h.sweep();
+    assert_eq!(report["delivered"], 1, "work past the empty slot is still found: {report}");
+    h.advance(Duration::minutes(11));
+    let (_, report) = h.sweep();
+    assert_eq!(report["head"], 4, "after the grace the dead slot is passed: {report}");
+}
