@@ -203,7 +203,8 @@ fn entries(drafts: &[Draft], random: &dyn Random) -> Vec<(String, Vec<u8>)> {
 /// subscription, all at once. Returns only once everything is durable.
 pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> Result<Accepted, Problem> {
     let store = ctx.store;
-    if !claim(store, &event_claim_key(&event.id))? {
+    let first = claim(store, &event_claim_key(&event.id))?;
+    if !first {
         if let Some(record) = get_json::<S, EventRecord>(store, &event_key(&event.id))? {
             return Ok(Accepted { duplicate: true, messages: record.messages });
         }
@@ -213,12 +214,21 @@ pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> R
     let now = ctx.clock.now();
     let body = payload::for_case_event(event).body();
     let event_type = event.event_type.as_str();
+    let wanted: Vec<(MessageId, Subscription)> = subscription::load_all(store)?
+        .into_iter()
+        .map(|d| d.data)
+        .filter(|s| s.wants(event))
+        .map(|s| (message_id_for(&event.id, &s.id), s))
+        .collect();
+    let messages: Vec<MessageId> = wanted.iter().map(|(id, _)| id.clone()).collect();
+    // A concurrent writer of the same event may have landed its messages (and even
+    // delivered them): never reset one that exists.
+    let existing: Vec<MessageId> =
+        if first { Vec::new() } else { load_many(store, &messages)?.into_iter().map(|d| d.data.id).collect() };
     let mut drafts = Vec::new();
-    for sub in subscription::load_all(store)?.into_iter().map(|d| d.data).filter(|s| s.wants(event)) {
-        let id = message_id_for(&event.id, &sub.id);
+    for (id, sub) in wanted.into_iter().filter(|(id, _)| !existing.contains(id)) {
         drafts.push(draft(store, id, &sub, Some(event.id.clone()), event_type, &body, now)?);
     }
-    let messages: Vec<MessageId> = drafts.iter().map(|d| d.message.id.clone()).collect();
     let record = EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
     let mut all = entries(&drafts, ctx.random);
     all.push((event_key(&event.id), to_json(&record)));
