@@ -1,0 +1,182 @@
+//! The per-component manifests under `deploy/<component>/spin.toml` run the same
+//! artifacts as the main `spin.toml`, one app per component. They are written by hand,
+//! so this test keeps them from drifting: a variable added to a component in the main
+//! manifest and forgotten in its split manifest would only fail on a production start.
+
+use std::path::{Component, Path, PathBuf};
+use weerbaar_tests::manifest::{Manifest, TriggerRoute};
+
+fn repo() -> PathBuf {
+    weerbaar_tests::project_manifest().parent().unwrap().to_path_buf()
+}
+
+fn main_manifest() -> Manifest {
+    Manifest::load(&weerbaar_tests::project_manifest()).expect("spin.toml parses")
+}
+
+fn split_path(component: &str) -> PathBuf {
+    repo().join("deploy").join(component).join("spin.toml")
+}
+
+fn split_manifest(component: &str) -> Manifest {
+    let path = split_path(component);
+    assert!(path.exists(), "component `{component}` of spin.toml has no split manifest at {}", path.display());
+    Manifest::load(&path).unwrap_or_else(|e| panic!("{} does not parse: {e:#}", path.display()))
+}
+
+/// The raw TOML, for the parts the host's parser skips (`[component.x.build]`).
+fn raw(path: &Path) -> toml::Table {
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system (the artifact may not be built).
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn routes_of(m: &Manifest, component: &str) -> Vec<TriggerRoute> {
+    m.triggers.iter().filter(|t| t.component == component).map(|t| t.route.clone()).collect()
+}
+
+/// Application variables a component's templates (variables and outbound hosts) use.
+fn used_variables(m: &Manifest, component: &str) -> Vec<String> {
+    let c = &m.components[component];
+    let mut used: Vec<String> =
+        c.variables.values().chain(c.allowed_outbound_hosts.iter()).flat_map(|t| template_names(t)).collect();
+    used.sort();
+    used.dedup();
+    used
+}
+
+fn template_names(template: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after.find("}}").expect("closed template");
+        names.push(after[..end].trim().to_string());
+        rest = &after[end + 2..];
+    }
+    names
+}
+
+/// A peer URL: a variable naming where another component answers.
+fn is_peer_url(name: &str) -> bool {
+    name.ends_with("_url")
+}
+
+#[test]
+fn every_component_of_the_main_manifest_has_a_split_manifest() {
+    let main = main_manifest();
+    assert!(!main.components.is_empty());
+    let missing: Vec<&String> = main.components.keys().filter(|c| !split_path(c).exists()).collect();
+    assert!(missing.is_empty(), "components without deploy/<component>/spin.toml: {missing:?}");
+}
+
+#[test]
+fn each_split_manifest_runs_exactly_its_component() {
+    for id in main_manifest().components.keys() {
+        let split = split_manifest(id);
+        let ids: Vec<&String> = split.components.keys().collect();
+        assert_eq!(ids, vec![id], "deploy/{id}/spin.toml runs only `{id}`");
+        assert_eq!(split.name, format!("weerbaar-{id}"), "deploy/{id}: application name");
+    }
+}
+
+#[test]
+fn split_manifests_agree_with_the_main_one_on_source_routes_stores_variables_and_hosts() {
+    let main = main_manifest();
+    for (id, in_main) in &main.components {
+        let split = split_manifest(id);
+        let in_split = &split.components[id];
+        assert_eq!(
+            in_split.source.file_name(),
+            in_main.source.file_name(),
+            "deploy/{id}: `source` names another artifact"
+        );
+        assert_eq!(
+            normalise(&in_split.source),
+            normalise(&in_main.source),
+            "deploy/{id}: `source` must be the very file the main manifest runs"
+        );
+        assert_eq!(routes_of(&split, id), routes_of(&main, id), "deploy/{id}: routes");
+        assert_eq!(in_split.key_value_stores, in_main.key_value_stores, "deploy/{id}: key_value_stores");
+        assert_eq!(in_split.variables, in_main.variables, "deploy/{id}: [component.{id}.variables]");
+        assert_eq!(
+            in_split.allowed_outbound_hosts, in_main.allowed_outbound_hosts,
+            "deploy/{id}: allowed_outbound_hosts (templates over the same variables)"
+        );
+        assert_eq!(in_split.environment, in_main.environment, "deploy/{id}: environment");
+    }
+}
+
+#[test]
+fn split_manifests_declare_the_same_application_variables_with_peer_urls_required() {
+    let main = main_manifest();
+    for id in main.components.keys() {
+        let split = split_manifest(id);
+        let used = used_variables(&main, id);
+        let declared: Vec<String> = split.variables.keys().cloned().collect();
+        assert_eq!(declared, used, "deploy/{id}: [variables] declares exactly what `{id}` uses");
+        for name in &used {
+            let (m, s) = (&main.variables[name], &split.variables[name]);
+            assert_eq!(s.secret, m.secret, "deploy/{id}: `{name}` secret flag");
+            if is_peer_url(name) {
+                assert!(
+                    s.required && s.default.is_none(),
+                    "deploy/{id}: peer URL `{name}` must be required, with no in-app default"
+                );
+                let peer = name.trim_end_matches("_url");
+                assert_eq!(
+                    m.default.as_deref(),
+                    Some(format!("http://{peer}.spin.internal").as_str()),
+                    "spin.toml: `{name}` defaults to in-app service chaining"
+                );
+            } else {
+                assert_eq!(
+                    (s.required, &s.default),
+                    (m.required, &m.default),
+                    "deploy/{id}: `{name}` must be declared as in spin.toml"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn peer_urls_are_the_only_outbound_hosts_of_intake_and_triage_and_no_wildcard_is_used() {
+    let main = main_manifest();
+    for (id, c) in &main.components {
+        for host in &c.allowed_outbound_hosts {
+            assert!(!host.contains("spin.internal"), "{id}: `{host}`: name peers through a variable, no literal host");
+            assert!(host.starts_with("{{"), "{id}: `{host}` must be a template over a variable");
+        }
+        let peers: Vec<String> =
+            c.allowed_outbound_hosts.iter().flat_map(|h| template_names(h)).filter(|n| is_peer_url(n)).collect();
+        let peer_vars: Vec<String> = c.variables.keys().filter(|n| is_peer_url(n)).cloned().collect();
+        assert_eq!(peers, peer_vars, "{id}: every peer URL it reads is an allowed host, and nothing else");
+    }
+}
+
+#[test]
+fn split_builds_run_the_main_build_command_from_the_workspace_root() {
+    let main = raw(&weerbaar_tests::project_manifest());
+    let components = main["component"].as_table().unwrap();
+    for (id, c) in components {
+        let split = raw(&split_path(id));
+        let build = &split["component"][id.as_str()]["build"];
+        assert_eq!(build["command"], c["build"]["command"], "deploy/{id}: build command");
+        assert_eq!(build["workdir"].as_str(), Some("../.."), "deploy/{id}: build runs in the workspace root");
+        assert_eq!(build["watch"], c["build"]["watch"], "deploy/{id}: watch globs");
+    }
+}
