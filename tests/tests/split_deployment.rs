@@ -1,0 +1,363 @@
+//! The split deployment end to end: each component runs as its own app from its
+//! `deploy/<component>/spin.toml`, the four apps share one key-value store (a SQLite file
+//! here, as one Redis would be shared in production), and every call between them goes
+//! over real HTTP on loopback, through the peer URL variables, as between pods.
+//!
+//! Build the components first:
+//! `cargo build --target wasm32-wasip2 --release -p intake -p triage -p directory -p notification`.
+
+mod e2e;
+
+use e2e::*;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use shared::crypto::{base64_decode, base64_encode};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use weerbaar_tests::{Options, StoreBacking, TestApp};
+
+/// `deploy/<component>/spin.toml`, with the same secrets every app of the deployment shares.
+fn split(component: &str, store: &PathBuf) -> Options {
+    let manifest =
+        weerbaar_tests::project_manifest().parent().unwrap().join("deploy").join(component).join("spin.toml");
+    let mut o = Options::new(manifest);
+    let shared_secrets = [
+        ("encryption_keys", keyring_spec()),
+        ("receipt_hmac_key", base64_encode(&[12u8; 32])),
+        ("internal_secret", INTERNAL_SECRET.to_string()),
+        ("admin_token", ADMIN_TOKEN.to_string()),
+    ];
+    // Each app declares only the secrets its component reads; give it just those, as an
+    // operator's Secret per app would.
+    let declared = weerbaar_tests::manifest::Manifest::load(&o.manifest).unwrap().variables;
+    for (name, value) in shared_secrets {
+        if declared.contains_key(name) {
+            o = o.variable(name, value);
+        }
+    }
+    o.environment_variables = false;
+    o.echo_logs = false;
+    o.store = StoreBacking::File(store.clone());
+    o
+}
+
+struct Deployment {
+    intake: TestApp,
+    triage: TestApp,
+    directory: TestApp,
+    notification: TestApp,
+    dir: PathBuf,
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts the four apps in dependency order: the leaves first, then whoever calls them,
+/// each told its peers' real URLs.
+fn deploy(name: &str) -> Deployment {
+    let dir = std::env::temp_dir().join(format!("weerbaar-split-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("shared-store.db");
+    let directory = start(split("directory", &store));
+    let notification = start(
+        split("notification", &store)
+            .variable("webhook_allowed_http_hosts", "127.0.0.1")
+            .variable("webhook_outbound_host_1", "http://127.0.0.1:*"),
+    );
+    let triage = start(
+        split("triage", &store)
+            .variable("directory_url", directory.url())
+            .variable("notification_url", notification.url()),
+    );
+    let intake = start(split("intake", &store).variable("triage_url", triage.url()));
+    Deployment { intake, triage, directory, notification, dir }
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+fn staff(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+    let auth = bearer(token);
+    let mut headers = vec![("authorization", auth.as_str())];
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    call(app, method, path, &headers, body.map(|b| serde_json::to_vec(&b).unwrap()))
+}
+
+fn internal(app: &TestApp, path: &str) -> Reply {
+    call(app, "POST", path, &[("weerbaar-internal-secret", INTERNAL_SECRET)], None)
+}
+
+// ---------------------------------------------------------------- the receiver
+
+/// One webhook as the receiver saw it.
+#[derive(Debug, Clone)]
+struct Hit {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: Vec<u8>,
+    at: Instant,
+}
+
+impl Hit {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// As a Standard Webhooks receiver checks it: HMAC-SHA256 over `id.timestamp.body`
+    /// with the decoded `whsec_` secret, against any `v1,` signature of the header.
+    fn verifies(&self, secret: &str) -> bool {
+        let key = base64_decode(secret.strip_prefix("whsec_").expect("a whsec_ secret")).unwrap();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+        mac.update(format!("{}.{}.", self.id, self.timestamp).as_bytes());
+        mac.update(&self.body);
+        let expected = format!("v1,{}", base64_encode(&mac.finalize().into_bytes()));
+        self.signature.split(' ').any(|s| s == expected)
+    }
+}
+
+/// A webhook receiver on 127.0.0.1 that records every request and answers 204.
+struct Receiver {
+    port: u16,
+    hits: Arc<Mutex<Vec<Hit>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let seen = hits.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                if let Some(hit) = read_request(&mut stream) {
+                    seen.lock().unwrap().push(hit);
+                }
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        Receiver { port, hits }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks/coordinators", self.port)
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+fn read_request(stream: &mut std::net::TcpStream) -> Option<Hit> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let chunked = header("transfer-encoding").eq_ignore_ascii_case("chunked");
+    let length: usize = header("content-length").parse().unwrap_or(0);
+    let complete = |b: &[u8]| {
+        if chunked {
+            b[head_end..].windows(5).any(|w| w == b"0\r\n\r\n")
+        } else {
+            b.len() >= head_end + length
+        }
+    };
+    while !complete(&buf) {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let body = if chunked { dechunk(&buf[head_end..]) } else { buf[head_end..head_end + length].to_vec() };
+    Some(Hit {
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+        body,
+        at: Instant::now(),
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..i]).split(';').next().unwrap().trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&raw[i + 2..i + 2 + size]);
+        raw = &raw[i + 2 + size + 2..];
+    }
+    out
+}
+
+// ------------------------------------------------------------------ the tests
+
+/// The reporter's story across four separately deployed apps: file a P1 report at
+/// intake, and it is triaged (matched against the directory), its webhook arrives signed
+/// at the coordinators' receiver before intake answers, and a confidant of the right
+/// organisation reads the case through triage's own app.
+#[test]
+fn a_p1_report_filed_at_intake_is_triaged_and_notified_across_four_separate_apps() {
+    let d = deploy("story");
+
+    // Every app answers its own health route, and only its own routes.
+    for (app, component) in
+        [(&d.intake, "intake"), (&d.triage, "triage"), (&d.directory, "directory"), (&d.notification, "notification")]
+    {
+        let health = get(app, &format!("/{component}/health"));
+        health.conforms("GET", &format!("/{component}/health"));
+        assert_eq!(health.status, 200, "{component}: {}", health.body);
+        assert_eq!(health.body["store"], "ok", "{component} reaches the shared store");
+    }
+    assert_eq!(get(&d.intake, "/triage/health").status, 404, "intake's app serves no triage route");
+
+    // Set-up through each owner's app: a peer in the directory, a webhook subscription.
+    let peer = json!({
+        "name": "Anna de Vries", "kind": "peer", "role": "mayor", "organisation": "ngb",
+        "municipality": "Amersfoort", "regions": ["VR09"], "languages": ["nl"], "capacity": 3,
+        "contact": { "email": "anna@example.org" }
+    });
+    let member = staff(&d.directory, ADMIN_TOKEN, "POST", "/directory/members", Some(peer));
+    member.conforms("POST", "/directory/members");
+    assert_eq!(member.status, 201, "{}", member.body);
+    let receiver = Receiver::start();
+    let subscription = staff(
+        &d.notification,
+        ADMIN_TOKEN,
+        "POST",
+        "/notification/subscriptions",
+        Some(
+            json!({ "url": receiver.url(), "description": "coordinators", "event_types": ["case.triaged"], "min_priority": "P1" }),
+        ),
+    );
+    subscription.conforms("POST", "/notification/subscriptions");
+    assert_eq!(subscription.status, 201, "{}", subscription.body);
+    let secret = subscription.body["secret"].as_str().unwrap().to_string();
+
+    // The reporter files a P1 report at intake's app.
+    let report = json!({
+        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
+        "request_kind": "incident", "incident_kinds": ["threat_of_violence"], "immediate_danger": true,
+        "description": "Een man met een mes staat voor mijn deur.", "name": "Jeroen Koolhoven",
+        "contact": { "channel": "phone", "phone": "+31 6 12345678" }, "language": "nl"
+    });
+    let started = Instant::now();
+    let filed = post_json(&d.intake, "/intake/reports", &report);
+    let answered = started.elapsed();
+    filed.conforms("POST", "/intake/reports");
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    let case = filed.body["case_reference"].as_str().unwrap().to_string();
+
+    // The signed webhook reached the receiver within the reporter's request:
+    // intake → triage → notification → receiver, every hop over real HTTP.
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 1, "one case.triaged webhook before intake answered: {hits:?}");
+    let hit = &hits[0];
+    assert!(hit.verifies(&secret), "the webhook signature verifies with the subscription's secret");
+    let event = hit.json();
+    assert_eq!(event["type"], "case.triaged");
+    assert_eq!(event["data"]["priority"], "P1");
+    assert_eq!(event["data"]["case_reference"], case.as_str());
+    let text = String::from_utf8_lossy(&hit.body);
+    for personal in ["Koolhoven", "Duurstede", "12345678", "met een mes", filed.body["receipt_code"].as_str().unwrap()]
+    {
+        assert!(!text.contains(personal), "personal data in a webhook: {personal}");
+    }
+    println!(
+        "split P1 latency: intake request -> webhook received {:.1} ms; intake answered after {:.1} ms",
+        hit.at.duration_since(started).as_secs_f64() * 1000.0,
+        answered.as_secs_f64() * 1000.0
+    );
+
+    // A confidant of the owning organisation (mayors → NGB) reads the triaged case at
+    // triage's app, with a token the bootstrap admin made there.
+    let created = staff(
+        &d.triage,
+        ADMIN_TOKEN,
+        "POST",
+        "/triage/tokens",
+        Some(json!({ "organisation": "ngb", "role": "confidant", "label": "split deployment desk" })),
+    );
+    created.conforms("POST", "/triage/tokens");
+    assert_eq!(created.status, 201, "{}", created.body);
+    let ngb = created.body["token"].as_str().unwrap().to_string();
+    let view = staff(&d.triage, &ngb, "GET", &format!("/triage/cases/{case}"), None);
+    view.conforms("GET", "/triage/cases/{case_id}");
+    assert_eq!(view.status, 200, "{}", view.body);
+    assert_eq!(view.body["status"], "triaged");
+    assert_eq!(view.body["assessment"]["priority"], "P1", "{}", view.body);
+    assert_eq!(view.body["rematch_pending"], false, "triage reached the directory's app: {}", view.body);
+    let listed = staff(&d.triage, &ngb, "GET", "/triage/cases", None);
+    listed.conforms("GET", "/triage/cases");
+    assert!(listed.body.to_string().contains(&case), "the case is in NGB's list: {}", listed.body);
+
+    // The reporter reads the status back at intake's app, from the same shared store.
+    let status = post_json(
+        &d.intake,
+        "/intake/reports/status",
+        &json!({ "receipt_code": filed.body["receipt_code"].as_str().unwrap() }),
+    );
+    status.conforms("POST", "/intake/reports/status");
+    assert_eq!(status.status, 200, "{}", status.body);
+
+    // Nothing is waiting: triage's outbox was delivered, so the sweeps find no work.
+    for (app, path) in [(&d.triage, "/triage/sweep"), (&d.notification, "/notification/sweep")] {
+        let swept = internal(app, path);
+        swept.conforms("POST", path);
+        assert_eq!(swept.status, 200, "{path}: {}", swept.body);
+    }
+    assert_eq!(receiver.hits().len(), 1, "a sweep never sends a delivered webhook again");
+}
+
+/// The internal routes are as closed in a split deployment, where they are reachable
+/// over the network, as in one app: without the shared secret, nothing is accepted.
+#[test]
+fn internal_routes_of_each_app_refuse_callers_without_the_shared_secret() {
+    let d = deploy("internal");
+    let handover = json!({ "case_id": "case_0000000000000000000000000a" });
+    for (app, path) in [
+        (&d.triage, "/triage/internal/cases"),
+        (&d.triage, "/triage/sweep"),
+        (&d.directory, "/directory/internal/match"),
+        (&d.notification, "/notification/internal/events"),
+        (&d.notification, "/notification/sweep"),
+        (&d.intake, "/intake/sweep"),
+    ] {
+        for secret in [None, Some("not-the-internal-secret-000000000000000")] {
+            let mut headers = vec![("content-type", "application/json")];
+            if let Some(s) = secret {
+                headers.push(("weerbaar-internal-secret", s));
+            }
+            let r = call(app, "POST", path, &headers, Some(serde_json::to_vec(&handover).unwrap()));
+            r.conforms("POST", path);
+            assert!(matches!(r.status, 401 | 403), "{path} with {secret:?}: {} {}", r.status, r.body);
+        }
+    }
+}
