@@ -1,0 +1,196 @@
+//! `openapi.yaml` is a first-class artifact: it covers every route `spin.toml` serves and
+//! nothing else, it is valid OpenAPI 3.1 as far as tools rely on it (every `$ref`
+//! resolves), and every operation documents how it succeeds and how it fails.
+//!
+//! Each component also holds its own router to the spec natively
+//! (`shared::contract::assert_routes_documented`); this test holds the manifest to it.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use weerbaar_tests::manifest::{Manifest, TriggerRoute};
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn spec() -> &'static Value {
+    shared::contract::openapi()
+}
+
+fn manifest() -> Manifest {
+    Manifest::load(&weerbaar_tests::project_manifest()).expect("spin.toml parses")
+}
+
+/// Every operation as (METHOD, path, operation).
+fn operations() -> Vec<(String, String, &'static Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in spec()["paths"].as_object().expect("openapi.yaml has paths") {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                ops.push((method.to_uppercase(), path.clone(), op));
+            }
+        }
+    }
+    ops
+}
+
+/// Whether a spec path falls under a spin.toml route (`/x/...` wildcard or exact).
+fn under(route: &str, path: &str) -> bool {
+    match route.strip_suffix("/...") {
+        Some(prefix) => path.starts_with(&format!("{prefix}/")) || path == prefix,
+        None => route == path,
+    }
+}
+
+fn public_routes(m: &Manifest) -> Vec<(String, String)> {
+    m.triggers
+        .iter()
+        .filter_map(|t| match &t.route {
+            TriggerRoute::Public(r) => Some((t.component.clone(), r.clone())),
+            TriggerRoute::Private => None,
+        })
+        .collect()
+}
+
+/// Follows a local `$ref` (`#/a/b`) to its target; `None` if it does not resolve.
+fn resolve_pointer<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    let pointer = reference.strip_prefix('#')?;
+    root.pointer(pointer)
+}
+
+/// An object, with any `$ref` chain followed.
+fn deref<'a>(node: &'a Value) -> &'a Value {
+    let mut node = node;
+    for _ in 0..16 {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => node = resolve_pointer(spec(), r).unwrap_or(&Value::Null),
+            None => return node,
+        }
+    }
+    panic!("a $ref cycle at {node}")
+}
+
+fn collect_refs(node: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match node {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "$ref" {
+                    if let Some(r) = v.as_str() {
+                        out.push((at.to_string(), r.to_string()));
+                    }
+                } else {
+                    collect_refs(v, &format!("{at}/{k}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                collect_refs(v, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_spec_is_openapi_3_1_with_a_title_and_version() {
+    let version = spec()["openapi"].as_str().expect("an `openapi` version field");
+    assert!(version.starts_with("3.1."), "OpenAPI 3.1 expected, found {version}");
+    assert!(spec()["info"]["title"].is_string() && spec()["info"]["version"].is_string());
+}
+
+#[test]
+fn every_spin_toml_route_has_operations_in_the_spec() {
+    let ops = operations();
+    let routes = public_routes(&manifest());
+    assert!(!routes.is_empty());
+    for (component, route) in routes {
+        let documented: Vec<_> = ops.iter().filter(|(_, p, _)| under(&route, p)).map(|(m, p, _)| (m, p)).collect();
+        assert!(!documented.is_empty(), "{component}'s route {route} has no operation in openapi.yaml");
+        // Each component documents its health route: the probes and guides rely on it.
+        let health = format!("/{component}/health");
+        assert!(documented.iter().any(|(m, p)| m.as_str() == "GET" && **p == health), "GET {health} is not documented");
+    }
+}
+
+#[test]
+fn every_operation_of_the_spec_belongs_to_a_spin_toml_route() {
+    let routes = public_routes(&manifest());
+    let stray: Vec<String> = operations()
+        .iter()
+        .filter(|(_, p, _)| !routes.iter().any(|(_, r)| under(r, p)))
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    assert!(stray.is_empty(), "operations no component of spin.toml serves: {stray:?}");
+}
+
+#[test]
+fn every_ref_resolves_within_the_document() {
+    let mut refs = Vec::new();
+    collect_refs(spec(), "#", &mut refs);
+    assert!(!refs.is_empty());
+    let broken: Vec<String> =
+        refs.iter().filter(|(_, r)| resolve_pointer(spec(), r).is_none()).map(|(at, r)| format!("{at}: {r}")).collect();
+    assert!(broken.is_empty(), "unresolvable $ref (only local `#/...` refs are used): {broken:?}");
+}
+
+/// Health routes answer their failure in the same `Health` shape (503, `store:
+/// unavailable`), so a probe or an operator reads one document either way; every other
+/// operation fails with `application/problem+json`.
+fn is_health(path: &str) -> bool {
+    path.ends_with("/health")
+}
+
+#[test]
+fn every_operation_documents_a_success_and_a_problem_response() {
+    let mut missing = Vec::new();
+    for (method, path, op) in operations() {
+        let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{method} {path}: no responses"));
+        let success = responses.keys().any(|status| status.starts_with('2'));
+        let failures: Vec<&Value> =
+            responses.iter().filter(|(status, _)| !status.starts_with('2')).map(|(_, r)| deref(r)).collect();
+        let problem = failures.iter().any(|r| r["content"].get("application/problem+json").is_some());
+        if !success {
+            missing.push(format!("{method} {path}: no 2xx response"));
+        }
+        if is_health(&path) {
+            let unhealthy = responses.get("503").map(deref);
+            if unhealthy.and_then(|r| r["content"].get("application/json")).is_none() {
+                missing.push(format!("{method} {path}: no 503 answer for a store that does not answer"));
+            }
+        } else if !problem {
+            missing.push(format!("{method} {path}: no application/problem+json response"));
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+}
+
+#[test]
+fn operation_ids_are_unique_and_path_parameters_are_declared() {
+    let mut ids = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (method, path, op) in operations() {
+        match op["operationId"].as_str() {
+            Some(id) if !ids.insert(id.to_string()) => problems.push(format!("{method} {path}: duplicate id {id}")),
+            Some(_) => {}
+            None => problems.push(format!("{method} {path}: no operationId")),
+        }
+        let item = &spec()["paths"][path.as_str()];
+        let declared: BTreeSet<String> = item["parameters"]
+            .as_array()
+            .into_iter()
+            .chain(op["parameters"].as_array())
+            .flatten()
+            .map(deref)
+            .filter(|p| p["in"] == "path")
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect();
+        let in_path: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_string)
+            .collect();
+        if declared != in_path {
+            problems.push(format!("{method} {path}: path parameters {in_path:?}, declared {declared:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
