@@ -180,3 +180,22 @@ fn split_builds_run_the_main_build_command_from_the_workspace_root() {
         assert_eq!(build["watch"], c["build"]["watch"], "deploy/{id}: watch globs");
     }
 }
+
+#[test]
+fn runtime_configs_define_the_default_store_on_sqlite_and_on_redis() {
+    let dir = repo().join("deploy/runtime-config");
+    let sqlite = raw(&dir.join("local-sqlite.toml"));
+    assert_eq!(sqlite["key_value_store"]["default"]["type"].as_str(), Some("spin"), "local-sqlite.toml");
+    assert!(sqlite["key_value_store"]["default"]["path"].as_str().is_some_and(|p| p.ends_with(".db")));
+    let redis = raw(&dir.join("redis.toml"));
+    assert_eq!(redis["key_value_store"]["default"]["type"].as_str(), Some("redis"), "redis.toml");
+    assert_eq!(
+        redis["key_value_store"]["default"]["url"].as_str(),
+        Some("REDIS_URL_PLACEHOLDER"),
+        "redis.toml keeps its URL a placeholder: the real one carries a password"
+    );
+    for file in [&sqlite, &redis] {
+        let labels: Vec<&String> = file["key_value_store"].as_table().unwrap().keys().collect();
+        assert_eq!(labels, ["default"], "weerbaar uses one store, `default`, shared by all components");
+    }
+}
