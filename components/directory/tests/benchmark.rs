@@ -1,0 +1,124 @@
+//! Matching over 10,000 members, next to the cost of one key-value get in the same run.
+//!
+//! Not a test of timings (nothing here asserts one); run it to print the figures:
+//! `cargo test -p directory --release --test benchmark -- --ignored --nocapture`
+
+use directory::matching::{match_members, MatchRequest};
+use directory::member::{Contact, Coverage, LeaveUntil, MemberProfile, Municipality, Profile};
+use directory::record::member_key;
+use directory::registry::{Directory, MAX_IMPORT};
+use shared::clock::{Clock, ManualClock};
+use shared::crypto::Keyring;
+use shared::domain::{Expertise, Language, Organisation, RegionCode, Role, SupportNeed};
+use shared::id::MemberId;
+use shared::kv::memory::MemoryStore;
+use shared::kv::KeyValue;
+use shared::random::{Random, SeededRandom};
+use shared::time::Timestamp;
+use std::time::Instant;
+
+const MEMBERS: usize = 10_000;
+const MATCHES: usize = 500;
+
+fn pick<T: Copy>(r: &SeededRandom, from: &[T]) -> T {
+    from[(r.next_u64() % from.len() as u64) as usize]
+}
+
+fn member(r: &SeededRandom, i: usize) -> MemberProfile {
+    let region = pick(r, RegionCode::ALL);
+    let coverage = match r.next_u64() % 50 {
+        0 => Coverage::National,
+        1..=10 => Coverage::Regions(vec![region, pick(r, RegionCode::ALL)]),
+        _ => Coverage::Regions(vec![region]),
+    };
+    let profile = if i % 5 < 2 {
+        Profile::Peer {
+            role: pick(r, Role::ALL),
+            organisation: pick(r, Organisation::ALL),
+            municipality: Municipality::parse(&format!("Gemeente {}", r.next_u64() % 340)).unwrap(),
+        }
+    } else {
+        Profile::Expert { expertise: vec![pick(r, Expertise::ALL)], specialties: vec!["bench".into()] }
+    };
+    MemberProfile {
+        name: format!("Bench Member {i}"),
+        profile,
+        coverage,
+        languages: if i % 3 == 0 { vec![Language::Dutch, Language::English] } else { vec![Language::Dutch] },
+        capacity: 1 + (r.next_u64() % 5) as u32,
+        on_leave_until: (i % 20 == 0).then(|| LeaveUntil::parse("2099-01-01").unwrap()),
+        contact: Contact { email: Some(format!("bench{i}@example.org")), phone: None, note: None },
+    }
+}
+
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn matching_over_ten_thousand_members() {
+    let store = MemoryStore::new();
+    let random = SeededRandom::new(2026);
+    let clock = ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap());
+    let keyring = Keyring::parse(&format!("k1:{}", shared::crypto::base64_encode(&[3u8; 32]))).unwrap();
+    let directory =
+        Directory { store: &store, clock: &clock, random: &random, keyring: &keyring, correlation_id: "bench" };
+
+    let loading = Instant::now();
+    let mut ids: Vec<MemberId> = Vec::new();
+    let profiles: Vec<MemberProfile> = (0..MEMBERS).map(|i| member(&random, i)).collect();
+    for batch in profiles.chunks(MAX_IMPORT) {
+        ids.extend(directory.import(batch.iter().map(|p| (None, p.clone())).collect()).unwrap());
+    }
+    let load_time = loading.elapsed();
+
+    // One get of a member document: the unit everything else is measured in.
+    let gets = 20_000;
+    let started = Instant::now();
+    for i in 0..gets {
+        std::hint::black_box(store.get(&member_key(&ids[(i * 7919) % ids.len()])).unwrap());
+    }
+    let get_ns = started.elapsed().as_nanos() as f64 / gets as f64;
+
+    let needs = [
+        vec![SupportNeed::Peer],
+        vec![SupportNeed::Security],
+        vec![SupportNeed::Peer, SupportNeed::Legal, SupportNeed::Aftercare],
+        vec![
+            SupportNeed::Peer,
+            SupportNeed::Security,
+            SupportNeed::Legal,
+            SupportNeed::Aftercare,
+            SupportNeed::Prevention,
+        ],
+    ];
+    println!();
+    println!("directory matching benchmark: {MEMBERS} members on MemoryStore (native), loaded in {load_time:.2?}");
+    println!("  one KV get of a member document: {get_ns:>10.0} ns   (= 1.0 get)");
+    for needs in &needs {
+        store.reset_ops();
+        let mut candidates = 0usize;
+        let started = Instant::now();
+        for i in 0..MATCHES {
+            let request = MatchRequest {
+                role: pick(&random, Role::ALL),
+                region: RegionCode::ALL[i % 25],
+                municipality: Municipality::parse(&format!("Gemeente {}", i % 340)).unwrap(),
+                needs: needs.clone(),
+                language: Language::Dutch,
+                limit: 5,
+            };
+            let result = match_members(&store, &request, clock.now()).unwrap();
+            candidates += result.iter().map(|n| n.candidates.len()).sum::<usize>();
+        }
+        let per_match_ns = started.elapsed().as_nanos() as f64 / MATCHES as f64;
+        let ops = store.ops() as f64 / MATCHES as f64;
+        let label: Vec<&str> = needs.iter().map(|n| n.as_str()).collect();
+        println!(
+            "  match {:<44} {:>10.0} ns   (= {:>6.1} gets)   {:>5.1} KV ops/match   {:.1} candidates/match",
+            label.join("+"),
+            per_match_ns,
+            per_match_ns / get_ns,
+            ops,
+            candidates as f64 / MATCHES as f64
+        );
+    }
+    println!("  (a full scan would be {MEMBERS} member reads per match)");
+}
