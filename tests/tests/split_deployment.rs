@@ -361,3 +361,17 @@ fn internal_routes_of_each_app_refuse_callers_without_the_shared_secret() {
         }
     }
 }
+
+/// A split app has no in-app peer to fall back on: started without its peer URL, it
+/// refuses to start and names the variable, as `spin up` does.
+#[test]
+fn a_split_app_without_its_peer_url_refuses_to_start() {
+    let store = std::env::temp_dir().join(format!("weerbaar-split-nopeer-{}.db", std::process::id()));
+    let intake = TestApp::start(split("intake", &store));
+    let error = format!("{:#}", intake.err().expect("intake must not start without triage_url"));
+    assert!(error.contains("triage_url"), "{error}");
+    let triage = TestApp::start(split("triage", &store).variable("directory_url", "http://127.0.0.1:9"));
+    let error = format!("{:#}", triage.err().expect("triage must not start without notification_url"));
+    assert!(error.contains("notification_url"), "{error}");
+    let _ = std::fs::remove_file(&store);
+}
