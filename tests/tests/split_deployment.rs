@@ -296,6 +296,30 @@ fn a_p1_report_filed_at_intake_is_triaged_and_notified_across_four_separate_apps
         answered.as_secs_f64() * 1000.0
     );
 
+    // One correlation id follows the report through every app's request log: intake's
+    // answer names it, and triage's and notification's JSON lines for the hand-offs
+    // carry it. No app logs anything personal.
+    let correlation = filed.header("x-correlation-id").expect("x-correlation-id on the answer").to_string();
+    for (app, component, route) in [
+        (&d.intake, "intake", "/intake/reports"),
+        (&d.triage, "triage", "/triage/internal/cases"),
+        (&d.notification, "notification", "/notification/internal/events"),
+    ] {
+        let lines: Vec<Value> = app.logs().iter().filter_map(|l| serde_json::from_str(&l.line).ok()).collect();
+        assert!(
+            lines.iter().any(|l| l["correlation_id"] == correlation.as_str()
+                && l["route"] == route
+                && l["component"] == component
+                && l["status"].is_u64()
+                && l["duration_ms"].is_u64()),
+            "{component} logged {route} under {correlation}: {lines:?}"
+        );
+        let text = app.logs_text();
+        for personal in ["Koolhoven", "Duurstede", "12345678", "met een mes"] {
+            assert!(!text.contains(personal), "{component} logged personal data: {personal}");
+        }
+    }
+
     // A confidant of the owning organisation (mayors → NGB) reads the triaged case at
     // triage's app, with a token the bootstrap admin made there.
     let created = staff(
