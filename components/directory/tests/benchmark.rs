@@ -44,9 +44,9 @@ fn member(r: &SeededRandom, i: usize) -> MemberProfile {
         name: format!("Bench Member {i}"),
         profile,
         coverage,
-        languages: if i % 3 == 0 { vec![Language::Dutch, Language::English] } else { vec![Language::Dutch] },
+        languages: if i.is_multiple_of(3) { vec![Language::Dutch, Language::English] } else { vec![Language::Dutch] },
         capacity: 1 + (r.next_u64() % 5) as u32,
-        on_leave_until: (i % 20 == 0).then(|| LeaveUntil::parse("2099-01-01").unwrap()),
+        on_leave_until: i.is_multiple_of(20).then(|| LeaveUntil::parse("2099-01-01").unwrap()),
         contact: Contact { email: Some(format!("bench{i}@example.org")), phone: None, note: None },
     }
 }
