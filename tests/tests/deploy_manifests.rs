@@ -199,3 +199,66 @@ fn runtime_configs_define_the_default_store_on_sqlite_and_on_redis() {
         assert_eq!(labels, ["default"], "weerbaar uses one store, `default`, shared by all components");
     }
 }
+
+/// The guides send operators to files and tests by name; a renamed file must not leave
+/// a guide pointing at nothing.
+#[test]
+fn the_deployment_guides_name_only_files_and_tests_that_exist() {
+    let guides = [
+        "README.md",
+        "docs/deploy-local.md",
+        "docs/deploy-fermyon-cloud.md",
+        "docs/deploy-spinkube.md",
+        "docs/operations.md",
+        "deploy/runtime-config/README.md",
+    ];
+    let roots = ["deploy/", "docs/", "tests/", "components/", "shared/", "spin.toml", "openapi.yaml"];
+    let mut missing = Vec::new();
+    for guide in guides {
+        let text = std::fs::read_to_string(repo().join(guide)).unwrap_or_else(|e| panic!("{guide}: {e}"));
+        for (i, span) in text.split('`').enumerate() {
+            // Odd pieces are inside backticks; look at each word of them.
+            if i % 2 == 0 {
+                continue;
+            }
+            for word in span.split_whitespace() {
+                let word = word.trim_end_matches([',', '.', ')', ':']);
+                let is_path = roots.iter().any(|r| word.starts_with(r));
+                // Placeholders (`deploy/<component>/spin.toml`) and Kubernetes resource
+                // names (`kubectl logs deploy/weerbaar-triage`) are not files.
+                let not_a_file = word.contains(['<', '*', '$', '{']) || word.starts_with("deploy/weerbaar-");
+                if is_path && !not_a_file && !repo().join(word).exists() {
+                    missing.push(format!("{guide}: `{word}`"));
+                }
+            }
+            if let Some(rest) = span.split("--test ").nth(1) {
+                let name = rest.split_whitespace().next().unwrap_or("");
+                if !repo().join("tests/tests").join(format!("{name}.rs")).exists() {
+                    missing.push(format!("{guide}: test `{name}`"));
+                }
+            }
+        }
+        for line in text.lines().filter(|l| l.contains("cargo test -p weerbaar-tests --test ")) {
+            let name = line.split("--test ").nth(1).unwrap().split_whitespace().next().unwrap();
+            if !repo().join("tests/tests").join(format!("{name}.rs")).exists() {
+                missing.push(format!("{guide}: test `{name}`"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "guides name what does not exist: {missing:#?}");
+}
+
+/// `docs/deploy-local.md` explains every variable of `spin.toml`: a new variable without
+/// a line there fails here.
+#[test]
+fn every_variable_of_spin_toml_is_explained_in_the_local_guide() {
+    let guide = std::fs::read_to_string(repo().join("docs/deploy-local.md")).unwrap();
+    let table: Vec<&str> = guide.lines().filter(|l| l.starts_with("| `")).collect();
+    let explained = |name: &str| {
+        // The three webhook fence slots share one row: `webhook_outbound_host_1`..`_3`.
+        let row_name = if name.starts_with("webhook_outbound_host_") { "webhook_outbound_host_1" } else { name };
+        table.iter().any(|row| row.starts_with(&format!("| `{row_name}`")))
+    };
+    let missing: Vec<String> = main_manifest().variables.keys().filter(|n| !explained(n)).cloned().collect();
+    assert!(missing.is_empty(), "variables of spin.toml not explained in docs/deploy-local.md: {missing:?}");
+}
