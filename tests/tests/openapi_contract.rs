@@ -57,7 +57,7 @@ fn resolve_pointer<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
 }
 
 /// An object, with any `$ref` chain followed.
-fn deref<'a>(node: &'a Value) -> &'a Value {
+fn deref(node: &Value) -> &Value {
     let mut node = node;
     for _ in 0..16 {
         match node.get("$ref").and_then(Value::as_str) {

@@ -15,13 +15,13 @@ use sha2::Sha256;
 use shared::crypto::{base64_decode, base64_encode};
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use weerbaar_tests::{Options, StoreBacking, TestApp};
 
 /// `deploy/<component>/spin.toml`, with the same secrets every app of the deployment shares.
-fn split(component: &str, store: &PathBuf) -> Options {
+fn split(component: &str, store: &Path) -> Options {
     let manifest =
         weerbaar_tests::project_manifest().parent().unwrap().join("deploy").join(component).join("spin.toml");
     let mut o = Options::new(manifest);
@@ -41,7 +41,7 @@ fn split(component: &str, store: &PathBuf) -> Options {
     }
     o.environment_variables = false;
     o.echo_logs = false;
-    o.store = StoreBacking::File(store.clone());
+    o.store = StoreBacking::File(store.to_path_buf());
     o
 }
 
