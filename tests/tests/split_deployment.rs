@@ -219,12 +219,14 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
 
 // ------------------------------------------------------------------ the tests
 
-/// The reporter's story across four separately deployed apps: file a P1 report at
-/// intake, and it is triaged (matched against the directory), its webhook arrives signed
-/// at the coordinators' receiver before intake answers, and a confidant of the right
-/// organisation reads the case through triage's own app.
+/// The whole story across four separately deployed apps: a peer is added to the
+/// directory and a webhook subscribed; a P1 report filed at intake is triaged (matched
+/// against the directory) and its webhook arrives signed at the coordinators' receiver
+/// before intake answers; a confidant of the right organisation reads the case,
+/// acknowledges, assigns the peer, messages the reporter, who reads it back with the
+/// receipt code at intake, and closes the case.
 #[test]
-fn a_p1_report_filed_at_intake_is_triaged_and_notified_across_four_separate_apps() {
+fn the_full_story_runs_across_four_separately_deployed_apps() {
     let d = deploy("story");
 
     // Every app answers its own health route, and only its own routes.
@@ -342,14 +344,60 @@ fn a_p1_report_filed_at_intake_is_triaged_and_notified_across_four_separate_apps
     listed.conforms("GET", "/triage/cases");
     assert!(listed.body.to_string().contains(&case), "the case is in NGB's list: {}", listed.body);
 
-    // The reporter reads the status back at intake's app, from the same shared store.
-    let status = post_json(
-        &d.intake,
-        "/intake/reports/status",
-        &json!({ "receipt_code": filed.body["receipt_code"].as_str().unwrap() }),
+    // The confidant works the case at triage's app: acknowledge, assign the directory's
+    // peer (triage books them at directory's app), message the reporter.
+    let member_id = member.body["id"].as_str().unwrap().to_string();
+    let mut etag = view.header("etag").expect("an ETag on the case").to_string();
+    let mut work = |rest: &str, body: Option<Value>, etag: &mut String| {
+        let mut headers = vec![("if-match", etag.clone())];
+        headers.push(("authorization", bearer(&ngb)));
+        if body.is_some() {
+            headers.push(("content-type", "application/json".to_string()));
+        }
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = call(
+            &d.triage,
+            "POST",
+            &format!("/triage/cases/{case}{rest}"),
+            &headers,
+            body.map(|b| serde_json::to_vec(&b).unwrap()),
+        );
+        r.conforms("POST", &format!("/triage/cases/{{case_id}}{rest}"));
+        assert_eq!(r.status, 200, "{rest}: {}", r.body);
+        *etag = r.header("etag").expect("a new ETag").to_string();
+        r
+    };
+    work("/acknowledge", None, &mut etag);
+    let assigned = work("/assign", Some(json!({ "confidant": "Desk NGB", "members": [member_id] })), &mut etag);
+    assert!(assigned.body.to_string().contains(&member_id), "the peer is on the case: {}", assigned.body);
+    let message = staff(
+        &d.triage,
+        &ngb,
+        "POST",
+        &format!("/triage/cases/{case}/messages"),
+        Some(json!({ "text": "Wij bellen u binnen het uur." })),
     );
+    message.conforms("POST", "/triage/cases/{case_id}/messages");
+    assert_eq!(message.status, 201, "{}", message.body);
+
+    // The reporter reads the answer at intake's app with the receipt code, from the
+    // same shared store.
+    let receipt = json!({ "receipt_code": filed.body["receipt_code"].as_str().unwrap() });
+    let status = post_json(&d.intake, "/intake/reports/status", &receipt);
     status.conforms("POST", "/intake/reports/status");
     assert_eq!(status.status, 200, "{}", status.body);
+    assert!(
+        status.body["messages"].to_string().contains("Wij bellen u binnen het uur."),
+        "the confidant's message reaches the reporter: {}",
+        status.body
+    );
+
+    // The confidant closes the case.
+    work("/status", Some(json!({ "status": "in_progress", "reason": "gesprek gevoerd" })), &mut etag);
+    let closed = work("/status", Some(json!({ "status": "closed", "reason": "afgerond" })), &mut etag);
+    assert_eq!(closed.body["status"], "closed", "{}", closed.body);
+    let status = post_json(&d.intake, "/intake/reports/status", &receipt);
+    assert_eq!(status.body["status"], "closed", "the reporter sees it closed: {}", status.body);
 
     // Nothing is waiting: triage's outbox was delivered, so the sweeps find no work.
     for (app, path) in [(&d.triage, "/triage/sweep"), (&d.notification, "/notification/sweep")] {
