@@ -348,7 +348,7 @@ fn the_full_story_runs_across_four_separately_deployed_apps() {
     // peer (triage books them at directory's app), message the reporter.
     let member_id = member.body["id"].as_str().unwrap().to_string();
     let mut etag = view.header("etag").expect("an ETag on the case").to_string();
-    let mut work = |rest: &str, body: Option<Value>, etag: &mut String| {
+    let work = |rest: &str, body: Option<Value>, etag: &mut String| {
         let mut headers = vec![("if-match", etag.clone())];
         headers.push(("authorization", bearer(&ngb)));
         if body.is_some() {
