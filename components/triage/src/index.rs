@@ -16,11 +16,14 @@
 
 use crate::work::{work_of, HeldSlot};
 use serde::{Deserialize, Serialize};
-use shared::case::CaseRecord;
+use shared::case::{case_key, CaseRecord};
 use shared::domain::{Organisation, Priority};
 use shared::id::CaseId;
 use shared::kv::slots::SlotLog;
+use shared::kv::versioned::Versioned;
+use shared::kv::{KeyValue, StoreError};
 use shared::time::Timestamp;
+use std::collections::HashMap;
 
 /// An index entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +96,28 @@ pub fn change(held: &[HeldSlot], after: &CaseRecord) -> IndexChange {
 /// The key of a held slot's entry.
 pub fn entry_key(held: &HeldSlot) -> String {
     SlotLog::new(held.log.clone()).key(held.slot)
+}
+
+/// Reads the cases `ids` name, each key once (Spin's adapter maps a batch answer back by
+/// key, so a key asked twice would come back once). Missing or unreadable cases are
+/// absent from the map.
+pub fn read_cases<S: KeyValue>(
+    store: &S,
+    ids: impl IntoIterator<Item = CaseId>,
+) -> Result<HashMap<CaseId, Versioned<CaseRecord>>, StoreError> {
+    let mut unique: Vec<CaseId> = ids.into_iter().collect();
+    unique.sort();
+    unique.dedup();
+    if unique.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys: Vec<String> = unique.iter().map(case_key).collect();
+    let values = store.get_many(&keys)?;
+    Ok(unique
+        .into_iter()
+        .zip(values)
+        .filter_map(|(id, v)| v.and_then(|b| serde_json::from_slice(&b).ok()).map(|doc| (id, doc)))
+        .collect())
 }
 
 /// Whether the record holds this entry (else the entry is stale).

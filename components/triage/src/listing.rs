@@ -15,7 +15,7 @@ use crate::context::Triage;
 use crate::index::{self, IndexEntry};
 use crate::work::work_of;
 use serde::Serialize;
-use shared::case::{case_key, CaseRecord};
+use shared::case::CaseRecord;
 use shared::domain::{CaseStatus, Organisation, Priority, RegionCode};
 use shared::id::CaseId;
 use shared::kv::slots::SlotLog;
@@ -196,19 +196,16 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 .rev()
                 .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
                 .collect();
-            let keys: Vec<String> = found.iter().map(|(_, e)| case_key(&e.case_id)).collect();
-            let docs = if keys.is_empty() { Vec::new() } else { self.store.get_many(&keys)? };
+            let docs = index::read_cases(self.store, found.iter().map(|(_, e)| e.case_id.clone()))?;
             let mut next = from - 1;
-            for ((slot, _), doc) in found.into_iter().zip(docs) {
+            for (slot, entry) in found {
                 if cases.len() as u64 >= query.limit {
                     next = slot;
                     break;
                 }
-                let Some(doc) = doc.and_then(|b| serde_json::from_slice::<Versioned<CaseRecord>>(&b).ok()) else {
-                    continue;
-                };
+                let Some(doc) = docs.get(&entry.case_id) else { continue };
                 if index::holds(&doc.data, &plan[at.list], slot) && query.admits(&doc.data, org, now) {
-                    cases.push(summary(&doc, now));
+                    cases.push(summary(doc, now));
                 }
             }
             at = if next == 0 {

@@ -106,14 +106,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 Err(_) => broken.push(log.key(slot)),
             }
         }
-        let keys: Vec<String> = decoded.iter().map(|(_, e)| case_key(&e.event.data.case_reference)).collect();
-        let cases = if keys.is_empty() { Vec::new() } else { self.store.get_many(&keys)? };
+        let cases =
+            crate::index::read_cases(self.store, decoded.iter().map(|(_, e)| e.event.data.case_reference.clone()))?;
         let (mut sent, mut unsent, mut dropped) = (0, 0, 0);
         let mut done = broken;
         let notification = self.notification();
-        for ((slot, entry), case) in decoded.into_iter().zip(cases) {
-            let committed = case
-                .and_then(|bytes| serde_json::from_slice::<Versioned<CaseRecord>>(&bytes).ok())
+        for (slot, entry) in decoded {
+            let committed = cases
+                .get(&entry.event.data.case_reference)
                 .is_some_and(|doc| work_of(&doc.data).events.contains(&entry.event.id));
             if !committed {
                 if entry.written_at + ORPHAN_GRACE <= now {

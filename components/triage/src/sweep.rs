@@ -11,7 +11,7 @@ use crate::context::Triage;
 use crate::index::{self, IndexEntry};
 use crate::outbox::outbox_log;
 use serde::Serialize;
-use shared::case::{case_key, pending_triage_log, CaseRecord, PendingTriage};
+use shared::case::{pending_triage_log, CaseRecord, PendingTriage};
 use shared::domain::{Organisation, Priority};
 use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, Versioned};
@@ -169,14 +169,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = entries.iter().map(|(_, e)| case_key(&e.case_id)).collect();
-        let cases = self.store.get_many(&keys)?;
+        let cases = index::read_cases(self.store, entries.iter().map(|(_, e)| e.case_id.clone()))?;
         Ok(entries
             .into_iter()
-            .zip(cases)
-            .map(|((slot, entry), case)| {
-                let record =
-                    case.and_then(|b| serde_json::from_slice::<Versioned<CaseRecord>>(&b).ok()).map(|d| d.data);
+            .map(|(slot, entry)| {
+                let record = cases.get(&entry.case_id).map(|d| d.data.clone());
                 (slot, entry, record)
             })
             .collect())

@@ -45,6 +45,8 @@ pub struct Peers {
 }
 
 pub type Answer = Result<http::Response<Vec<u8>>, OutboundError>;
+/// The scripted peers' answering function.
+pub type Responder = Box<dyn Fn(&http::Request<Vec<u8>>) -> Answer + Send + Sync>;
 
 fn answer(status: u16, body: Value) -> Answer {
     Ok(http::Response::builder().status(status).body(serde_json::to_vec(&body).unwrap()).unwrap())
@@ -98,7 +100,7 @@ pub struct World {
     pub random: SeededRandom,
     pub vars: MapVariables,
     pub peers: Arc<Mutex<Peers>>,
-    pub outbound: FakeOutbound<Box<dyn Fn(&http::Request<Vec<u8>>) -> Answer + Send + Sync>>,
+    pub outbound: FakeOutbound<Responder>,
 }
 
 pub struct Reply {
@@ -126,8 +128,7 @@ impl World {
     pub fn with_mode(mode: CasMode) -> World {
         let peers = Arc::new(Mutex::new(Peers::default()));
         let shared = peers.clone();
-        let respond: Box<dyn Fn(&http::Request<Vec<u8>>) -> Answer + Send + Sync> =
-            Box::new(move |req| respond(&shared, req));
+        let respond: Responder = Box::new(move |req| respond(&shared, req));
         World {
             store: MemoryStore::with_mode(mode),
             clock: ManualClock::at(start()),
