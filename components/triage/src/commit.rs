@@ -12,7 +12,7 @@
 use crate::context::Triage;
 use crate::index::{self, IndexEntry};
 use crate::outbox::{self, outbox_log, OutboxEntry};
-use crate::work::{remember_events, set_work, work_of, CaseWork, HeldSlot};
+use crate::work::{remember_events, set_work, try_work_of, CaseWork, HeldSlot};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::Organisation;
 use shared::events::{CaseEvent, EventType};
@@ -69,7 +69,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
             let now = self.clock.now();
             let mut record = doc.data.clone();
-            let mut work = work_of(&record);
+            let mut work = try_work_of(&record)
+                .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable triage bookkeeping on a case: {e}")))?;
             let Some(kinds) = decide(&mut record, &mut work, now)? else {
                 return Ok(Committed { doc, changed: false });
             };

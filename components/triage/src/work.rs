@@ -113,9 +113,19 @@ impl Actor {
     }
 }
 
-/// Reads triage's bookkeeping from a record (empty for a case not yet triaged).
+/// Reads triage's bookkeeping from a record (empty for a case not yet triaged), for
+/// reading only: an undecodable `work` reads as empty. Changes use [`try_work_of`].
 pub fn work_of(record: &CaseRecord) -> CaseWork {
-    record.work.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
+    try_work_of(record).unwrap_or_default()
+}
+
+/// Reads triage's bookkeeping, refusing an undecodable one, so that a change never
+/// writes back an emptied bookkeeping (lost index slots and event ids).
+pub fn try_work_of(record: &CaseRecord) -> Result<CaseWork, serde_json::Error> {
+    match &record.work {
+        None => Ok(CaseWork::default()),
+        Some(v) => serde_json::from_value(v.clone()),
+    }
 }
 
 /// Writes triage's bookkeeping into a record.
