@@ -80,6 +80,19 @@ pub fn number<T: std::str::FromStr>(vars: &dyn Variables, name: &str) -> Result<
     parsed(vars, name, |raw| raw.trim().parse().map_err(|_| "must be a whole number".to_string()))
 }
 
+/// A retention period in whole days (1 to 3650), `default` when the variable is unset
+/// or empty: older manifests without it keep the documented default.
+pub fn days_or(vars: &dyn Variables, name: &str, default: u32) -> Result<u32, ConfigError> {
+    match vars.get(name) {
+        None => Ok(default),
+        Some(raw) if raw.trim().is_empty() => Ok(default),
+        Some(raw) => raw.trim().parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| ConfigError {
+            variable: name.into(),
+            reason: "must be a whole number of days from 1 to 3650".into(),
+        }),
+    }
+}
+
 /// A URL of another component: no trailing slash, http or https.
 pub fn base_url(vars: &dyn Variables, name: &str) -> Result<String, ConfigError> {
     parsed(vars, name, |raw| {

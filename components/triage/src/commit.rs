@@ -12,7 +12,7 @@
 use crate::context::Triage;
 use crate::index::{self, IndexEntry};
 use crate::outbox::{self, outbox_log, OutboxEntry};
-use crate::work::{remember_events, set_work, try_work_of, CaseWork, HeldSlot};
+use crate::work::{remember_events, set_work, try_work_of, work_of, CaseWork, HeldSlot};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::Organisation;
 use shared::events::{CaseEvent, EventType};
@@ -60,6 +60,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let doc: Versioned<CaseRecord> = versioned::read(self.store, &key)?.ok_or_else(Problem::not_found)?;
             // Ownership before the version: another organisation's case is 404, never 412.
             if owner.is_some() && owner != doc.data.assessment.as_ref().map(|a| a.organisation) {
+                return Err(Problem::not_found());
+            }
+            // A case the retention sweep is purging is gone for every change (a reopen
+            // racing the purge must not bring back half a case).
+            if work_of(&doc.data).purging.is_some() {
                 return Err(Problem::not_found());
             }
             if let Base::Exact(v) = base {

@@ -1,8 +1,12 @@
 //! Triage's configuration, read from Spin variables once per request.
 
 use crate::rules::{PerPriority, Routing};
-use shared::config::{base_url, parsed, required, ConfigError, Variables};
+use shared::config::{base_url, days_or, parsed, required, ConfigError, Variables};
 use shared::crypto::Keyring;
+use shared::time::Duration;
+
+/// Days a closed case is kept when `case_retention_days` is not set.
+pub const DEFAULT_CASE_RETENTION_DAYS: u32 = 365;
 
 /// Everything triage needs from its variables.
 #[derive(Debug)]
@@ -18,6 +22,8 @@ pub struct TriageConfig {
     pub escalation: PerPriority,
     /// Role → organisation (`routing`).
     pub routing: Routing,
+    /// How long a closed case is kept before the sweep purges it (`case_retention_days`).
+    pub case_retention: Duration,
 }
 
 impl TriageConfig {
@@ -39,6 +45,7 @@ impl TriageConfig {
             sla,
             escalation: parsed(vars, "escalation_interval_minutes", PerPriority::parse_minutes)?,
             routing: parsed(vars, "routing", Routing::parse)?,
+            case_retention: Duration::days(days_or(vars, "case_retention_days", DEFAULT_CASE_RETENTION_DAYS)?.into()),
         })
     }
 }

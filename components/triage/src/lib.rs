@@ -11,6 +11,7 @@ pub mod index;
 pub mod listing;
 pub mod outbox;
 pub mod peers;
+pub mod retention;
 pub mod routes;
 pub mod rules;
 pub mod sweep;

@@ -1,5 +1,6 @@
 //! The sweep: triages what is left in `idx/pending_triage`, matches again what was
-//! triaged with the directory down, escalates overdue cases and re-sends unsent events.
+//! triaged with the directory down, escalates overdue cases, re-sends unsent events and
+//! purges closed cases whose retention has ended ([`crate::retention`]).
 //! Called by a cron trigger or an external scheduler (see `docs/triage.md`).
 //!
 //! Safe when two sweeps run at once: triage and escalation are compare-and-swap
@@ -45,6 +46,10 @@ pub struct SweepReport {
     pub events_unsent: u32,
     pub events_dropped: u32,
     pub failures: u32,
+    /// Closed cases purged because their retention ended.
+    pub cases_purged: u32,
+    /// Scheduled purges dropped because the case was reopened (or closed again later).
+    pub purges_cancelled: u32,
 }
 
 impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
@@ -131,6 +136,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         moved.insert("outbox".to_string(), guarded(first_left, last));
 
         self.advance(moved)?;
+
+        let purged = self.purge_due()?;
+        report.cases_purged = purged.cases;
+        report.purges_cancelled = purged.cancelled;
+        report.failures += purged.deferred;
         Ok(report)
     }
 

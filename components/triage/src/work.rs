@@ -41,6 +41,10 @@ pub struct CaseWork {
     /// The latest status change (every change is also in the audit trail).
     #[serde(default)]
     pub last_transition: Option<Transition>,
+    /// Set when the retention sweep has begun purging this closed case: from then on
+    /// the case takes no change (see [`crate::retention`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purging: Option<Timestamp>,
 }
 
 /// An index entry held by a case: which list, which slot, and the deadline it carries.

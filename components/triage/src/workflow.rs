@@ -209,6 +209,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             if !record.status.may_become(to) {
                 return Err(invalid_transition(record.status, to, "/status"));
             }
+            if to == CaseStatus::Closed {
+                // Scheduled with the close time this change records; a reopen cancels it.
+                self.schedule_purge(id, now)?;
+            }
             work.last_transition = Some(Transition { from: record.status, to, by: actor.clone(), at: now });
             record.status = to;
             Ok(Some(status_event(to).into_iter().collect()))

@@ -1,0 +1,226 @@
+//! Data retention: a closed case is purged `case_retention_days` (default 365) after
+//! it was closed, with everything that holds its id, by the sweep.
+//!
+//! Found without listing keys: closing a case appends a [`PurgeEntry`] to the slot log
+//! `triage/retention` (written before the close's compare-and-swap, with the close
+//! time the swap records). Entries are appended in closing order, so they are in due
+//! order; the sweep walks them from a low-water mark (`triage/retention/mark`) and stops
+//! at the first entry not yet due.
+//!
+//! A due entry purges its case only if the case is still closed by *that* close
+//! (status closed, last transition to closed at the recorded time): a reopened case,
+//! or one closed again later (which has its own entry), only loses the stale entry.
+//! The purge first marks the case `purging` by compare-and-swap, so a reopen racing it
+//! finds no case; then it releases the members at the directory again (idempotent; a
+//! failure leaves the case for the next sweep) and deletes, in this order:
+//! - the index entries the case holds (`triage/idx/…`, from its held slots) and its
+//!   pending-triage entry if it still has one;
+//! - its messages (`case/<id>/messages`, every slot and the counter), its audit trail
+//!   (`case/<id>/audit`, likewise), its receipt (`receipt/<hmac>` and its claim, found
+//!   through `case/<id>/receipt`) and that pointer;
+//! - the case record, then the purge entry itself.
+//!
+//! Every step is idempotent: an entry whose case is already gone (a concurrent sweep,
+//! or a purge that stopped half way) deletes the case-derived keys again and itself.
+//! Outbox entries of events not yet sent are dropped by the sweep's outbox pass, which
+//! only sends events a case lists. Two sweeps at once delete the same keys and move
+//! the mark forward by compare-and-swap, never back.
+
+use crate::audit::audit_log;
+use crate::context::Triage;
+use crate::index;
+use crate::work::{set_work, work_of};
+use serde::{Deserialize, Serialize};
+use shared::case::{case_key, case_receipt_key, messages_log, pending_triage_log, CaseReceipt, CaseRecord};
+use shared::domain::CaseStatus;
+use shared::id::CaseId;
+use shared::kv::slots::SlotLog;
+use shared::kv::versioned::{self, Change, UpdateError, Versioned};
+use shared::kv::{claim, get_json, to_json, KeyValue, StoreError};
+use shared::outbound::Outbound;
+use shared::problem::Problem;
+use shared::time::Timestamp;
+
+/// Most purge entries one sweep handles.
+pub const PURGE_BATCH: u64 = 50;
+
+/// The newest slots are read again every sweep: a close may have reserved one and not
+/// yet written its entry, and the mark must never pass it.
+const TAIL_GUARD: u64 = 50;
+
+const MARK: &str = "triage/retention/mark";
+
+/// The list of scheduled purges.
+pub fn purge_log() -> SlotLog {
+    SlotLog::new("triage/retention")
+}
+
+/// A scheduled purge: the case, the close it follows, and when it is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeEntry {
+    pub case_id: CaseId,
+    pub closed_at: Timestamp,
+    pub due: Timestamp,
+}
+
+/// What the retention part of a sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    /// Cases purged.
+    pub cases: u32,
+    /// Entries dropped because their case was reopened or closed again later.
+    pub cancelled: u32,
+    /// Due cases left for the next sweep (the directory could not release a member).
+    pub deferred: u32,
+}
+
+enum Outcome {
+    Purged,
+    Cancelled,
+    Deferred,
+}
+
+/// Whether `record` is still closed by the close at `closed_at`.
+fn closed_by(record: &CaseRecord, closed_at: Timestamp) -> bool {
+    record.status == CaseStatus::Closed
+        && work_of(record).last_transition.is_some_and(|t| t.to == CaseStatus::Closed && t.at == closed_at)
+}
+
+impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
+    /// Schedules the purge of case `id`, closed at `closed_at`. Called while deciding
+    /// the close, before its swap: a close that does not commit leaves an entry the
+    /// sweep drops when it is due (the case is not closed at that time).
+    pub fn schedule_purge(&self, id: &CaseId, closed_at: Timestamp) -> Result<(), Problem> {
+        let log = purge_log();
+        let slot = log.reserve(self.store)?;
+        let entry = PurgeEntry { case_id: id.clone(), closed_at, due: closed_at + self.config.case_retention };
+        self.store.set_many(&[(log.key(slot), to_json(&entry))])?;
+        Ok(())
+    }
+
+    /// Purges the cases whose retention has ended, at most [`PURGE_BATCH`] entries.
+    pub fn purge_due(&self) -> Result<Purged, Problem> {
+        let log = purge_log();
+        let now = self.clock.now();
+        let mark = self.purge_mark()?;
+        let last = log.last_slot(self.store)?;
+        let until = last.min(mark + PURGE_BATCH);
+        let mut purged = Purged::default();
+        let mut first_waiting = None;
+        for (slot, bytes) in log.read(self.store, mark + 1, until)? {
+            let Ok(entry) = serde_json::from_slice::<PurgeEntry>(&bytes) else {
+                self.store.delete(&log.key(slot))?;
+                continue;
+            };
+            if entry.due > now {
+                // In due order: everything after it is due later.
+                first_waiting = Some(slot);
+                break;
+            }
+            match self.purge_case(&entry)? {
+                Outcome::Purged => purged.cases += 1,
+                Outcome::Cancelled => purged.cancelled += 1,
+                Outcome::Deferred => {
+                    purged.deferred += 1;
+                    first_waiting = first_waiting.or(Some(slot));
+                    continue;
+                }
+            }
+            self.store.delete(&log.key(slot))?;
+        }
+        let done = first_waiting.map(|s| s - 1).unwrap_or(until).min(last.saturating_sub(TAIL_GUARD));
+        self.advance_purge_mark(done)?;
+        Ok(purged)
+    }
+
+    fn purge_case(&self, entry: &PurgeEntry) -> Result<Outcome, Problem> {
+        let id = &entry.case_id;
+        let key = case_key(id);
+        let now = self.clock.now();
+        let marked = versioned::update(self.store, &key, self.random, |record: &mut CaseRecord, _| {
+            if !closed_by(record, entry.closed_at) {
+                return Err(());
+            }
+            let mut work = work_of(record);
+            if work.purging.is_some() {
+                return Ok(Change::Keep(()));
+            }
+            work.purging = Some(now);
+            set_work(record, &work);
+            Ok(Change::Write(()))
+        });
+        let mut keys: Vec<String> = Vec::new();
+        match marked {
+            Ok((doc, ())) => {
+                let record: &CaseRecord = &doc.data;
+                let work = work_of(record);
+                let members = work.assignment.map(|a| a.members).unwrap_or_default();
+                for member in &members {
+                    match self.directory().release(member, id) {
+                        Ok(()) | Err(crate::peers::PeerFailure::Status(404)) => {}
+                        Err(failure) => {
+                            self.deferred("purge-deferred", &format!("{id}: release of {member}: directory {failure}"));
+                            return Ok(Outcome::Deferred);
+                        }
+                    }
+                }
+                keys.extend(work.slots.iter().map(index::entry_key));
+                if let Some(slot) = record.pending_triage_slot {
+                    keys.push(pending_triage_log().key(slot));
+                }
+            }
+            Err(UpdateError::Rejected(())) => return Ok(Outcome::Cancelled),
+            // Gone already: clear what may be left of it.
+            Err(UpdateError::NotFound) => {}
+            Err(UpdateError::Store(e)) => return Err(e.into()),
+            Err(UpdateError::Contended) => return Ok(Outcome::Deferred),
+        }
+        keys.extend(self.owned_keys(id)?);
+        self.store.delete_many(&keys)?;
+        self.store.delete(&key)?;
+        Ok(Outcome::Purged)
+    }
+
+    /// The keys under the case's own prefix and its receipt, found through counters and
+    /// the receipt pointer.
+    fn owned_keys(&self, id: &CaseId) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        for log in [messages_log(id), audit_log(id)] {
+            keys.extend(log.all_keys(log.last_slot(self.store)?));
+        }
+        let pointer = case_receipt_key(id);
+        if let Some(receipt) = get_json::<_, CaseReceipt>(self.store, &pointer)? {
+            keys.extend(receipt.keys());
+        }
+        keys.push(pointer);
+        Ok(keys)
+    }
+
+    fn purge_mark(&self) -> Result<u64, Problem> {
+        if let Some(mark) = versioned::read::<_, u64>(self.store, MARK)? {
+            return Ok(mark.data);
+        }
+        // Created exactly once (CAS cannot guard an absent key).
+        if claim(self.store, &format!("{MARK}/claim"))? {
+            self.store.set(MARK, &Versioned::first(0u64, self.random).encode())?;
+            return Ok(0);
+        }
+        Ok(versioned::read::<_, u64>(self.store, MARK)?.map(|m| m.data).unwrap_or(0))
+    }
+
+    fn advance_purge_mark(&self, to: u64) -> Result<(), Problem> {
+        let moved = versioned::update(self.store, MARK, self.random, |mark: &mut u64, _| {
+            if to > *mark {
+                *mark = to;
+                Ok::<_, ()>(Change::Write(()))
+            } else {
+                Ok(Change::Keep(()))
+            }
+        });
+        match moved {
+            Ok(_) | Err(UpdateError::NotFound) => Ok(()),
+            Err(UpdateError::Store(e)) => Err(e.into()),
+            Err(other) => Err(Problem::internal(anyhow::anyhow!("moving the retention mark: {other}"))),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Data retention: a closed case is purged after `case_retention_days`, with every key
+//! that holds its id; a reopened case and an open one are kept.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use shared::case::{
+    case_receipt_key, message_field, messages_log, receipt_key, CaseMessage, CaseReceipt, MessageAuthor, ReceiptEntry,
+};
+use shared::domain::{IncidentKind, Role};
+use shared::id::CaseId;
+use shared::kv::memory::CasMode;
+use shared::kv::{to_json, KeyValue};
+use shared::time::Duration;
+
+fn case_path(id: &CaseId, rest: &str) -> String {
+    format!("/triage/cases/{id}{rest}")
+}
+
+/// A triaged NGB case with a receipt and a reporter message (as intake writes them),
+/// a confidant message, and a member assigned; returns it with its ETag.
+fn worked_case(w: &World, token: &str) -> (CaseId, String) {
+    let id = w.triaged(shared::case::ReportFacts { role: Role::Mayor, ..incident(&[IncidentKind::ThreatOfViolence]) });
+    let hash = format!("hash-of-{}", id.as_str().len());
+    let receipt = CaseReceipt { receipt_hash: hash.clone() };
+    w.store.increment(&format!("{}/claim", receipt_key(&hash)), 1).unwrap();
+    w.store
+        .set_many(&[
+            (receipt_key(&hash), to_json(&ReceiptEntry { case_id: id.clone() })),
+            (case_receipt_key(&id), to_json(&receipt)),
+        ])
+        .unwrap();
+    let log = messages_log(&id);
+    let slot = log.reserve(&w.store).unwrap();
+    let text = w.keyring().seal(b"nog een brief", id.as_str(), &message_field(slot), &w.random);
+    let message = CaseMessage { author: MessageAuthor::Reporter, at: w.clock_now(), text };
+    w.store.set_many(&[(log.key(slot), to_json(&message))]).unwrap();
+    let etag = w.staff(token, "GET", &case_path(&id, ""), &[], None).etag();
+    let assigned = w.staff(
+        token,
+        "POST",
+        &case_path(&id, "/assign"),
+        &[("if-match", &etag)],
+        Some(json!({"confidant": "Desk Noord", "members": [MEMBER]})),
+    );
+    assert_eq!(assigned.status, 200, "{}", assigned.body);
+    let reply = w.staff(token, "POST", &case_path(&id, "/messages"), &[], Some(json!({"text": "We bellen u morgen."})));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    (id, assigned.etag())
+}
+
+fn set_status(w: &World, token: &str, id: &CaseId, etag: &str, to: &str) -> String {
+    let reply = w.staff(
+        token,
+        "POST",
+        &case_path(id, "/status"),
+        &[("if-match", etag)],
+        Some(json!({"status": to, "reason": "klaar"})),
+    );
+    assert_eq!(reply.status, 200, "{to}: {}", reply.body);
+    reply.etag()
+}
+
+/// Keys and values of the store that mention `id`.
+fn traces(w: &World, id: &CaseId) -> Vec<String> {
+    w.store
+        .dump()
+        .into_iter()
+        .filter(|(k, v)| k.contains(id.as_str()) || String::from_utf8_lossy(v).contains(id.as_str()))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+#[test]
+fn a_closed_case_is_purged_after_the_retention_with_every_key_that_holds_its_id() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let token = w.token("ngb", "confidant");
+        let (id, etag) = worked_case(&w, &token);
+        set_status(&w, &token, &id, &etag, "closed");
+        let (open, _) = worked_case(&w, &token);
+        assert!(!traces(&w, &id).is_empty());
+
+        w.advance(Duration::days(364));
+        let report = w.sweep();
+        assert_eq!(report.body["cases_purged"], 0, "{mode:?}: not before its time");
+        assert_eq!(w.record(&id).data.status, shared::domain::CaseStatus::Closed);
+
+        w.advance(Duration::days(2));
+        let report = w.sweep();
+        assert_eq!(report.body["cases_purged"], 1, "{mode:?}: {}", report.body);
+        assert_eq!(traces(&w, &id), Vec::<String>::new(), "{mode:?}: nothing of the purged case is left");
+        assert_eq!(w.staff(&token, "GET", &case_path(&id, ""), &[], None).status, 404);
+        assert_eq!(w.record(&open).data.status, shared::domain::CaseStatus::Assigned, "an open case is kept");
+        let releases = w
+            .peers
+            .lock()
+            .unwrap()
+            .directory_calls
+            .iter()
+            .filter(|(p, b)| p.ends_with("/release") && b["case_id"] == id.as_str())
+            .count();
+        assert_eq!(releases, 2, "released at close and again at the purge");
+        assert_eq!(w.sweep().body["cases_purged"], 0, "{mode:?}: purged once");
+    }
+}
+
+#[test]
+fn a_reopened_case_is_not_purged_and_a_second_close_starts_the_period_again() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let token = w.token("ngb", "confidant");
+        let (id, etag) = worked_case(&w, &token);
+        let etag = set_status(&w, &token, &id, &etag, "closed");
+        w.advance(Duration::days(10));
+        set_status(&w, &token, &id, &etag, "reopened");
+        w.advance(Duration::days(400));
+        let report = w.sweep();
+        assert_eq!(report.body["cases_purged"], 0, "{mode:?}: {}", report.body);
+        assert_eq!(report.body["purges_cancelled"], 1);
+        assert_eq!(w.record(&id).data.status, shared::domain::CaseStatus::Reopened);
+
+        // The sweep may have escalated the reopened (unacknowledged) case: read afresh.
+        let etag = format!("\"{}\"", w.record(&id).version);
+        let etag = set_status(&w, &token, &id, &etag, "in_progress");
+        set_status(&w, &token, &id, &etag, "closed");
+        w.advance(Duration::days(300));
+        assert_eq!(w.sweep().body["cases_purged"], 0, "{mode:?}: the new close counts");
+        w.advance(Duration::days(66));
+        assert_eq!(w.sweep().body["cases_purged"], 1, "{mode:?}");
+        assert!(traces(&w, &id).is_empty(), "{mode:?}: {:?}", traces(&w, &id));
+    }
+}
+
+#[test]
+fn a_purge_waits_while_the_directory_cannot_release_its_members() {
+    let w = World::new();
+    let token = w.token("ngb", "confidant");
+    let (id, etag) = worked_case(&w, &token);
+    set_status(&w, &token, &id, &etag, "closed");
+    w.advance(Duration::days(366));
+    w.peers.lock().unwrap().directory_down = true;
+    let report = w.sweep();
+    assert_eq!(report.body["cases_purged"], 0);
+    assert_eq!(report.body["failures"], 1);
+    // The case is being purged: no change brings it back half-way.
+    let reopen = w.staff(
+        &token,
+        "POST",
+        &case_path(&id, "/status"),
+        &[("if-match", &format!("\"{}\"", w.record(&id).version))],
+        Some(json!({"status": "reopened", "reason": "toch niet"})),
+    );
+    assert_eq!(reopen.status, 404, "{}", reopen.body);
+    w.peers.lock().unwrap().directory_down = false;
+    assert_eq!(w.sweep().body["cases_purged"], 1);
+    assert!(traces(&w, &id).is_empty());
+}
+
+#[test]
+fn the_retention_is_configurable_and_checked() {
+    let mut w = World::new();
+    w.vars.set("case_retention_days", "30");
+    let token = w.token("ngb", "confidant");
+    let (id, etag) = worked_case(&w, &token);
+    set_status(&w, &token, &id, &etag, "closed");
+    w.advance(Duration::days(31));
+    assert_eq!(w.sweep().body["cases_purged"], 1);
+    assert!(traces(&w, &id).is_empty());
+    w.vars.set("case_retention_days", "0");
+    let reply = w.call("POST", "/triage/sweep", &[("weerbaar-internal-secret", INTERNAL)], None);
+    assert_eq!(reply.status, 500, "{}", reply.body);
+}
