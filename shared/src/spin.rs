@@ -47,10 +47,11 @@ impl KeyValue for SpinStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        // Backends may omit missing keys or reorder: map the answer back by key.
+        // Backends may omit missing keys, reorder, or answer a repeated key once: map
+        // the answer back by key (cloning, so a key asked twice is answered twice).
         let found = batch::get_many(&self.bucket, keys).map_err(store_error)?;
-        let mut by_key: std::collections::HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
-        Ok(keys.iter().map(|k| by_key.remove(k).flatten()).collect())
+        let by_key: std::collections::HashMap<String, Option<Vec<u8>>> = found.into_iter().collect();
+        Ok(keys.iter().map(|k| by_key.get(k).cloned().flatten()).collect())
     }
     fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
         if entries.is_empty() {
