@@ -34,9 +34,10 @@ use serde::{Deserialize, Serialize};
 use shared::case::{case_key, case_receipt_key, messages_log, pending_triage_log, CaseReceipt, CaseRecord};
 use shared::domain::CaseStatus;
 use shared::id::CaseId;
+use shared::kv::expiry::LowWaterMark;
 use shared::kv::slots::SlotLog;
-use shared::kv::versioned::{self, Change, UpdateError, Versioned};
-use shared::kv::{claim, get_json, to_json, KeyValue, StoreError};
+use shared::kv::versioned::{self, Change, UpdateError};
+use shared::kv::{get_json, to_json, KeyValue, StoreError};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
 use shared::time::Timestamp;
@@ -48,7 +49,10 @@ pub const PURGE_BATCH: u64 = 50;
 /// yet written its entry, and the mark must never pass it.
 const TAIL_GUARD: u64 = 50;
 
-const MARK: &str = "triage/retention/mark";
+/// Where the sweep starts reading [`purge_log`].
+fn purge_mark() -> LowWaterMark {
+    LowWaterMark::new("triage/retention/mark")
+}
 
 /// The list of scheduled purges.
 pub fn purge_log() -> SlotLog {
@@ -102,7 +106,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     pub fn purge_due(&self) -> Result<Purged, Problem> {
         let log = purge_log();
         let now = self.clock.now();
-        let mark = self.purge_mark()?;
+        let mark = purge_mark().read(self.store, self.random)?;
         let last = log.last_slot(self.store)?;
         let until = last.min(mark + PURGE_BATCH);
         let mut purged = Purged::default();
@@ -129,7 +133,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             self.store.delete(&log.key(slot))?;
         }
         let done = first_waiting.map(|s| s - 1).unwrap_or(until).min(last.saturating_sub(TAIL_GUARD));
-        self.advance_purge_mark(done)?;
+        purge_mark().advance(self.store, done, self.random)?;
         Ok(purged)
     }
 
@@ -194,33 +198,5 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         keys.push(pointer);
         Ok(keys)
-    }
-
-    fn purge_mark(&self) -> Result<u64, Problem> {
-        if let Some(mark) = versioned::read::<_, u64>(self.store, MARK)? {
-            return Ok(mark.data);
-        }
-        // Created exactly once (CAS cannot guard an absent key).
-        if claim(self.store, &format!("{MARK}/claim"))? {
-            self.store.set(MARK, &Versioned::first(0u64, self.random).encode())?;
-            return Ok(0);
-        }
-        Ok(versioned::read::<_, u64>(self.store, MARK)?.map(|m| m.data).unwrap_or(0))
-    }
-
-    fn advance_purge_mark(&self, to: u64) -> Result<(), Problem> {
-        let moved = versioned::update(self.store, MARK, self.random, |mark: &mut u64, _| {
-            if to > *mark {
-                *mark = to;
-                Ok::<_, ()>(Change::Write(()))
-            } else {
-                Ok(Change::Keep(()))
-            }
-        });
-        match moved {
-            Ok(_) | Err(UpdateError::NotFound) => Ok(()),
-            Err(UpdateError::Store(e)) => Err(e.into()),
-            Err(other) => Err(Problem::internal(anyhow::anyhow!("moving the retention mark: {other}"))),
-        }
     }
 }

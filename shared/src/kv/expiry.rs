@@ -26,7 +26,53 @@ pub struct Expiring {
 #[derive(Debug, Clone)]
 pub struct ExpiryClass {
     log: SlotLog,
-    mark_key: String,
+    mark: LowWaterMark,
+}
+
+/// The slot of a list below which every entry is done: a versioned document created
+/// once (by a claim) and moved forward only, by compare-and-swap, so two sweeps at once
+/// never move it back. For lists walked like an [`ExpiryClass`] whose entries need a
+/// decision of their own (retention purges that re-read what they purge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LowWaterMark {
+    key: String,
+}
+
+impl LowWaterMark {
+    /// The mark stored at `key` (and its creation claim at `<key>/claim`).
+    pub fn new(key: impl Into<String>) -> Self {
+        LowWaterMark { key: key.into() }
+    }
+
+    /// The mark (0 before the first sweep), created if absent.
+    pub fn read<S: KeyValue>(&self, store: &S, random: &dyn Random) -> Result<u64, StoreError> {
+        if let Some(mark) = versioned::read::<_, u64>(store, &self.key)? {
+            return Ok(mark.data);
+        }
+        // Create the mark exactly once (CAS cannot guard an absent key).
+        if claim(store, &format!("{}/claim", self.key))? {
+            store.set(&self.key, &Versioned::first(0u64, random).encode())?;
+            return Ok(0);
+        }
+        Ok(versioned::read::<_, u64>(store, &self.key)?.map(|m| m.data).unwrap_or(0))
+    }
+
+    /// Moves the mark to `to` if that is forward.
+    pub fn advance<S: KeyValue>(&self, store: &S, to: u64, random: &dyn Random) -> Result<(), StoreError> {
+        let moved = versioned::update(store, &self.key, random, |mark: &mut u64, _| {
+            if to > *mark {
+                *mark = to;
+                Ok::<_, ()>(Change::Write(()))
+            } else {
+                Ok(Change::Keep(()))
+            }
+        });
+        match moved {
+            Ok(_) | Err(versioned::UpdateError::NotFound) => Ok(()),
+            Err(versioned::UpdateError::Store(e)) => Err(e),
+            Err(other) => Err(StoreError(format!("moving the low-water mark: {other}"))),
+        }
+    }
 }
 
 /// What one sweep of a class did.
@@ -41,7 +87,10 @@ pub struct Swept {
 impl ExpiryClass {
     /// The class `name` (keys under `idx/expiring/<name>`).
     pub fn new(name: &str) -> Self {
-        ExpiryClass { log: SlotLog::new(format!("idx/expiring/{name}")), mark_key: format!("idx/expiring/{name}/mark") }
+        ExpiryClass {
+            log: SlotLog::new(format!("idx/expiring/{name}")),
+            mark: LowWaterMark::new(format!("idx/expiring/{name}/mark")),
+        }
     }
 
     /// Reserves a slot for `entry`; write the returned pair in the same `set_many` as
@@ -59,7 +108,7 @@ impl ExpiryClass {
         batch: u64,
         random: &dyn Random,
     ) -> Result<Swept, StoreError> {
-        let mark = self.mark(store, random)?;
+        let mark = self.mark.read(store, random)?;
         let last = self.log.last_slot(store)?;
         let until = last.min(mark + batch);
         let mut done_up_to = mark;
@@ -68,7 +117,7 @@ impl ExpiryClass {
             let entry: Expiring =
                 serde_json::from_slice(&bytes).map_err(|e| StoreError(format!("undecodable expiry entry: {e}")))?;
             if entry.expires_at > now {
-                return self.advance(store, done_up_to, random).map(|_| swept);
+                return self.mark.advance(store, done_up_to, random).map(|_| swept);
             }
             let mut keys = entry.keys;
             keys.push(self.log.key(slot));
@@ -78,36 +127,8 @@ impl ExpiryClass {
         }
         // Every slot up to `until` is purged or empty (a reservation whose write failed).
         swept.more = until < last;
-        self.advance(store, until, random)?;
+        self.mark.advance(store, until, random)?;
         Ok(swept)
-    }
-
-    fn mark<S: KeyValue>(&self, store: &S, random: &dyn Random) -> Result<u64, StoreError> {
-        if let Some(mark) = versioned::read::<_, u64>(store, &self.mark_key)? {
-            return Ok(mark.data);
-        }
-        // Create the mark exactly once (CAS cannot guard an absent key).
-        if claim(store, &format!("{}/claim", self.mark_key))? {
-            store.set(&self.mark_key, &Versioned::first(0u64, random).encode())?;
-            return Ok(0);
-        }
-        Ok(versioned::read::<_, u64>(store, &self.mark_key)?.map(|m| m.data).unwrap_or(0))
-    }
-
-    fn advance<S: KeyValue>(&self, store: &S, to: u64, random: &dyn Random) -> Result<(), StoreError> {
-        let moved = versioned::update(store, &self.mark_key, random, |mark: &mut u64, _| {
-            if to > *mark {
-                *mark = to;
-                Ok::<_, ()>(Change::Write(()))
-            } else {
-                Ok(Change::Keep(()))
-            }
-        });
-        match moved {
-            Ok(_) | Err(versioned::UpdateError::NotFound) => Ok(()),
-            Err(versioned::UpdateError::Store(e)) => Err(e),
-            Err(other) => Err(StoreError(format!("moving the expiry mark: {other}"))),
-        }
     }
 }
 
