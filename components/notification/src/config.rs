@@ -1,7 +1,7 @@
 //! The notification component's configuration, read from Spin variables per request.
 
 use crate::url_policy::LocalHosts;
-use shared::config::{number, parsed, required, ConfigError, Variables};
+use shared::config::{days_or, number, parsed, required, ConfigError, Variables};
 use shared::crypto::Keyring;
 use std::time::Duration;
 
@@ -22,7 +22,14 @@ pub struct NotificationConfig {
     pub retry_timeout: Duration,
     /// `webhook_sweep_batch`: most attempts one sweep makes.
     pub sweep_batch: u32,
+    /// `notification_retention_days` (default 30): finished messages and their event
+    /// data are purged this long after they finished. Never longer than the case
+    /// retention (`case_retention_days`), so no webhook outlives its case.
+    pub retention: shared::time::Duration,
 }
+
+/// Days finished messages are kept when `notification_retention_days` is not set.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
 impl NotificationConfig {
     /// Reads and checks every variable; the error names the first one at fault.
@@ -39,6 +46,13 @@ impl NotificationConfig {
                 return Err(ConfigError { variable: name.into(), reason: "is out of range".into() });
             }
         }
+        let retention_days = days_or(vars, "notification_retention_days", DEFAULT_RETENTION_DAYS)?;
+        if retention_days > days_or(vars, "case_retention_days", 365)? {
+            return Err(ConfigError {
+                variable: "notification_retention_days".into(),
+                reason: "must not exceed case_retention_days".into(),
+            });
+        }
         Ok(NotificationConfig {
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             internal_secret: required(vars, "internal_secret")?,
@@ -47,6 +61,7 @@ impl NotificationConfig {
             first_attempt_timeout: Duration::from_millis(first_ms),
             retry_timeout: Duration::from_secs(retry_s),
             sweep_batch: batch,
+            retention: shared::time::Duration::days(retention_days.into()),
         })
     }
 }

@@ -270,6 +270,10 @@ fn finish<S: KeyValue, O>(
         }))
     })
     .map_err(subscription::update_problem)?;
+    if record.outcome != Outcome::Retrying {
+        // Finished now, at `now` (the time the update recorded): purge it in time.
+        crate::retention::schedule_message(ctx, id, now)?;
+    }
     Ok(record)
 }
 
@@ -286,6 +290,7 @@ fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, rea
         Ok::<_, Problem>(Change::Write(()))
     })
     .map_err(subscription::update_problem)?;
+    crate::retention::schedule_message(ctx, id, now)?;
     Ok(())
 }
 

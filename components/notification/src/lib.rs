@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod outbox;
 pub mod payload;
 pub mod recovery;
+pub mod retention;
 pub mod routes;
 pub mod schedule;
 pub mod signing;

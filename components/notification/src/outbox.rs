@@ -46,11 +46,13 @@ pub fn outbox() -> SlotLog {
 /// Where the sweep starts reading [`outbox`].
 pub const OUTBOX_HEAD_KEY: &str = "ntf/outbox/head";
 
-fn event_key(id: &EventId) -> String {
+/// The key of an event record.
+pub fn event_key(id: &EventId) -> String {
     format!("ntf/evt/{id}")
 }
 
-fn event_claim_key(id: &EventId) -> String {
+/// The dedup counter of an event.
+pub fn event_claim_key(id: &EventId) -> String {
     format!("ntf/evt/{id}/claim")
 }
 
@@ -96,6 +98,13 @@ pub struct Message {
     pub finished_at: Option<Timestamp>,
     /// The outbox slot the sweep finds this message by (the latest, after a resend).
     pub outbox_slot: u64,
+    /// Outbox slots of earlier rounds (before resends): purged with the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spent_outbox_slots: Vec<u64>,
+    /// The message's slot in its subscription's message list (0: written before this
+    /// was recorded).
+    #[serde(default)]
+    pub sub_slot: u64,
 }
 
 impl Message {
@@ -174,6 +183,8 @@ fn draft<S: KeyValue>(
         last_error: None,
         finished_at: None,
         outbox_slot,
+        spent_outbox_slots: Vec::new(),
+        sub_slot,
     };
     Ok(Draft { message, sub_slot })
 }
@@ -233,6 +244,10 @@ pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> R
     let mut all = entries(&drafts, ctx.random);
     all.push((event_key(&event.id), to_json(&record)));
     store.set_many(&all)?;
+    if record.messages.is_empty() {
+        // No message will ever finish and take the event with it.
+        crate::retention::schedule_event(ctx, &event.id, now)?;
+    }
     Ok(Accepted { duplicate: false, messages: record.messages })
 }
 

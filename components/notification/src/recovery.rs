@@ -28,6 +28,9 @@ fn requeue<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId) -> Result<Versio
         m.round_attempts = 0;
         m.next_attempt_at = Some(now);
         m.finished_at = None;
+        if m.outbox_slot != slot && !m.spent_outbox_slots.contains(&m.outbox_slot) {
+            m.spent_outbox_slots.push(m.outbox_slot);
+        }
         m.outbox_slot = slot;
         Ok::<_, Problem>(Change::Write(()))
     })

@@ -1,4 +1,5 @@
-//! The sweep: walks the outbox from its head and makes every due retry.
+//! The sweep: walks the outbox from its head and makes every due retry, then purges
+//! finished messages whose retention has ended ([`crate::retention`]).
 //!
 //! Work is found without listing keys: the outbox is a `SlotLog` of message ids and
 //! `ntf/outbox/head` remembers the first slot that may still hold work. Each slot's
@@ -46,6 +47,10 @@ pub struct SweepReport {
     /// The batch limit was reached: call again.
     pub more: bool,
     pub head: u64,
+    /// Finished messages purged because their retention ended.
+    pub purged_messages: u32,
+    /// Event records (and dedup claims) purged with their last message.
+    pub purged_events: u32,
 }
 
 /// Runs due retries, at most `config.sweep_batch` attempts.
@@ -127,5 +132,8 @@ pub fn sweep<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<SweepRepor
     if stored.as_ref() != Some(&next) {
         ctx.store.set(OUTBOX_HEAD_KEY, &to_json(&next))?;
     }
+    let purged = crate::retention::purge_due(ctx)?;
+    report.purged_messages = purged.messages;
+    report.purged_events = purged.events;
     Ok(report)
 }

@@ -1,0 +1,105 @@
+//! Retention: finished messages, their attempt logs, list entries and event data are
+//! purged `notification_retention_days` after they finished; pending ones are kept.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use shared::domain::{Organisation, Priority, RegionCode};
+use shared::events::EventType;
+use shared::kv::memory::CasMode;
+use shared::time::Duration;
+
+/// Keys of the store whose key or value mentions `needle`.
+fn traces(h: &Harness, needle: &str) -> Vec<String> {
+    h.store
+        .dump()
+        .into_iter()
+        .filter(|(k, v)| k.contains(needle) || String::from_utf8_lossy(v).contains(needle))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+#[test]
+fn finished_messages_and_their_event_data_are_purged_after_the_retention() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        h.subscribe(json!({}));
+        let delivered = p1(1);
+        assert_eq!(h.post_event(&delivered).0, 202);
+        h.receiver_answers(Reply::Status(410));
+        let failed = p1(2);
+        assert_eq!(h.post_event(&failed).0, 202, "410: failed at once, subscription disabled");
+        let (sub, _) = h.subscribe(json!({}));
+        h.receiver_answers(Reply::Down);
+        let pending = p1(3);
+        let (_, v) = h.post_event(&pending);
+        let pending_msg = v["messages"][0]["id"].as_str().unwrap().to_string();
+        let case = |e: &shared::events::CaseEvent| e.data.case_reference.as_str().to_string();
+
+        h.advance(Duration::days(29));
+        let (_, report) = h.sweep();
+        assert_eq!(report["purged_messages"], 0, "{mode:?}: {report}");
+        assert!(!traces(&h, &case(&delivered)).is_empty());
+
+        h.advance(Duration::days(2));
+        let (status, report) = h.sweep();
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["purged_messages"], 2, "{mode:?}: {report}");
+        assert_eq!(report["purged_events"], 2, "{mode:?}: {report}");
+        for gone in [&delivered, &failed] {
+            assert_eq!(traces(&h, &case(gone)), Vec::<String>::new(), "{mode:?}: the case is gone");
+            assert_eq!(traces(&h, gone.id.as_str()), Vec::<String>::new(), "{mode:?}: the event is gone");
+        }
+        assert!(traces(&h, &case(&pending)).iter().any(|k| k.contains(&pending_msg)), "{mode:?}: pending is kept");
+        let (status, _) = h.admin("GET", &format!("/notification/subscriptions/{sub}/messages"), None);
+        assert_eq!(status, 200);
+        assert_eq!(h.sweep().1["purged_messages"], 0, "{mode:?}: purged once");
+    }
+}
+
+#[test]
+fn a_resent_message_is_kept_for_the_retention_after_its_new_finish() {
+    let h = Harness::new();
+    h.subscribe(json!({}));
+    let event = p1(7);
+    let (_, v) = h.post_event(&event);
+    let msg = v["messages"][0]["id"].as_str().unwrap().to_string();
+    h.advance(Duration::days(20));
+    let (status, _) = h.admin("POST", &format!("/notification/messages/{msg}/resend"), None);
+    assert_eq!(status, 200);
+    h.advance(Duration::days(11));
+    let (_, report) = h.sweep();
+    assert_eq!(report["purged_messages"], 0, "the first finish's entry is stale: {report}");
+    assert_eq!(h.admin("GET", &format!("/notification/messages/{msg}"), None).0, 200);
+    h.advance(Duration::days(20));
+    assert_eq!(h.sweep().1["purged_messages"], 1);
+    assert!(traces(&h, &msg).is_empty(), "{:?}", traces(&h, &msg));
+    assert!(traces(&h, event.data.case_reference.as_str()).is_empty());
+}
+
+#[test]
+fn an_event_no_subscription_wanted_is_forgotten_too() {
+    let h = Harness::new();
+    h.subscribe(json!({ "organisations": ["bzk"] }));
+    let event = event(9, EventType::CaseTriaged, Some(Priority::P2), Organisation::Ngb, RegionCode::Vr09);
+    assert_eq!(h.post_event(&event).0, 202);
+    assert!(!traces(&h, event.id.as_str()).is_empty());
+    h.advance(Duration::days(31));
+    assert_eq!(h.sweep().1["purged_events"], 1);
+    assert!(traces(&h, event.id.as_str()).is_empty());
+}
+
+#[test]
+fn the_retention_may_not_exceed_the_case_retention() {
+    let mut h = Harness::new();
+    h.vars.set("notification_retention_days", "400");
+    assert_eq!(h.sweep().0, 500);
+    h.vars.set("case_retention_days", "500");
+    assert_eq!(h.sweep().0, 200);
+    h.vars.set("notification_retention_days", "7");
+    h.subscribe(json!({}));
+    assert_eq!(h.post_event(&p1(4)).0, 202);
+    h.advance(Duration::days(8));
+    assert_eq!(h.sweep().1["purged_messages"], 1);
+}
