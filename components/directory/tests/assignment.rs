@@ -91,3 +91,27 @@ fn parallel_releases_never_go_below_zero() {
     });
     assert_eq!(h.admin("GET", &format!("/directory/members/{id}"), None).body["open_cases"], 0);
 }
+
+/// Retention: triage releases a case's members when it closes it (and again when it
+/// purges it), and a release must leave nothing of the case in the member's documents.
+#[test]
+fn a_released_case_leaves_no_trace_in_the_store() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        let id = member_with_capacity(&h, 3);
+        let kept = case(2);
+        assert_eq!(h.assign(&id, &case(1)).status, 200);
+        assert_eq!(h.assign(&id, &kept).status, 200);
+        assert_eq!(h.release(&id, &case(1)).status, 200);
+        let needle = case(1);
+        let traces: Vec<String> = h
+            .store
+            .dump()
+            .into_iter()
+            .filter(|(k, v)| k.contains(&needle) || String::from_utf8_lossy(v).contains(&needle))
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(traces, Vec::<String>::new(), "{mode:?}");
+        assert!(h.store.dump().values().any(|v| String::from_utf8_lossy(v).contains(&kept)));
+    }
+}
