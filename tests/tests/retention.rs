@@ -1,0 +1,191 @@
+//! Data retention end to end: a closed case is purged after `case_retention_days`
+//! (default 365) by the sweeps, and afterwards no key and no value of the store holds
+//! its id; a reopened case and an open case of the same age are kept.
+//!
+//! Build the components first:
+//! `cargo build --target wasm32-wasip2 --release -p intake -p triage -p directory -p notification`.
+
+mod e2e;
+
+use e2e::*;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use weerbaar_tests::TestApp;
+
+fn app(redis_like_cas: bool) -> TestApp {
+    let mut o = options()
+        .variable("submission_limit_per_hour", "1000")
+        .variable("webhook_allowed_http_hosts", "127.0.0.1")
+        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
+    o.echo_logs = false;
+    o.redis_like_cas = redis_like_cas;
+    start(o)
+}
+
+fn staff(app: &TestApp, token: &str, method: &str, path: &str, extra: &[(&str, &str)], body: Option<Value>) -> Reply {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("authorization", auth.as_str())];
+    headers.extend_from_slice(extra);
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    call(app, method, path, &headers, body.map(|b| serde_json::to_vec(&b).unwrap()))
+}
+
+fn ngb_token(app: &TestApp) -> String {
+    let body = json!({"organisation": "ngb", "role": "confidant", "label": "desk"});
+    let r = staff(app, ADMIN_TOKEN, "POST", "/triage/tokens", &[], Some(body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["token"].as_str().unwrap().to_string()
+}
+
+/// Files a mayor's report at intake; returns the case id and the receipt code.
+fn file(app: &TestApp) -> (String, String) {
+    let report = json!({
+        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
+        "request_kind": "incident", "incident_kinds": ["intimidation"], "immediate_danger": false,
+        "description": "Een man staat elke avond voor de deur.",
+        "contact": {"channel": "phone", "phone": "+31 6 12345678"}, "language": "nl"
+    });
+    let filed = post_json(app, "/intake/reports", &report);
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    let s = |k: &str| filed.body[k].as_str().unwrap().to_string();
+    (s("case_reference"), s("receipt_code"))
+}
+
+/// Runs one step of the confidant API with the case's current ETag; returns the new one.
+fn step(app: &TestApp, token: &str, case: &str, rest: &str, etag: &str, body: Option<Value>) -> String {
+    let r = staff(app, token, "POST", &format!("/triage/cases/{case}{rest}"), &[("if-match", etag)], body);
+    r.conforms("POST", &format!("/triage/cases/{{case_id}}{rest}"));
+    assert_eq!(r.status, 200, "{rest}: {}", r.body);
+    r.header("etag").unwrap().to_string()
+}
+
+fn etag_of(app: &TestApp, token: &str, case: &str) -> String {
+    let r = staff(app, token, "GET", &format!("/triage/cases/{case}"), &[], None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.header("etag").unwrap().to_string()
+}
+
+/// Acknowledges, assigns and closes a case, with a reporter and a confidant message.
+fn work_and_close(app: &TestApp, token: &str, case: &str, receipt: &str) -> String {
+    let etag = etag_of(app, token, case);
+    let etag = step(app, token, case, "/acknowledge", &etag, None);
+    let etag = step(app, token, case, "/assign", &etag, Some(json!({"confidant": "Desk Noord"})));
+    let from_reporter = post_json(
+        app,
+        "/intake/reports/messages",
+        &json!({"receipt_code": receipt, "text": "Hij stond er gisteren weer."}),
+    );
+    assert_eq!(from_reporter.status, 201, "{}", from_reporter.body);
+    let to_reporter = staff(
+        app,
+        token,
+        "POST",
+        &format!("/triage/cases/{case}/messages"),
+        &[],
+        Some(json!({"text": "We bellen u morgen."})),
+    );
+    assert_eq!(to_reporter.status, 201, "{}", to_reporter.body);
+    step(app, token, case, "/status", &etag, Some(json!({"status": "closed", "reason": "afgerond"})))
+}
+
+/// Keys of the store whose key or value holds `needle`.
+fn traces(app: &TestApp, needle: &str) -> Vec<String> {
+    store_text(app).into_iter().filter(|(k, v)| k.contains(needle) || v.contains(needle)).map(|(k, _)| k).collect()
+}
+
+fn sweep(app: &TestApp, path: &str) -> Value {
+    let r = call(app, "POST", path, &[("weerbaar-internal-secret", INTERNAL_SECRET)], None);
+    r.conforms("POST", path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    r.body
+}
+
+/// A webhook receiver on 127.0.0.1 that answers 204 and counts what it got.
+fn receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let length = text[..i]
+                        .to_lowercase()
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                        .unwrap_or(0);
+                    if buf.len() >= i + 4 + length {
+                        seen.lock().unwrap().push(text[i + 4..].to_string());
+                        break;
+                    }
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, bodies)
+}
+
+#[test]
+fn a_closed_case_leaves_nothing_in_the_store_after_the_retention_and_others_are_kept() {
+    retention_story(app(false));
+}
+
+#[test]
+fn the_same_on_a_redis_like_store() {
+    retention_story(app(true));
+}
+
+fn retention_story(app: TestApp) {
+    let (port, webhooks) = receiver();
+    let hook = json!({"url": format!("http://127.0.0.1:{port}/hook"), "description": "coordinators"});
+    let subscribed = staff(&app, ADMIN_TOKEN, "POST", "/notification/subscriptions", &[], Some(hook));
+    assert_eq!(subscribed.status, 201, "{}", subscribed.body);
+    let ngb = ngb_token(&app);
+
+    let (closed, receipt) = file(&app);
+    let (open, _) = file(&app);
+    let (reopened, reopened_receipt) = file(&app);
+    work_and_close(&app, &ngb, &closed, &receipt);
+    let etag = work_and_close(&app, &ngb, &reopened, &reopened_receipt);
+    step(&app, &ngb, &reopened, "/status", &etag, Some(json!({"status": "reopened", "reason": "nieuw incident"})));
+
+    assert!(webhooks.lock().unwrap().iter().any(|b| b.contains(&closed) && b.contains("case.closed")));
+    assert!(!traces(&app, &closed).is_empty(), "the closed case is stored before its time");
+
+    app.advance_clock(Duration::from_secs(366 * 24 * 3600));
+    sweep(&app, "/intake/sweep");
+    let triage = sweep(&app, "/triage/sweep");
+    assert_eq!(triage["cases_purged"], 1, "{triage}");
+    assert_eq!(triage["purges_cancelled"], 1, "the reopened case only loses its stale entry: {triage}");
+    let notification = sweep(&app, "/notification/sweep");
+    assert!(notification["purged_messages"].as_u64().unwrap() >= 3, "{notification}");
+
+    assert_eq!(traces(&app, &closed), Vec::<String>::new(), "nothing of the purged case is left");
+    let lookup = post_json(&app, "/intake/reports/status", &json!({ "receipt_code": receipt }));
+    assert_eq!(lookup.status, 404, "{}", lookup.body);
+    let gone = staff(&app, &ngb, "GET", &format!("/triage/cases/{closed}"), &[], None);
+    assert_eq!(gone.status, 404);
+
+    for kept in [&open, &reopened] {
+        let r = staff(&app, &ngb, "GET", &format!("/triage/cases/{kept}"), &[], None);
+        assert_eq!(r.status, 200, "{kept}: {}", r.body);
+    }
+    let status = post_json(&app, "/intake/reports/status", &json!({ "receipt_code": reopened_receipt }));
+    assert_eq!(status.status, 200, "{}", status.body);
+    assert_eq!(status.body["messages"].as_array().unwrap().len(), 2, "the reopened case keeps its messages");
+}
