@@ -159,6 +159,32 @@ fn a_purge_waits_while_the_directory_cannot_release_its_members() {
 }
 
 #[test]
+fn sweeps_running_at_once_leave_nothing_of_the_due_cases() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let token = w.token("ngb", "confidant");
+        let closed: Vec<CaseId> = (0..6)
+            .map(|_| {
+                let (id, etag) = worked_case(&w, &token);
+                set_status(&w, &token, &id, &etag, "closed");
+                id
+            })
+            .collect();
+        w.advance(Duration::days(366));
+        let purged: u64 = std::thread::scope(|s| {
+            let sweeps: Vec<_> = (0..3).map(|_| s.spawn(|| w.sweep().body["cases_purged"].as_u64().unwrap())).collect();
+            sweeps.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        // Overlapping sweeps may both count a case they both deleted.
+        assert!((6..=18).contains(&purged), "{mode:?}: {purged}");
+        for id in &closed {
+            assert_eq!(traces(&w, id), Vec::<String>::new(), "{mode:?}");
+        }
+        assert_eq!(w.sweep().body["cases_purged"], 0, "{mode:?}: nothing left to purge");
+    }
+}
+
+#[test]
 fn the_retention_is_configurable_and_checked() {
     let mut w = World::new();
     w.vars.set("case_retention_days", "30");
