@@ -282,6 +282,23 @@ pub fn route<E: Copy>(table: &RouteTable<E>, method: &http::Method, path: &str) 
     }
 }
 
+/// `GET /<component>/health`: the version, and whether the store answers (503 if not).
+pub fn health<S: crate::kv::KeyValue>(
+    component: &str,
+    version: &str,
+    open_store: impl FnOnce() -> Result<S, crate::kv::StoreError>,
+) -> Response {
+    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
+    json(
+        if store_ok { 200 } else { 503 },
+        &serde_json::json!({
+            "component": component,
+            "version": version,
+            "store": if store_ok { "ok" } else { "unavailable" },
+        }),
+    )
+}
+
 /// The query parameters, percent-decoded.
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
     req.uri()

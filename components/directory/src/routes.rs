@@ -70,7 +70,7 @@ pub fn handle<S: KeyValue>(
     web::serve("directory", &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(health(open_store));
+            return Ok(web::health("directory", VERSION, open_store));
         }
         let config = DirectoryConfig::load(ports.variables)?;
         let member_id = || MemberId::parse(params.get("member_id")).map_err(|_| Problem::not_found());
@@ -251,13 +251,4 @@ fn list_query(req: &Request) -> Result<(Filters, u64, usize), Problem> {
         }
     }
     Ok((filters, cursor, limit))
-}
-
-fn health<S: KeyValue>(open_store: impl FnOnce() -> Result<S, StoreError>) -> Response {
-    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
-    let status = if store_ok { 200 } else { 503 };
-    web::json(
-        status,
-        &json!({ "component": "directory", "version": VERSION, "store": if store_ok { "ok" } else { "unavailable" } }),
-    )
 }

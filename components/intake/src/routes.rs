@@ -54,7 +54,7 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve("intake", &req, ports.random, |correlation_id| {
         let (endpoint, _) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(health(open_store));
+            return Ok(web::health("intake", VERSION, open_store));
         }
         let config = IntakeConfig::load(ports.variables)?;
         let client_ip = web::client_ip(&req);
@@ -128,15 +128,6 @@ fn filed_response(filed: Filed) -> Response {
         response.headers_mut().insert("idempotent-replayed", "true".parse().expect("ascii"));
     }
     response
-}
-
-fn health<S: KeyValue>(open_store: impl FnOnce() -> Result<S, StoreError>) -> Response {
-    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
-    let status = if store_ok { 200 } else { 503 };
-    web::json(
-        status,
-        &json!({ "component": "intake", "version": VERSION, "store": if store_ok { "ok" } else { "unavailable" } }),
-    )
 }
 
 /// A receipt code as typed by the reporter, parsed where the body is read.
