@@ -87,7 +87,7 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve(COMPONENT, &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(health(open_store));
+            return Ok(web::health("notification", VERSION, open_store));
         }
         let config = NotificationConfig::load(ports.variables)?;
         let store = open_store()?;
@@ -266,14 +266,6 @@ fn ping<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &SubscriptionId) -> R
 fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
     response
-}
-
-fn health<S: KeyValue>(open_store: impl FnOnce() -> Result<S, StoreError>) -> Response {
-    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
-    web::json(
-        if store_ok { 200 } else { 503 },
-        &json!({ "component": COMPONENT, "version": VERSION, "store": if store_ok { "ok" } else { "unavailable" } }),
-    )
 }
 
 /// A recovery window.

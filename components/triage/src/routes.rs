@@ -77,7 +77,7 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve("triage", &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(health(open_store));
+            return Ok(web::health("triage", VERSION, open_store));
         }
         let config = TriageConfig::load(ports.variables)?;
         let store = open_store()?;
@@ -237,15 +237,6 @@ fn state_response(doc: &Versioned<CaseRecord>) -> Response {
 fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
     response
-}
-
-fn health<S: KeyValue>(open_store: impl FnOnce() -> Result<S, StoreError>) -> Response {
-    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
-    let status = if store_ok { 200 } else { 503 };
-    web::json(
-        status,
-        &json!({ "component": "triage", "version": VERSION, "store": if store_ok { "ok" } else { "unavailable" } }),
-    )
 }
 
 /// Free text of bounded length (1 to `N` characters after trimming).
