@@ -78,8 +78,8 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Seconds to wait before retrying (429, 503).
     pub retry_after: Option<u64>,
-    /// The methods allowed, for 405.
-    pub allow: Option<&'static str>,
+    /// The methods allowed, for 405 (boxed: keeps `Problem` small in every `Result`).
+    pub allow: Option<Box<str>>,
     /// For the operator's log only.
     pub cause: Option<anyhow::Error>,
 }
@@ -115,8 +115,11 @@ impl Problem {
     }
 
     /// The path exists, the method does not; `allow` lists the methods that do.
-    pub fn method_not_allowed(allow: &'static str) -> Self {
-        Problem { allow: Some(allow), ..Problem::new(ProblemKind::MethodNotAllowed, format!("allowed: {allow}")) }
+    pub fn method_not_allowed(allow: impl Into<String>) -> Self {
+        let allow = allow.into();
+        let mut p = Problem::new(ProblemKind::MethodNotAllowed, format!("allowed: {allow}"));
+        p.allow = Some(allow.into_boxed_str());
+        p
     }
 
     /// Too many requests; try again after `seconds`.
@@ -166,8 +169,8 @@ impl Problem {
         if let Some(seconds) = self.retry_after {
             builder = builder.header(http::header::RETRY_AFTER, seconds.to_string());
         }
-        if let Some(allow) = self.allow {
-            builder = builder.header(http::header::ALLOW, allow);
+        if let Some(allow) = &self.allow {
+            builder = builder.header(http::header::ALLOW, &**allow);
         }
         builder.body(body).expect("valid response parts")
     }
