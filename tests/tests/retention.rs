@@ -7,11 +7,9 @@
 
 mod e2e;
 
+use e2e::receiver::Receiver;
 use e2e::*;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use weerbaar_tests::TestApp;
 
@@ -105,41 +103,6 @@ fn sweep(app: &TestApp, path: &str) -> Value {
     r.body
 }
 
-/// A webhook receiver on 127.0.0.1 that answers 204 and counts what it got.
-fn receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let seen = bodies.clone();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                match stream.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(i) = text.find("\r\n\r\n") {
-                    let length = text[..i]
-                        .to_lowercase()
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                        .unwrap_or(0);
-                    if buf.len() >= i + 4 + length {
-                        seen.lock().unwrap().push(text[i + 4..].to_string());
-                        break;
-                    }
-                }
-            }
-            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (port, bodies)
-}
-
 #[test]
 fn a_closed_case_leaves_nothing_in_the_store_after_the_retention_and_others_are_kept() {
     retention_story(app(false));
@@ -151,8 +114,8 @@ fn the_same_on_a_redis_like_store() {
 }
 
 fn retention_story(app: TestApp) {
-    let (port, webhooks) = receiver();
-    let hook = json!({"url": format!("http://127.0.0.1:{port}/hook"), "description": "coordinators"});
+    let receiver = Receiver::start();
+    let hook = json!({"url": receiver.url("/hook"), "description": "coordinators"});
     let subscribed = staff(&app, ADMIN_TOKEN, "POST", "/notification/subscriptions", &[], Some(hook));
     assert_eq!(subscribed.status, 201, "{}", subscribed.body);
     let ngb = ngb_token(&app);
@@ -164,7 +127,7 @@ fn retention_story(app: TestApp) {
     let etag = work_and_close(&app, &ngb, &reopened, &reopened_receipt);
     step(&app, &ngb, &reopened, "/status", &etag, Some(json!({"status": "reopened", "reason": "nieuw incident"})));
 
-    assert!(webhooks.lock().unwrap().iter().any(|b| b.contains(&closed) && b.contains("case.closed")));
+    assert!(receiver.types_for(&closed).contains(&"case.closed".to_string()));
     assert!(!traces(&app, &closed).is_empty(), "the closed case is stored before its time");
 
     app.advance_clock(Duration::from_secs(366 * 24 * 3600));

@@ -8,16 +8,12 @@
 
 mod e2e;
 
+use e2e::receiver::Receiver;
 use e2e::*;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
-use shared::crypto::{base64_decode, base64_encode};
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use shared::crypto::base64_encode;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use weerbaar_tests::{Options, StoreBacking, TestApp};
 
 /// `deploy/<component>/spin.toml`, with the same secrets every app of the deployment shares.
@@ -98,125 +94,6 @@ fn internal(app: &TestApp, path: &str) -> Reply {
     call(app, "POST", path, &[("weerbaar-internal-secret", INTERNAL_SECRET)], None)
 }
 
-// ---------------------------------------------------------------- the receiver
-
-/// One webhook as the receiver saw it.
-#[derive(Debug, Clone)]
-struct Hit {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: Vec<u8>,
-    at: Instant,
-}
-
-impl Hit {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-
-    /// As a Standard Webhooks receiver checks it: HMAC-SHA256 over `id.timestamp.body`
-    /// with the decoded `whsec_` secret, against any `v1,` signature of the header.
-    fn verifies(&self, secret: &str) -> bool {
-        let key = base64_decode(secret.strip_prefix("whsec_").expect("a whsec_ secret")).unwrap();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
-        mac.update(format!("{}.{}.", self.id, self.timestamp).as_bytes());
-        mac.update(&self.body);
-        let expected = format!("v1,{}", base64_encode(&mac.finalize().into_bytes()));
-        self.signature.split(' ').any(|s| s == expected)
-    }
-}
-
-/// A webhook receiver on 127.0.0.1 that records every request and answers 204.
-struct Receiver {
-    port: u16,
-    hits: Arc<Mutex<Vec<Hit>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let seen = hits.clone();
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                if let Some(hit) = read_request(&mut stream) {
-                    seen.lock().unwrap().push(hit);
-                }
-                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
-            }
-        });
-        Receiver { port, hits }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hooks/coordinators", self.port)
-    }
-
-    fn hits(&self) -> Vec<Hit> {
-        self.hits.lock().unwrap().clone()
-    }
-}
-
-fn read_request(stream: &mut std::net::TcpStream) -> Option<Hit> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let header = |name: &str| {
-        head.lines()
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let chunked = header("transfer-encoding").eq_ignore_ascii_case("chunked");
-    let length: usize = header("content-length").parse().unwrap_or(0);
-    let complete = |b: &[u8]| {
-        if chunked {
-            b[head_end..].windows(5).any(|w| w == b"0\r\n\r\n")
-        } else {
-            b.len() >= head_end + length
-        }
-    };
-    while !complete(&buf) {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = if chunked { dechunk(&buf[head_end..]) } else { buf[head_end..head_end + length].to_vec() };
-    Some(Hit {
-        id: header("webhook-id"),
-        timestamp: header("webhook-timestamp"),
-        signature: header("webhook-signature"),
-        body,
-        at: Instant::now(),
-    })
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(i) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..i]).split(';').next().unwrap().trim(), 16)
-            .unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&raw[i + 2..i + 2 + size]);
-        raw = &raw[i + 2 + size + 2..];
-    }
-    out
-}
-
 // ------------------------------------------------------------------ the tests
 
 /// The whole story across four separately deployed apps: a peer is added to the
@@ -256,7 +133,7 @@ fn the_full_story_runs_across_four_separately_deployed_apps() {
         "POST",
         "/notification/subscriptions",
         Some(
-            json!({ "url": receiver.url(), "description": "coordinators", "event_types": ["case.triaged"], "min_priority": "P1" }),
+            json!({ "url": receiver.url("/hook"), "description": "coordinators", "event_types": ["case.triaged"], "min_priority": "P1" }),
         ),
     );
     subscription.conforms("POST", "/notification/subscriptions");

@@ -6,11 +6,9 @@
 
 mod e2e;
 
+use e2e::receiver::Receiver;
 use e2e::*;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use weerbaar_tests::TestApp;
 
@@ -102,96 +100,8 @@ fn sweep(app: &TestApp) -> Reply {
     r
 }
 
-// ------------------------------------------------------------- the receiver
-
-/// A tiny webhook receiver: records every body, answers 204.
-#[derive(Clone)]
-struct Receiver {
-    port: u16,
-    bodies: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = bodies.clone();
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let (head_end, length, chunked) = loop {
-                    match stream.read(&mut chunk) {
-                        Ok(0) | Err(_) => break (0, 0, false),
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
-                        let length = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                            .unwrap_or(0);
-                        break (i + 4, length, head.contains("transfer-encoding: chunked"));
-                    }
-                };
-                let complete = |buf: &[u8]| {
-                    if chunked {
-                        buf.ends_with(b"0\r\n\r\n")
-                    } else {
-                        buf.len() >= head_end + length
-                    }
-                };
-                while head_end > 0 && !complete(&buf) {
-                    match stream.read(&mut chunk) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let body = if chunked {
-                    dechunk(&buf[head_end.min(buf.len())..])
-                } else {
-                    buf[head_end.min(buf.len())..].to_vec()
-                };
-                if head_end > 0 {
-                    if let Ok(v) = serde_json::from_slice(&body) {
-                        seen.lock().unwrap().push(v);
-                    }
-                }
-                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
-            }
-        });
-        Receiver { port, bodies }
-    }
-
-    fn types_for(&self, case: &str) -> Vec<String> {
-        self.bodies
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|b| b["data"]["case_reference"] == case)
-            .map(|b| b["type"].as_str().unwrap_or("").to_string())
-            .collect()
-    }
-}
-
-/// Decodes a chunked HTTP/1.1 body.
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Some(i) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..i]).trim(), 16).unwrap_or(0);
-        if size == 0 || raw.len() < i + 2 + size {
-            break;
-        }
-        body.extend_from_slice(&raw[i + 2..i + 2 + size]);
-        raw = &raw[(i + 4 + size).min(raw.len())..];
-    }
-    body
-}
-
 fn subscribe(app: &TestApp, receiver: &Receiver) {
-    let body = json!({"url": format!("http://127.0.0.1:{}/hook", receiver.port), "description": "coordinators"});
+    let body = json!({"url": receiver.url("/hook"), "description": "coordinators"});
     let r = staff(app, ADMIN_TOKEN, "POST", "/notification/subscriptions", &[], Some(body));
     assert_eq!(r.status, 201, "{}", r.body);
 }
@@ -206,10 +116,11 @@ fn a_p1_report_with_immediate_danger_is_triaged_and_notified_within_the_intake_r
     let case = file(&app, json!({"immediate_danger": true, "incident_kinds": ["threat_of_violence"]}));
     // Checked right after intake answered: nothing ran in between.
     assert_eq!(receiver.types_for(&case), vec!["case.created", "case.triaged"], "webhooks within the request");
-    let triaged = receiver.bodies.lock().unwrap().iter().find(|b| b["type"] == "case.triaged").cloned().unwrap();
+    let triaged = receiver.hits().iter().map(|h| h.json()).find(|b| b["type"] == "case.triaged").unwrap();
     assert_eq!(triaged["data"]["priority"], "P1");
     assert_eq!(triaged["data"]["organisation"], "ngb");
-    let text = serde_json::to_string(&*receiver.bodies.lock().unwrap()).unwrap();
+    let text =
+        receiver.hits().iter().map(|h| String::from_utf8_lossy(&h.body).into_owned()).collect::<Vec<_>>().join("\n");
     for needle in ["Wijk bij Duurstede", "12345678", "elke avond"] {
         assert!(!text.contains(needle), "{needle} in a webhook");
     }
@@ -384,10 +295,9 @@ fn escalation_fires_after_the_deadline_and_stops_after_acknowledgement() {
     app.advance_clock(Duration::from_secs(15 * 60));
     sweep(&app);
     let levels = |r: &Receiver| -> Vec<u64> {
-        r.bodies
-            .lock()
-            .unwrap()
+        r.hits()
             .iter()
+            .map(|h| h.json())
             .filter(|b| b["type"] == "case.escalated" && b["data"]["case_reference"] == case.as_str())
             .map(|b| b["data"]["escalation_level"].as_u64().unwrap())
             .collect()

@@ -2,6 +2,8 @@
 //! blocking JSON client that holds every answer to openapi.yaml.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use serde_json::Value;
 use weerbaar_tests::{Options, TestApp};
 
