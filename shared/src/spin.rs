@@ -91,6 +91,17 @@ impl Variables for SpinVariables {
     }
 }
 
+/// The ports of a request served by Spin: outbound HTTP, the wall clock, the host's
+/// randomness and the component's variables.
+pub fn ports() -> crate::web::Ports<'static, SpinOutbound> {
+    crate::web::Ports {
+        outbound: &SpinOutbound,
+        clock: &crate::clock::SystemClock,
+        random: &crate::random::SystemRandom,
+        variables: &SpinVariables,
+    }
+}
+
 /// Outbound HTTP through `wasi:http/outgoing-handler`, with timeouts.
 pub struct SpinOutbound;
 

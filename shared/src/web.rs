@@ -281,6 +281,15 @@ pub fn route<E: Copy>(table: &RouteTable<E>, method: &http::Method, path: &str) 
     }
 }
 
+/// What a component's request is served with besides the store: the wasm entry passes
+/// the Spin adapters ([`crate::spin::ports`]), tests pass fakes.
+pub struct Ports<'a, O> {
+    pub outbound: &'a O,
+    pub clock: &'a dyn crate::clock::Clock,
+    pub random: &'a dyn Random,
+    pub variables: &'a dyn crate::config::Variables,
+}
+
 /// `GET /<component>/health`: the version, and whether the store answers (503 if not).
 pub fn health<S: crate::kv::KeyValue>(
     component: &str,

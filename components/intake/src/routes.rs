@@ -7,11 +7,8 @@ use crate::report::{preferred_language, MessageText, NewReport, ReportForm};
 use crate::submit::{Filed, IdempotencyKey};
 use serde::Deserialize;
 use serde_json::json;
-use shared::clock::Clock;
-use shared::config::Variables;
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
-use shared::random::Random;
 use shared::receipt::ReceiptCode;
 use shared::web::{self, Request, Response, RouteTable};
 
@@ -37,13 +34,7 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
 /// The component's version, reported by the health endpoint.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// What a request is served with; the wasm entry passes the Spin adapters.
-pub struct Ports<'a, O> {
-    pub outbound: &'a O,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub variables: &'a dyn Variables,
-}
+pub use shared::web::Ports;
 
 /// Serves one request.
 pub fn handle<S: KeyValue, O: Outbound>(

@@ -12,14 +12,11 @@ use crate::sweep;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{authenticate, verify_internal};
-use shared::clock::Clock;
-use shared::config::Variables;
 use shared::events::CaseEvent;
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
 use shared::problem::{Problem, ProblemKind};
-use shared::random::Random;
 use shared::time::Timestamp;
 use shared::web::{self, PathParams, Request, Response, RouteTable};
 
@@ -70,13 +67,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// that might not end within the budget is left to the sweep.
 pub const FIRST_ATTEMPTS_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
 
-/// What a request is served with; the wasm entry passes the Spin adapters.
-pub struct Ports<'a, O> {
-    pub outbound: &'a O,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub variables: &'a dyn Variables,
-}
+pub use shared::web::Ports;
 
 /// Serves one request.
 pub fn handle<S: KeyValue, O: Outbound>(

@@ -25,12 +25,5 @@ pub mod workflow;
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
 fn handle(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
-    use shared::spin::{SpinOutbound, SpinStore, SpinVariables};
-    let ports = routes::Ports {
-        outbound: &SpinOutbound,
-        clock: &shared::clock::SystemClock,
-        random: &shared::random::SystemRandom,
-        variables: &SpinVariables,
-    };
-    routes::handle(req, SpinStore::open_default, ports)
+    routes::handle(req, shared::spin::SpinStore::open_default, shared::spin::ports())
 }

@@ -11,15 +11,12 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{authenticate, verify_internal, Principal, INTERNAL_SECRET_HEADER};
 use shared::case::{CaseRecord, MessageAuthor};
-use shared::clock::Clock;
-use shared::config::Variables;
 use shared::domain::{CaseStatus, Priority};
 use shared::id::{CaseId, MemberId, TokenId};
 use shared::kv::versioned::Versioned;
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
-use shared::random::Random;
 use shared::web::{self, PathParams, Request, Response, RouteTable};
 
 /// Triage's endpoints.
@@ -60,13 +57,7 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
 /// The component's version, reported by the health endpoint.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// What a request is served with; the wasm entry passes the Spin adapters.
-pub struct Ports<'a, O> {
-    pub outbound: &'a O,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub variables: &'a dyn Variables,
-}
+pub use shared::web::Ports;
 
 /// Serves one request.
 pub fn handle<S: KeyValue, O: Outbound>(
