@@ -147,8 +147,11 @@ fn a_match_reads_a_few_lists_not_every_member() {
     h.store.reset_ops();
     let m = h.matches(case_request("VR01", "Groningen", &["legal", "peer"]));
     assert_eq!(m["matches"][0]["candidates"].as_array().unwrap().len(), 5);
+    // Spin reads each key with its own get (get_many breaks on Redis): a counter per
+    // searched list, then a slot, the member and its load for each of the 12 legal
+    // experts of VR01, never the 288 members elsewhere.
     let ops = h.store.ops();
-    assert!(ops <= 12, "a match cost {ops} store operations");
+    assert!(ops <= 3 * 12 + 6, "a match cost {ops} store operations");
 }
 
 #[test]

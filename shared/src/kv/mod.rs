@@ -14,6 +14,9 @@
 //!   re-reads to find out ([`versioned`] does this).
 //! - Listing keys is a full scan: the port has no such operation. Keep index keys
 //!   ([`slots`]).
+//! - `batch::get_many` is broken on Spin's Redis store (it sends `KEYS k1 k2 ...`), so
+//!   [`KeyValue::get_many`] is served with one `get` per key on Spin, on every backend:
+//!   every key is answered, and a present key is never reported absent.
 
 pub mod expiry;
 pub mod memory;
@@ -57,7 +60,8 @@ pub trait KeyValue {
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Whether `key` has a value.
     fn exists(&self, key: &str) -> Result<bool, StoreError>;
-    /// The values of `keys`, in the same order.
+    /// The values of `keys`, in the same order: one answer per key asked, a repeated key
+    /// answered each time. An adapter may never report a present key as absent.
     fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     /// Sets every entry, atomically: all or none.
     fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
