@@ -3,7 +3,7 @@
 
 use crate::compile::{engine, load_component};
 use crate::guest_io::{GuestClock, LogBook, Stream};
-use crate::kv::{CasFlavour, KvGrant, KvView, SqliteStore};
+use crate::kv::{KvGrant, KvStore, KvView};
 use crate::manifest::{expand_all, expand_template, Manifest};
 use crate::outbound::{empty_body, OutboundHooks, OutboundPolicy};
 use crate::routing::{RouteMatch, Router};
@@ -57,7 +57,7 @@ pub(crate) struct LoadedComponent {
 pub struct Runtime {
     components: HashMap<String, LoadedComponent>,
     pub(crate) router: Router,
-    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) store: Arc<KvStore>,
     pub(crate) down: Mutex<HashSet<String>>,
     pub(crate) clock: GuestClock,
     pub(crate) logs: LogBook,
@@ -106,8 +106,7 @@ impl Runtime {
             }
         }
         let defined = Arc::new(defined);
-        let flavour = if options.redis_like_cas { CasFlavour::RedisLike } else { CasFlavour::Sqlite };
-        let store = Arc::new(SqliteStore::open(&options.store, flavour)?);
+        let store = Arc::new(KvStore::open(&options.store)?);
         let base = base_linker()?;
         let mut components = HashMap::new();
         for id in &selected {

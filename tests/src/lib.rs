@@ -40,7 +40,7 @@ mod wit {
 }
 
 pub use guest_io::{LogLine, Stream};
-pub use kv::{StoreBacking, WriteFault};
+pub use kv::{RedisServer, StoreBacking, WriteFault};
 
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -64,11 +64,9 @@ pub struct Options {
     /// Also read `SPIN_VARIABLE_<NAME>` from `.env` beside the manifest
     /// (default: false; the binary turns it on, as `spin up` reads `.env`).
     pub dotenv: bool,
-    /// Key-value data: in memory (default) or a SQLite file shared by apps.
+    /// Key-value data: Spin's SQLite store in memory (default) or in a file
+    /// shared by apps, or Spin's Redis store on a real redis-server.
     pub store: StoreBacking,
-    /// Report every swap as `cas-failed`, as Spin's Redis store does, and
-    /// keep counters as ASCII digits.
-    pub redis_like_cas: bool,
     /// Store labels defined besides `default` (what a runtime config would define).
     pub store_labels: Vec<String>,
     /// Where to listen (default `127.0.0.1:0`, a free port).
@@ -86,7 +84,6 @@ impl Options {
             environment_variables: true,
             dotenv: false,
             store: StoreBacking::Memory,
-            redis_like_cas: false,
             store_labels: Vec::new(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             echo_logs: true,
@@ -179,7 +176,8 @@ impl TestApp {
         self.addr
     }
 
-    /// Every entry of store `label`, sorted by key.
+    /// Every entry of store `label`, sorted by key (on Redis: every entry,
+    /// since Spin's Redis store ignores labels).
     pub fn kv_dump(&self, label: &str) -> Vec<(String, Vec<u8>)> {
         self.runtime.store.dump(label).expect("reading the key-value store for a test")
     }

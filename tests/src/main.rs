@@ -14,7 +14,7 @@ usage: weerbaar-host [options]
       --kv-file <path>          key-value SQLite file (default: <manifest dir>/.spin/sqlite_key_value.db)
       --kv-memory               keep key-value data in memory only
       --store-label <label>     define a store label besides `default` (repeatable)
-      --redis-like-cas          report every swap as cas-failed, like Spin's Redis store
+      --kv-redis <url>          key-value on Redis, as Spin's Redis store (redis://host:port[/db])
 Variables are also read from SPIN_VARIABLE_<NAME> and from .env beside the manifest.
 Build the components first: cargo build --target wasm32-wasip2 --release --workspace --exclude weerbaar-tests";
 
@@ -42,7 +42,7 @@ fn main() -> Result<()> {
             "--kv-file" => kv = Some(StoreBacking::File(PathBuf::from(value("a path")?))),
             "--kv-memory" => kv = Some(StoreBacking::Memory),
             "--store-label" => options.store_labels.push(value("a label")?),
-            "--redis-like-cas" => options.redis_like_cas = true,
+            "--kv-redis" => kv = Some(StoreBacking::Redis(value("a redis:// URL")?)),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }

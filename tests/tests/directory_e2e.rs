@@ -1,7 +1,9 @@
 //! directory.wasm end to end: real HTTP into the real component on the test host, with
-//! Spin's key-value semantics (SQLite-like, and Redis-like compare-and-swap).
+//! Spin's key-value semantics (SQLite, or real Redis with `WEERBAAR_TEST_STORE=redis`).
 //!
 //! Build the component first: `cargo build --target wasm32-wasip2 --release -p directory`.
+
+mod e2e;
 
 use serde_json::{json, Value};
 use weerbaar_tests::{Options, TestApp};
@@ -18,17 +20,12 @@ fn options() -> Options {
         .variable("admin_token", ADMIN);
     o.environment_variables = false;
     o.echo_logs = false;
+    o.store = e2e::backing();
     o
 }
 
 fn start() -> TestApp {
     TestApp::start(options()).expect("the directory starts")
-}
-
-fn start_redis_like() -> TestApp {
-    let mut o = options();
-    o.redis_like_cas = true;
-    TestApp::start(o).expect("the directory starts")
 }
 
 struct Reply {
@@ -146,7 +143,8 @@ fn health_answers_with_the_store_up() {
 
 #[test]
 fn crud_with_version_conflicts_and_sealed_contacts() {
-    for app in [start(), start_redis_like()] {
+    {
+        let app = start();
         let created = admin(
             &app,
             "POST",
@@ -246,7 +244,8 @@ fn matching_rules_conflict_of_interest_leave_capacity_fallback_and_ties() {
 
 #[test]
 fn twenty_parallel_assignments_to_capacity_three_let_exactly_three_through() {
-    for app in [start(), start_redis_like()] {
+    {
+        let app = start();
         let member = create(&app, expert("Rand", "aftercare", &["VR17"], 3));
         let statuses: Vec<u16> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..20)

@@ -6,7 +6,6 @@ mod e2e;
 
 use e2e::*;
 use serde_json::json;
-use weerbaar_tests::StoreBacking;
 
 fn key(byte: u8) -> String {
     shared::crypto::base64_encode(&[byte; 32])
@@ -15,12 +14,12 @@ fn key(byte: u8) -> String {
 #[test]
 fn reports_sealed_before_a_key_rotation_stay_readable_after_it() {
     let dir = std::env::temp_dir().join(format!("weerbaar-rotation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let store = dir.join("store.db");
-    let _ = std::fs::remove_file(&store);
+    let store = shared_backing(&dir);
     let run = |keyring: String| {
         let mut o = options().only(&["intake"]).variable("encryption_keys", keyring);
-        o.store = StoreBacking::File(store.clone());
+        o.store = store.clone();
         start(o)
     };
     let report = json!({

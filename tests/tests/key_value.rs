@@ -1,4 +1,4 @@
-//! Key-value as Spin's SQLite store (and its Redis store) behave.
+//! Key-value as Spin's default SQLite store behaves (its Redis store: `redis_store.rs`).
 mod common;
 use common::*;
 use weerbaar_tests::{StoreBacking, WriteFault};
@@ -68,23 +68,6 @@ fn swap_from_absent_or_unread_is_an_unconditional_upsert() {
     kv(&app, "op=set&key=doc&value=v1");
     assert_eq!(kv(&app, "op=cas&key=doc&value=blind"), "ok:swapped");
     assert_eq!(kv(&app, "op=get&key=doc"), "ok:some:blind");
-}
-
-#[test]
-fn redis_like_store_reports_cas_failed_for_an_applied_swap() {
-    let mut o = probe_options();
-    o.redis_like_cas = true;
-    let app = start(o);
-    kv(&app, "op=set&key=doc&value=v1");
-    assert_eq!(kv(&app, "op=cas&key=doc&value=v2&read=1"), "err:seen=v1;cas-failed");
-    assert_eq!(kv(&app, "op=get&key=doc"), "ok:some:v2", "the swap applied");
-    // A stale swap neither applies nor succeeds.
-    let r = kv(&app, "op=cas&key=doc&value=v3&read=1&interfere=theirs");
-    assert_eq!(r, "err:seen=v2;cas-failed");
-    assert_eq!(kv(&app, "op=get&key=doc"), "ok:some:theirs");
-    // Counters are ASCII digits there.
-    assert_eq!(kv(&app, "op=increment&key=n&delta=12"), "ok:12");
-    assert_eq!(kv(&app, "op=get&key=n"), "ok:some:12");
 }
 
 #[test]

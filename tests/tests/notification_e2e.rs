@@ -29,6 +29,7 @@ fn options() -> Options {
         .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
     o.environment_variables = false;
     o.echo_logs = false;
+    o.store = e2e::backing();
     o
 }
 
@@ -315,18 +316,7 @@ fn no_payload_of_any_event_type_carries_personal_data() {
 
 #[test]
 fn concurrent_sweeps_never_send_the_same_attempt_twice() {
-    concurrent_sweeps(options());
-}
-
-#[test]
-fn concurrent_sweeps_never_send_the_same_attempt_twice_on_a_redis_like_store() {
-    let mut o = options();
-    o.redis_like_cas = true;
-    concurrent_sweeps(o);
-}
-
-fn concurrent_sweeps(options: Options) {
-    let app = TestApp::start(options).expect("the app starts");
+    let app = TestApp::start(options()).expect("the app starts");
     let receiver = Receiver::start();
     receiver.answer(503, None);
     subscribe(&app, &receiver.url("/a"), json!({}));

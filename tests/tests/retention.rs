@@ -13,13 +13,12 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use weerbaar_tests::TestApp;
 
-fn app(redis_like_cas: bool) -> TestApp {
+fn app() -> TestApp {
     let mut o = options()
         .variable("submission_limit_per_hour", "1000")
         .variable("webhook_allowed_http_hosts", "127.0.0.1")
         .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
     o.echo_logs = false;
-    o.redis_like_cas = redis_like_cas;
     start(o)
 }
 
@@ -105,12 +104,7 @@ fn sweep(app: &TestApp, path: &str) -> Value {
 
 #[test]
 fn a_closed_case_leaves_nothing_in_the_store_after_the_retention_and_others_are_kept() {
-    retention_story(app(false));
-}
-
-#[test]
-fn the_same_on_a_redis_like_store() {
-    retention_story(app(true));
+    retention_story(app());
 }
 
 fn retention_story(app: TestApp) {

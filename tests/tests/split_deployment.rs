@@ -1,6 +1,6 @@
 //! The split deployment end to end: each component runs as its own app from its
-//! `deploy/<component>/spin.toml`, the four apps share one key-value store (a SQLite file
-//! here, as one Redis would be shared in production), and every call between them goes
+//! `deploy/<component>/spin.toml`, the four apps share one key-value store (a SQLite file,
+//! or one Redis database with `WEERBAAR_TEST_STORE=redis`, as in production), and every call between them goes
 //! over real HTTP on loopback, through the peer URL variables, as between pods.
 //!
 //! Build the components first:
@@ -12,12 +12,12 @@ use e2e::receiver::Receiver;
 use e2e::*;
 use serde_json::{json, Value};
 use shared::crypto::base64_encode;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 use weerbaar_tests::{Options, StoreBacking, TestApp};
 
 /// `deploy/<component>/spin.toml`, with the same secrets every app of the deployment shares.
-fn split(component: &str, store: &Path) -> Options {
+fn split(component: &str, store: &StoreBacking) -> Options {
     let manifest =
         weerbaar_tests::project_manifest().parent().unwrap().join("deploy").join(component).join("spin.toml");
     let mut o = Options::new(manifest);
@@ -37,7 +37,7 @@ fn split(component: &str, store: &Path) -> Options {
     }
     o.environment_variables = false;
     o.echo_logs = false;
-    o.store = StoreBacking::File(store.to_path_buf());
+    o.store = store.clone();
     o
 }
 
@@ -61,7 +61,7 @@ fn deploy(name: &str) -> Deployment {
     let dir = std::env::temp_dir().join(format!("weerbaar-split-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let store = dir.join("shared-store.db");
+    let store = shared_backing(&dir);
     let directory = start(split("directory", &store));
     let notification = start(
         split("notification", &store)
@@ -315,14 +315,14 @@ fn internal_routes_of_each_app_refuse_callers_without_the_shared_secret() {
 /// refuses to start and names the variable, as `spin up` does.
 #[test]
 fn a_split_app_without_its_peer_url_refuses_to_start() {
-    let store = std::env::temp_dir().join(format!("weerbaar-split-nopeer-{}.db", std::process::id()));
+    // It refuses before it opens a store.
+    let store = StoreBacking::Memory;
     let intake = TestApp::start(split("intake", &store));
     let error = format!("{:#}", intake.err().expect("intake must not start without triage_url"));
     assert!(error.contains("triage_url"), "{error}");
     let triage = TestApp::start(split("triage", &store).variable("directory_url", "http://127.0.0.1:9"));
     let error = format!("{:#}", triage.err().expect("triage must not start without notification_url"));
     assert!(error.contains("notification_url"), "{error}");
-    let _ = std::fs::remove_file(&store);
 }
 
 /// Rotating the keyring across separate apps, as `docs/operations.md` describes: while
@@ -337,7 +337,7 @@ fn a_keyring_rotated_on_intake_before_triage_has_the_key_is_readable_once_triage
     let dir = std::env::temp_dir().join(format!("weerbaar-split-rotation-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let store = dir.join("shared-store.db");
+    let store = shared_backing(&dir);
     let directory = start(split("directory", &store));
     let notification = start(split("notification", &store));
     let triage_with = |ring: &str| {

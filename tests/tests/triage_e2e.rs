@@ -190,17 +190,6 @@ fn the_full_lifecycle_with_override_invalid_transition_and_stale_update() {
     lifecycle(app());
 }
 
-#[test]
-fn the_full_lifecycle_on_a_redis_like_store() {
-    let mut o = options()
-        .variable("submission_limit_per_hour", "1000")
-        .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
-    o.echo_logs = false;
-    o.redis_like_cas = true;
-    lifecycle(start(o));
-}
-
 fn lifecycle(app: TestApp) {
     let filed =
         post_json(&app, "/intake/reports", &report(json!({"role": "alderman", "incident_kinds": ["stalking"]})));

@@ -1,10 +1,15 @@
 //! Key-value for guests: `fermyon:spin/key-value@2.0.0` and
-//! `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2` over one SQLite store,
-//! so both interfaces see the same data under the same label.
+//! `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2` over one store, so both
+//! interfaces see the same data under the same label. The store is Spin's
+//! SQLite backend or Spin's Redis backend on a real redis-server.
 
+mod redis;
+mod redis_server;
 mod sqlite;
+mod store;
 
-pub use sqlite::{CasFlavour, Expectation, IncrementError, SqliteStore, StoreBacking, SwapOutcome, WriteFault};
+pub use redis_server::RedisServer;
+pub use store::{CasState, Expectation, Found, HostError, KvStore, Refusal, StoreBacking, SwapReport, WriteFault};
 
 use crate::wit::fermyon::spin::key_value as spin_kv;
 use crate::wit::wasi::keyvalue::{atomics, batch, store as wasi_kv};
@@ -15,7 +20,7 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 /// What one component may do with the store; shared by its requests.
 #[derive(Clone)]
 pub struct KvGrant {
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<KvStore>,
     /// The component's `key_value_stores`.
     pub allowed: Arc<HashSet<String>>,
     /// Labels the app defines (`default` plus configured ones).
@@ -32,11 +37,11 @@ pub struct Bucket {
     label: String,
 }
 
-/// A `wasi:keyvalue/atomics.cas` handle: the key and what `current()` saw.
+/// A `wasi:keyvalue/atomics.cas` handle: the key and the backend's state.
 pub struct CasHandle {
     label: String,
     key: String,
-    seen: Expectation,
+    state: CasState,
 }
 
 /// The per-request view the generated host traits are implemented on.
@@ -88,19 +93,19 @@ impl KvView<'_> {
         Ok(self.table.get(r)?.label.clone())
     }
 
-    fn store(&self) -> &SqliteStore {
+    fn store(&self) -> &KvStore {
         &self.grant.store
     }
 }
 
 type Trappable<T, E> = wasmtime::Result<Result<T, E>>;
 
-fn increment_result(r: Result<i64, IncrementError>) -> Trappable<i64, wasi_kv::Error> {
+/// An error the guest sees, or a trap where Spin's host panics.
+fn wasi_result<T>(r: Result<T, HostError>) -> Trappable<T, wasi_kv::Error> {
     match r {
-        Ok(n) => Ok(Ok(n)),
-        Err(IncrementError::Store(e)) => Ok(Err(wasi_kv::Error::Other(e))),
-        // Spin's SQLite store panics here; the request dies with a trap.
-        Err(IncrementError::NotACounter(msg)) => Err(wasmtime::format_err!("increment: {msg}")),
+        Ok(v) => Ok(Ok(v)),
+        Err(HostError::Guest(e)) => Ok(Err(wasi_kv::Error::Other(e))),
+        Err(HostError::Trap(msg)) => Err(wasmtime::format_err!("{msg}")),
     }
 }
 
@@ -202,45 +207,37 @@ impl wasi_kv::HostBucket for KvView<'_> {
 impl atomics::Host for KvView<'_> {
     fn increment(&mut self, b: Resource<Bucket>, key: String, delta: i64) -> Trappable<i64, wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        increment_result(self.store().increment(&label, &key, delta))
+        wasi_result(self.store().increment(&label, &key, delta))
     }
 
     fn swap(&mut self, cas: Resource<CasHandle>, value: Vec<u8>) -> Trappable<(), atomics::CasError> {
-        let handle = self.table.delete(cas)?;
-        let outcome = match self.store().swap(&handle.label, &handle.key, &handle.seen, &value) {
-            Ok(o) => o,
-            Err(e) => return Ok(Err(atomics::CasError::StoreError(wasi_kv::Error::Other(e)))),
-        };
-        let report_success = outcome == SwapOutcome::Applied && self.store().flavour() == CasFlavour::Sqlite;
-        if report_success {
-            return Ok(Ok(()));
+        let CasHandle { label, key, state } = self.table.delete(cas)?;
+        match self.store().cas_swap(&label, &key, state, &value) {
+            Ok(SwapReport::Ok) => Ok(Ok(())),
+            // The guest gets a handle on the same key back to retry with.
+            Ok(SwapReport::CasFailed(state)) => {
+                let retry = self.table.push(CasHandle { label, key, state })?;
+                Ok(Err(atomics::CasError::CasFailed(retry)))
+            }
+            Err(e) => Ok(Err(atomics::CasError::StoreError(wasi_kv::Error::Other(e)))),
         }
-        // The guest gets a fresh handle on the same key to retry with.
-        let retry = self.table.push(CasHandle { label: handle.label, key: handle.key, seen: Expectation::Unread })?;
-        Ok(Err(atomics::CasError::CasFailed(retry)))
     }
 }
 
 impl atomics::HostCas for KvView<'_> {
     fn new(&mut self, b: Resource<Bucket>, key: String) -> Trappable<Resource<CasHandle>, wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(Ok(self.table.push(CasHandle { label, key, seen: Expectation::Unread })?))
+        let state = match self.store().cas_new() {
+            Ok(state) => state,
+            Err(e) => return Ok(Err(wasi_kv::Error::Other(e))),
+        };
+        Ok(Ok(self.table.push(CasHandle { label, key, state })?))
     }
 
     fn current(&mut self, cas: Resource<CasHandle>) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
-        let (label, key) = {
-            let h = self.table.get(&cas)?;
-            (h.label.clone(), h.key.clone())
-        };
-        let value = match self.store().get(&label, &key) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(wasi_kv::Error::Other(e))),
-        };
-        self.table.get_mut(&cas)?.seen = match &value {
-            Some(v) => Expectation::Value(v.clone()),
-            None => Expectation::Absent,
-        };
-        Ok(Ok(value))
+        let store = self.grant.store.clone();
+        let handle = self.table.get_mut(&cas)?;
+        Ok(store.cas_current(&handle.label, &handle.key, &mut handle.state).map_err(wasi_kv::Error::Other))
     }
 
     fn drop(&mut self, cas: Resource<CasHandle>) -> wasmtime::Result<()> {
@@ -256,7 +253,7 @@ impl batch::Host for KvView<'_> {
         keys: Vec<String>,
     ) -> Trappable<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
-        Ok(self.store().get_many(&label, &keys).map_err(wasi_kv::Error::Other))
+        wasi_result(self.store().get_many(&label, &keys))
     }
 
     fn set_many(&mut self, b: Resource<Bucket>, pairs: Vec<(String, Vec<u8>)>) -> Trappable<(), wasi_kv::Error> {

@@ -5,7 +5,8 @@
 pub mod receiver;
 
 use serde_json::Value;
-use weerbaar_tests::{Options, TestApp};
+use std::path::Path;
+use weerbaar_tests::{Options, StoreBacking, TestApp};
 
 pub const ADMIN_TOKEN: &str = "admin-token-for-end-to-end-tests-0123456789";
 pub const INTERNAL_SECRET: &str = "internal-secret-for-end-to-end-tests-0123";
@@ -15,7 +16,38 @@ pub fn keyring_spec() -> String {
     format!("k1:{}", shared::crypto::base64_encode(&[11u8; 32]))
 }
 
-/// The project's spin.toml with every required secret set, nothing from the environment.
+/// Which of Spin's stores the stories run on: `WEERBAAR_TEST_STORE=redis` for Spin's
+/// Redis store on a real redis-server, else Spin's default SQLite store. `tests/run`
+/// runs every story both ways.
+pub fn on_redis() -> bool {
+    match std::env::var("WEERBAAR_TEST_STORE").as_deref() {
+        Ok("redis") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("WEERBAAR_TEST_STORE={other:?}: use sqlite or redis"),
+    }
+}
+
+/// A fresh store of this run's kind, for one app.
+pub fn backing() -> StoreBacking {
+    if on_redis() {
+        StoreBacking::fresh_redis().expect("a Redis database for the test")
+    } else {
+        StoreBacking::Memory
+    }
+}
+
+/// A fresh store of this run's kind that several apps (or one app started again) can
+/// share, as Spin instances on several nodes share one store; `dir` holds a SQLite file.
+pub fn shared_backing(dir: &Path) -> StoreBacking {
+    if on_redis() {
+        backing()
+    } else {
+        StoreBacking::File(dir.join("sqlite_key_value.db"))
+    }
+}
+
+/// The project's spin.toml with every required secret set, nothing from the environment,
+/// on this run's store.
 pub fn options() -> Options {
     let mut o = Options::new(weerbaar_tests::project_manifest())
         .variable("encryption_keys", keyring_spec())
@@ -23,6 +55,7 @@ pub fn options() -> Options {
         .variable("internal_secret", INTERNAL_SECRET)
         .variable("admin_token", ADMIN_TOKEN);
     o.environment_variables = false;
+    o.store = backing();
     o
 }
 

@@ -1,0 +1,252 @@
+//! The app's store: one of Spin's backends, behind the fault hook tests aim at
+//! it. Guests reach it through the interfaces of `mod.rs`; tests read it with
+//! `dump`.
+
+use super::redis::{RedisCas, RedisStore};
+use super::sqlite::SqliteStore;
+use anyhow::Result;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Where the key-value data lives, and so which of Spin's backends answers.
+#[derive(Debug, Clone, Default)]
+pub enum StoreBacking {
+    /// Spin's default SQLite store, in a private in-memory database.
+    #[default]
+    Memory,
+    /// Spin's default SQLite store in a file; several apps opening the same
+    /// file share data.
+    File(PathBuf),
+    /// Spin's Redis store on a real redis-server (`redis://host:port[/db]`);
+    /// several apps on one URL share data, as Spin instances on several nodes.
+    Redis(String),
+}
+
+impl StoreBacking {
+    /// A database of its own on the test process's redis-server.
+    pub fn fresh_redis() -> Result<StoreBacking> {
+        Ok(StoreBacking::Redis(super::RedisServer::shared()?.fresh_database()?))
+    }
+}
+
+/// Fault injection: which writes the store refuses with `other(..)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteFault {
+    #[default]
+    None,
+    /// Every write (set, set_many, delete, delete_many, swap, increment).
+    All,
+    /// Writes of keys starting with this prefix; a batch holding one such key
+    /// is refused whole (SQLite: after writing the others, so only its
+    /// transaction keeps them out).
+    KeysStartingWith(String),
+}
+
+/// A key with its value, if it has one (`get-many`).
+pub type Found = (String, Option<Vec<u8>>);
+
+/// The fault hook's verdict on writing a key.
+pub type Refusal<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// How a store operation failed, as Spin would let the guest see it.
+#[derive(Debug)]
+pub enum HostError {
+    /// An error value the guest receives (`other(..)`).
+    Guest(String),
+    /// Spin's host panics: the request dies (a bare 500).
+    Trap(String),
+}
+
+impl From<String> for HostError {
+    fn from(e: String) -> Self {
+        HostError::Guest(e)
+    }
+}
+
+/// What a swap must find in the store to apply (SQLite's view of `current()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// `current()` was never called: no condition.
+    Unread,
+    /// `current()` saw no value.
+    Absent,
+    /// `current()` saw this value.
+    Value(Vec<u8>),
+}
+
+/// A compare-and-swap in progress, per backend.
+pub enum CasState {
+    Sqlite(Expectation),
+    Redis(RedisCas),
+}
+
+/// What a swap reports to the guest.
+pub enum SwapReport {
+    Ok,
+    /// `cas-failed`, with the state of the fresh handle the guest gets back.
+    CasFailed(CasState),
+}
+
+enum Backend {
+    Sqlite(SqliteStore),
+    Redis(RedisStore),
+}
+
+/// One app's key-value data.
+pub struct KvStore {
+    backend: Backend,
+    fault: Mutex<WriteFault>,
+}
+
+impl KvStore {
+    pub fn open(backing: &StoreBacking) -> Result<KvStore> {
+        let backend = match backing {
+            StoreBacking::Memory => Backend::Sqlite(SqliteStore::open(None)?),
+            StoreBacking::File(path) => Backend::Sqlite(SqliteStore::open(Some(path))?),
+            StoreBacking::Redis(url) => Backend::Redis(RedisStore::open(url)?),
+        };
+        Ok(KvStore { backend, fault: Mutex::new(WriteFault::None) })
+    }
+
+    /// Fault hook: which writes fail from now on.
+    pub fn set_write_fault(&self, fault: WriteFault) {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
+    }
+
+    /// The injected error for writing `key`, if the fault covers it.
+    fn refusal(&self, key: &str) -> Option<String> {
+        match &*self.fault.lock().unwrap_or_else(|e| e.into_inner()) {
+            WriteFault::None => None,
+            WriteFault::All => Some("injected fault: the store refuses writes".to_string()),
+            WriteFault::KeysStartingWith(p) if key.starts_with(p.as_str()) => {
+                Some(format!("injected fault: the store refuses writes to {key:?}"))
+            }
+            WriteFault::KeysStartingWith(_) => None,
+        }
+    }
+
+    fn refuse_any<'k>(&self, keys: impl IntoIterator<Item = &'k String>) -> Result<(), String> {
+        keys.into_iter().find_map(|k| self.refusal(k)).map_or(Ok(()), Err)
+    }
+
+    pub fn get(&self, label: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.get(label, key),
+            Backend::Redis(r) => r.get(key),
+        }
+    }
+
+    pub fn exists(&self, label: &str, key: &str) -> Result<bool, String> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.exists(label, key),
+            Backend::Redis(r) => r.exists(key),
+        }
+    }
+
+    pub fn set(&self, label: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        self.refusal(key).map_or(Ok(()), Err)?;
+        match &self.backend {
+            Backend::Sqlite(s) => s.set(label, key, value),
+            Backend::Redis(r) => r.set(key, value),
+        }
+    }
+
+    pub fn delete(&self, label: &str, key: &str) -> Result<(), String> {
+        self.refusal(key).map_or(Ok(()), Err)?;
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete(label, key),
+            Backend::Redis(r) => r.delete(key),
+        }
+    }
+
+    /// Every key: a full scan on every backend (Redis: of every label).
+    pub fn keys(&self, label: &str) -> Result<Vec<String>, String> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.keys(label),
+            Backend::Redis(r) => r.keys(),
+        }
+    }
+
+    /// Every entry under `label` (Redis: of the whole keyspace), sorted by key.
+    pub fn dump(&self, label: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.dump(label),
+            Backend::Redis(r) => r.dump(),
+        }
+    }
+
+    pub fn get_many(&self, label: &str, keys: &[String]) -> Result<Vec<Found>, HostError> {
+        match &self.backend {
+            Backend::Sqlite(s) => Ok(s.get_many(label, keys)?),
+            Backend::Redis(r) => r.get_many(keys),
+        }
+    }
+
+    pub fn set_many(&self, label: &str, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.set_many(label, pairs, &|k| self.refusal(k)),
+            Backend::Redis(r) => {
+                self.refuse_any(pairs.iter().map(|(k, _)| k))?;
+                r.set_many(pairs)
+            }
+        }
+    }
+
+    pub fn delete_many(&self, label: &str, keys: &[String]) -> Result<(), String> {
+        self.refuse_any(keys)?;
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_many(label, keys),
+            Backend::Redis(r) => r.delete_many(keys),
+        }
+    }
+
+    pub fn increment(&self, label: &str, key: &str, delta: i64) -> Result<i64, HostError> {
+        self.refusal(key).map_or(Ok(()), Err)?;
+        match &self.backend {
+            Backend::Sqlite(s) => s.increment(label, key, delta),
+            Backend::Redis(r) => r.increment(key, delta),
+        }
+    }
+
+    /// `Cas::new`.
+    pub fn cas_new(&self) -> Result<CasState, String> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(CasState::Sqlite(Expectation::Unread)),
+            Backend::Redis(r) => Ok(CasState::Redis(r.cas_new()?)),
+        }
+    }
+
+    /// `cas.current()`: reads the value and remembers what the swap must find.
+    pub fn cas_current(&self, label: &str, key: &str, state: &mut CasState) -> Result<Option<Vec<u8>>, String> {
+        match (&self.backend, state) {
+            (Backend::Sqlite(s), CasState::Sqlite(seen)) => {
+                let value = s.get(label, key)?;
+                *seen = match &value {
+                    Some(v) => Expectation::Value(v.clone()),
+                    None => Expectation::Absent,
+                };
+                Ok(value)
+            }
+            (Backend::Redis(_), CasState::Redis(cas)) => cas.current(key),
+            _ => Err("a compare-and-swap handle of another backend".to_string()),
+        }
+    }
+
+    /// `atomics::swap`. SQLite reports what happened; Spin's Redis store
+    /// reports `cas-failed` for every swap, applied or not.
+    pub fn cas_swap(&self, label: &str, key: &str, state: CasState, value: &[u8]) -> Result<SwapReport, String> {
+        self.refusal(key).map_or(Ok(()), Err)?;
+        match (&self.backend, state) {
+            (Backend::Sqlite(s), CasState::Sqlite(seen)) => Ok(if s.swap(label, key, &seen, value)? {
+                SwapReport::Ok
+            } else {
+                SwapReport::CasFailed(CasState::Sqlite(Expectation::Unread))
+            }),
+            (Backend::Redis(_), CasState::Redis(mut cas)) => {
+                cas.swap(key, value)?;
+                Ok(SwapReport::CasFailed(CasState::Redis(cas)))
+            }
+            _ => Err("a compare-and-swap handle of another backend".to_string()),
+        }
+    }
+}
