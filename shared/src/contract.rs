@@ -330,6 +330,25 @@ mod tests {
     }
 
     #[test]
+    fn every_webhook_kind_fits_exactly_its_own_branch_of_webhook_payload() {
+        let case = serde_json::json!({"type": "case.triaged", "timestamp": "2026-11-28T12:00:03.000Z", "data": {
+            "case_reference": "case_0k3q9x7m2c4v8b1n5z6t0r9p2w", "priority": "P1", "organisation": "ngb",
+            "region": "VR09", "status": "triaged", "first_contact_due": null, "escalation_level": null,
+            "api_link": "/triage/cases/case_0k3q9x7m2c4v8b1n5z6t0r9p2w"}});
+        validate_schema("WebhookPayload", &case).unwrap();
+        let ping = serde_json::json!({"type": "webhook.ping", "timestamp": "2026-11-28T12:00:03.000Z",
+            "data": {"subscription_id": "sub_0k3q9x7m2c4v8b1n5z6t0r9p2w"}});
+        validate_schema("WebhookPayload", &ping).unwrap();
+        // A ping's data under a case type, or a case's data under the ping type: neither.
+        let mut crossed = ping.clone();
+        crossed["type"] = "case.triaged".into();
+        assert!(validate_schema("WebhookPayload", &crossed).is_err());
+        let mut crossed = case.clone();
+        crossed["type"] = "webhook.ping".into();
+        assert!(validate_schema("WebhookPayload", &crossed).is_err());
+    }
+
+    #[test]
     fn every_problem_kind_is_in_the_spec() {
         let documented =
             openapi()["components"]["schemas"]["Problem"]["properties"]["type"]["enum"].as_array().unwrap();
