@@ -255,8 +255,8 @@ fn every_variable_of_spin_toml_is_explained_in_the_local_guide() {
     let guide = std::fs::read_to_string(repo().join("docs/deploy-local.md")).unwrap();
     let table: Vec<&str> = guide.lines().filter(|l| l.starts_with("| `")).collect();
     let explained = |name: &str| {
-        // The three webhook fence slots share one row: `webhook_outbound_host_1`..`_3`.
-        let row_name = if name.starts_with("webhook_outbound_host_") { "webhook_outbound_host_1" } else { name };
+        // The three webhook fence slots share one row: `webhook_outbound_host_a`..`_c`.
+        let row_name = if name.starts_with("webhook_outbound_host_") { "webhook_outbound_host_a" } else { name };
         table.iter().any(|row| row.starts_with(&format!("| `{row_name}`")))
     };
     let missing: Vec<String> = main_manifest().variables.keys().filter(|n| !explained(n)).cloned().collect();

@@ -26,7 +26,7 @@ fn options() -> Options {
         .variable("admin_token", ADMIN)
         // Local receivers: the inner URL policy and Spin's outer fence both let them in.
         .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
+        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
     o.environment_variables = false;
     o.echo_logs = false;
     o

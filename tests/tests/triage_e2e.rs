@@ -18,7 +18,7 @@ fn app() -> TestApp {
     let mut o = options()
         .variable("submission_limit_per_hour", "1000")
         .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
+        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
     o.echo_logs = false;
     start(o)
 }
@@ -195,7 +195,7 @@ fn the_full_lifecycle_on_a_redis_like_store() {
     let mut o = options()
         .variable("submission_limit_per_hour", "1000")
         .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
+        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
     o.echo_logs = false;
     o.redis_like_cas = true;
     lifecycle(start(o));
