@@ -5,7 +5,9 @@
 //! - [`validate_response`]: a response's status is documented for the operation and its
 //!   JSON body fits the documented schema (the subset of JSON Schema the spec uses:
 //!   `$ref`, `type`, `required`, `properties`, `additionalProperties: false`, `items`,
-//!   `enum`, `const`, `oneOf`/`anyOf`, `minimum`/`maximum`, `pattern` for our ids).
+//!   `enum`, `const`, `oneOf` (exactly one branch fits, and the `discriminator`'s branch
+//!   if there is one), `anyOf`, `minimum`/`maximum`, `pattern` for our ids).
+//! - [`validate_schema`]: a value fits one named schema of `components/schemas`.
 
 use crate::web::RouteTable;
 use serde_json::Value;
@@ -73,6 +75,15 @@ pub fn validate_response(method: &str, path_template: &str, status: u16, body: &
     check(spec, &media["schema"], &value, "")
 }
 
+/// Checks a value against the spec's schema `components/schemas/<name>`.
+pub fn validate_schema(name: &str, value: &Value) -> Result<(), String> {
+    let spec = openapi();
+    if spec["components"]["schemas"][name].is_null() {
+        return Err(format!("openapi.yaml has no schema {name}"));
+    }
+    check(spec, &serde_json::json!({ "$ref": format!("#/components/schemas/{name}") }), value, "")
+}
+
 fn resolve<'a>(spec: &'a Value, node: &'a Value) -> &'a Value {
     let mut node = node;
     while let Some(reference) = node.get("$ref").and_then(Value::as_str) {
@@ -83,6 +94,69 @@ fn resolve<'a>(spec: &'a Value, node: &'a Value) -> &'a Value {
         node = target;
     }
     node
+}
+
+/// `oneOf` as JSON Schema means it: exactly one branch fits. A body that fits two is
+/// one a generated client cannot decode, so it is an error however valid each branch is.
+/// With a `discriminator`, the branch its property names must also be the one that fits.
+fn check_one_of(
+    spec: &Value,
+    branches: &[Value],
+    discriminator: &Value,
+    value: &Value,
+    at: &str,
+) -> Result<(), String> {
+    let results: Vec<Result<(), String>> = branches.iter().map(|b| check(spec, b, value, at)).collect();
+    if !discriminator.is_null() {
+        let chosen = discriminated_branch(discriminator, branches, value, at)?;
+        if let Err(e) = &results[chosen] {
+            return Err(format!(
+                "{at}: the discriminator selects {}, which it does not fit: {e}",
+                branch_name(branches, chosen)
+            ));
+        }
+    }
+    let fitting: Vec<String> =
+        (0..branches.len()).filter(|&i| results[i].is_ok()).map(|i| branch_name(branches, i)).collect();
+    match fitting.len() {
+        1 => Ok(()),
+        0 => {
+            let why: Vec<String> = results
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.as_ref().err().map(|e| format!("{}: {e}", branch_name(branches, i))))
+                .collect();
+            Err(format!("{at}: fits none of the oneOf schemas ({})", why.join("; ")))
+        }
+        _ => Err(format!("{at}: fits {} oneOf schemas ({}); exactly one must fit", fitting.len(), fitting.join(", "))),
+    }
+}
+
+/// The index of the branch a discriminator names for `value`: by `mapping`, else by the
+/// schema whose name is the property's value (OpenAPI's implicit mapping).
+fn discriminated_branch(discriminator: &Value, branches: &[Value], value: &Value, at: &str) -> Result<usize, String> {
+    let property =
+        discriminator["propertyName"].as_str().ok_or_else(|| format!("{at}: a discriminator without propertyName"))?;
+    let tag = value[property]
+        .as_str()
+        .ok_or_else(|| format!("{at}/{property}: the discriminator is missing or not a string"))?;
+    let target = match discriminator["mapping"][tag].as_str() {
+        Some(reference) if reference.starts_with('#') => reference.to_string(),
+        Some(name) => format!("#/components/schemas/{name}"),
+        None => format!("#/components/schemas/{tag}"),
+    };
+    branches
+        .iter()
+        .position(|b| b["$ref"].as_str() == Some(target.as_str()))
+        .ok_or_else(|| format!("{at}/{property}: {tag:?} names no oneOf branch"))
+}
+
+/// A branch as an error names it: its schema's name, else its position.
+fn branch_name(branches: &[Value], i: usize) -> String {
+    match branches[i]["$ref"].as_str() {
+        Some(reference) => reference.rsplit('/').next().unwrap_or(reference).to_string(),
+        None => format!("oneOf[{i}]"),
+    }
 }
 
 fn type_matches(expected: &str, value: &Value) -> bool {
@@ -103,11 +177,12 @@ fn check(spec: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), St
     if schema.is_null() {
         return Ok(());
     }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema[key].as_array() {
-            if !options.iter().any(|s| check(spec, s, value, at).is_ok()) {
-                return Err(format!("{at}: fits none of the {key} schemas"));
-            }
+    if let Some(branches) = schema["oneOf"].as_array() {
+        check_one_of(spec, branches, &schema["discriminator"], value, at)?;
+    }
+    if let Some(options) = schema["anyOf"].as_array() {
+        if !options.iter().any(|s| check(spec, s, value, at).is_ok()) {
+            return Err(format!("{at}: fits none of the anyOf schemas"));
         }
     }
     if let Some(all) = schema["allOf"].as_array() {
@@ -192,6 +267,85 @@ mod tests {
         let broken =
             serde_json::json!({"type": "x", "title": "t", "status": 200, "detail": "d", "correlation_id": "c"});
         assert!(check(spec, &serde_json::json!({"$ref": "#/components/schemas/Problem"}), &broken, "").is_err());
+    }
+
+    /// A spec of two object shapes: `Named` (a required `name`) and `Any` (any object).
+    fn two_shapes() -> Value {
+        serde_json::json!({"components": {"schemas": {
+            "Named": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+            "Any": {"type": "object"},
+        }}})
+    }
+
+    fn one_of_named_or_any() -> Value {
+        serde_json::json!({"oneOf": [{"$ref": "#/components/schemas/Named"}, {"$ref": "#/components/schemas/Any"}]})
+    }
+
+    #[test]
+    fn a_value_fitting_two_one_of_branches_is_rejected_naming_both() {
+        let error =
+            check(&two_shapes(), &one_of_named_or_any(), &serde_json::json!({"name": "x"}), "/data").unwrap_err();
+        assert!(error.contains("/data") && error.contains("Named, Any") && error.contains("exactly one"), "{error}");
+    }
+
+    #[test]
+    fn a_value_fitting_exactly_one_one_of_branch_passes_and_none_fails() {
+        check(&two_shapes(), &one_of_named_or_any(), &serde_json::json!({"other": 1}), "").unwrap();
+        let error = check(&two_shapes(), &one_of_named_or_any(), &serde_json::json!("text"), "").unwrap_err();
+        assert!(error.contains("fits none of the oneOf schemas"), "{error}");
+    }
+
+    /// `ping` and `case.*` shapes told apart by `type`, as `WebhookPayload` is.
+    fn tagged() -> (Value, Value) {
+        let spec = serde_json::json!({"components": {"schemas": {
+            "Ping": {"type": "object", "required": ["type"], "properties": {"type": {"const": "ping"}}},
+            "Case": {"type": "object", "required": ["type", "case"],
+                     "properties": {"type": {"enum": ["case.a", "case.b"]}, "case": {"type": "string"}}},
+            "Loose": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}},
+        }}});
+        let schema = serde_json::json!({
+            "oneOf": [{"$ref": "#/components/schemas/Ping"}, {"$ref": "#/components/schemas/Case"},
+                      {"$ref": "#/components/schemas/Loose"}],
+            "discriminator": {"propertyName": "type", "mapping": {
+                "ping": "#/components/schemas/Ping", "case.a": "Case", "case.b": "#/components/schemas/Case",
+                "other": "#/components/schemas/Loose"}},
+        });
+        (spec, schema)
+    }
+
+    #[test]
+    fn the_discriminator_picks_the_branch_and_the_value_must_fit_it() {
+        let (spec, schema) = tagged();
+        // `Loose` fits every tagged value too: with `case.a` or `ping`, two branches fit.
+        let error = check(&spec, &schema, &serde_json::json!({"type": "case.a", "case": "c"}), "").unwrap_err();
+        assert!(error.contains("Case, Loose"), "{error}");
+        check(&spec, &schema, &serde_json::json!({"type": "other"}), "").unwrap();
+        // Mapped to `Case` by name (no `#`), which the value does not fit; `Loose` alone would.
+        let error = check(&spec, &schema, &serde_json::json!({"type": "case.a"}), "").unwrap_err();
+        assert!(error.contains("the discriminator selects Case"), "{error}");
+        let error = check(&spec, &schema, &serde_json::json!({"type": "case.z"}), "").unwrap_err();
+        assert!(error.contains("\"case.z\" names no oneOf branch"), "{error}");
+        let error = check(&spec, &schema, &serde_json::json!({"case": "c"}), "").unwrap_err();
+        assert!(error.contains("/type: the discriminator is missing"), "{error}");
+    }
+
+    #[test]
+    fn every_webhook_kind_fits_exactly_its_own_branch_of_webhook_payload() {
+        let case = serde_json::json!({"type": "case.triaged", "timestamp": "2026-11-28T12:00:03.000Z", "data": {
+            "case_reference": "case_0k3q9x7m2c4v8b1n5z6t0r9p2w", "priority": "P1", "organisation": "ngb",
+            "region": "VR09", "status": "triaged", "first_contact_due": null, "escalation_level": null,
+            "api_link": "/triage/cases/case_0k3q9x7m2c4v8b1n5z6t0r9p2w"}});
+        validate_schema("WebhookPayload", &case).unwrap();
+        let ping = serde_json::json!({"type": "webhook.ping", "timestamp": "2026-11-28T12:00:03.000Z",
+            "data": {"subscription_id": "sub_0k3q9x7m2c4v8b1n5z6t0r9p2w"}});
+        validate_schema("WebhookPayload", &ping).unwrap();
+        // A ping's data under a case type, or a case's data under the ping type: neither.
+        let mut crossed = ping.clone();
+        crossed["type"] = "case.triaged".into();
+        assert!(validate_schema("WebhookPayload", &crossed).is_err());
+        let mut crossed = case.clone();
+        crossed["type"] = "webhook.ping".into();
+        assert!(validate_schema("WebhookPayload", &crossed).is_err());
     }
 
     #[test]

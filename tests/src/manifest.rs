@@ -5,6 +5,8 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+mod ids;
+
 /// A parsed `spin.toml`, with component sources resolved against its directory.
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -123,8 +125,8 @@ impl Manifest {
         if raw.spin_manifest_version != 2 {
             bail!("only spin_manifest_version = 2 is supported");
         }
+        check_names(&raw)?;
         for (name, decl) in &raw.variables {
-            check_variable_name(name)?;
             if decl.required && decl.default.is_some() {
                 bail!("variable `{name}` cannot be both required and have a default");
             }
@@ -135,7 +137,6 @@ impl Manifest {
         let mut components = BTreeMap::new();
         for (id, c) in raw.component {
             for (name, template) in &c.variables {
-                check_variable_name(name)?;
                 for used in template_references(template)? {
                     if !raw.variables.contains_key(&used) {
                         bail!("component `{id}` variable `{name}` refers to undefined application variable `{used}`");
@@ -192,8 +193,27 @@ impl Manifest {
     }
 }
 
-/// Spin's rule for variable names: lower-case ASCII letters, digits and
-/// underscores, starting with a letter.
+/// Refuses the manifest, as Spin does while parsing it, if any variable name or
+/// component id (declared or referenced by a trigger) breaks Spin's identifier rules.
+fn check_names(raw: &RawManifest) -> Result<()> {
+    for name in raw.variables.keys() {
+        ids::check_variable_id(name)?;
+    }
+    for (id, component) in &raw.component {
+        ids::check_component_id(id)?;
+        for name in component.variables.keys() {
+            ids::check_variable_id(name).with_context(|| format!("in [component.{id}.variables]"))?;
+        }
+    }
+    for trigger in &raw.trigger.http {
+        ids::check_component_id(&trigger.component).context("in a [[trigger.http]] `component`")?;
+    }
+    Ok(())
+}
+
+/// The looser rule Spin applies to a name a guest asks for, or a template refers to:
+/// lower-case ASCII letters, digits and underscores, starting with a letter. Declared
+/// names also pass [`check_names`].
 pub(crate) fn check_variable_name(name: &str) -> Result<()> {
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
@@ -283,5 +303,41 @@ source = "q.wasm"
         assert_eq!(m.triggers[0].route, TriggerRoute::Public("/p/...".into()));
         assert_eq!(m.triggers[1].route, TriggerRoute::Private);
         assert_eq!(m.components["p"].source, Path::new("/m/p.wasm"));
+    }
+
+    /// A manifest whose names are set by the test: `var` in `[variables]`, `comp_var` in
+    /// `[component.<id>.variables]`, `id` as the component and `trigger` in its trigger.
+    fn manifest_named(var: &str, comp_var: &str, id: &str, trigger: &str) -> String {
+        format!(
+            r#"
+spin_manifest_version = 2
+[variables]
+{var} = {{ default = "x" }}
+[[trigger.http]]
+route = "/p/..."
+component = "{trigger}"
+[component.{id}]
+source = "p.wasm"
+[component.{id}.variables]
+{comp_var} = "{{{{ {var} }}}}"
+"#
+        )
+    }
+
+    #[test]
+    fn names_spin_refuses_fail_the_load_naming_the_name_and_the_rule() {
+        let ok = manifest_named("host_a", "host_a", "my-COMP", "my-COMP");
+        Manifest::parse(&ok, Path::new(".")).expect("names Spin accepts");
+        let refused = [
+            (manifest_named("host_1", "host_a", "p", "p"), "`host_1`", "must start with an ASCII letter"),
+            (manifest_named("host_a", "host_1", "p", "p"), "`host_1`", "must start with an ASCII letter"),
+            (manifest_named("host_a", "Host", "p", "p"), "`Host`", "all lower case"),
+            (manifest_named("host_a", "host_a", "my-Comp", "my-Comp"), "`my-Comp`", "all lower case or all upper"),
+            (manifest_named("host_a", "host_a", "p", "p--q"), "`p--q`", "must not be empty"),
+        ];
+        for (text, name, rule) in refused {
+            let error = format!("{:#}", Manifest::parse(&text, Path::new(".")).expect_err(name));
+            assert!(error.contains(name) && error.contains(rule), "{name}: {error}");
+        }
     }
 }

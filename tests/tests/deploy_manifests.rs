@@ -75,6 +75,33 @@ fn is_peer_url(name: &str) -> bool {
     name.ends_with("_url")
 }
 
+/// Every `spin.toml` in the checkout, build output and git's own files aside.
+fn every_spin_toml(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let entry = entry.unwrap();
+        let (path, name) = (entry.path(), entry.file_name());
+        if entry.file_type().unwrap().is_dir() && name != "target" && name != ".git" {
+            every_spin_toml(&path, found);
+        } else if name == "spin.toml" {
+            found.push(path);
+        }
+    }
+}
+
+/// Spin refuses a manifest with a name it cannot parse (a variable word starting with a
+/// digit, a mixed-case component id) before serving anything; so does the host, and no
+/// manifest of the repository may hold such a name.
+#[test]
+fn every_manifest_in_the_repository_has_only_names_spin_accepts() {
+    let mut manifests = Vec::new();
+    every_spin_toml(&repo(), &mut manifests);
+    assert!(manifests.contains(&weerbaar_tests::project_manifest()), "the walk finds spin.toml: {manifests:?}");
+    assert!(manifests.contains(&split_path("notification")), "the walk finds the split manifests: {manifests:?}");
+    let refused: Vec<String> =
+        manifests.iter().filter_map(|m| Manifest::load(m).err().map(|e| format!("{e:#}"))).collect();
+    assert!(refused.is_empty(), "manifests Spin would refuse: {refused:#?}");
+}
+
 #[test]
 fn every_component_of_the_main_manifest_has_a_split_manifest() {
     let main = main_manifest();
@@ -255,8 +282,8 @@ fn every_variable_of_spin_toml_is_explained_in_the_local_guide() {
     let guide = std::fs::read_to_string(repo().join("docs/deploy-local.md")).unwrap();
     let table: Vec<&str> = guide.lines().filter(|l| l.starts_with("| `")).collect();
     let explained = |name: &str| {
-        // The three webhook fence slots share one row: `webhook_outbound_host_1`..`_3`.
-        let row_name = if name.starts_with("webhook_outbound_host_") { "webhook_outbound_host_1" } else { name };
+        // The three webhook fence slots share one row: `webhook_outbound_host_a`..`_c`.
+        let row_name = if name.starts_with("webhook_outbound_host_") { "webhook_outbound_host_a" } else { name };
         table.iter().any(|row| row.starts_with(&format!("| `{row_name}`")))
     };
     let missing: Vec<String> = main_manifest().variables.keys().filter(|n| !explained(n)).cloned().collect();

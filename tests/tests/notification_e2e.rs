@@ -26,7 +26,7 @@ fn options() -> Options {
         .variable("admin_token", ADMIN)
         // Local receivers: the inner URL policy and Spin's outer fence both let them in.
         .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
+        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
     o.environment_variables = false;
     o.echo_logs = false;
     o.store = e2e::backing();
@@ -236,6 +236,35 @@ fn gone_disables_the_subscription() {
     assert_eq!(sub.body["disabled_reason"], "gone");
     post_event(&app, &case_event(31, "case.triaged", Some("P2"), "ngb", "VR09"));
     assert_eq!(receiver.hits().len(), 1, "nothing more after 410");
+}
+
+/// Every kind of stored message (a case event, the operator event of a disabled
+/// endpoint) reads back, listed, alone and resent, in the shape openapi.yaml documents:
+/// its payload fits exactly one branch of `WebhookPayload`, as a generated client needs.
+#[test]
+fn stored_messages_of_every_kind_read_back_as_documented() {
+    let app = TestApp::start(options()).expect("the app starts");
+    let (operators, gone) = (Receiver::start(), Receiver::start());
+    gone.answer(410, None);
+    let (ops, _) = subscribe(&app, &operators.url("/ops"), json!({ "operator_events": true }));
+    subscribe(&app, &gone.url("/gone"), json!({}));
+    assert_eq!(post_event(&app, &case_event(35, "case.triaged", Some("P2"), "ngb", "VR09")).status, 202);
+
+    let page = admin(&app, "GET", &format!("/notification/subscriptions/{ops}/messages"), None);
+    page.conforms("GET", "/notification/subscriptions/{subscription_id}/messages");
+    let messages = page.body["messages"].as_array().unwrap();
+    let mut types: Vec<&str> = messages.iter().map(|m| m["payload"]["type"].as_str().unwrap()).collect();
+    types.sort();
+    assert_eq!(types, ["case.triaged", "operator.endpoint_disabled"], "{}", page.body);
+    for message in messages {
+        let id = message["id"].as_str().unwrap();
+        let one = admin(&app, "GET", &format!("/notification/messages/{id}"), None);
+        one.conforms("GET", "/notification/messages/{message_id}");
+        assert_eq!(one.body["payload"], message["payload"]);
+        let resent = admin(&app, "POST", &format!("/notification/messages/{id}/resend"), None);
+        resent.conforms("POST", "/notification/messages/{message_id}/resend");
+        assert_eq!(resent.status, 200, "{}", resent.body);
+    }
 }
 
 #[test]

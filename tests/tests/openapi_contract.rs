@@ -194,3 +194,98 @@ fn operation_ids_are_unique_and_path_parameters_are_declared() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// Every `oneOf` and `anyOf` of the spec, as (JSON pointer, the schema holding it).
+fn unions(node: &Value, at: &str, out: &mut Vec<(String, &'static str, Value)>) {
+    match node {
+        Value::Object(map) => {
+            for key in ["oneOf", "anyOf"] {
+                if map.contains_key(key) {
+                    out.push((at.to_string(), key, node.clone()));
+                }
+            }
+            for (k, v) in map {
+                unions(v, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                unions(v, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The values a branch pins its `type` property to (`const` or `enum`), if it does.
+fn pinned_types(branch: &Value) -> Option<Vec<String>> {
+    let branch = deref(branch);
+    let required = branch["required"].as_array()?.iter().any(|r| r == "type");
+    let property = deref(&branch["properties"]["type"]);
+    let values = match (property.get("const"), property["enum"].as_array()) {
+        (Some(c), _) => vec![c.as_str()?.to_string()],
+        (None, Some(e)) => e.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>()?,
+        (None, None) => return None,
+    };
+    (required && !values.is_empty()).then_some(values)
+}
+
+/// A body that fits two branches of a `oneOf` is one a generated client cannot decode.
+/// So every `oneOf` is a tagged union: a `discriminator` on `type`, and branches (by
+/// `$ref`, as OpenAPI discriminators need) that each require `type` and pin it to values
+/// no other branch allows, with the `mapping` sending each value to its own branch.
+/// `anyOf` is kept for "this or null" only, where at most one branch can fit.
+#[test]
+fn every_union_in_the_spec_is_unambiguous() {
+    let mut found = Vec::new();
+    unions(spec(), "#", &mut found);
+    let mut problems = Vec::new();
+    let mut one_ofs = 0;
+    for (at, key, schema) in &found {
+        let branches = schema[*key].as_array().cloned().unwrap_or_default();
+        if *key == "anyOf" {
+            let nulls = branches.iter().filter(|b| b["type"] == "null").count();
+            let nullable_other = branches.iter().any(|b| {
+                let t = &deref(b)["type"];
+                t.is_null() || t.as_array().is_some_and(|ts| ts.iter().any(|x| x == "null"))
+            });
+            if branches.len() != 2 || nulls != 1 || nullable_other {
+                problems.push(format!("{at}: anyOf is only for `X or null` (use a discriminated oneOf)"));
+            }
+            continue;
+        }
+        one_ofs += 1;
+        if schema["discriminator"]["propertyName"] != "type" {
+            problems.push(format!("{at}: oneOf without a discriminator on `type`"));
+        }
+        let mut owner: std::collections::BTreeMap<String, String> = Default::default();
+        for (i, branch) in branches.iter().enumerate() {
+            let Some(reference) = branch["$ref"].as_str() else {
+                problems.push(format!("{at}/oneOf/{i}: a discriminated branch must be a $ref"));
+                continue;
+            };
+            let Some(values) = pinned_types(branch) else {
+                problems.push(format!("{at}: {reference} does not require `type` and pin it with const or enum"));
+                continue;
+            };
+            for value in values {
+                if let Some(other) = owner.insert(value.clone(), reference.to_string()) {
+                    problems.push(format!("{at}: `type` {value:?} is allowed by both {other} and {reference}"));
+                }
+                // Without a mapping entry, OpenAPI looks for a schema named like the value.
+                let mapped = schema["discriminator"]["mapping"][&value].as_str();
+                let implicit = format!("#/components/schemas/{value}");
+                if mapped.unwrap_or(&implicit) != reference {
+                    problems.push(format!("{at}: the discriminator sends {value:?} elsewhere than {reference}"));
+                }
+            }
+        }
+        if let Some(mapping) = schema["discriminator"]["mapping"].as_object() {
+            for value in mapping.keys().filter(|v| !owner.contains_key(*v)) {
+                problems.push(format!("{at}: mapping names {value:?}, which no branch allows"));
+            }
+        }
+    }
+    assert!(one_ofs > 0, "the walk finds the oneOf of WebhookPayload");
+    assert!(problems.is_empty(), "ambiguous unions in openapi.yaml: {problems:#?}");
+}

@@ -66,7 +66,7 @@ fn deploy(name: &str) -> Deployment {
     let notification = start(
         split("notification", &store)
             .variable("webhook_allowed_http_hosts", "127.0.0.1")
-            .variable("webhook_outbound_host_1", "http://127.0.0.1:*"),
+            .variable("webhook_outbound_host_a", "http://127.0.0.1:*"),
     );
     let triage = start(
         split("triage", &store)

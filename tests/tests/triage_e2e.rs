@@ -18,7 +18,7 @@ fn app() -> TestApp {
     let mut o = options()
         .variable("submission_limit_per_hour", "1000")
         .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
+        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
     o.echo_logs = false;
     start(o)
 }

@@ -156,4 +156,33 @@ mod tests {
             assert_eq!(value["data"].as_object().unwrap().len(), 8);
         }
     }
+
+    /// Every kind of body the component sends fits openapi.yaml's `WebhookPayload`,
+    /// which accepts a body only if exactly one of its branches does.
+    #[test]
+    fn every_webhook_body_fits_exactly_one_branch_of_the_contract() {
+        let mut bodies: Vec<String> = EventType::ALL.iter().map(|t| for_case_event(&event(*t)).body()).collect();
+        let mut untriaged = event(EventType::CaseCreated);
+        (untriaged.data.priority, untriaged.data.organisation, untriaged.data.first_contact_due) = (None, None, None);
+        bodies.push(for_case_event(&untriaged).body());
+        let (r, now) = (SeededRandom::new(6), Timestamp::parse("2026-11-28T12:00:00Z").unwrap());
+        let subscription_id = SubscriptionId::generate(&r);
+        bodies.push(
+            Webhook {
+                event_type: PING_TYPE.into(),
+                timestamp: now,
+                data: PingData { subscription_id: subscription_id.clone() },
+            }
+            .body(),
+        );
+        for failing_since in [Some(now), None] {
+            let data =
+                EndpointDisabledData { subscription_id: subscription_id.clone(), reason: "gone".into(), failing_since };
+            bodies.push(Webhook { event_type: ENDPOINT_DISABLED_TYPE.into(), timestamp: now, data }.body());
+        }
+        for body in bodies {
+            let value = serde_json::from_str(&body).unwrap();
+            shared::contract::validate_schema("WebhookPayload", &value).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+    }
 }
