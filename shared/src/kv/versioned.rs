@@ -5,7 +5,10 @@
 //! whose swap was reported as a conflict can tell by re-reading whether its own write
 //! landed (Redis reports `cas-failed` for swaps that applied), even when another writer
 //! has already written on top of it. A change is therefore never applied twice and
-//! never lost. `version` is what clients see as the ETag.
+//! never lost: when so many writes landed on top that the history no longer reaches
+//! back to it, the writer cannot tell and says so ([`UpdateError::Store`]: may or may
+//! not have happened) instead of writing again. `version` is what clients see as the
+//! ETag.
 
 use super::{KeyValue, StoreError, Swap};
 use crate::random::Random;
@@ -14,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How many earlier write ids a document remembers: more than concurrent writers can
-/// plausibly land between one writer's swap and its re-read.
-const RECENT_WRITES: usize = 16;
+/// plausibly land between one writer's swap and its re-read (16 was seen to be
+/// overrun by 8 threads on a loaded 2-core machine).
+const RECENT_WRITES: usize = 32;
 
 /// How often [`update`] retries against a fresh value before giving up.
 pub const MAX_ATTEMPTS: usize = 32;
@@ -144,6 +148,14 @@ where
                     if fresh.contains_write(&next.write) {
                         return Ok((next, outcome));
                     }
+                    // Had ours landed, it would have been pushed out of the history by
+                    // now: writing again could apply the change twice.
+                    if fresh.version > next.version + RECENT_WRITES as u64 {
+                        return Err(UpdateError::Store(StoreError(format!(
+                            "a contended write's outcome is unknown: {} writes landed on top",
+                            fresh.version - next.version
+                        ))));
+                    }
                 }
             }
         }
@@ -222,6 +234,75 @@ mod tests {
         assert_eq!(doc.data, 10, "every change applied exactly once");
     }
 
+    /// Spin's Redis store: every swap applies and reports a conflict; `others` writes by
+    /// other writers land between a swap and the writer's re-read.
+    struct BusyRedis {
+        inner: MemoryStore,
+        others: u64,
+    }
+
+    impl KeyValue for BusyRedis {
+        type Cas = <MemoryStore as KeyValue>::Cas;
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key)
+        }
+        fn exists(&self, key: &str) -> Result<bool, StoreError> {
+            self.inner.exists(key)
+        }
+        fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+            self.inner.get_many(keys)
+        }
+        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+            self.inner.set_many(entries)
+        }
+        fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+            self.inner.delete_many(keys)
+        }
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+            self.inner.increment(key, delta)
+        }
+        fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), StoreError> {
+            self.inner.cas_begin(key)
+        }
+        fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<Swap, StoreError> {
+            let swapped = self.inner.cas_swap(cas, value)?;
+            let r = SeededRandom::new(7);
+            for _ in 0..self.others {
+                add_one(&self.inner, &r);
+            }
+            Ok(swapped)
+        }
+    }
+
+    #[test]
+    fn a_write_buried_deeper_than_the_history_is_reported_unknown_never_repeated() {
+        for (others, expect_known) in [(RECENT_WRITES as u64, true), (RECENT_WRITES as u64 + 1, false)] {
+            let s = BusyRedis { inner: MemoryStore::with_mode(CasMode::RedisLike), others };
+            seeded(&s.inner, "n", 0);
+            let r = SeededRandom::new(3);
+            let result = update(&s, "n", &r, |n: &mut u64, _| {
+                *n += 1000;
+                Ok::<_, ()>(Change::Write(()))
+            });
+            let doc: Versioned<u64> = read(&s.inner, "n").unwrap().unwrap();
+            assert_eq!(doc.data, 1000 + others, "{others} writes on top: ours applied exactly once");
+            match result {
+                Ok(_) => assert!(expect_known, "{others} writes on top cannot be seen through"),
+                Err(UpdateError::Store(e)) => {
+                    assert!(!expect_known, "{others} writes on top: {e}");
+                    assert!(e.0.contains("unknown"), "{e}");
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+    }
+
     #[test]
     fn concurrent_writers_lose_no_change_on_either_backend() {
         for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
@@ -232,33 +313,46 @@ mod tests {
                     let s = Arc::clone(&s);
                     std::thread::spawn(move || {
                         let r = SeededRandom::new(100 + t);
-                        let mut gave_up = 0;
+                        let (mut applied, mut unknown, mut gave_up) = (0u64, 0u64, 0u64);
                         for _ in 0..25 {
                             // Contended promises that nothing was written, so the caller
                             // may try again; under 8 hammering threads on 2 cores a writer
-                            // can lose MAX_ATTEMPTS races in a row.
+                            // can lose MAX_ATTEMPTS races in a row. An unknown outcome (a
+                            // thread descheduled while more than RECENT_WRITES landed on
+                            // top of its write) may have applied: it is never retried.
+                            // The port cannot tell the backends apart, so on SQLite too a
+                            // conflict that deep is reported unknown, not retried.
                             loop {
                                 match update(&*s, "n", &r, |n: &mut u64, _| {
                                     *n += 1;
                                     Ok::<_, ()>(Change::Write(()))
                                 }) {
-                                    Ok(_) => break,
-                                    Err(UpdateError::Contended) => gave_up += 1,
+                                    Ok(_) => applied += 1,
+                                    Err(UpdateError::Contended) => {
+                                        gave_up += 1;
+                                        continue;
+                                    }
+                                    Err(UpdateError::Store(_)) => unknown += 1,
                                     Err(other) => panic!("{other}"),
                                 }
+                                break;
                             }
                         }
-                        gave_up
+                        (applied, unknown, gave_up)
                     })
                 })
                 .collect();
-            let gave_up: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+            let (mut applied, mut unknown, mut gave_up) = (0, 0, 0);
+            for t in threads {
+                let (a, u, g) = t.join().unwrap();
+                (applied, unknown, gave_up) = (applied + a, unknown + u, gave_up + g);
+            }
             let doc: Versioned<u64> = read(&*s, "n").unwrap().unwrap();
-            assert_eq!(
-                doc.data, 200,
-                "{mode:?}: no change lost or doubled ({gave_up} contended give-ups wrote nothing)"
-            );
-            assert_eq!(doc.version, 201, "{mode:?}");
+            let what = format!("{mode:?}: {applied} applied, {unknown} unknown, {gave_up} contended give-ups");
+            assert_eq!(applied + unknown, 200, "{what}");
+            assert!(doc.data >= applied, "a change reported applied was lost: {} ({what})", doc.data);
+            assert!(doc.data <= applied + unknown, "a change was applied twice: {} ({what})", doc.data);
+            assert_eq!(doc.version, doc.data + 1, "{what}");
         }
     }
 }
