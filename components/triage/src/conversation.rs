@@ -219,9 +219,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         version: u64,
         up_to: u64,
     ) -> Result<Versioned<CaseRecord>, Problem> {
-        let last = messages_log(id).last_slot(self.store)?;
-        if up_to == 0 || up_to > last {
-            return Err(Problem::invalid_field("/up_to", format!("must be a message number from 1 to {last}")));
+        // `exists`, not the log's counter: reading a counter may create it, and bad
+        // input writes nothing.
+        if up_to == 0 || !self.store.exists(&messages_log(id).key(up_to))? {
+            return Err(Problem::invalid_field("/up_to", "must be the number of a message of this case"));
         }
         let done = self.commit(id, Some(who.organisation), Base::Exact(version), |_, work, _| {
             Ok(work.conversation.mark_read(up_to).then(Vec::new))
