@@ -14,22 +14,7 @@ use std::time::Duration;
 use weerbaar_tests::TestApp;
 
 fn app() -> TestApp {
-    let mut o = options()
-        .variable("submission_limit_per_hour", "1000")
-        .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_1", "http://127.0.0.1:*");
-    o.echo_logs = false;
-    start(o)
-}
-
-fn staff(app: &TestApp, token: &str, method: &str, path: &str, extra: &[(&str, &str)], body: Option<Value>) -> Reply {
-    let auth = format!("Bearer {token}");
-    let mut headers = vec![("authorization", auth.as_str())];
-    headers.extend_from_slice(extra);
-    if body.is_some() {
-        headers.push(("content-type", "application/json"));
-    }
-    call(app, method, path, &headers, body.map(|b| serde_json::to_vec(&b).unwrap()))
+    start(webhook_options())
 }
 
 fn token(app: &TestApp, org: &str) -> String {
@@ -75,22 +60,6 @@ fn sweep(app: &TestApp) -> Reply {
     r
 }
 
-/// Files a mayor's report (routed to NGB); returns (case id, receipt code).
-fn file(app: &TestApp) -> (String, String) {
-    let report = json!({
-        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
-        "request_kind": "incident", "incident_kinds": ["intimidation"], "immediate_danger": false,
-        "description": "Een man staat elke avond voor de deur.",
-        "contact": {"channel": "phone", "phone": "+31 6 12345678"}, "language": "nl"
-    });
-    let filed = post_json(app, "/intake/reports", &report);
-    assert_eq!(filed.status, 201, "{}", filed.body);
-    (
-        filed.body["case_reference"].as_str().unwrap().to_string(),
-        filed.body["receipt_code"].as_str().unwrap().to_string(),
-    )
-}
-
 fn webhooks(receiver: &Receiver, path: &str, case: &str, kind: &str) -> Vec<e2e::receiver::Hit> {
     receiver
         .hits_at(path)
@@ -109,7 +78,7 @@ fn a_follow_up_in_danger_reaches_a_confidant_escalates_and_the_case_is_handed_ov
     let bzk = token(&app, "bzk");
 
     // 1. A report, acknowledged, worked and moved to aftercare.
-    let (case, receipt) = file(&app);
+    let (case, receipt) = file_mayor_report(&app);
     let mut tag = etag(&read(&app, &ngb, &case));
     tag = etag(&update(&app, &ngb, &case, "/acknowledge", &tag, None));
     tag = etag(&update(&app, &ngb, &case, "/assign", &tag, Some(json!({"confidant": "Desk Utrecht"}))));
@@ -205,7 +174,7 @@ fn a_follow_up_in_danger_reaches_a_confidant_escalates_and_the_case_is_handed_ov
 fn bad_input_to_the_new_endpoints_is_a_problem_naming_the_field_and_writes_nothing() {
     let app = app();
     let ngb = token(&app, "ngb");
-    let (case, receipt) = file(&app);
+    let (case, receipt) = file_mayor_report(&app);
     let tag = etag(&read(&app, &ngb, &case));
     let before = store_text(&app);
 
