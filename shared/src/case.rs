@@ -9,7 +9,9 @@
 //!   counter `receipt/<hmac>/claim`); `case/<case_id>/receipt` holds the hmac back, so
 //!   retention can purge the receipt with the case;
 //! - `idx/pending_triage/…`: a [`SlotLog`] of case ids handed over to triage and not yet
-//!   triaged (the sweep's work list).
+//!   triaged (the sweep's work list);
+//! - `idx/pending_messages/…`: a [`SlotLog`] of reporter messages triage has not yet
+//!   taken in (the sweep's work list for follow-ups).
 //!
 //! What could identify the reporter (name, municipality, contact details, the
 //! description, messages) is only ever stored sealed.
@@ -64,6 +66,11 @@ pub const RECEIPT_PURPOSE: &str = "receipt-code";
 /// The cases waiting for triage.
 pub fn pending_triage_log() -> SlotLog {
     SlotLog::new("idx/pending_triage")
+}
+
+/// The reporter messages triage has not yet taken in ([`PendingMessage`]s).
+pub fn pending_messages_log() -> SlotLog {
+    SlotLog::new("idx/pending_messages")
 }
 
 /// The sealed-field name of a message in slot `slot`: binding the slot stops a
@@ -183,6 +190,43 @@ pub struct CaseMessage {
     pub at: Timestamp,
     /// The text, sealed for field [`message_field`] of its slot.
     pub text: Sealed,
+    /// What a reporter's follow-up says about danger or a new incident, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUpFacts>,
+}
+
+/// What a reporter's follow-up reports besides its text: danger now, or new incident
+/// kinds. Like [`ReportFacts`], none of it identifies anyone, so it stays in clear for
+/// triage to act on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpFacts {
+    #[serde(default)]
+    pub immediate_danger: bool,
+    #[serde(default)]
+    pub threat_to_life: bool,
+    #[serde(default)]
+    pub incident_kinds: Vec<IncidentKind>,
+}
+
+impl FollowUpFacts {
+    /// Danger now: the reporter is told to call 112.
+    pub fn urgent(&self) -> bool {
+        self.immediate_danger || self.threat_to_life
+    }
+
+    /// Whether the follow-up reports danger or a new incident (else it is just text).
+    pub fn reports_something(&self) -> bool {
+        self.urgent() || !self.incident_kinds.is_empty()
+    }
+}
+
+/// An entry of the pending-messages list: a reporter message in `slot` of the case's
+/// [`messages_log`], written with the message, removed once triage has taken it in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMessage {
+    pub case_id: CaseId,
+    pub slot: u64,
+    pub since: Timestamp,
 }
 
 /// What a receipt code leads to.

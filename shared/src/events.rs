@@ -1,9 +1,10 @@
 //! The events components send each other, and the only case data a webhook may carry.
 //!
 //! [`CaseEventData`] is deliberately a closed set of non-identifying fields: a case
-//! reference, priority, organisation, region, status, deadline, escalation level and an
-//! API link. There is no field a name, contact detail, description or receipt code
-//! could go into, so no event can leak one.
+//! reference, priority, organisation, region, status, deadline, escalation level, an
+//! API link and (for a reporter's message) how many reporter messages are unread.
+//! There is no field a name, contact detail, description, message text or receipt
+//! code could go into, so no event can leak one.
 
 use crate::domain::{wire_enum, CaseStatus, Organisation, Priority, RegionCode};
 use crate::id::{CaseId, EventId};
@@ -19,6 +20,10 @@ wire_enum!(
         CaseEscalated => "case.escalated",
         CaseClosed => "case.closed",
         CaseReopened => "case.reopened",
+        /// The reporter sent a follow-up message (never its text).
+        CaseReporterMessage => "case.reporter_message",
+        /// The case moved to another organisation.
+        CaseHandedOver => "case.handed_over",
     }
 );
 
@@ -35,6 +40,9 @@ pub struct CaseEventData {
     pub escalation_level: Option<u32>,
     /// Where a confidant reads the case (path of the triage API).
     pub api_link: String,
+    /// `case.reporter_message` only: how many reporter messages are unread now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread_reporter_messages: Option<u32>,
 }
 
 /// An event, as posted to the notification component's internal endpoint.

@@ -289,3 +289,26 @@ fn every_union_in_the_spec_is_unambiguous() {
     assert!(one_ofs > 0, "the walk finds the oneOf of WebhookPayload");
     assert!(problems.is_empty(), "ambiguous unions in openapi.yaml: {problems:#?}");
 }
+
+/// Every case event type is in the spec's `EventType` enum and in the event list of
+/// `docs/notification.md`; the types added for issue 11 have payload schemas of their
+/// own that pin `type` with an `enum`.
+#[test]
+fn every_event_type_is_documented_in_the_spec_and_the_notification_guide() {
+    let documented = spec()["components"]["schemas"]["EventType"]["enum"].as_array().expect("an EventType enum");
+    let guide = std::fs::read_to_string(weerbaar_tests::project_manifest().with_file_name("docs/notification.md"))
+        .expect("docs/notification.md");
+    let list = guide.split("### Event types").nth(1).expect("an event list in docs/notification.md");
+    for event_type in shared::events::EventType::ALL {
+        let name = event_type.as_str();
+        assert!(documented.iter().any(|v| v == name), "{name} missing from EventType in openapi.yaml");
+        assert!(list.contains(&format!("| `{name}` |")), "{name} missing from the event list of docs/notification.md");
+    }
+    assert_eq!(documented.len(), shared::events::EventType::ALL.len(), "the spec lists an event type we never send");
+    for (schema, name) in
+        [("CaseReporterMessageWebhook", "case.reporter_message"), ("CaseHandedOverWebhook", "case.handed_over")]
+    {
+        let pinned = &spec()["components"]["schemas"][schema]["properties"]["type"]["enum"];
+        assert_eq!(pinned, &serde_json::json!([name]), "{schema} pins its type");
+    }
+}

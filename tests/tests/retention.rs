@@ -14,22 +14,8 @@ use std::time::Duration;
 use weerbaar_tests::TestApp;
 
 fn app() -> TestApp {
-    let mut o = options()
-        .variable("submission_limit_per_hour", "1000")
-        .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
-    o.echo_logs = false;
+    let o = webhook_options();
     start(o)
-}
-
-fn staff(app: &TestApp, token: &str, method: &str, path: &str, extra: &[(&str, &str)], body: Option<Value>) -> Reply {
-    let auth = format!("Bearer {token}");
-    let mut headers = vec![("authorization", auth.as_str())];
-    headers.extend_from_slice(extra);
-    if body.is_some() {
-        headers.push(("content-type", "application/json"));
-    }
-    call(app, method, path, &headers, body.map(|b| serde_json::to_vec(&b).unwrap()))
 }
 
 fn ngb_token(app: &TestApp) -> String {
@@ -37,20 +23,6 @@ fn ngb_token(app: &TestApp) -> String {
     let r = staff(app, ADMIN_TOKEN, "POST", "/triage/tokens", &[], Some(body));
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["token"].as_str().unwrap().to_string()
-}
-
-/// Files a mayor's report at intake; returns the case id and the receipt code.
-fn file(app: &TestApp) -> (String, String) {
-    let report = json!({
-        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
-        "request_kind": "incident", "incident_kinds": ["intimidation"], "immediate_danger": false,
-        "description": "Een man staat elke avond voor de deur.",
-        "contact": {"channel": "phone", "phone": "+31 6 12345678"}, "language": "nl"
-    });
-    let filed = post_json(app, "/intake/reports", &report);
-    assert_eq!(filed.status, 201, "{}", filed.body);
-    let s = |k: &str| filed.body[k].as_str().unwrap().to_string();
-    (s("case_reference"), s("receipt_code"))
 }
 
 /// Runs one step of the confidant API with the case's current ETag; returns the new one.
@@ -87,6 +59,9 @@ fn work_and_close(app: &TestApp, token: &str, case: &str, receipt: &str) -> Stri
         Some(json!({"text": "We bellen u morgen."})),
     );
     assert_eq!(to_reporter.status, 201, "{}", to_reporter.body);
+    // The reporter's message changed the case (its unread count): read it again.
+    assert_ne!(etag_of(app, token, case), etag, "a reporter's message is a new case version");
+    let etag = etag_of(app, token, case);
     step(app, token, case, "/status", &etag, Some(json!({"status": "closed", "reason": "afgerond"})))
 }
 
@@ -114,9 +89,9 @@ fn retention_story(app: TestApp) {
     assert_eq!(subscribed.status, 201, "{}", subscribed.body);
     let ngb = ngb_token(&app);
 
-    let (closed, receipt) = file(&app);
-    let (open, _) = file(&app);
-    let (reopened, reopened_receipt) = file(&app);
+    let (closed, receipt) = file_mayor_report(&app);
+    let (open, _) = file_mayor_report(&app);
+    let (reopened, reopened_receipt) = file_mayor_report(&app);
     work_and_close(&app, &ngb, &closed, &receipt);
     let etag = work_and_close(&app, &ngb, &reopened, &reopened_receipt);
     step(&app, &ngb, &reopened, "/status", &etag, Some(json!({"status": "reopened", "reason": "nieuw incident"})));

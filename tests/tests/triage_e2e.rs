@@ -15,26 +15,7 @@ use weerbaar_tests::TestApp;
 // ------------------------------------------------------------------ the app
 
 fn app() -> TestApp {
-    let mut o = options()
-        .variable("submission_limit_per_hour", "1000")
-        .variable("webhook_allowed_http_hosts", "127.0.0.1")
-        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
-    o.echo_logs = false;
-    start(o)
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
-fn staff(app: &TestApp, token: &str, method: &str, path: &str, extra: &[(&str, &str)], body: Option<Value>) -> Reply {
-    let auth = bearer(token);
-    let mut headers = vec![("authorization", auth.as_str())];
-    headers.extend_from_slice(extra);
-    if body.is_some() {
-        headers.push(("content-type", "application/json"));
-    }
-    call(app, method, path, &headers, body.map(|b| serde_json::to_vec(&b).unwrap()))
+    start(webhook_options())
 }
 
 fn token(app: &TestApp, org: &str) -> String {

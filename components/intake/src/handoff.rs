@@ -1,6 +1,7 @@
-//! Handing a new case to triage. Best effort by design: the case is already durable
-//! and listed in `idx/pending_triage`, so a failed handoff leaves work for triage's
-//! sweep, never a lost report, and the reporter never sees a 5xx for it.
+//! Handing work to triage: a new case, or a reporter's follow-up message. Best effort
+//! by design: the case or message is already durable and listed in a pending list
+//! (`idx/pending_triage`, `idx/pending_messages`), so a failed handoff leaves work for
+//! triage's sweep, never a lost report, and the reporter never sees a 5xx for it.
 
 use shared::auth::INTERNAL_SECRET_HEADER;
 use shared::id::CaseId;
@@ -19,25 +20,56 @@ pub enum HandoffFailure {
     Refused(u16),
 }
 
-/// Asks triage to triage `case` now.
-pub fn hand_to_triage<O: Outbound>(
-    outbound: &O,
-    triage_url: &str,
-    internal_secret: &str,
-    correlation_id: &str,
-    case: &CaseId,
-) -> Result<(), HandoffFailure> {
-    let body = serde_json::to_vec(&serde_json::json!({ "case_id": case })).expect("serialises");
-    let request = http::Request::post(format!("{triage_url}/triage/internal/cases"))
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(INTERNAL_SECRET_HEADER, internal_secret)
-        .header(CORRELATION_HEADER, correlation_id)
-        .body(body)
-        .map_err(|e| HandoffFailure::Unreachable(e.to_string()))?;
-    let response = outbound.send(request, TRIAGE_TIMEOUT).map_err(|e| HandoffFailure::Unreachable(e.0))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(HandoffFailure::Refused(response.status().as_u16()))
+impl std::fmt::Display for HandoffFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandoffFailure::Unreachable(_) => f.write_str("triage unreachable"),
+            HandoffFailure::Refused(status) => write!(f, "triage answered {status}"),
+        }
+    }
+}
+
+/// Where triage is, and how intake identifies itself to it.
+pub struct TriagePeer<'a, O> {
+    pub outbound: &'a O,
+    pub triage_url: &'a str,
+    pub internal_secret: &'a str,
+    pub correlation_id: &'a str,
+}
+
+impl<O: Outbound> TriagePeer<'_, O> {
+    /// Asks triage to triage `case` now.
+    pub fn triage_case(&self, case: &CaseId) -> Result<(), HandoffFailure> {
+        self.post("/triage/internal/cases", serde_json::json!({ "case_id": case }))
+    }
+
+    /// Asks triage to take in the reporter's message in `slot` of the case's messages.
+    pub fn take_in_message(&self, case: &CaseId, slot: u64) -> Result<(), HandoffFailure> {
+        self.post("/triage/internal/messages", serde_json::json!({ "case_id": case, "slot": slot }))
+    }
+
+    /// Logs that work was left for triage's sweep (ids only, never content).
+    pub fn deferred(&self, what: &str, failure: &HandoffFailure) {
+        shared::log::warn(
+            "intake",
+            self.correlation_id,
+            "handoff-deferred",
+            &format!("{what} left for the triage sweep: {failure}"),
+        );
+    }
+
+    fn post(&self, path: &str, body: serde_json::Value) -> Result<(), HandoffFailure> {
+        let request = http::Request::post(format!("{}{path}", self.triage_url))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(INTERNAL_SECRET_HEADER, self.internal_secret)
+            .header(CORRELATION_HEADER, self.correlation_id)
+            .body(serde_json::to_vec(&body).expect("serialises"))
+            .map_err(|e| HandoffFailure::Unreachable(e.to_string()))?;
+        let response = self.outbound.send(request, TRIAGE_TIMEOUT).map_err(|e| HandoffFailure::Unreachable(e.0))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(HandoffFailure::Refused(response.status().as_u16()))
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The ports and configuration one intake request works with.
 
 use crate::config::IntakeConfig;
+use crate::handoff::TriagePeer;
 use shared::clock::Clock;
 use shared::random::Random;
 
@@ -13,4 +14,16 @@ pub struct Intake<'a, S, O> {
     pub random: &'a dyn Random,
     pub config: &'a IntakeConfig,
     pub correlation_id: &'a str,
+}
+
+impl<S, O> Intake<'_, S, O> {
+    /// The triage component.
+    pub fn triage(&self) -> TriagePeer<'_, O> {
+        TriagePeer {
+            outbound: self.outbound,
+            triage_url: &self.config.triage_url,
+            internal_secret: &self.config.internal_secret,
+            correlation_id: self.correlation_id,
+        }
+    }
 }

@@ -1,12 +1,13 @@
 //! What the reporter can do with a receipt code: see the status and the confidant's
-//! messages, and add a message. Guessing codes is throttled per client address.
+//! messages, and add a message (which triage takes in: see `docs/triage.md`). Guessing codes is throttled per client address.
 
+use crate::advice;
 use crate::intake::Intake;
 use crate::limits::Limit;
 use crate::report::MessageText;
 use shared::case::{
-    case_key, message_field, messages_log, receipt_key, CaseMessage, CaseRecord, MessageAuthor, ReceiptEntry,
-    RECEIPT_PURPOSE,
+    case_key, message_field, messages_log, pending_messages_log, receipt_key, CaseMessage, CaseRecord, FollowUpFacts,
+    MessageAuthor, PendingMessage, ReceiptEntry, RECEIPT_PURPOSE,
 };
 use shared::domain::CaseStatus;
 use shared::id::CaseId;
@@ -99,21 +100,54 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
         })
     }
 
-    /// Adds the reporter's follow-up message to the case behind `code`.
+    /// Adds the reporter's follow-up message to the case behind `code`, and hands it to
+    /// triage at once (a reporter's danger reaches a confidant within this request).
+    /// The message and its pending entry are written in one `set_many`: if triage
+    /// cannot be reached, its sweep takes the message in.
     pub fn add_message(
         &self,
         code: &ReceiptCode,
         text: MessageText,
+        follow_up: Option<FollowUpFacts>,
         client_ip: Option<&str>,
-    ) -> Result<(CaseId, VisibleMessage), Problem> {
+    ) -> Result<AddedMessage, Problem> {
         let case = self.open_case(code, client_ip)?.data;
         let now = self.clock.now();
         let log = messages_log(&case.id);
         let slot = log.reserve(self.store)?;
+        let pending = pending_messages_log();
+        let pending_slot = pending.reserve(self.store)?;
         let text = text.into_inner();
         let sealed = self.config.keyring.seal(text.as_bytes(), case.id.as_str(), &message_field(slot), self.random);
-        let message = CaseMessage { author: MessageAuthor::Reporter, at: now, text: sealed };
-        self.store.set_many(&[(log.key(slot), to_json(&message))])?;
-        Ok((case.id, VisibleMessage { author: MessageAuthor::Reporter, at: now, text }))
+        let advice = advice::for_follow_up(follow_up.as_ref(), case.facts.language);
+        let emergency = follow_up.as_ref().is_some_and(FollowUpFacts::urgent);
+        let message = CaseMessage { author: MessageAuthor::Reporter, at: now, text: sealed, follow_up };
+        let entry = PendingMessage { case_id: case.id.clone(), slot, since: now };
+        self.store.set_many(&[(log.key(slot), to_json(&message)), (pending.key(pending_slot), to_json(&entry))])?;
+
+        let triage = self.triage();
+        match triage.take_in_message(&case.id, slot) {
+            // Triage has it: the entry is done (left behind, the sweep finds it taken in).
+            Ok(()) => {
+                let _ = self.store.delete(&pending.key(pending_slot));
+            }
+            Err(failure) => triage.deferred(&format!("message {slot} of {}", case.id), &failure),
+        }
+        Ok(AddedMessage {
+            case_reference: case.id,
+            message: VisibleMessage { author: MessageAuthor::Reporter, at: now, text },
+            emergency,
+            advice,
+        })
     }
+}
+
+/// The answer to a follow-up message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddedMessage {
+    pub case_reference: CaseId,
+    pub message: VisibleMessage,
+    /// True when the message reports danger now: the advice starts with 112.
+    pub emergency: bool,
+    pub advice: Vec<&'static str>,
 }

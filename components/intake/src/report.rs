@@ -2,7 +2,7 @@
 //! known to be valid, and the rest of intake never checks again.
 
 use serde::Deserialize;
-use shared::case::{ContactChannel, ContactPreference, ReportFacts, ReporterDetails};
+use shared::case::{ContactChannel, ContactPreference, FollowUpFacts, ReportFacts, ReporterDetails};
 use shared::domain::{IncidentKind, Language, Recurrence, RegionCode, Relation, RequestKind, Role, SupportNeed};
 use shared::problem::Problem;
 use shared::time::{Duration, Timestamp};
@@ -230,6 +230,18 @@ impl NewReport {
         };
         Ok(NewReport { facts, details })
     }
+}
+
+/// What a follow-up message reports besides its text, checked at the edge; `None` when
+/// it reports neither danger nor an incident.
+pub fn follow_up(
+    immediate_danger: bool,
+    threat_to_life: bool,
+    incident_kinds: Vec<IncidentKind>,
+) -> Result<Option<FollowUpFacts>, Problem> {
+    no_repeats(&incident_kinds, "incident_kinds")?;
+    let facts = FollowUpFacts { immediate_danger, threat_to_life, incident_kinds };
+    Ok(facts.reports_something().then_some(facts))
 }
 
 /// The language a request asks for: `Accept-Language`'s most preferred of nl and en,

@@ -3,10 +3,11 @@
 
 use crate::config::IntakeConfig;
 use crate::intake::Intake;
-use crate::report::{preferred_language, MessageText, NewReport, ReportForm};
+use crate::report::{follow_up, preferred_language, MessageText, NewReport, ReportForm};
 use crate::submit::{Filed, IdempotencyKey};
 use serde::Deserialize;
 use serde_json::json;
+use shared::domain::IncidentKind;
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
 use shared::receipt::ReceiptCode;
@@ -75,8 +76,10 @@ pub fn handle<S: KeyValue, O: Outbound>(
             }
             Endpoint::AddMessage => {
                 let form: MessageForm = web::read_json_object(&req)?;
-                let (case, message) = intake.add_message(&form.receipt_code.0, form.text, client_ip)?;
-                Ok(private(web::json(201, &json!({ "case_reference": case, "message": message }))))
+                // Checked before the receipt code is looked up: bad input writes nothing.
+                let follow_up = follow_up(form.immediate_danger, form.threat_to_life, form.incident_kinds)?;
+                let added = intake.add_message(&form.receipt_code.0, form.text, follow_up, client_ip)?;
+                Ok(private(web::json(201, &added)))
             }
             Endpoint::Sweep => {
                 shared::auth::verify_internal(req.headers(), &config.internal_secret)?;
@@ -143,4 +146,10 @@ struct StatusForm {
 struct MessageForm {
     receipt_code: ReceiptInput,
     text: MessageText,
+    #[serde(default)]
+    immediate_danger: bool,
+    #[serde(default)]
+    threat_to_life: bool,
+    #[serde(default)]
+    incident_kinds: Vec<IncidentKind>,
 }

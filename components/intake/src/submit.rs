@@ -1,7 +1,6 @@
 //! Filing a report: durable, sealed, idempotent, and handed on to triage.
 
 use crate::advice;
-use crate::handoff::{hand_to_triage, HandoffFailure};
 use crate::intake::Intake;
 use crate::limits::Limit;
 use crate::report::NewReport;
@@ -127,23 +126,9 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             }
         }
         let filed = written?;
-        if let Err(failure) = hand_to_triage(
-            self.outbound,
-            &self.config.triage_url,
-            &self.config.internal_secret,
-            self.correlation_id,
-            &filed.case_id,
-        ) {
-            let reason = match failure {
-                HandoffFailure::Unreachable(_) => "triage unreachable".to_string(),
-                HandoffFailure::Refused(status) => format!("triage answered {status}"),
-            };
-            shared::log::warn(
-                "intake",
-                self.correlation_id,
-                "handoff-deferred",
-                &format!("{} left for the triage sweep: {reason}", filed.case_id),
-            );
+        let triage = self.triage();
+        if let Err(failure) = triage.triage_case(&filed.case_id) {
+            triage.deferred(filed.case_id.as_str(), &failure);
         }
         Ok(filed)
     }

@@ -143,6 +143,42 @@ fn cases() -> Vec<Case> {
             path: "/intake/reports/messages",
             ..case("message text empty", Raw(br#"{"receipt_code":"1234567812345678","text":" "}"#), 422, "/text")
         },
+        Case {
+            path: "/intake/reports/messages",
+            ..case(
+                "message danger as text",
+                Raw(br#"{"receipt_code":"1234567812345678","text":"x","immediate_danger":"yes"}"#),
+                422,
+                "/immediate_danger",
+            )
+        },
+        Case {
+            path: "/intake/reports/messages",
+            ..case(
+                "message with unknown incident kind",
+                Raw(br#"{"receipt_code":"1234567812345678","text":"x","incident_kinds":["stalking","arson"]}"#),
+                422,
+                "/incident_kinds/1",
+            )
+        },
+        Case {
+            path: "/intake/reports/messages",
+            ..case(
+                "message with repeated incident kind",
+                Raw(br#"{"receipt_code":"1234567812345678","text":"x","incident_kinds":["stalking","stalking"]}"#),
+                422,
+                "/incident_kinds/1",
+            )
+        },
+        Case {
+            path: "/intake/reports/messages",
+            ..case(
+                "message with unknown field",
+                Raw(br#"{"receipt_code":"1234567812345678","text":"x","priority":"P1"}"#),
+                422,
+                "/priority",
+            )
+        },
     ]
 }
 

@@ -4,7 +4,9 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use shared::case::{case_key, message_field, messages_log, pending_triage_log, CaseMessage, CaseRecord, MessageAuthor};
+use shared::case::{
+    case_key, message_field, messages_log, pending_triage_log, CaseMessage, CaseRecord, MessageAuthor, PendingMessage,
+};
 use shared::crypto::Keyring;
 use shared::id::CaseId;
 use shared::kv::memory::CasMode;
@@ -220,6 +222,7 @@ fn status_lookup_shows_status_next_contact_and_confidant_messages() {
         author: MessageAuthor::Confidant,
         at: shared::time::Timestamp::parse("2026-11-28T03:10:00Z").unwrap(),
         text: keyring.seal(b"Ik bel u om 9 uur.", case.as_str(), &message_field(slot), &r),
+        follow_up: None,
     };
     h.store.set(&log.key(slot), &to_json(&message)).unwrap();
 
@@ -241,6 +244,65 @@ fn a_follow_up_message_is_stored_and_shown_to_the_reporter() {
     let status = h.status_of(&receipt);
     assert_eq!(status.body["messages"].as_array().unwrap().len(), 1);
     assert_eq!(status.body["messages"][0]["text"], "Vanochtend weer een brief.");
+}
+
+#[test]
+fn a_follow_up_reporting_danger_gets_112_advice_in_the_reporters_language_and_goes_to_triage_at_once() {
+    let h = Harness::new();
+    let mut english = report();
+    english["language"] = json!("en");
+    let receipt = receipt_of(&h.file(&english));
+    let plain = h.post_json("/intake/reports/messages", &json!({"receipt_code": receipt, "text": "Any news?"}));
+    assert_eq!(plain.body["emergency"], false);
+    assert!(!plain.body["advice"][0].as_str().unwrap().contains("112"));
+    let urgent = h.post_json(
+        "/intake/reports/messages",
+        &json!({"receipt_code": receipt, "text": "He is back at my door.", "immediate_danger": true,
+                "incident_kinds": ["threat_of_violence"]}),
+    );
+    assert_eq!(urgent.status, 201, "{}", urgent.body);
+    assert_eq!(urgent.body["emergency"], true);
+    assert_eq!(urgent.body["advice"][0], "Are you or is anyone else in danger right now? Call 112 immediately.");
+
+    let calls: Vec<(String, Value)> = h
+        .outbound
+        .sent()
+        .iter()
+        .map(|r| (r.uri().path().to_string(), serde_json::from_slice(r.body()).unwrap()))
+        .collect();
+    let handed: Vec<&Value> = calls.iter().filter(|(p, _)| p == "/triage/internal/messages").map(|(_, b)| b).collect();
+    assert_eq!(handed.len(), 2, "each message is handed to triage within its request");
+    assert_eq!(handed[1]["slot"], 2);
+    let case = handed[1]["case_id"].as_str().unwrap();
+    let stored: CaseMessage =
+        serde_json::from_slice(&h.dump()[&messages_log(&shared::id::CaseId::parse(case).unwrap()).key(2)]).unwrap();
+    let follow_up = stored.follow_up.expect("the danger is stored with the message");
+    assert!(follow_up.immediate_danger && !follow_up.threat_to_life);
+    assert!(
+        !h.dump().keys().any(|k| k.starts_with("idx/pending_messages/s/")),
+        "triage took them in: no work left for its sweep"
+    );
+}
+
+#[test]
+fn a_follow_up_triage_cannot_take_is_left_for_its_sweep() {
+    let h = Harness::new();
+    let receipt = receipt_of(&h.file(&report()));
+    h.triage_up.store(false, std::sync::atomic::Ordering::SeqCst);
+    let added = h.post_json(
+        "/intake/reports/messages",
+        &json!({"receipt_code": receipt, "text": "Hij is er weer.", "threat_to_life": true}),
+    );
+    assert_eq!(added.status, 201, "the reporter never sees triage's outage: {}", added.body);
+    assert_eq!(added.body["advice"][0], "Bent u of is iemand anders nu in gevaar? Bel direct 112.");
+    let pending: Vec<PendingMessage> = h
+        .dump()
+        .iter()
+        .filter(|(k, _)| k.starts_with("idx/pending_messages/s/"))
+        .map(|(_, v)| serde_json::from_slice(v).unwrap())
+        .collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].slot, 1);
 }
 
 #[test]

@@ -23,6 +23,9 @@ pub struct WebhookData {
     pub escalation_level: Option<u32>,
     /// Where a confidant reads the case (behind their own login).
     pub api_link: String,
+    /// `case.reporter_message` only: unread reporter messages (a count, never text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_reporter_messages: Option<u32>,
 }
 
 impl From<&CaseEventData> for WebhookData {
@@ -36,6 +39,7 @@ impl From<&CaseEventData> for WebhookData {
             first_contact_due: d.first_contact_due,
             escalation_level: d.escalation_level,
             api_link: d.api_link.clone(),
+            unread_reporter_messages: d.unread_reporter_messages,
         }
     }
 }
@@ -109,6 +113,7 @@ mod tests {
                 status: CaseStatus::Triaged,
                 first_contact_due: Some(Timestamp::parse("2026-11-28T12:15:00Z").unwrap()),
                 escalation_level: Some(1),
+                unread_reporter_messages: (event_type == EventType::CaseReporterMessage).then_some(2),
             },
         }
     }
@@ -126,6 +131,7 @@ mod tests {
         "first_contact_due",
         "escalation_level",
         "api_link",
+        "unread_reporter_messages",
     ];
 
     fn keys(value: &serde_json::Value, out: &mut Vec<String>) {
@@ -153,7 +159,8 @@ mod tests {
                 assert!(!found.iter().any(named), "{event_type}: a {word} field");
             }
             assert_eq!(value["type"], event_type.as_str());
-            assert_eq!(value["data"].as_object().unwrap().len(), 8);
+            let fields = if *event_type == EventType::CaseReporterMessage { 9 } else { 8 };
+            assert_eq!(value["data"].as_object().unwrap().len(), fields, "{event_type}");
         }
     }
 

@@ -141,7 +141,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         if !kinds.is_empty() {
             let first = outbox_log().reserve_many(self.store, kinds.len() as u64)?;
             for (i, kind) in kinds.iter().enumerate() {
-                let event = outbox::event(*kind, &record, work.escalation_level, EventId::generate(self.random), now);
+                let event = outbox::event(*kind, &record, &work, EventId::generate(self.random), now);
                 let slot = first + i as u64;
                 entries.push((outbox_log().key(slot), to_json(&OutboxEntry { event: event.clone(), written_at: now })));
                 events.push((slot, event));

@@ -6,6 +6,7 @@
 //! - `triage/idx/<org>/priority/<P>`: the cases of one priority;
 //! - `triage/idx/<org>/unacked/<P>`: open cases not yet acknowledged, with their
 //!   first-contact deadline (overdue filter, escalation);
+//! - `triage/idx/<org>/unread`: cases with reporter messages no confidant has read;
 //! - `triage/idx/rematch`: cases triaged while the directory was down.
 //!
 //! A case's wanted lists follow from its record ([`wanted`]); the record remembers the
@@ -53,6 +54,11 @@ pub fn unacked_log(org: Organisation, priority: Priority) -> String {
     format!("triage/idx/{org}/unacked/{priority}")
 }
 
+/// The cases of an organisation with reporter messages no confidant has marked read.
+pub fn unread_log(org: Organisation) -> String {
+    format!("triage/idx/{org}/unread")
+}
+
 /// Cases waiting to be matched again.
 pub const REMATCH_LOG: &str = "triage/idx/rematch";
 
@@ -70,7 +76,11 @@ pub fn wanted(record: &CaseRecord) -> Vec<(String, Option<Timestamp>)> {
     if record.status.is_open() && record.acknowledged_at.is_none() {
         lists.push((unacked_log(org, assessment.priority), Some(assessment.first_contact_due)));
     }
-    if work_of(record).rematch {
+    let work = work_of(record);
+    if work.conversation.unread_count() > 0 {
+        lists.push((unread_log(org), None));
+    }
+    if work.rematch {
         lists.push((REMATCH_LOG.to_string(), None));
     }
     lists

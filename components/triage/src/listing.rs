@@ -2,10 +2,13 @@
 //!
 //! The query picks the lists to walk (newest slot first in each):
 //! - `overdue=true`: the organisation's unacknowledged lists, P1 to P4;
+//! - `unread=true`: its list of cases with unread reporter messages;
 //! - `sort=urgent`: its priority lists, P1 to P4 (most urgent first, newest first
 //!   within a priority);
 //! - otherwise (`sort=newest`): its status list if `status` is given, else its priority
-//!   list if `priority` is given, else its list of all cases.
+//!   list if `priority` is given, else its list of all cases;
+//! - `sort=unread_first`: its list of cases with unread reporter messages, then the
+//!   `newest` list without those cases.
 //!
 //! Every entry is checked against the case record (organisation, filters, and that the
 //! case still holds the entry), so a stale entry is never shown. A request reads at
@@ -36,6 +39,7 @@ pub const MAX_LIMIT: u64 = 100;
 pub enum Sort {
     Newest,
     Urgent,
+    UnreadFirst,
 }
 
 /// A validated listing query.
@@ -45,6 +49,8 @@ pub struct Query {
     pub priority: Option<Priority>,
     pub region: Option<RegionCode>,
     pub overdue: Option<bool>,
+    /// Only cases with (true) or without (false) unread reporter messages.
+    pub unread: Option<bool>,
     pub sort: Sort,
     pub limit: u64,
     pub cursor: Option<Cursor>,
@@ -69,6 +75,7 @@ impl Query {
             priority: None,
             region: None,
             overdue: None,
+            unread: None,
             sort: Sort::Newest,
             limit: DEFAULT_LIMIT,
             cursor: None,
@@ -78,27 +85,17 @@ impl Query {
                 "status" => q.status = Some(CaseStatus::parse(value).map_err(|e| bad(name, &e))?),
                 "priority" => q.priority = Some(Priority::parse(value).map_err(|e| bad(name, &e))?),
                 "region" => q.region = Some(RegionCode::parse(value).map_err(|e| bad(name, &e))?),
-                "overdue" => {
-                    q.overdue = Some(match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad(name, "must be true or false")),
-                    })
-                }
+                "overdue" => q.overdue = Some(yes_or_no(name, value)?),
+                "unread" => q.unread = Some(yes_or_no(name, value)?),
                 "sort" => {
                     q.sort = match value.as_str() {
                         "newest" => Sort::Newest,
                         "urgent" => Sort::Urgent,
-                        _ => return Err(bad(name, "must be one of: newest, urgent")),
+                        "unread_first" => Sort::UnreadFirst,
+                        _ => return Err(bad(name, "must be one of: newest, urgent, unread_first")),
                     }
                 }
-                "limit" => {
-                    q.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| bad(name, "must be a whole number from 1 to 100"))?
-                }
+                "limit" => q.limit = parse_limit(name, value)?,
                 "cursor" => q.cursor = Some(Cursor::parse(value).ok_or_else(|| bad(name, "not a cursor we sent"))?),
                 _ => return Err(bad(name, "unknown parameter")),
             }
@@ -115,12 +112,26 @@ impl Query {
         if self.overdue == Some(true) {
             return priorities.iter().map(|p| index::unacked_log(org, *p)).collect();
         }
-        match (self.sort, self.status, self.priority) {
-            (Sort::Urgent, _, _) => priorities.iter().map(|p| index::priority_log(org, *p)).collect(),
-            (Sort::Newest, Some(status), _) => vec![index::status_log(org, status)],
-            (Sort::Newest, None, Some(p)) => vec![index::priority_log(org, p)],
-            (Sort::Newest, None, None) => vec![index::all_log(org)],
+        if self.unread == Some(true) {
+            return vec![index::unread_log(org)];
         }
+        let newest = match (self.status, self.priority) {
+            (Some(status), _) => index::status_log(org, status),
+            (None, Some(p)) => index::priority_log(org, p),
+            (None, None) => index::all_log(org),
+        };
+        match self.sort {
+            Sort::Urgent => priorities.iter().map(|p| index::priority_log(org, *p)).collect(),
+            Sort::Newest => vec![newest],
+            Sort::UnreadFirst => vec![index::unread_log(org), newest],
+        }
+    }
+
+    /// Whether the list at `position` of the plan shows this case: with
+    /// `sort=unread_first`, the lists after the first leave out what it showed.
+    fn shows_at(&self, position: usize, record: &CaseRecord) -> bool {
+        let shown_first = self.sort == Sort::UnreadFirst && self.unread != Some(true) && self.overdue != Some(true);
+        !(shown_first && position > 0 && has_unread(record))
     }
 
     fn admits(&self, record: &CaseRecord, org: Organisation, now: Timestamp) -> bool {
@@ -131,11 +142,34 @@ impl Query {
             && self.priority.is_none_or(|p| p == a.priority)
             && self.region.is_none_or(|r| r == record.facts.region)
             && self.overdue.is_none_or(|o| o == overdue)
+            && self.unread.is_none_or(|u| u == has_unread(record))
     }
 }
 
+/// A page size: 1 to [`MAX_LIMIT`].
+pub fn parse_limit(name: &str, value: &str) -> Result<u64, Problem> {
+    value
+        .parse()
+        .ok()
+        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .ok_or_else(|| bad(name, "must be a whole number from 1 to 100"))
+}
+
+fn yes_or_no(name: &str, value: &str) -> Result<bool, Problem> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad(name, "must be true or false")),
+    }
+}
+
+fn has_unread(record: &CaseRecord) -> bool {
+    work_of(record).conversation.unread_count() > 0
+}
+
 impl Cursor {
-    fn parse(text: &str) -> Option<Cursor> {
+    /// Parses the text form of [`Cursor::encode`].
+    pub fn parse(text: &str) -> Option<Cursor> {
         let (list, slot) = text.strip_prefix('l')?.split_once('s')?;
         Some(Cursor { list: list.parse().ok()?, slot: slot.parse().ok()? })
     }
@@ -158,6 +192,8 @@ pub struct CaseSummary {
     pub acknowledged: bool,
     pub overdue: bool,
     pub escalation_level: u32,
+    pub unread_reporter_messages: u32,
+    pub last_reporter_message_at: Option<Timestamp>,
     pub version: u64,
 }
 
@@ -204,7 +240,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                     break;
                 }
                 let Some(doc) = docs.get(&entry.case_id) else { continue };
-                if index::holds(&doc.data, &plan[at.list], slot) && query.admits(&doc.data, org, now) {
+                if index::holds(&doc.data, &plan[at.list], slot)
+                    && query.admits(&doc.data, org, now)
+                    && query.shows_at(at.list, &doc.data)
+                {
                     cases.push(summary(doc, now));
                 }
             }
@@ -222,6 +261,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
 fn summary(doc: &Versioned<CaseRecord>, now: Timestamp) -> CaseSummary {
     let record = &doc.data;
     let a = record.assessment.as_ref().expect("listed cases are triaged");
+    let work = work_of(record);
     CaseSummary {
         case_id: record.id.clone(),
         status: record.status,
@@ -231,7 +271,9 @@ fn summary(doc: &Versioned<CaseRecord>, now: Timestamp) -> CaseSummary {
         first_contact_due: a.first_contact_due,
         acknowledged: record.acknowledged_at.is_some(),
         overdue: record.status.is_open() && record.acknowledged_at.is_none() && a.first_contact_due <= now,
-        escalation_level: work_of(record).escalation_level,
+        escalation_level: work.escalation_level,
+        unread_reporter_messages: work.conversation.unread_count(),
+        last_reporter_message_at: work.conversation.last_reporter_message_at,
         version: doc.version,
     }
 }

@@ -10,7 +10,7 @@
 //! deduplicates by event id, so two sweeps sending the same entry deliver it once.
 
 use crate::context::Triage;
-use crate::work::work_of;
+use crate::work::{work_of, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::CaseStatus;
@@ -39,7 +39,7 @@ pub struct OutboxEntry {
 }
 
 /// An event about `record` as it is after the change (only non-identifying data).
-pub fn event(kind: EventType, record: &CaseRecord, escalation_level: u32, id: EventId, now: Timestamp) -> CaseEvent {
+pub fn event(kind: EventType, record: &CaseRecord, work: &CaseWork, id: EventId, now: Timestamp) -> CaseEvent {
     let assessment = record.assessment.as_ref();
     CaseEvent {
         id,
@@ -52,8 +52,10 @@ pub fn event(kind: EventType, record: &CaseRecord, escalation_level: u32, id: Ev
             region: record.facts.region,
             status: record.status,
             first_contact_due: record.next_contact_due(),
-            escalation_level: (kind == EventType::CaseEscalated).then_some(escalation_level),
+            escalation_level: (kind == EventType::CaseEscalated).then_some(work.escalation_level),
             api_link: case_api_link(&record.id),
+            unread_reporter_messages: (kind == EventType::CaseReporterMessage)
+                .then(|| work.conversation.unread_count()),
         },
     }
 }

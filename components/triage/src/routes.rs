@@ -3,6 +3,7 @@
 
 use crate::config::TriageConfig;
 use crate::context::Triage;
+use crate::conversation::MessagesQuery;
 use crate::listing::Query;
 use crate::tokens::NewToken;
 use crate::view::case_view;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{authenticate, verify_internal, Principal, INTERNAL_SECRET_HEADER};
 use shared::case::{CaseRecord, MessageAuthor};
-use shared::domain::{CaseStatus, Priority};
+use shared::domain::{CaseStatus, Organisation, Priority};
 use shared::id::{CaseId, MemberId, TokenId};
 use shared::kv::versioned::Versioned;
 use shared::kv::{KeyValue, StoreError};
@@ -35,6 +36,10 @@ pub enum Endpoint {
     OverridePriority,
     ChangeStatus,
     MessageReporter,
+    TakeInMessage,
+    ReadMessages,
+    MarkMessagesRead,
+    HandOver,
 }
 
 /// Every route, exactly as in `openapi.yaml`.
@@ -52,6 +57,10 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/triage/cases/{case_id}/priority", Endpoint::OverridePriority),
     ("POST", "/triage/cases/{case_id}/status", Endpoint::ChangeStatus),
     ("POST", "/triage/cases/{case_id}/messages", Endpoint::MessageReporter),
+    ("POST", "/triage/internal/messages", Endpoint::TakeInMessage),
+    ("GET", "/triage/cases/{case_id}/messages", Endpoint::ReadMessages),
+    ("POST", "/triage/cases/{case_id}/messages/read", Endpoint::MarkMessagesRead),
+    ("POST", "/triage/cases/{case_id}/handover", Endpoint::HandOver),
 ];
 
 /// The component's version, reported by the health endpoint.
@@ -99,6 +108,12 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let doc = triage.triage(&form.case_id)?;
             let priority = doc.data.assessment.as_ref().map(|a| a.priority);
             Ok(web::json(200, &json!({"case_id": doc.data.id, "status": doc.data.status, "priority": priority})))
+        }
+        Endpoint::TakeInMessage => {
+            verify_internal(req.headers(), &config.internal_secret)?;
+            let form: TakeInForm = web::read_json_object(req)?;
+            let taken_in = triage.take_in_message(&form.case_id, form.slot)?;
+            Ok(web::json(200, &json!({"case_id": form.case_id, "slot": form.slot, "taken_in": taken_in})))
         }
         Endpoint::Sweep => {
             if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
@@ -158,6 +173,22 @@ fn serve_case<S: KeyValue, O: Outbound>(
         Endpoint::ReadAudit => {
             crate::workflow::owned(triage.read_case(&id)?, &who)?;
             return Ok(no_store(web::json(200, &json!({"case_id": id, "entries": triage.audit_trail(&id)?}))));
+        }
+        Endpoint::ReadMessages => {
+            let query = MessagesQuery::parse(&web::query_pairs(req))?;
+            return Ok(no_store(web::json(200, &triage.conversation(&who, &id, query)?)));
+        }
+        Endpoint::MarkMessagesRead => {
+            let version = owned_if_match(triage, &who, &id, req)?;
+            let form: MarkReadForm = web::read_json_object(req)?;
+            triage.mark_read(&who, &id, version, form.up_to)?
+        }
+        Endpoint::HandOver => {
+            // Ownership (or BZK admin) before the version: 404 whatever the headers say.
+            crate::transfer::handed_over_by(triage.read_case(&id)?, &who)?;
+            let version = web::if_match(req)?;
+            let form: HandOverForm = web::read_json_object(req)?;
+            triage.hand_over(&who, &id, version, form.organisation, &form.reason.0)?
         }
         Endpoint::MessageReporter => {
             let form: MessageForm = web::read_json_object(req)?;
@@ -220,6 +251,7 @@ fn state_response(doc: &Versioned<CaseRecord>) -> Response {
         "acknowledged_at": record.acknowledged_at,
         "escalation_level": work.escalation_level,
         "assignment": work.assignment,
+        "unread_reporter_messages": work.conversation.unread_count(),
     });
     no_store(web::json_with_etag(200, &body, doc.version))
 }
@@ -249,6 +281,27 @@ impl<'de, const N: usize> Deserialize<'de> for Text<N> {
 #[serde(deny_unknown_fields)]
 struct HandoverForm {
     case_id: CaseId,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakeInForm {
+    case_id: CaseId,
+    slot: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandOverForm {
+    organisation: Organisation,
+    reason: Text<2000>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkReadForm {
+    /// The number of the last message read.
+    up_to: u64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,7 @@
 //! place (the baseline of the team's `domain.md`; see `docs/triage.md` for the choices
 //! made where it is silent).
 
-use shared::case::ReportFacts;
+use shared::case::{FollowUpFacts, ReportFacts};
 use shared::domain::{IncidentKind, Organisation, Priority, Recurrence, RequestKind, Role, SupportNeed};
 use shared::time::{Duration, Timestamp};
 
@@ -149,6 +149,40 @@ pub fn decide(facts: &ReportFacts, received_at: Timestamp) -> Decision {
         reasons.push(format!("{REPEATED_RAISES}: repeated or ongoing situation, raised to {priority}"));
     }
     Decision { priority, reasons, needs: needs(facts, priority) }
+}
+
+/// The name of the reason a follow-up adds to a case's assessment.
+pub const FOLLOW_UP: &str = "reporter_follow_up";
+
+/// Applies [`RULES`] to what a reporter's follow-up (message `slot`, sent `at`)
+/// reports, on top of the case's own facts: danger now, and the new incident kinds as
+/// a repeated situation of this case (so [`REPEATED_RAISES`] applies; an incident told
+/// in a follow-up has just happened, so physical violence counts as recent). The
+/// priority never drops below `current`; every reason names the follow-up.
+pub fn decide_follow_up(
+    case: &ReportFacts,
+    follow_up: &FollowUpFacts,
+    slot: u64,
+    at: Timestamp,
+    current: Priority,
+) -> Decision {
+    let facts = ReportFacts {
+        request_kind: RequestKind::Incident,
+        incident_kinds: follow_up.incident_kinds.clone(),
+        immediate_danger: follow_up.immediate_danger,
+        threat_to_life: follow_up.threat_to_life,
+        recurrence: Recurrence::Repeated,
+        occurred_at: None,
+        ..case.clone()
+    };
+    let decided = decide(&facts, at);
+    let priority = decided.priority.min(current);
+    let mut reasons: Vec<String> =
+        decided.reasons.iter().map(|r| format!("{FOLLOW_UP}: message {slot}: {r}")).collect();
+    if priority != decided.priority {
+        reasons.push(format!("{FOLLOW_UP}: message {slot}: stays {current}, never lowered by a follow-up"));
+    }
+    Decision { priority, reasons, needs: decided.needs }
 }
 
 /// What help the case needs: what the reporter asked for, plus what the situation calls

@@ -1,4 +1,5 @@
-//! The sweep: triages what is left in `idx/pending_triage`, matches again what was
+//! The sweep: triages what is left in `idx/pending_triage`, takes in the reporter
+//! messages left in `idx/pending_messages`, matches again what was
 //! triaged with the directory down, escalates overdue cases, re-sends unsent events and
 //! purges closed cases whose retention has ended ([`crate::retention`]).
 //! Called by a cron trigger or an external scheduler (see `docs/triage.md`).
@@ -11,8 +12,9 @@
 use crate::context::Triage;
 use crate::index::{self, IndexEntry};
 use crate::outbox::outbox_log;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
-use shared::case::{pending_triage_log, CaseRecord, PendingTriage};
+use shared::case::{pending_messages_log, pending_triage_log, CaseRecord, PendingMessage, PendingTriage};
 use shared::domain::{Organisation, Priority};
 use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, Versioned};
@@ -40,6 +42,8 @@ fn guarded(first_waiting: Option<u64>, last: u64) -> u64 {
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
     pub triaged: u32,
+    /// Reporter messages taken in that intake's handoff missed.
+    pub messages_taken_in: u32,
     pub rematched: u32,
     pub escalated: u32,
     pub events_sent: u32,
@@ -59,26 +63,19 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let cursors = self.cursors()?;
         let mut moved = BTreeMap::new();
 
-        let pending = pending_triage_log();
-        let (low, last) = self.window(&cursors, "pending", &pending)?;
-        let mut remaining = None;
-        for (slot, bytes) in self.read_window(&pending, low, last)? {
-            let Ok(entry) = serde_json::from_slice::<PendingTriage>(&bytes) else { continue };
-            match self.triage(&entry.case_id) {
-                Ok(_) => {
-                    report.triaged += 1;
-                    let _ = self.store.delete(&pending.key(slot));
-                }
-                Err(p) if p.kind == shared::problem::ProblemKind::NotFound => {
-                    let _ = self.store.delete(&pending.key(slot));
-                }
-                Err(_) => {
-                    report.failures += 1;
-                    remaining = remaining.or(Some(slot));
-                }
-            }
-        }
-        moved.insert("pending".to_string(), guarded(remaining, last));
+        let (triaged, failed) =
+            self.drain(&cursors, &mut moved, "pending", &pending_triage_log(), |e: PendingTriage| {
+                self.triage(&e.case_id).map(|_| ())
+            })?;
+        report.triaged = triaged;
+        report.failures += failed;
+        // After triage: a follow-up to a case triaged just now is taken in this sweep.
+        let (taken, failed) =
+            self.drain(&cursors, &mut moved, "messages", &pending_messages_log(), |e: PendingMessage| {
+                self.take_in_message(&e.case_id, e.slot).map(|_| ())
+            })?;
+        report.messages_taken_in = taken;
+        report.failures += failed;
 
         let rematch = SlotLog::new(index::REMATCH_LOG);
         let (low, last) = self.window(&cursors, "rematch", &rematch)?;
@@ -142,6 +139,40 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         report.purges_cancelled = purged.cancelled;
         report.failures += purged.deferred;
         Ok(report)
+    }
+
+    /// Works through a pending list from its low-water mark: an entry whose work is done
+    /// (or whose case or message is gone) is deleted, one that failed stays for the
+    /// next sweep. Returns (done, failed).
+    fn drain<T: DeserializeOwned>(
+        &self,
+        cursors: &BTreeMap<String, u64>,
+        moved: &mut BTreeMap<String, u64>,
+        name: &str,
+        log: &SlotLog,
+        work: impl Fn(T) -> Result<(), Problem>,
+    ) -> Result<(u32, u32), Problem> {
+        let (low, last) = self.window(cursors, name, log)?;
+        let (mut done, mut failed) = (0, 0);
+        let mut remaining = None;
+        for (slot, bytes) in self.read_window(log, low, last)? {
+            let Ok(entry) = serde_json::from_slice::<T>(&bytes) else { continue };
+            match work(entry) {
+                Ok(()) => {
+                    done += 1;
+                    let _ = self.store.delete(&log.key(slot));
+                }
+                Err(p) if p.kind == shared::problem::ProblemKind::NotFound => {
+                    let _ = self.store.delete(&log.key(slot));
+                }
+                Err(_) => {
+                    failed += 1;
+                    remaining = remaining.or(Some(slot));
+                }
+            }
+        }
+        moved.insert(name.to_string(), guarded(remaining, last));
+        Ok((done, failed))
     }
 
     /// The slots to read this time: after the list's low-water mark, within budget.

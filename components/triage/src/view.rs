@@ -28,6 +28,8 @@ pub struct CaseView {
     pub last_escalated_at: Option<Timestamp>,
     pub priority_override: Option<OverrideView>,
     pub last_transition: Option<Transition>,
+    pub unread_reporter_messages: u32,
+    pub last_reporter_message_at: Option<Timestamp>,
 }
 
 /// A priority override with its reason opened.
@@ -81,5 +83,7 @@ pub fn case_view(doc: &Versioned<CaseRecord>, config: &TriageConfig) -> Result<C
         last_escalated_at: work.last_escalated_at,
         priority_override,
         last_transition: work.last_transition,
+        unread_reporter_messages: work.conversation.unread_count(),
+        last_reporter_message_at: work.conversation.last_reporter_message_at,
     })
 }

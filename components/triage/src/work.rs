@@ -41,10 +41,73 @@ pub struct CaseWork {
     /// The latest status change (every change is also in the audit trail).
     #[serde(default)]
     pub last_transition: Option<Transition>,
+    /// The reporter's messages as triage has taken them in (unread count, read mark).
+    #[serde(default)]
+    pub conversation: Conversation,
     /// Set when the retention sweep has begun purging this closed case: from then on
     /// the case takes no change (see [`crate::retention`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purging: Option<Timestamp>,
+}
+
+/// How many taken-in reporter messages a case remembers by slot: a message below all
+/// of a full list is older than any that can still be pending, so it counts as taken in.
+pub const REMEMBERED_MESSAGES: usize = 64;
+
+/// Where the conversation with the reporter stands, as triage's listing and view need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Slots of the reporter messages taken in (newest last, at most
+    /// [`REMEMBERED_MESSAGES`]): taking a message in twice changes nothing.
+    #[serde(default)]
+    pub taken_in: Vec<u64>,
+    /// Slots of reporter messages no confidant has marked read, oldest first.
+    #[serde(default)]
+    pub unread: Vec<u64>,
+    #[serde(default)]
+    pub last_reporter_message_at: Option<Timestamp>,
+    /// A confidant has read every message up to this slot.
+    #[serde(default)]
+    pub read_up_to: u64,
+}
+
+impl Conversation {
+    /// Whether the reporter message in `slot` was taken in already.
+    pub fn has_taken_in(&self, slot: u64) -> bool {
+        self.taken_in.contains(&slot)
+            || (self.taken_in.len() >= REMEMBERED_MESSAGES && self.taken_in.iter().all(|s| *s > slot))
+    }
+
+    /// Takes in the reporter message in `slot`, sent at `at`: unread unless a
+    /// confidant already marked a later message read.
+    pub fn take_in(&mut self, slot: u64, at: Timestamp) {
+        self.taken_in.push(slot);
+        self.taken_in.sort_unstable();
+        if self.taken_in.len() > REMEMBERED_MESSAGES {
+            let excess = self.taken_in.len() - REMEMBERED_MESSAGES;
+            self.taken_in.drain(..excess);
+        }
+        if slot > self.read_up_to {
+            self.unread.push(slot);
+            self.unread.sort_unstable();
+        }
+        self.last_reporter_message_at = Some(self.last_reporter_message_at.map_or(at, |last| last.max(at)));
+    }
+
+    /// Marks every message up to `slot` read; false if that changes nothing.
+    pub fn mark_read(&mut self, slot: u64) -> bool {
+        if slot <= self.read_up_to {
+            return false;
+        }
+        self.read_up_to = slot;
+        self.unread.retain(|s| *s > slot);
+        true
+    }
+
+    /// How many reporter messages are unread.
+    pub fn unread_count(&self) -> u32 {
+        self.unread.len() as u32
+    }
 }
 
 /// An index entry held by a case: which list, which slot, and the deadline it carries.
@@ -98,13 +161,15 @@ pub struct Transition {
     pub at: Timestamp,
 }
 
-/// Who did something: a staff token, the bootstrap admin, or triage itself.
+/// Who did something: a staff token, the bootstrap admin, triage itself, or the
+/// reporter (through a follow-up message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "token")]
 pub enum Actor {
     Staff(TokenId),
     BootstrapAdmin,
     System,
+    Reporter,
 }
 
 impl Actor {

@@ -232,7 +232,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let slot = log.reserve(self.store)?;
         let now = self.clock.now();
         let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
-        let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed };
+        let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
         self.store.set_many(&[(log.key(slot), to_json(&message))])?;
         self.audit(id, &Actor::of(who), "message", None)?;
         Ok((now, slot))

@@ -200,6 +200,8 @@ fn other_organisation_gets_404_on_every_case_endpoint() {
         ("POST", "/priority", Some(json!({"priority": "P1", "reason": "x"}))),
         ("POST", "/status", Some(json!({"status": "closed", "reason": "x"}))),
         ("POST", "/messages", Some(json!({"text": "x"}))),
+        ("GET", "/messages", None),
+        ("POST", "/messages/read", Some(json!({"up_to": 1}))),
     ];
     for (method, rest, body) in &attempts {
         for if_match in [etag.as_str(), "\"999\""] {
@@ -209,10 +211,20 @@ fn other_organisation_gets_404_on_every_case_endpoint() {
         let admin = w.staff(ADMIN, method, &case_path(&id, rest), &[("if-match", &etag)], body.clone());
         assert_eq!(admin.status, 404, "the bootstrap admin (BZK) too: {method} {rest}");
     }
+    for if_match in [etag.as_str(), "\"999\""] {
+        let body = json!({"organisation": "nvvr", "reason": "x"});
+        let reply = w.staff(&nvvr, "POST", &case_path(&id, "/handover"), &[("if-match", if_match)], Some(body));
+        assert_eq!(reply.status, 404, "handover with {if_match}: {}", reply.body);
+    }
     assert_eq!(w.store.dump(), before, "nothing written for another organisation");
-    for path in
-        ["/triage/cases", "/triage/cases?sort=urgent", "/triage/cases?overdue=false", "/triage/cases?status=triaged"]
-    {
+    for path in [
+        "/triage/cases",
+        "/triage/cases?sort=urgent",
+        "/triage/cases?overdue=false",
+        "/triage/cases?status=triaged",
+        "/triage/cases?unread=false",
+        "/triage/cases?sort=unread_first",
+    ] {
         let list = w.staff(&nvvr, "GET", path, &[], None);
         assert_eq!(list.body["cases"], json!([]), "{path}");
     }

@@ -56,7 +56,27 @@ fn every_answer_fits_openapi() {
     conforms("POST", "/triage/cases/{case_id}/acknowledge", &stale);
     let message = w.staff(&token, "POST", &case("/messages"), &[], Some(json!({"text": "Ik bel u."})));
     conforms("POST", "/triage/cases/{case_id}/messages", &message);
-    conforms("GET", "/triage/cases/{case_id}/audit", &w.staff(&token, "GET", &case("/audit"), &[], None));
+    let internal = [("weerbaar-internal-secret", INTERNAL)];
+    // Slot 1 holds the confidant's message: answered, nothing taken in.
+    let taken = w.call("POST", "/triage/internal/messages", &internal, Some(json!({"case_id": id, "slot": 1})));
+    conforms("POST", "/triage/internal/messages", &taken);
+    let missing = w.call("POST", "/triage/internal/messages", &internal, Some(json!({"case_id": id, "slot": 7})));
+    conforms("POST", "/triage/internal/messages", &missing);
+    conforms("GET", "/triage/cases/{case_id}/messages", &w.staff(&token, "GET", &case("/messages"), &[], None));
+    conforms("GET", "/triage/cases/{case_id}/messages", &w.staff(&token, "GET", &case("/messages?limit=0"), &[], None));
+    let read_up = w.staff(&token, "POST", &case("/messages/read"), &[("if-match", &etag)], Some(json!({"up_to": 1})));
+    conforms("POST", "/triage/cases/{case_id}/messages/read", &read_up);
+    let too_far = w.staff(&token, "POST", &case("/messages/read"), &[("if-match", &etag)], Some(json!({"up_to": 9})));
+    conforms("POST", "/triage/cases/{case_id}/messages/read", &too_far);
+    let etag = w.staff(&token, "GET", &case(""), &[], None).etag();
+    // To the owner itself (422), then to BZK (200).
+    for org in ["ngb", "bzk"] {
+        let body = json!({"organisation": org, "reason": "BZK neemt over"});
+        let handed = w.staff(&token, "POST", &case("/handover"), &[("if-match", &etag)], Some(body));
+        conforms("POST", "/triage/cases/{case_id}/handover", &handed);
+    }
+    conforms("GET", "/triage/cases/{case_id}/audit", &w.staff(ADMIN, "GET", &case("/audit"), &[], None));
+    conforms("GET", "/triage/cases", &w.staff(ADMIN, "GET", "/triage/cases?sort=unread_first", &[], None));
     conforms("GET", "/triage/cases", &w.staff(&token, "GET", "/triage/cases?sort=urgent", &[], None));
     conforms("GET", "/triage/cases", &w.staff(&token, "GET", "/triage/cases?limit=0", &[], None));
     conforms("POST", "/triage/sweep", &w.sweep());

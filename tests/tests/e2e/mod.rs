@@ -63,6 +63,50 @@ pub fn start(options: Options) -> TestApp {
     TestApp::start(options).expect("the app starts")
 }
 
+/// [`options`] with webhooks allowed to a receiver on 127.0.0.1, enough submissions
+/// for a test, and quiet logs.
+pub fn webhook_options() -> Options {
+    let mut o = options()
+        .variable("submission_limit_per_hour", "1000")
+        .variable("webhook_allowed_http_hosts", "127.0.0.1")
+        .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
+    o.echo_logs = false;
+    o
+}
+
+/// Files a mayor's report (routed to NGB, P3) at intake; returns the case id and the
+/// receipt code.
+pub fn file_mayor_report(app: &TestApp) -> (String, String) {
+    let report = serde_json::json!({
+        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
+        "request_kind": "incident", "incident_kinds": ["intimidation"], "immediate_danger": false,
+        "description": "Een man staat elke avond voor de deur.",
+        "contact": {"channel": "phone", "phone": "+31 6 12345678"}, "language": "nl"
+    });
+    let filed = post_json(app, "/intake/reports", &report);
+    assert_eq!(filed.status, 201, "{}", filed.body);
+    let s = |k: &str| filed.body[k].as_str().unwrap().to_string();
+    (s("case_reference"), s("receipt_code"))
+}
+
+/// A staff call with a bearer token, and a JSON body if one is given.
+pub fn staff(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("authorization", auth.as_str())];
+    headers.extend_from_slice(extra);
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    call(app, method, path, &headers, body.map(|b| serde_json::to_vec(&b).unwrap()))
+}
+
 /// What a client got back.
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -218,6 +218,7 @@ pub fn event(
             status: CaseStatus::Triaged,
             first_contact_due: Some(Timestamp::parse("2026-11-28T12:15:00Z").unwrap()),
             escalation_level: None,
+            unread_reporter_messages: None,
         },
     }
 }
