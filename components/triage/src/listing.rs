@@ -214,7 +214,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let mut at = query.cursor.unwrap_or(Cursor { list: 0, slot: u64::MAX });
         while at.list < plan.len() {
             let log = SlotLog::new(plan[at.list].clone());
-            let top = at.slot.min(log.last_slot(self.store)?);
+            // Slots only grow, so a cursor's slot is never past the list's end: the
+            // counter is read once per list, on entering it.
+            let top = if at.slot == u64::MAX { log.last_slot(self.store)? } else { at.slot };
             if top == 0 {
                 at = Cursor { list: at.list + 1, slot: u64::MAX };
                 continue;
@@ -222,8 +224,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             if budget == 0 || cases.len() as u64 >= query.limit {
                 break;
             }
-            // Read a chunk newest first; stop mid-chunk when the page is full.
-            let chunk = (query.limit * 2).clamp(10, 100).min(budget);
+            // Read newest first only as many slots as the page still needs: every key is
+            // its own read on Spin (and a round trip on Redis). Entries that turn out
+            // stale or filtered out are made up by the next chunk.
+            let chunk = (query.limit - cases.len() as u64).clamp(1, 100).min(budget);
             let from = top.saturating_sub(chunk - 1).max(1);
             budget -= top - from + 1;
             let entries = log.read(self.store, from, top)?;

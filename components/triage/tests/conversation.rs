@@ -417,6 +417,7 @@ fn store_cost_of_a_follow_up_and_a_conversation_page() {
     );
     assert!(plain <= 12, "{plain}");
     assert!(danger_ops <= 15, "{danger_ops}");
-    assert!(page_ops <= 6, "{page_ops}: token, case, counter, one get_many, audit slot and entry");
+    // Spin reads each key with its own get (get_many breaks on Redis).
+    assert!(page_ops <= 5 + 20, "{page_ops}: token, case, counter, 20 messages, audit slot and entry");
     assert!(unread_first <= 8, "{unread_first}");
 }
