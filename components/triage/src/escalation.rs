@@ -1,7 +1,8 @@
 //! Escalation: a case whose first contact is overdue and that no confidant has
 //! acknowledged is escalated at its deadline, and again every interval after, until
 //! it is acknowledged. Which priorities escalate, and how often, is configuration
-//! (`escalation_interval_minutes`, by default P1 every 15 minutes, P2 every hour).
+//! (`escalation_interval_minutes`, by default P1 every 15 minutes, P2 every hour, P3
+//! every 4 hours, P4 every day; a priority left out never escalates).
 
 use crate::commit::Base;
 use crate::context::Triage;

@@ -274,5 +274,6 @@ impl PerPriority {
 pub const DEFAULT_SLA: &str = "P1=15,P2=240,P3=1440,P4=4320";
 /// The default routing table of `domain.md`.
 pub const DEFAULT_ROUTING: &str = "mayor=ngb,alderman=wethoudersvereniging,council_member=nvvr,*=bzk";
-/// By default P1 cases escalate every 15 minutes and P2 cases every hour.
-pub const DEFAULT_ESCALATION: &str = "P1=15,P2=60";
+/// Every overdue case escalates until acknowledged: by default P1 every 15 minutes, P2
+/// every hour, P3 every 4 hours and P4 every day.
+pub const DEFAULT_ESCALATION: &str = "P1=15,P2=60,P3=240,P4=1440";

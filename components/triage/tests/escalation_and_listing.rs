@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use shared::case::ReportFacts;
-use shared::domain::{IncidentKind, RegionCode, RequestKind, Role};
+use shared::domain::{IncidentKind, Priority, RegionCode, RequestKind, Role};
 use shared::id::CaseId;
 use shared::kv::memory::CasMode;
 use shared::time::Duration;
@@ -50,8 +50,43 @@ fn escalation_fires_after_the_deadline_repeats_and_stops_after_acknowledgement()
 }
 
 #[test]
-fn only_configured_priorities_escalate() {
+fn an_overdue_p4_escalates_at_its_deadline_and_again_every_day() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let p4 = w.triaged(ReportFacts { request_kind: RequestKind::Prevention, ..facts() });
+        assert_eq!(w.record(&p4).data.assessment.unwrap().priority, Priority::P4);
+        // First contact is due 3 days (4320 minutes) after receipt.
+        w.advance(Duration::minutes(4319));
+        w.sweep();
+        assert!(escalations(&w, &p4).is_empty(), "{mode:?}: not before the deadline");
+        w.advance(Duration::minutes(1));
+        assert_eq!(w.sweep().body["escalated"], 1);
+        assert_eq!(escalations(&w, &p4), vec![1], "{mode:?}: at the deadline");
+        w.advance(Duration::minutes(1439));
+        w.sweep();
+        assert_eq!(escalations(&w, &p4), vec![1], "{mode:?}: not before a day has passed");
+        w.advance(Duration::minutes(1));
+        w.sweep();
+        assert_eq!(escalations(&w, &p4), vec![1, 2], "{mode:?}: again a day later");
+        w.advance(Duration::days(1));
+        w.sweep();
+        assert_eq!(escalations(&w, &p4), vec![1, 2, 3], "{mode:?}: and every day after");
+    }
+}
+
+#[test]
+fn by_default_an_overdue_p3_escalates_every_four_hours() {
     let w = World::new();
+    let p3 = w.triaged(incident(&[IncidentKind::Intimidation]));
+    w.advance(Duration::hours(30));
+    w.sweep();
+    assert_eq!(escalations(&w, &p3), vec![2], "24 h deadline, then every 4 h: level 1 + 1 full interval");
+}
+
+#[test]
+fn only_configured_priorities_escalate() {
+    let mut w = World::new();
+    w.vars.set("escalation_interval_minutes", "P1=15,P2=60");
     let p3 = w.triaged(incident(&[IncidentKind::Intimidation]));
     let p2 = w.triaged(incident(&[IncidentKind::Stalking]));
     w.advance(Duration::hours(30));
