@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod escalation;
 pub mod index;
 pub mod listing;
+pub mod marks;
 pub mod outbox;
 pub mod peers;
 pub mod retention;

@@ -27,6 +27,16 @@ pub fn outbox_log() -> SlotLog {
     SlotLog::new("triage/outbox")
 }
 
+/// What the sweep's resend did.
+#[derive(Debug, Default)]
+pub struct Resent {
+    pub sent: u32,
+    pub unsent: u32,
+    pub dropped: u32,
+    /// Slots whose entry waits for a later sweep.
+    pub waiting: Vec<u64>,
+}
+
 /// How long an entry may wait for its case change to commit before it is dropped:
 /// far longer than a compare-and-swap can take.
 pub const ORPHAN_GRACE: Duration = Duration::minutes(5);
@@ -94,12 +104,12 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
     }
 
-    /// The sweep's part: sends every committed entry in slots `from..=to`, drops
-    /// orphans. Returns (sent, still unsent, dropped).
-    pub fn resend(&self, from: u64, to: u64) -> Result<(u32, u32, u32), StoreError> {
+    /// The sweep's part: sends every committed entry of `entries` (outbox slots with
+    /// what they hold), drops orphans. Returns what it did and the slots still waiting
+    /// (unsent, or not yet committed within the grace time).
+    pub fn resend(&self, entries: Vec<(u64, Vec<u8>)>) -> Result<Resent, StoreError> {
         let log = outbox_log();
         let now = self.clock.now();
-        let entries = log.read(self.store, from, to)?;
         let mut decoded = Vec::new();
         let mut broken = Vec::new();
         for (slot, bytes) in entries {
@@ -110,7 +120,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         let cases =
             crate::index::read_cases(self.store, decoded.iter().map(|(_, e)| e.event.data.case_reference.clone()))?;
-        let (mut sent, mut unsent, mut dropped) = (0, 0, 0);
+        let mut resent = Resent::default();
         let mut done = broken;
         let notification = self.notification();
         for (slot, entry) in decoded {
@@ -120,22 +130,27 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             if !committed {
                 if entry.written_at + ORPHAN_GRACE <= now {
                     done.push(log.key(slot));
-                    dropped += 1;
+                    resent.dropped += 1;
+                } else {
+                    resent.waiting.push(slot);
                 }
                 continue;
             }
             match notification.send_event(&entry.event) {
                 Ok(()) => {
                     done.push(log.key(slot));
-                    sent += 1;
+                    resent.sent += 1;
                 }
-                Err(_) => unsent += 1,
+                Err(_) => {
+                    resent.unsent += 1;
+                    resent.waiting.push(slot);
+                }
             }
         }
         if !done.is_empty() {
             self.store.delete_many(&done)?;
         }
-        Ok((sent, unsent, dropped))
+        Ok(resent)
     }
 
     /// Reads a case document (for helpers that need the version).

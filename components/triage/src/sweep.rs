@@ -6,36 +6,40 @@
 //!
 //! Safe when two sweeps run at once: triage and escalation are compare-and-swap
 //! changes that happen once, and the notification component delivers a re-sent event
-//! once. Each list is read from a low-water mark (`triage/sweep/cursors`) that only
-//! moves forward, past slots that are done, so old history is not read again.
+//! once. Each list is read from its mark (`triage/sweep/marks`, see [`crate::marks`]):
+//! the slots still waiting below it, then the next ones, so old history is not read
+//! again and no waiting entry hides the ones after it.
 
 use crate::context::Triage;
 use crate::index::{self, IndexEntry};
+use crate::marks::{self, ListMark, Outcome, Pass};
 use crate::outbox::outbox_log;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::case::{pending_messages_log, pending_triage_log, CaseRecord, PendingMessage, PendingTriage};
 use shared::domain::{Organisation, Priority};
-use shared::kv::slots::SlotLog;
+use shared::kv::slots::{SlotLog, SlotValue};
 use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{claim, KeyValue};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Slots read per list per sweep, at most (bounded work per request).
-pub const SWEEP_BUDGET: u64 = 1000;
-/// Slots per `get_many`.
-const CHUNK: u64 = 100;
-const CURSORS: &str = "triage/sweep/cursors";
+pub use crate::marks::SWEEP_BUDGET;
+/// The marks of every list the sweep walks.
+const MARKS: &str = "triage/sweep/marks";
+/// Plain low-water marks of earlier releases, read once when `MARKS` does not exist.
+const OLD_CURSORS: &str = "triage/sweep/cursors";
 
-/// The newest slots of a list are always read again: a writer may have reserved one
-/// and not yet written its entry (or not yet committed the case that holds it).
-const TAIL_GUARD: u64 = 50;
+/// Each list's new mark, with the slots its pass read.
+type Moved = BTreeMap<String, (ListMark, BTreeSet<u64>)>;
 
-/// The new low-water mark: just before the first slot still waiting, never into the tail.
-fn guarded(first_waiting: Option<u64>, last: u64) -> u64 {
-    first_waiting.map(|s| s - 1).unwrap_or(last).min(last.saturating_sub(TAIL_GUARD))
+/// A slot of an index list as the sweep found it.
+enum Found {
+    /// Empty: removed, or reserved by a writer that has not written (yet).
+    Empty,
+    /// An entry, with the case it names if that exists.
+    Entry(IndexEntry, Option<Box<CaseRecord>>),
 }
 
 /// What a sweep did.
@@ -60,8 +64,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Runs one sweep.
     pub fn sweep(&self) -> Result<SweepReport, Problem> {
         let mut report = SweepReport::default();
-        let cursors = self.cursors()?;
-        let mut moved = BTreeMap::new();
+        let cursors = self.marks()?;
+        let mut moved = Moved::new();
 
         let (triaged, failed) =
             self.drain(&cursors, &mut moved, "pending", &pending_triage_log(), |e: PendingTriage| {
@@ -78,59 +82,74 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         report.failures += failed;
 
         let rematch = SlotLog::new(index::REMATCH_LOG);
-        let (low, last) = self.window(&cursors, "rematch", &rematch)?;
-        let mut remaining = None;
-        for (slot, entry, record) in self.entries_with_cases(&rematch, low, last)? {
-            // An entry its case does not hold is stale, or its change is still in flight
-            // (the tail guard reads it again): skipped, never deleted here.
-            if !record.as_ref().is_some_and(|r| index::holds(r, index::REMATCH_LOG, slot)) {
-                continue;
-            }
-            match self.rematch(&entry.case_id) {
-                Ok(true) => report.rematched += 1,
-                _ => remaining = remaining.or(Some(slot)),
-            }
+        let (mut pass, found) = self.begin(&cursors, index::REMATCH_LOG, &rematch)?;
+        for (slot, found) in self.with_cases(found)? {
+            let outcome = match found {
+                // An entry its case does not hold is stale, or its change is still in
+                // flight: read again for a while, never deleted here.
+                Found::Entry(_, record)
+                    if !record.as_ref().is_some_and(|r| index::holds(r, index::REMATCH_LOG, slot)) =>
+                {
+                    Outcome::Unsettled
+                }
+                Found::Empty => Outcome::Unsettled,
+                Found::Entry(entry, _) => match self.rematch(&entry.case_id) {
+                    Ok(true) => {
+                        report.rematched += 1;
+                        Outcome::Done
+                    }
+                    _ => Outcome::Waiting,
+                },
+            };
+            pass.record(slot, outcome);
         }
-        moved.insert("rematch".to_string(), guarded(remaining, last));
+        moved.insert("rematch".to_string(), pass.finish());
 
         let now = self.clock.now();
         for org in Organisation::ALL {
             for priority in Priority::ALL.iter().filter(|p| self.config.escalation.get(**p).is_some()) {
                 let name = index::unacked_log(*org, *priority);
                 let log = SlotLog::new(name.clone());
-                let (low, last) = self.window(&cursors, &name, &log)?;
-                let mut remaining = None;
-                for (slot, entry, record) in self.entries_with_cases(&log, low, last)? {
-                    if !record.as_ref().is_some_and(|r| index::holds(r, &name, slot)) {
-                        continue;
-                    }
-                    remaining = remaining.or(Some(slot));
-                    if entry.due.is_some_and(|due| due <= now) {
-                        match self.escalate(&entry.case_id) {
-                            Ok(true) => report.escalated += 1,
-                            Ok(false) => {}
-                            Err(_) => report.failures += 1,
+                let (mut pass, found) = self.begin(&cursors, &name, &log)?;
+                for (slot, found) in self.with_cases(found)? {
+                    let outcome = match found {
+                        Found::Entry(entry, Some(record)) if index::holds(&record, &name, slot) => {
+                            if entry.due.is_some_and(|due| due <= now) {
+                                match self.escalate(&entry.case_id) {
+                                    Ok(true) => report.escalated += 1,
+                                    Ok(false) => {}
+                                    Err(_) => report.failures += 1,
+                                }
+                            }
+                            // Held until the case is acknowledged.
+                            Outcome::Waiting
                         }
-                    }
+                        _ => Outcome::Unsettled,
+                    };
+                    pass.record(slot, outcome);
                 }
-                moved.insert(name, guarded(remaining, last));
+                moved.insert(name, pass.finish());
             }
         }
 
         let outbox = outbox_log();
-        let (low, last) = self.window(&cursors, "outbox", &outbox)?;
-        let mut from = low + 1;
-        while from <= last {
-            let to = (from + CHUNK - 1).min(last);
-            let (sent, unsent, dropped) = self.resend(from, to)?;
-            report.events_sent += sent;
-            report.events_unsent += unsent;
-            report.events_dropped += dropped;
-            from = to + 1;
+        let (mut pass, found) = self.begin(&cursors, "outbox", &outbox)?;
+        let (empty, entries): (Vec<_>, Vec<_>) = found.into_iter().partition(|(_, bytes)| bytes.is_none());
+        let resent = self.resend(entries.into_iter().filter_map(|(slot, b)| b.map(|b| (slot, b))).collect())?;
+        report.events_sent += resent.sent;
+        report.events_unsent += resent.unsent;
+        report.events_dropped += resent.dropped;
+        for slot in pass.slots() {
+            let outcome = if resent.waiting.contains(&slot) {
+                Outcome::Waiting
+            } else if empty.iter().any(|(s, _)| *s == slot) {
+                Outcome::Unsettled
+            } else {
+                Outcome::Done
+            };
+            pass.record(slot, outcome);
         }
-        // The outbox cursor moves to just before the first entry still waiting.
-        let first_left = outbox.read(self.store, low + 1, last)?.first().map(|(s, _)| *s);
-        moved.insert("outbox".to_string(), guarded(first_left, last));
+        moved.insert("outbox".to_string(), pass.finish());
 
         self.advance(moved)?;
 
@@ -146,107 +165,119 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// next sweep. Returns (done, failed).
     fn drain<T: DeserializeOwned>(
         &self,
-        cursors: &BTreeMap<String, u64>,
-        moved: &mut BTreeMap<String, u64>,
+        marks: &BTreeMap<String, ListMark>,
+        moved: &mut Moved,
         name: &str,
         log: &SlotLog,
         work: impl Fn(T) -> Result<(), Problem>,
     ) -> Result<(u32, u32), Problem> {
-        let (low, last) = self.window(cursors, name, log)?;
+        let (mut pass, found) = self.begin(marks, name, log)?;
         let (mut done, mut failed) = (0, 0);
-        let mut remaining = None;
-        for (slot, bytes) in self.read_window(log, low, last)? {
-            let Ok(entry) = serde_json::from_slice::<T>(&bytes) else { continue };
-            match work(entry) {
-                Ok(()) => {
+        for (slot, bytes) in found {
+            let Some(bytes) = bytes else {
+                pass.record(slot, Outcome::Unsettled);
+                continue;
+            };
+            // An entry nobody can read is nobody's work.
+            let outcome = match serde_json::from_slice::<T>(&bytes).map(&work) {
+                Err(_) => Outcome::Done,
+                Ok(Ok(())) => {
                     done += 1;
                     let _ = self.store.delete(&log.key(slot));
+                    Outcome::Done
                 }
-                Err(p) if p.kind == shared::problem::ProblemKind::NotFound => {
+                Ok(Err(p)) if p.kind == shared::problem::ProblemKind::NotFound => {
                     let _ = self.store.delete(&log.key(slot));
+                    Outcome::Done
                 }
-                Err(_) => {
+                Ok(Err(_)) => {
                     failed += 1;
-                    remaining = remaining.or(Some(slot));
+                    Outcome::Waiting
                 }
-            }
+            };
+            pass.record(slot, outcome);
         }
-        moved.insert(name.to_string(), guarded(remaining, last));
+        moved.insert(name.to_string(), pass.finish());
         Ok((done, failed))
     }
 
-    /// The slots to read this time: after the list's low-water mark, within budget.
-    fn window(&self, cursors: &BTreeMap<String, u64>, name: &str, log: &SlotLog) -> Result<(u64, u64), Problem> {
-        let low = cursors.get(name).copied().unwrap_or(0);
-        let last = log.last_slot(self.store)?.min(low + SWEEP_BUDGET);
-        Ok((low, last.max(low)))
-    }
-
-    fn read_window(&self, log: &SlotLog, low: u64, last: u64) -> Result<Vec<(u64, Vec<u8>)>, Problem> {
-        let mut all = Vec::new();
-        let mut from = low + 1;
-        while from <= last {
-            let to = (from + CHUNK - 1).min(last);
-            all.extend(log.read(self.store, from, to)?);
-            from = to + 1;
-        }
-        Ok(all)
-    }
-
-    /// Index entries in a window with the cases they point to (one `get_many` each way
-    /// per chunk).
-    #[allow(clippy::type_complexity)]
-    fn entries_with_cases(
+    /// Starts a pass over a list: what its held slots and its next slots hold.
+    fn begin(
         &self,
+        marks: &BTreeMap<String, ListMark>,
+        name: &str,
         log: &SlotLog,
-        low: u64,
-        last: u64,
-    ) -> Result<Vec<(u64, IndexEntry, Option<CaseRecord>)>, Problem> {
-        let entries: Vec<(u64, IndexEntry)> = self
-            .read_window(log, low, last)?
+    ) -> Result<(Pass, Vec<SlotValue>), Problem> {
+        let prior = marks.get(name).cloned().unwrap_or_default();
+        let pass = Pass::new(prior, log.last_slot(self.store)?, self.clock.now());
+        let found = log.read_slots(self.store, &pass.slots())?;
+        Ok((pass, found))
+    }
+
+    /// Index entries with the cases they name (each case read once).
+    fn with_cases(&self, found: Vec<SlotValue>) -> Result<Vec<(u64, Found)>, Problem> {
+        let entries: Vec<(u64, Option<IndexEntry>)> = found
             .into_iter()
-            .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
+            .filter_map(|(slot, bytes)| match bytes {
+                None => Some((slot, None)),
+                // An undecodable entry names nothing to work on: passed over.
+                Some(b) => serde_json::from_slice(&b).ok().map(|e| (slot, Some(e))),
+            })
             .collect();
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let cases = index::read_cases(self.store, entries.iter().map(|(_, e)| e.case_id.clone()))?;
+        let cases =
+            index::read_cases(self.store, entries.iter().filter_map(|(_, e)| e.as_ref()).map(|e| e.case_id.clone()))?;
         Ok(entries
             .into_iter()
-            .map(|(slot, entry)| {
-                let record = cases.get(&entry.case_id).map(|d| d.data.clone());
-                (slot, entry, record)
+            .map(|(slot, entry)| match entry {
+                None => (slot, Found::Empty),
+                Some(entry) => {
+                    let record = cases.get(&entry.case_id).map(|d| Box::new(d.data.clone()));
+                    (slot, Found::Entry(entry, record))
+                }
             })
             .collect())
     }
 
-    fn cursors(&self) -> Result<BTreeMap<String, u64>, Problem> {
-        Ok(versioned::read::<_, BTreeMap<String, u64>>(self.store, CURSORS)?.map(|d| d.data).unwrap_or_default())
+    /// Every list's mark; marks of earlier releases, below which nothing waited, are
+    /// taken over as they are.
+    pub fn marks(&self) -> Result<BTreeMap<String, ListMark>, Problem> {
+        if let Some(doc) = versioned::read::<_, BTreeMap<String, ListMark>>(self.store, MARKS)? {
+            return Ok(doc.data);
+        }
+        let old = versioned::read::<_, BTreeMap<String, u64>>(self.store, OLD_CURSORS)?.map(|d| d.data);
+        Ok(old
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, mark)| (name, ListMark { mark, held: BTreeMap::new() }))
+            .collect())
     }
 
-    /// Moves low-water marks forward (never back: a slower concurrent sweep cannot undo
-    /// a faster one's progress).
-    fn advance(&self, moved: BTreeMap<String, u64>) -> Result<(), Problem> {
-        if claim(self.store, &format!("{CURSORS}/claim"))? {
-            self.store.set(CURSORS, &Versioned::first(BTreeMap::<String, u64>::new(), self.random).encode())?;
+    /// Stores the lists' new marks, merged with what a concurrent sweep stored
+    /// ([`marks::merge`]: never backwards, never losing a held slot).
+    fn advance(&self, moved: Moved) -> Result<(), Problem> {
+        if claim(self.store, &format!("{MARKS}/claim"))? {
+            let taken_over = self.marks()?;
+            self.store.set(MARKS, &Versioned::first(taken_over, self.random).encode())?;
         }
-        let updated = versioned::update(self.store, CURSORS, self.random, |marks: &mut BTreeMap<String, u64>, _| {
-            let mut changed = false;
-            for (name, mark) in &moved {
-                let entry = marks.entry(name.clone()).or_insert(0);
-                if *mark > *entry {
-                    *entry = *mark;
-                    changed = true;
+        let updated =
+            versioned::update(self.store, MARKS, self.random, |stored: &mut BTreeMap<String, ListMark>, _| {
+                let mut changed = false;
+                for (name, (mark, read)) in &moved {
+                    let before = stored.get(name).cloned().unwrap_or_default();
+                    let after = marks::merge(&before, mark, read);
+                    if after != before {
+                        stored.insert(name.clone(), after);
+                        changed = true;
+                    }
                 }
-            }
-            Ok::<_, ()>(if changed { Change::Write(()) } else { Change::Keep(()) })
-        });
+                Ok::<_, ()>(if changed { Change::Write(()) } else { Change::Keep(()) })
+            });
         match updated {
             // The document is created by whoever won the claim; until it exists, the
             // marks simply stay where they are.
             Ok(_) | Err(versioned::UpdateError::NotFound) => Ok(()),
             Err(versioned::UpdateError::Store(e)) => Err(e.into()),
-            Err(e) => Err(Problem::internal(anyhow::anyhow!("sweep cursors: {e}"))),
+            Err(e) => Err(Problem::internal(anyhow::anyhow!("sweep marks: {e}"))),
         }
     }
 }

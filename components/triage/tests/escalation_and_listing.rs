@@ -194,3 +194,41 @@ fn store_cost_of_a_triage_and_a_listing_is_small_and_flat() {
     assert!(list_ops <= 2 + 2 * 20 + 1, "{list_ops}: a token, a counter, 20 slots, 20 cases");
     assert!(urgent_ops <= 2 * (2 + 2 * 20 + 1), "{urgent_ops}");
 }
+
+/// No case left unacknowledged hides the ones after it: one P3 and one P1 stay
+/// unacknowledged (the P1 escalating again and again), then 1,500 later cases follow,
+/// 1,200 of them P1s. More than a sweep's budget of slots lies past the oldest held
+/// entry; with a sweep every minute, every later P1 still escalates at its deadline.
+#[test]
+fn a_case_left_unacknowledged_never_hides_later_ones_from_escalation() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let old_p3 = w.triaged(incident(&[IncidentKind::Intimidation]));
+        let old_p1 = p1(&w);
+        w.advance(Duration::minutes(20));
+        w.sweep();
+        assert_eq!(escalations(&w, &old_p1), vec![1], "{mode:?}");
+        let mut later_p1 = Vec::new();
+        for i in 0..1500 {
+            if i % 5 == 4 {
+                w.triaged(incident(&[IncidentKind::Intimidation]));
+            } else {
+                later_p1.push(p1(&w));
+            }
+        }
+        for _ in 0..15 {
+            w.advance(Duration::minutes(1));
+            w.sweep();
+        }
+        let escalated: std::collections::HashSet<CaseId> = w
+            .events()
+            .into_iter()
+            .filter(|e| e.event_type.as_str() == "case.escalated")
+            .map(|e| e.data.case_reference)
+            .collect();
+        let late: Vec<&CaseId> = later_p1.iter().filter(|id| !escalated.contains(*id)).collect();
+        assert!(late.is_empty(), "{mode:?}: {} of {} later P1s never escalated", late.len(), later_p1.len());
+        assert_eq!(escalations(&w, &old_p1).len(), 2, "{mode:?}: the held P1 escalates on its interval");
+        assert!(escalations(&w, &old_p3).is_empty(), "{mode:?}: the P3 is not due for hours");
+    }
+}

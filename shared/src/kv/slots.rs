@@ -9,6 +9,9 @@
 
 use super::{read_counter, KeyValue, StoreError};
 
+/// A slot and what it holds (`None`: empty).
+pub type SlotValue = (u64, Option<Vec<u8>>);
+
 /// An append-only list of small entries under one key prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotLog {
@@ -57,6 +60,12 @@ impl SlotLog {
         let keys: Vec<String> = slots.iter().map(|s| self.key(*s)).collect();
         let values = store.get_many(&keys)?;
         Ok(slots.into_iter().zip(values).filter_map(|(slot, value)| value.map(|v| (slot, v))).collect())
+    }
+
+    /// What each of `slots` holds, in the order asked (`None`: empty).
+    pub fn read_slots<S: KeyValue>(&self, store: &S, slots: &[u64]) -> Result<Vec<SlotValue>, StoreError> {
+        let keys: Vec<String> = slots.iter().map(|s| self.key(*s)).collect();
+        Ok(slots.iter().copied().zip(store.get_many(&keys)?).collect())
     }
 
     /// Every key this list owns for slots up to `last`: for purging the whole list.
