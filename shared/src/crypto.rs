@@ -191,9 +191,14 @@ impl KeyedHasher {
     }
 }
 
+/// SHA-256 of `value`.
+pub fn sha256(value: &[u8]) -> [u8; 32] {
+    Sha256::digest(value).into()
+}
+
 /// SHA-256 as lower-case hex (for high-entropy secrets such as bearer tokens).
 pub fn sha256_hex(value: &[u8]) -> String {
-    hex(&Sha256::digest(value))
+    hex(&sha256(value))
 }
 
 /// Lower-case hex.

@@ -76,12 +76,15 @@ pub struct Problem {
     pub field: Option<String>,
     /// Every offending field, where several are.
     pub errors: Vec<FieldError>,
-    /// Seconds to wait before retrying (429, 503).
-    pub retry_after: Option<u64>,
+    /// Seconds to wait before retrying (429, 503); `u32` keeps `Problem` small.
+    pub retry_after: Option<u32>,
     /// The methods allowed, for 405 (boxed: keeps `Problem` small in every `Result`).
     pub allow: Option<Box<str>>,
     /// For the operator's log only.
     pub cause: Option<anyhow::Error>,
+    /// Extension members of this problem type (RFC 9457, section 3.2), added to the
+    /// body beside the standard ones (boxed: keeps `Problem` small in every `Result`).
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Problem {
@@ -95,6 +98,7 @@ impl Problem {
             retry_after: None,
             allow: None,
             cause: None,
+            extensions: None,
         }
     }
 
@@ -125,7 +129,7 @@ impl Problem {
     /// Too many requests; try again after `seconds`.
     pub fn too_many_requests(seconds: u64) -> Self {
         let mut p = Problem::new(ProblemKind::TooManyRequests, "too many requests from this client; try again later");
-        p.retry_after = Some(seconds.max(1));
+        p.retry_after = Some(u32::try_from(seconds.max(1)).unwrap_or(u32::MAX));
         p
     }
 
@@ -143,6 +147,12 @@ impl Problem {
         self
     }
 
+    /// Adds the extension member `name`; the standard members cannot be overridden.
+    pub fn with_member(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions.get_or_insert_with(Default::default).insert(name.to_string(), value);
+        self
+    }
+
     /// The body, as sent.
     pub fn body(&self, correlation_id: &str) -> serde_json::Value {
         let mut body = serde_json::json!({
@@ -157,6 +167,11 @@ impl Problem {
         }
         if !self.errors.is_empty() {
             body["errors"] = serde_json::to_value(&self.errors).expect("field errors serialise");
+        }
+        for (name, value) in self.extensions.iter().flat_map(|members| members.iter()) {
+            if body.get(name).is_none() {
+                body[name] = value.clone();
+            }
         }
         body
     }
@@ -236,6 +251,16 @@ mod tests {
         slugs.sort();
         slugs.dedup();
         assert_eq!(slugs.len(), ProblemKind::ALL.len());
+    }
+
+    #[test]
+    fn extension_members_are_added_but_never_replace_standard_ones() {
+        let p = Problem::too_many_requests(5)
+            .with_member("advice", serde_json::json!(["call 112"]))
+            .with_member("status", serde_json::json!(200));
+        let body = p.body("abc");
+        assert_eq!(body["advice"][0], "call 112");
+        assert_eq!(body["status"], 429);
     }
 
     #[test]

@@ -170,3 +170,140 @@ fn a_store_that_fails_writes_gets_a_503_problem_not_a_bare_500() {
     app.fail_store_writes(false);
     assert_eq!(file(&app, None).status, 201);
 }
+
+// ---- abuse limits behind a proxy, and the proof of work past them ----
+
+/// Files the report with extra headers (forwarding headers, a proof of work).
+fn file_with(app: &weerbaar_tests::TestApp, extra: &[(&str, &str)]) -> Reply {
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend_from_slice(extra);
+    let reply = call(app, "POST", "/intake/reports", &headers, Some(serde_json::to_vec(&report()).unwrap()));
+    reply.conforms("POST", "/intake/reports");
+    reply
+}
+
+fn status_with(app: &weerbaar_tests::TestApp, receipt: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend_from_slice(extra);
+    let body = serde_json::to_vec(&json!({ "receipt_code": receipt })).unwrap();
+    let reply = call(app, "POST", "/intake/reports/status", &headers, Some(body));
+    reply.conforms("POST", "/intake/reports/status");
+    reply
+}
+
+fn cases_in(app: &weerbaar_tests::TestApp) -> usize {
+    store_text(app).into_iter().filter(|(k, _)| k.starts_with("case/") && k.matches('/').count() == 1).count()
+}
+
+/// The test host's peer is 127.0.0.1: trusting it makes the test the ingress.
+fn behind_proxy() -> weerbaar_tests::Options {
+    options().only(&["intake"]).variable("trusted_proxies", "127.0.0.1/32")
+}
+
+#[test]
+fn behind_a_trusted_proxy_one_client_exhausting_its_limits_does_not_block_another() {
+    let app = start(behind_proxy().variable("submission_limit_per_hour", "2"));
+    let a = [("x-forwarded-for", "192.0.2.1")];
+    // What client A writes itself stays left of what the proxy appended: still A.
+    let a_spoofing = [("x-forwarded-for", "198.51.100.99, 192.0.2.1")];
+    let b = [("forwarded", "for=\"[2001:db8:b::7]:4711\";proto=https")];
+    assert_eq!(file_with(&app, &a).status, 201);
+    assert_eq!(file_with(&app, &a_spoofing).status, 201);
+    let refused = file_with(&app, &a);
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let filed_b = file_with(&app, &b);
+    assert_eq!(filed_b.status, 201, "another client files while A is limited: {}", filed_b.body);
+    let receipt_b = filed_b.body["receipt_code"].as_str().unwrap().to_string();
+
+    for _ in 0..5 {
+        assert_eq!(status_with(&app, "0000000000000000", &a_spoofing).status, 404);
+    }
+    assert_eq!(status_with(&app, &receipt_b, &a).status, 429, "A is locked out of lookups");
+    let b_reads = status_with(&app, &receipt_b, &b);
+    assert_eq!(b_reads.status, 200, "B is not: {}", b_reads.body);
+
+    for (key, _) in store_text(&app) {
+        assert!(!key.contains("192.0.2.1") && !key.contains("2001:db8"), "a client address in clear at {key}");
+    }
+    let logs = app.logs_text();
+    assert!(!logs.contains("192.0.2.1") && !logs.contains("2001:db8:b"), "a client address in the logs");
+}
+
+#[test]
+fn spoofed_forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    let app = start(options().only(&["intake"]).variable("submission_limit_per_hour", "2"));
+    let spoofs: [&[(&str, &str)]; 3] = [
+        &[("x-forwarded-for", "192.0.2.1")],
+        &[("forwarded", "for=192.0.2.2")],
+        &[("x-forwarded-for", "192.0.2.3"), ("forwarded", "for=192.0.2.3")],
+    ];
+    assert_eq!(file_with(&app, spoofs[0]).status, 201);
+    assert_eq!(file_with(&app, spoofs[1]).status, 201);
+    let refused = file_with(&app, spoofs[2]);
+    assert_eq!(refused.status, 429, "every request came from 127.0.0.1, whatever its headers say");
+}
+
+#[test]
+fn parallel_wrong_receipt_codes_never_exceed_the_limit() {
+    const LIMIT: usize = 5;
+    const GUESSES: usize = 24;
+    let app = start(behind_proxy());
+    let barrier = std::sync::Barrier::new(GUESSES);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..GUESSES)
+            .map(|i| {
+                let (app, barrier) = (&app, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let code = format!("{:016}", 1000 + i);
+                    status_with(app, &code, &[("x-forwarded-for", "192.0.2.66")]).status
+                })
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    let looked_up = statuses.iter().filter(|s| **s == 404).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((looked_up, refused), (LIMIT, GUESSES - LIMIT), "{statuses:?}");
+}
+
+/// Solves a challenge as the README's Python does: SHA-256 over the challenge's
+/// characters followed by the decimal nonce, with `bits` leading zero bits.
+fn solve(challenge: &str, bits: u32) -> String {
+    (0u64..).map(|n| n.to_string()).find(|n| solves(challenge, n, bits)).unwrap()
+}
+
+fn solves(challenge: &str, nonce: &str, bits: u32) -> bool {
+    let d = shared::crypto::sha256(format!("{challenge}{nonce}").as_bytes());
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]]) >> (32 - bits) == 0
+}
+
+#[test]
+fn a_report_with_a_solved_challenge_is_filed_while_its_bucket_is_exhausted_and_a_reused_or_wrong_one_is_refused() {
+    let app = start(behind_proxy().variable("submission_limit_per_hour", "1").variable("proof_of_work_bits", "10"));
+    let client = ("x-forwarded-for", "192.0.2.77");
+    assert_eq!(file_with(&app, &[client]).status, 201);
+    let refused = file_with(&app, &[client]);
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.body["advice"][0], "Bent u of is iemand anders nu in gevaar? Bel direct 112.");
+    let challenge = refused.body["proof_of_work"]["challenge"].as_str().unwrap().to_string();
+    assert_eq!(refused.body["proof_of_work"]["difficulty_bits"], 10);
+    let nonce = solve(&challenge, 10);
+    let wrong = (0u64..).map(|n| n.to_string()).find(|n| !solves(&challenge, n, 10)).unwrap();
+
+    let wrong_proof = format!("{challenge}:{wrong}");
+    let with_wrong = file_with(&app, &[client, ("weerbaar-proof-of-work", &wrong_proof)]);
+    assert_eq!(with_wrong.status, 429, "a wrong solution is refused");
+    assert_eq!(cases_in(&app), 1);
+
+    let proof = format!("{challenge}:{nonce}");
+    let filed = file_with(&app, &[client, ("weerbaar-proof-of-work", &proof)]);
+    assert_eq!(filed.status, 201, "the solved challenge files the report: {}", filed.body);
+    assert!(filed.body["advice"][0].as_str().unwrap().contains("112"));
+    assert_eq!(cases_in(&app), 2);
+
+    let reused = file_with(&app, &[client, ("weerbaar-proof-of-work", &proof)]);
+    assert_eq!(reused.status, 429, "a challenge files one report");
+    assert!(reused.body["proof_of_work"]["challenge"].is_string(), "and the refusal offers a new one");
+    assert_eq!(cases_in(&app), 2);
+}

@@ -38,7 +38,7 @@ pub fn for_report(facts: &ReportFacts) -> Vec<&'static str> {
 }
 
 /// The first advice whenever someone may be in danger now.
-fn call_112(language: Language) -> &'static str {
+pub fn call_112(language: Language) -> &'static str {
     match language {
         Language::Dutch => "Bent u of is iemand anders nu in gevaar? Bel direct 112.",
         Language::English => "Are you or is anyone else in danger right now? Call 112 immediately.",

@@ -1,7 +1,13 @@
 //! Intake's configuration, read from Spin variables once per request.
 
+use crate::client::TrustedProxies;
+use crate::proof_of_work::DIFFICULTY_BITS;
 use shared::config::{base_url, number, parsed, required, ConfigError, Variables};
 use shared::crypto::{KeyedHasher, Keyring};
+
+/// The difficulty when `proof_of_work_bits` is unset: about a second of work in
+/// Python on a laptop (README, "When the limit is reached").
+pub const DEFAULT_PROOF_OF_WORK_BITS: u8 = 20;
 
 /// Everything intake needs from its variables.
 #[derive(Debug)]
@@ -13,6 +19,8 @@ pub struct IntakeConfig {
     pub submission_limit_per_hour: u32,
     pub receipt_lookup_limit: u32,
     pub receipt_lookup_window_seconds: u32,
+    pub trusted_proxies: TrustedProxies,
+    pub proof_of_work_bits: u8,
 }
 
 impl IntakeConfig {
@@ -33,6 +41,27 @@ impl IntakeConfig {
             submission_limit_per_hour: number(vars, "submission_limit_per_hour")?,
             receipt_lookup_limit: number(vars, "receipt_lookup_limit")?,
             receipt_lookup_window_seconds: window,
+            trusted_proxies: trusted_proxies(vars)?,
+            proof_of_work_bits: proof_of_work_bits(vars)?,
         })
+    }
+}
+
+/// `trusted_proxies`; unset or empty trusts no proxy. The error never shows the value.
+fn trusted_proxies(vars: &dyn Variables) -> Result<TrustedProxies, ConfigError> {
+    let raw = vars.get("trusted_proxies").unwrap_or_default();
+    TrustedProxies::parse(&raw).map_err(|reason| ConfigError { variable: "trusted_proxies".into(), reason })
+}
+
+/// `proof_of_work_bits`; unset or empty is the default.
+fn proof_of_work_bits(vars: &dyn Variables) -> Result<u8, ConfigError> {
+    match vars.get("proof_of_work_bits") {
+        Some(raw) if !raw.trim().is_empty() => {
+            raw.trim().parse().ok().filter(|bits| DIFFICULTY_BITS.contains(bits)).ok_or_else(|| ConfigError {
+                variable: "proof_of_work_bits".into(),
+                reason: format!("must be a whole number from {} to {}", DIFFICULTY_BITS.start(), DIFFICULTY_BITS.end()),
+            })
+        }
+        _ => Ok(DEFAULT_PROOF_OF_WORK_BITS),
     }
 }

@@ -5,11 +5,13 @@
 //! shown once, to follow the case and to talk to the confidant.
 
 pub mod advice;
+pub mod client;
 pub mod config;
 pub mod handoff;
 pub mod intake;
 pub mod limits;
 pub mod lookup;
+pub mod proof_of_work;
 pub mod report;
 pub mod routes;
 pub mod submit;

@@ -2,8 +2,9 @@
 //! messages, and add a message (which triage takes in: see `docs/triage.md`). Guessing codes is throttled per client address.
 
 use crate::advice;
+use crate::client::Client;
 use crate::intake::Intake;
-use crate::limits::Limit;
+use crate::limits::{Counting, Limit};
 use crate::report::MessageText;
 use shared::case::{
     case_key, message_field, messages_log, pending_messages_log, receipt_key, CaseMessage, CaseRecord, FollowUpFacts,
@@ -45,14 +46,17 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             purpose: "receipt",
             max: self.config.receipt_lookup_limit,
             window_seconds: self.config.receipt_lookup_window_seconds,
+            counting: Counting::Failures,
         }
     }
 
-    /// The case a receipt code opens. Refuses (429) once a client has used up its failed
-    /// attempts in the window, even for a right code, so codes cannot be guessed.
-    fn open_case(&self, code: &ReceiptCode, client_ip: Option<&str>) -> Result<Versioned<CaseRecord>, Problem> {
-        let window = self.lookup_limit().window(&self.config.hasher, client_ip, self.clock.now());
-        if window.exhausted(self.store)? {
+    /// The case a receipt code opens. Every attempt is counted before the lookup and a
+    /// right code is given back, so parallel guesses cannot pass the limit. Once a
+    /// client has used up its failed attempts in the window even a right code is
+    /// refused (429), so codes cannot be guessed.
+    fn open_case(&self, code: &ReceiptCode, client: &Client) -> Result<Versioned<CaseRecord>, Problem> {
+        let window = self.lookup_limit().window(&self.config.hasher, client, self.clock.now());
+        if !window.take(self.store)? {
             return Err(Problem::too_many_requests(window.retry_after));
         }
         let hash = self.config.hasher.hex(RECEIPT_PURPOSE, code.canonical().as_bytes());
@@ -61,18 +65,18 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             None => None,
         };
         match found {
-            Some(case) => Ok(case),
-            None => {
-                window.take(self.store)?;
-                Err(Problem::new(shared::problem::ProblemKind::NotFound, "no report with this receipt code")
-                    .at("/receipt_code"))
+            Some(case) => {
+                window.give_back(self.store)?;
+                Ok(case)
             }
+            None => Err(Problem::new(shared::problem::ProblemKind::NotFound, "no report with this receipt code")
+                .at("/receipt_code")),
         }
     }
 
     /// The status of the case behind `code`, with the latest messages.
-    pub fn status(&self, code: &ReceiptCode, client_ip: Option<&str>) -> Result<CaseStatusView, Problem> {
-        let case = self.open_case(code, client_ip)?.data;
+    pub fn status(&self, code: &ReceiptCode, client: &Client) -> Result<CaseStatusView, Problem> {
+        let case = self.open_case(code, client)?.data;
         let log = messages_log(&case.id);
         let last = log.last_slot(self.store)?;
         let first = last.saturating_sub(MESSAGES_SHOWN - 1).max(1);
@@ -109,9 +113,9 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
         code: &ReceiptCode,
         text: MessageText,
         follow_up: Option<FollowUpFacts>,
-        client_ip: Option<&str>,
+        client: &Client,
     ) -> Result<AddedMessage, Problem> {
-        let case = self.open_case(code, client_ip)?.data;
+        let case = self.open_case(code, client)?.data;
         let now = self.clock.now();
         let log = messages_log(&case.id);
         let slot = log.reserve(self.store)?;

@@ -1,8 +1,10 @@
 //! Intake's HTTP surface: a route table matching `openapi.yaml`, and thin handlers
 //! that parse, call the core, and shape the answer.
 
+use crate::client::Client;
 use crate::config::IntakeConfig;
 use crate::intake::Intake;
+use crate::proof_of_work::{self, Proof};
 use crate::report::{follow_up, preferred_language, MessageText, NewReport, ReportForm};
 use crate::submit::{Filed, IdempotencyKey};
 use serde::Deserialize;
@@ -49,8 +51,12 @@ pub fn handle<S: KeyValue, O: Outbound>(
             return Ok(web::health("intake", VERSION, open_store));
         }
         let config = IntakeConfig::load(ports.variables)?;
-        let client_ip = web::client_ip(&req);
-        let client_ip = client_ip.as_deref();
+        let client = Client::of(req.headers(), &config.trusted_proxies);
+        if client == Client::Unidentified && endpoint != Endpoint::Sweep {
+            let why = "no usable client address (spin-client-addr, or forwarding headers of a trusted proxy): \
+                       this request is not limited";
+            shared::log::warn("intake", correlation_id, "client-address-unknown", why);
+        }
         // Parse before touching the store: bad input writes nothing.
         let store = match endpoint {
             Endpoint::FileReport => {
@@ -61,9 +67,13 @@ pub fn handle<S: KeyValue, O: Outbound>(
                     Some(v) => Some(IdempotencyKey::parse(v.to_str().unwrap_or(""))?),
                     None => None,
                 };
+                let proof = match req.headers().get(proof_of_work::HEADER) {
+                    Some(v) => Some(Proof::parse(v.to_str().unwrap_or(""))?),
+                    None => None,
+                };
                 let store = open_store()?;
                 let intake = intake(&store, &ports, &config, correlation_id);
-                return Ok(filed_response(intake.file(report, req.body(), client_ip, key)?));
+                return Ok(filed_response(intake.file(report, req.body(), &client, key, proof)?));
             }
             _ => open_store()?,
         };
@@ -71,14 +81,14 @@ pub fn handle<S: KeyValue, O: Outbound>(
         match endpoint {
             Endpoint::Status => {
                 let form: StatusForm = web::read_json_object(&req)?;
-                let view = intake.status(&form.receipt_code.0, client_ip)?;
+                let view = intake.status(&form.receipt_code.0, &client)?;
                 Ok(private(web::json(200, &view)))
             }
             Endpoint::AddMessage => {
                 let form: MessageForm = web::read_json_object(&req)?;
                 // Checked before the receipt code is looked up: bad input writes nothing.
                 let follow_up = follow_up(form.immediate_danger, form.threat_to_life, form.incident_kinds)?;
-                let added = intake.add_message(&form.receipt_code.0, form.text, follow_up, client_ip)?;
+                let added = intake.add_message(&form.receipt_code.0, form.text, follow_up, &client)?;
                 Ok(private(web::json(201, &added)))
             }
             Endpoint::Sweep => {

@@ -1,15 +1,18 @@
 //! Filing a report: durable, sealed, idempotent, and handed on to triage.
 
 use crate::advice;
+use crate::client::Client;
 use crate::intake::Intake;
-use crate::limits::Limit;
+use crate::limits::{Counting, Limit};
+use crate::proof_of_work::{Proof, Rejected};
 use crate::report::NewReport;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::case::{
     case_key, case_receipt_key, pending_triage_log, receipt_key, CaseReceipt, CaseRecord, PendingTriage, ReceiptEntry,
     RECEIPT_PURPOSE, REPORTER_FIELD,
 };
-use shared::domain::CaseStatus;
+use shared::domain::{CaseStatus, Language};
 use shared::id::CaseId;
 use shared::kv::expiry::{Expiring, ExpiryClass};
 use shared::kv::versioned::{self, Versioned};
@@ -78,12 +81,15 @@ struct Idempotency {
 
 impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
     /// Files `report`. `body` is the raw request body (fingerprinted for idempotency).
+    /// A client past its submission limit is admitted by a solved challenge (`proof`);
+    /// without one it gets the 112 advice and a fresh challenge.
     pub fn file(
         &self,
         report: NewReport,
         body: &[u8],
-        client_ip: Option<&str>,
+        client: &Client,
         key: Option<IdempotencyKey>,
+        proof: Option<Proof>,
     ) -> Result<Filed, Problem> {
         let now = self.clock.now();
         let idempotency = key.map(|k| self.idempotency(&k, body));
@@ -93,13 +99,68 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             }
         }
 
-        let limit = Limit { purpose: "submit", max: self.config.submission_limit_per_hour, window_seconds: 3600 };
-        let window = limit.window(&self.config.hasher, client_ip, now);
-        if !window.take(self.store)? {
-            return Err(Problem::too_many_requests(window.retry_after));
+        // A valid proof admits the report whatever the bucket says, and is not counted.
+        let (redeemed, rejected) = match proof.map(|p| self.redeem(&p)).transpose()? {
+            Some(Ok(redeemed)) => (Some(redeemed), None),
+            Some(Err(rejected)) => (None, Some(rejected)),
+            None => (None, None),
+        };
+        if redeemed.is_none() {
+            let limit = Limit {
+                purpose: "submit",
+                max: self.config.submission_limit_per_hour,
+                window_seconds: 3600,
+                counting: Counting::Every,
+            };
+            let window = limit.window(&self.config.hasher, client, now);
+            if !window.take(self.store)? {
+                return Err(self.submission_limited(window.retry_after, report.facts.language, rejected)?);
+            }
         }
 
-        if let Some(idem) = &idempotency {
+        let filed = self.file_admitted(report, now, idempotency.as_ref());
+        if filed.is_err() {
+            if let Some(redeemed) = redeemed {
+                self.release(redeemed);
+            }
+        }
+        filed
+    }
+
+    /// The refusal of a submission past the limit: never a bare "no". It carries the
+    /// 112 advice in the reporter's language and a challenge whose solution admits the
+    /// report at once.
+    fn submission_limited(
+        &self,
+        retry_after: u64,
+        language: Language,
+        rejected: Option<Rejected>,
+    ) -> Result<Problem, Problem> {
+        let challenge = self.issue_challenge()?;
+        let mut problem = Problem::too_many_requests(retry_after)
+            .with_member("advice", json!([advice::call_112(language)]))
+            .with_member("proof_of_work", json!(challenge));
+        problem.detail = match rejected {
+            None => "too many reports from this address; to send this report now, solve the proof-of-work \
+                     challenge and send it again with the Weerbaar-Proof-Of-Work header"
+                .into(),
+            Some(why) => format!(
+                "too many reports from this address, and the proof of work was not accepted: {}; \
+                 solve this new challenge",
+                why.reason()
+            ),
+        };
+        Ok(problem)
+    }
+
+    /// Files a report that is within its limit (or admitted by a proof).
+    fn file_admitted(
+        &self,
+        report: NewReport,
+        now: Timestamp,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Filed, Problem> {
+        if let Some(idem) = idempotency {
             if !claim(self.store, &idem.claim_key)? {
                 // Another request with this key won the claim: answer as it did, or ask
                 // the client to come back once it has.
@@ -118,9 +179,9 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             }
         }
 
-        let written = self.write_case(report, now, idempotency.as_ref());
+        let written = self.write_case(report, now, idempotency);
         if written.is_err() {
-            if let Some(idem) = &idempotency {
+            if let Some(idem) = idempotency {
                 // Free the key so the client's retry can file the report.
                 let _ = self.store.delete(&idem.claim_key);
             }

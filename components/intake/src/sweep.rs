@@ -1,9 +1,11 @@
 //! Intake's sweep: forgets what must not be kept. Abuse counters go once their window
-//! has passed, idempotency records after 24 hours. Called by the scheduler with the
+//! has passed, proof-of-work challenges after 10 minutes, idempotency records after 24
+//! hours. Called by the scheduler with the
 //! internal secret (see docs/operations.md); safe when two sweeps run at once.
 
 use crate::intake::Intake;
 use crate::limits::expiring_counters;
+use crate::proof_of_work::expiring_challenges;
 use crate::submit::expiring_idempotency;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
@@ -16,21 +18,24 @@ pub const SWEEP_BATCH: u64 = 500;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
     pub limit_counters: u64,
+    pub proof_of_work_challenges: u64,
     pub idempotency_records: u64,
     /// True when expired entries are left for the next sweep.
     pub more: bool,
 }
 
 impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
-    /// Purges expired limit counters and idempotency records.
+    /// Purges expired limit counters, challenges and idempotency records.
     pub fn sweep(&self) -> Result<SweepReport, Problem> {
         let now = self.clock.now();
         let counters = expiring_counters().sweep(self.store, now, SWEEP_BATCH, self.random)?;
+        let challenges = expiring_challenges().sweep(self.store, now, SWEEP_BATCH, self.random)?;
         let idempotency = expiring_idempotency().sweep(self.store, now, SWEEP_BATCH, self.random)?;
         Ok(SweepReport {
             limit_counters: counters.purged,
+            proof_of_work_challenges: challenges.purged,
             idempotency_records: idempotency.purged,
-            more: counters.more || idempotency.more,
+            more: counters.more || challenges.more || idempotency.more,
         })
     }
 }

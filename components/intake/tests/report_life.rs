@@ -423,16 +423,22 @@ fn the_sweep_forgets_counters_after_their_window_and_idempotency_after_a_day() {
     let first = file_with_key(&h, "k-day", &report());
     h.status_of("0000-0000-0000-0000");
     let keys_with = |prefix: &str| h.dump().keys().filter(|k| k.starts_with(prefix)).count();
-    assert_eq!(keys_with("limit/"), 2, "a submission counter and a failed-lookup counter");
+    assert_eq!(keys_with("limit/"), 3, "a submission counter, a failed-lookup counter and its listing claim");
     assert_eq!(keys_with("idem/"), 2);
 
     let now = sweep(&h, INTERNAL_SECRET);
     assert_eq!(now.status, 200);
-    assert_eq!(now.body, json!({"limit_counters": 0, "idempotency_records": 0, "more": false}));
+    assert_eq!(
+        now.body,
+        json!({"limit_counters": 0, "proof_of_work_challenges": 0, "idempotency_records": 0, "more": false})
+    );
 
     h.advance(Duration::hours(2));
     let later = sweep(&h, INTERNAL_SECRET);
-    assert_eq!(later.body, json!({"limit_counters": 2, "idempotency_records": 0, "more": false}));
+    assert_eq!(
+        later.body,
+        json!({"limit_counters": 2, "proof_of_work_challenges": 0, "idempotency_records": 0, "more": false})
+    );
     assert_eq!(keys_with("limit/"), 0);
     assert_eq!(file_with_key(&h, "k-day", &report()).body["case_reference"], first.body["case_reference"]);
 
