@@ -28,6 +28,7 @@ pub mod problem;
 pub mod random;
 pub mod receipt;
 pub mod time;
+pub mod watchdog;
 pub mod web;
 
 #[cfg(target_arch = "wasm32")]

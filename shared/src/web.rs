@@ -291,19 +291,25 @@ pub struct Ports<'a, O> {
 }
 
 /// `GET /<component>/health`: the version, and whether the store answers (503 if not).
+/// Components with a sweep answer with [`crate::watchdog::health`].
 pub fn health<S: crate::kv::KeyValue>(
     component: &str,
     version: &str,
     open_store: impl FnOnce() -> Result<S, crate::kv::StoreError>,
 ) -> Response {
-    let store_ok = open_store().and_then(|s| s.exists("health/probe")).is_ok();
+    match open_store().and_then(|s| s.exists("health/probe")) {
+        Ok(_) => {
+            json(200, &serde_json::json!({"component": component, "version": version, "store": "ok", "status": "ok"}))
+        }
+        Err(_) => health_unavailable(component, version),
+    }
+}
+
+/// The health answer when the store does not answer: 503, so probes take the pod out.
+pub fn health_unavailable(component: &str, version: &str) -> Response {
     json(
-        if store_ok { 200 } else { 503 },
-        &serde_json::json!({
-            "component": component,
-            "version": version,
-            "store": if store_ok { "ok" } else { "unavailable" },
-        }),
+        503,
+        &serde_json::json!({"component": component, "version": version, "store": "unavailable", "status": "unavailable"}),
     )
 }
 

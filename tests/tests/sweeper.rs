@@ -379,3 +379,86 @@ fn log_lines_of_up(dir: &Path) -> Vec<Value> {
         .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
         .collect()
 }
+
+/// The watchdog: with the scheduler stopped, every component's health turns `degraded`
+/// (still 200) after three missed intervals, triage says how long an overdue case has
+/// waited, and the operators get one signed `operator.sweep_late` webhook per late
+/// sweep, not one per health probe; once the sweeps run again, all is `ok`.
+#[test]
+fn stopped_sweeps_turn_health_degraded_and_page_the_operators_once_an_hour() {
+    let app = app();
+    let operators = Receiver::start();
+    let body = json!({"url": operators.url("/ops"), "description": "operators", "operator_events": true});
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    let headers = [("authorization", admin.as_str()), ("content-type", "application/json")];
+    let r = call(&app, "POST", "/notification/subscriptions", &headers, Some(serde_json::to_vec(&body).unwrap()));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let health = |component: &str| {
+        let path = format!("/{component}/health");
+        let r = get(&app, &path);
+        r.conforms("GET", &path);
+        assert_eq!(r.status, 200, "{component}: a late sweep never fails the probe: {}", r.body);
+        r.body
+    };
+    let sweep = |component: &str| {
+        let path = format!("/{component}/sweep");
+        let r = call(&app, "POST", &path, &[("weerbaar-internal-secret", INTERNAL_SECRET)], None);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    };
+    for component in ["intake", "triage", "notification"] {
+        sweep(component);
+        assert_eq!(health(component)["status"], "ok", "{component} just swept");
+    }
+    let case = file_p1(&app);
+
+    // The scheduler dies: 20 minutes pass without a sweep (triage and notification run
+    // every minute, intake every 15 minutes).
+    app.advance_clock(Duration::from_secs(20 * 60));
+    let triage = health("triage");
+    assert_eq!(triage["status"], "degraded", "{triage}");
+    assert_eq!(triage["sweeps"][0]["late"], true);
+    assert!(triage["oldest_overdue_unacknowledged_seconds"].is_null(), "the last sweep saw nothing overdue yet");
+    assert_eq!(health("intake")["status"], "ok", "three intervals of 15 minutes have not passed");
+    let notification = health("notification");
+    assert_eq!(notification["status"], "degraded");
+    assert_eq!(notification["late_sweeps_reported"], json!(["triage", "notification"]));
+    // The operators' subscription takes case events too: count the sweep pages.
+    let pages = || -> Vec<Value> {
+        operators.hits_at("/ops").iter().map(|h| h.json()).filter(|b| b["type"] == "operator.sweep_late").collect()
+    };
+    assert!(eventually(Duration::from_secs(10), || pages().len() == 2), "{:?}", pages());
+    let late = pages();
+    for (hit, sweep) in late.iter().zip(["triage", "notification"]) {
+        assert_eq!((hit["type"].as_str(), hit["data"]["sweep"].as_str()), (Some("operator.sweep_late"), Some(sweep)));
+        assert_eq!(hit["data"]["interval_seconds"], 60);
+    }
+    for _ in 0..3 {
+        assert_eq!(health("notification")["late_sweeps_reported"], json!([]), "once an hour, not per probe");
+    }
+    assert_eq!(pages().len(), 2);
+
+    // The triage sweep runs once and sees the P1 overdue, then stops again.
+    sweep("triage");
+    app.advance_clock(Duration::from_secs(30 * 60));
+    let triage = health("triage");
+    let waited = triage["oldest_overdue_unacknowledged_seconds"].as_i64().expect("an overdue case");
+    assert!((35 * 60..=36 * 60).contains(&waited), "the P1 was due 15 minutes after filing, 35 ago: {waited} s");
+    assert!(!case.is_empty());
+    // Intake's sweep has been silent for 50 minutes now: three of its intervals. It is
+    // paged at once; the others are paged again an hour after their first page.
+    assert_eq!(health("intake")["status"], "degraded");
+    app.advance_clock(Duration::from_secs(15 * 60));
+    assert_eq!(health("notification")["late_sweeps_reported"], json!(["intake"]));
+    app.advance_clock(Duration::from_secs(15 * 60));
+    assert_eq!(health("notification")["late_sweeps_reported"], json!(["triage", "notification"]));
+    assert!(eventually(Duration::from_secs(10), || pages().len() == 5), "{:?}", pages());
+
+    for component in ["intake", "triage", "notification"] {
+        sweep(component);
+        assert_eq!(health(component)["status"], "ok", "{component} runs again");
+    }
+    let logs = app.logs_text();
+    let warnings = logs.lines().filter(|l| l.contains("\"kind\":\"sweep_late\"")).count();
+    assert_eq!(warnings, 5, "one warn line per page: {logs}");
+    assert!(!logs.contains(MUNICIPALITY) && !logs.contains(PHONE));
+}

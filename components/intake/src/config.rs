@@ -21,7 +21,13 @@ pub struct IntakeConfig {
     pub receipt_lookup_window_seconds: u32,
     pub trusted_proxies: TrustedProxies,
     pub proof_of_work_bits: u8,
+    /// How often the sweep is meant to run (`sweep_interval_seconds`): the watchdog
+    /// reports it late after three intervals without a run.
+    pub sweep_interval: shared::time::Duration,
 }
+
+/// The default interval of the sweep, as `deploy/sweeper` runs it.
+pub const INTAKE_SWEEP_SECONDS: i64 = 900;
 
 impl IntakeConfig {
     /// Reads and checks every variable; the error names the first one at fault.
@@ -34,6 +40,7 @@ impl IntakeConfig {
             });
         }
         Ok(IntakeConfig {
+            sweep_interval: shared::watchdog::interval(vars, INTAKE_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             hasher: parsed(vars, "receipt_hmac_key", KeyedHasher::parse)?,
             internal_secret: required(vars, "internal_secret")?,

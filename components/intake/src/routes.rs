@@ -48,7 +48,11 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve("intake", &req, ports.random, |correlation_id| {
         let (endpoint, _) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(web::health("intake", VERSION, open_store));
+            let interval = shared::watchdog::interval(ports.variables, crate::config::INTAKE_SWEEP_SECONDS);
+            let now = ports.clock.now();
+            return Ok(shared::watchdog::health("intake", VERSION, open_store, interval, now, |_, _| {
+                Default::default()
+            }));
         }
         let config = IntakeConfig::load(ports.variables)?;
         let client = Client::of(req.headers(), &config.trusted_proxies);
@@ -93,7 +97,9 @@ pub fn handle<S: KeyValue, O: Outbound>(
             }
             Endpoint::Sweep => {
                 shared::auth::verify_internal(req.headers(), &config.internal_secret)?;
-                Ok(web::json(200, &intake.sweep()?))
+                let swept = intake.sweep()?;
+                shared::watchdog::record_run(&store, "intake", config.sweep_interval, ports.clock.now(), &swept)?;
+                Ok(web::json(200, &swept))
             }
             Endpoint::FileReport | Endpoint::Health => unreachable!("served above"),
         }

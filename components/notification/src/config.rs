@@ -26,10 +26,16 @@ pub struct NotificationConfig {
     /// data are purged this long after they finished. Never longer than the case
     /// retention (`case_retention_days`), so no webhook outlives its case.
     pub retention: shared::time::Duration,
+    /// How often the sweep is meant to run (`sweep_interval_seconds`): the watchdog
+    /// reports it late after three intervals without a run.
+    pub sweep_interval: shared::time::Duration,
 }
 
 /// Days finished messages are kept when `notification_retention_days` is not set.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+/// The default interval of the sweep, as `deploy/sweeper` runs it.
+pub const NOTIFICATION_SWEEP_SECONDS: i64 = 60;
 
 impl NotificationConfig {
     /// Reads and checks every variable; the error names the first one at fault.
@@ -54,6 +60,7 @@ impl NotificationConfig {
             });
         }
         Ok(NotificationConfig {
+            sweep_interval: shared::watchdog::interval(vars, NOTIFICATION_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             internal_secret: required(vars, "internal_secret")?,
             admin_token: required(vars, "admin_token")?,

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod context;
 pub mod delivery;
+pub mod late_sweeps;
 pub mod outbox;
 pub mod payload;
 pub mod recovery;

@@ -76,6 +76,18 @@ pub const PING_TYPE: &str = "webhook.ping";
 /// The type of the operator event sent when an endpoint is disabled.
 pub const ENDPOINT_DISABLED_TYPE: &str = "operator.endpoint_disabled";
 
+/// The type of the operator event sent when a sweep has stopped running.
+pub const SWEEP_LATE_TYPE: &str = "operator.sweep_late";
+
+/// Data of the operator event for a late sweep: which one, how often it should run,
+/// and when it last did (`None`: never, since the watchdog started looking).
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepLateData {
+    pub sweep: String,
+    pub interval_seconds: i64,
+    pub last_run_at: Option<Timestamp>,
+}
+
 /// Data of a test send: which subscription, nothing else.
 #[derive(Debug, Clone, Serialize)]
 pub struct PingData {

@@ -78,7 +78,30 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve(COMPONENT, &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(web::health("notification", VERSION, open_store));
+            let interval = shared::watchdog::interval(ports.variables, crate::config::NOTIFICATION_SWEEP_SECONDS);
+            let now = ports.clock.now();
+            let config = NotificationConfig::load(ports.variables);
+            return Ok(shared::watchdog::health("notification", VERSION, open_store, interval, now, |store, _| {
+                // The watchdog's alarm, when the component is configured to send anything.
+                let mut details = shared::watchdog::Details::new();
+                if let Ok(config) = &config {
+                    let ctx = Ctx {
+                        store,
+                        outbound: ports.outbound,
+                        clock: ports.clock,
+                        random: ports.random,
+                        config,
+                        correlation_id,
+                    };
+                    match crate::late_sweeps::report(&ctx) {
+                        Ok(reported) => {
+                            details.insert("late_sweeps_reported".into(), json!(reported));
+                        }
+                        Err(e) => shared::log::warn(COMPONENT, correlation_id, "sweep_late", &format!("{e}")),
+                    }
+                }
+                details
+            }));
         }
         let config = NotificationConfig::load(ports.variables)?;
         let store = open_store()?;
@@ -100,7 +123,9 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 if verify_internal(req.headers(), &config.internal_secret).is_err() {
                     authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?;
                 }
-                Ok(web::json(200, &sweep::sweep(&ctx)?))
+                let swept = sweep::sweep(&ctx)?;
+                shared::watchdog::record_run(&store, "notification", config.sweep_interval, ctx.clock.now(), &swept)?;
+                Ok(web::json(200, &swept))
             }
             _ => {
                 authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?;

@@ -24,7 +24,13 @@ pub struct TriageConfig {
     pub routing: Routing,
     /// How long a closed case is kept before the sweep purges it (`case_retention_days`).
     pub case_retention: Duration,
+    /// How often the sweep is meant to run (`sweep_interval_seconds`): the watchdog
+    /// reports it late after three intervals without a run.
+    pub sweep_interval: shared::time::Duration,
 }
+
+/// The default interval of the sweep, as `deploy/sweeper` runs it.
+pub const TRIAGE_SWEEP_SECONDS: i64 = 60;
 
 impl TriageConfig {
     /// Reads and checks every variable; the error names the first one at fault.
@@ -37,6 +43,7 @@ impl TriageConfig {
             });
         }
         Ok(TriageConfig {
+            sweep_interval: shared::watchdog::interval(vars, TRIAGE_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             internal_secret: required(vars, "internal_secret")?,
             admin_token: required(vars, "admin_token")?,

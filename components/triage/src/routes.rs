@@ -77,7 +77,11 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve("triage", &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(web::health("triage", VERSION, open_store));
+            let interval = shared::watchdog::interval(ports.variables, crate::config::TRIAGE_SWEEP_SECONDS);
+            let now = ports.clock.now();
+            return Ok(shared::watchdog::health("triage", VERSION, open_store, interval, now, |_, record| {
+                crate::sweep::overdue_details(record, now)
+            }));
         }
         let config = TriageConfig::load(ports.variables)?;
         let store = open_store()?;
@@ -121,7 +125,10 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             } else {
                 staff(triage, req)?.require_admin()?;
             }
-            Ok(web::json(200, &triage.sweep()?))
+            let report = triage.sweep()?;
+            let now = triage.clock.now();
+            shared::watchdog::record_run(triage.store, "triage", config.sweep_interval, now, &report.for_watchdog())?;
+            Ok(web::json(200, &report))
         }
         Endpoint::CreateToken => {
             let admin = staff(triage, req)?;

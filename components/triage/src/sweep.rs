@@ -23,6 +23,8 @@ use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{claim, KeyValue};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
+use shared::time::Timestamp;
+use shared::watchdog::{Details, SweepRecord};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use crate::marks::SWEEP_BUDGET;
@@ -58,6 +60,32 @@ pub struct SweepReport {
     pub cases_purged: u32,
     /// Scheduled purges dropped because the case was reopened (or closed again later).
     pub purges_cancelled: u32,
+    /// The first-contact deadline of the longest overdue case nobody acknowledged:
+    /// for the watchdog, not part of the answer.
+    #[serde(skip)]
+    pub oldest_overdue_unacknowledged_since: Option<Timestamp>,
+}
+
+impl SweepReport {
+    /// What the watchdog keeps of a run: the counts, and the oldest overdue deadline.
+    pub fn for_watchdog(&self) -> serde_json::Value {
+        let mut did = serde_json::to_value(self).unwrap_or_default();
+        did["oldest_overdue_unacknowledged_since"] = serde_json::json!(self.oldest_overdue_unacknowledged_since);
+        did
+    }
+}
+
+/// Triage's health details: how long the longest overdue unacknowledged case has
+/// waited, as the last sweep saw it (growing while no sweep runs).
+pub fn overdue_details(record: &SweepRecord, now: Timestamp) -> Details {
+    let since =
+        record.last_run.get("oldest_overdue_unacknowledged_since").and_then(|v| Timestamp::parse(v.as_str()?).ok());
+    let mut details = Details::new();
+    details.insert(
+        "oldest_overdue_unacknowledged_seconds".into(),
+        serde_json::json!(since.map(|due| due.until(now).whole_seconds())),
+    );
+    details
 }
 
 impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
@@ -114,7 +142,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 for (slot, found) in self.with_cases(found)? {
                     let outcome = match found {
                         Found::Entry(entry, Some(record)) if index::holds(&record, &name, slot) => {
-                            if entry.due.is_some_and(|due| due <= now) {
+                            if let Some(due) = entry.due.filter(|due| *due <= now) {
+                                let oldest = &mut report.oldest_overdue_unacknowledged_since;
+                                *oldest = Some(oldest.map_or(due, |o| o.min(due)));
                                 match self.escalate(&entry.case_id) {
                                     Ok(true) => report.escalated += 1,
                                     Ok(false) => {}
