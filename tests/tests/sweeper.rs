@@ -442,6 +442,9 @@ fn stopped_sweeps_turn_health_degraded_and_page_the_operators_once_an_hour() {
     app.advance_clock(Duration::from_secs(30 * 60));
     let triage = health("triage");
     let waited = triage["oldest_overdue_unacknowledged_seconds"].as_i64().expect("an overdue case");
+    let backlog = &triage["sweep_backlog"]["triage/idx/ngb/unacked/P1"];
+    assert_eq!(backlog["held"], 1, "the unacknowledged P1 is read again each sweep: {triage}");
+    assert!(backlog["oldest_seconds"].as_i64().unwrap() >= 30 * 60, "{triage}");
     assert!((35 * 60..=36 * 60).contains(&waited), "the P1 was due 15 minutes after filing, 35 ago: {waited} s");
     assert!(!case.is_empty());
     // Intake's sweep has been silent for 50 minutes now: three of its intervals. It is

@@ -20,7 +20,8 @@ use crate::outbox::{self, attempts_log, event_claim_key, event_key, outbox, Even
 use crate::subscription;
 use serde::{Deserialize, Serialize};
 use shared::id::{EventId, MessageId};
-use shared::kv::expiry::LowWaterMark;
+use shared::kv::expiry::DueList;
+use shared::kv::marks::{MarkDoc, Outcome};
 use shared::kv::slots::SlotLog;
 use shared::kv::{get_json, to_json, KeyValue, StoreError};
 use shared::time::Timestamp;
@@ -28,17 +29,15 @@ use shared::time::Timestamp;
 /// Most entries one sweep handles.
 pub const PURGE_BATCH: u64 = 100;
 
-/// The newest slots are read again every sweep: a writer may have reserved one and not
-/// yet written its entry, and the mark must never pass it.
-const TAIL_GUARD: u64 = 50;
-
 /// The list of finished messages (and message-less events) waiting to be purged.
 pub fn retention_log() -> SlotLog {
     SlotLog::new("ntf/retention")
 }
 
-fn mark() -> LowWaterMark {
-    LowWaterMark::new("ntf/retention/mark")
+/// [`retention_log`] as the sweep walks it: a slot a writer reserved and has not
+/// written yet is waited for by time, not by a count of slots.
+fn purges() -> DueList {
+    DueList::new(retention_log(), MarkDoc::new("ntf/retention/marks", Some("ntf/retention/mark".into())))
 }
 
 /// A message that finished, or an event that made no message, and when it is due.
@@ -85,37 +84,28 @@ fn schedule<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, entry: Finished) -> Result<(), 
 /// Purges what is due, at most [`PURGE_BATCH`] entries.
 pub fn purge_due<S: KeyValue, O>(ctx: &Ctx<'_, S, O>) -> Result<Purged, StoreError> {
     let store = ctx.store;
-    let now = ctx.clock.now();
-    let log = retention_log();
-    let low = mark().read(store, ctx.random)?;
-    let last = log.last_slot(store)?;
-    let until = last.min(low + PURGE_BATCH);
     let mut purged = Purged::default();
-    let mut first_waiting = None;
-    for (slot, bytes) in log.read(store, low + 1, until)? {
-        let Ok(entry) = serde_json::from_slice::<Finished>(&bytes) else {
-            store.delete(&log.key(slot))?;
-            continue;
-        };
-        if entry.due > now {
-            first_waiting = Some(slot);
-            break;
-        }
-        if let Some(id) = &entry.message {
-            if purge_message(store, id, entry.finished_at, &mut purged)? {
-                purged.messages += 1;
+    purges().walk(
+        store,
+        ctx.clock.now(),
+        PURGE_BATCH,
+        ctx.random,
+        |e: &Finished| e.due,
+        |entry| {
+            if let Some(id) = &entry.message {
+                if purge_message(store, id, entry.finished_at, &mut purged)? {
+                    purged.messages += 1;
+                }
+            } else if let Some(event) = &entry.event {
+                let record: Option<EventRecord> = get_json(store, &event_key(event))?;
+                if record.is_some_and(|r| r.messages.is_empty()) {
+                    store.delete_many(&[event_key(event), event_claim_key(event)])?;
+                    purged.events += 1;
+                }
             }
-        } else if let Some(event) = &entry.event {
-            let record: Option<EventRecord> = get_json(store, &event_key(event))?;
-            if record.is_some_and(|r| r.messages.is_empty()) {
-                store.delete_many(&[event_key(event), event_claim_key(event)])?;
-                purged.events += 1;
-            }
-        }
-        store.delete(&log.key(slot))?;
-    }
-    let done = first_waiting.map(|s| s - 1).unwrap_or(until).min(last.saturating_sub(TAIL_GUARD));
-    mark().advance(store, done, ctx.random)?;
+            Ok(Outcome::Done)
+        },
+    )?;
     Ok(purged)
 }
 

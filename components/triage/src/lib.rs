@@ -10,7 +10,6 @@ pub mod conversation;
 pub mod escalation;
 pub mod index;
 pub mod listing;
-pub mod marks;
 pub mod outbox;
 pub mod peers;
 pub mod retention;

@@ -34,7 +34,8 @@ use serde::{Deserialize, Serialize};
 use shared::case::{case_key, case_receipt_key, messages_log, pending_triage_log, CaseReceipt, CaseRecord};
 use shared::domain::CaseStatus;
 use shared::id::CaseId;
-use shared::kv::expiry::LowWaterMark;
+use shared::kv::expiry::DueList;
+use shared::kv::marks::{MarkDoc, Outcome as Held};
 use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, UpdateError};
 use shared::kv::{get_json, to_json, KeyValue, StoreError};
@@ -45,13 +46,11 @@ use shared::time::Timestamp;
 /// Most purge entries one sweep handles.
 pub const PURGE_BATCH: u64 = 50;
 
-/// The newest slots are read again every sweep: a close may have reserved one and not
-/// yet written its entry, and the mark must never pass it.
-const TAIL_GUARD: u64 = 50;
-
-/// Where the sweep starts reading [`purge_log`].
-fn purge_mark() -> LowWaterMark {
-    LowWaterMark::new("triage/retention/mark")
+/// [`purge_log`] as the sweep walks it: a slot reserved by a close that has not written
+/// its entry yet is waited for by time, a deferred purge is tried again without
+/// holding up the ones after it.
+fn purges() -> DueList {
+    DueList::new(purge_log(), MarkDoc::new("triage/retention/marks", Some("triage/retention/mark".into())))
 }
 
 /// The list of scheduled purges.
@@ -104,37 +103,38 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
 
     /// Purges the cases whose retention has ended, at most [`PURGE_BATCH`] entries.
     pub fn purge_due(&self) -> Result<Purged, Problem> {
-        let log = purge_log();
-        let now = self.clock.now();
-        let mark = purge_mark().read(self.store, self.random)?;
-        let last = log.last_slot(self.store)?;
-        let until = last.min(mark + PURGE_BATCH);
         let mut purged = Purged::default();
-        let mut first_waiting = None;
-        for (slot, bytes) in log.read(self.store, mark + 1, until)? {
-            let Ok(entry) = serde_json::from_slice::<PurgeEntry>(&bytes) else {
-                self.store.delete(&log.key(slot))?;
-                continue;
-            };
-            if entry.due > now {
-                // In due order: everything after it is due later.
-                first_waiting = Some(slot);
-                break;
-            }
-            match self.purge_case(&entry)? {
-                Outcome::Purged => purged.cases += 1,
-                Outcome::Cancelled => purged.cancelled += 1,
-                Outcome::Deferred => {
-                    purged.deferred += 1;
-                    first_waiting = first_waiting.or(Some(slot));
-                    continue;
+        let mut failure = None;
+        purges().walk(
+            self.store,
+            self.clock.now(),
+            PURGE_BATCH,
+            self.random,
+            |e: &PurgeEntry| e.due,
+            |entry| match self.purge_case(&entry) {
+                Ok(Outcome::Purged) => {
+                    purged.cases += 1;
+                    Ok(Held::Done)
                 }
-            }
-            self.store.delete(&log.key(slot))?;
+                Ok(Outcome::Cancelled) => {
+                    purged.cancelled += 1;
+                    Ok(Held::Done)
+                }
+                Ok(Outcome::Deferred) => {
+                    purged.deferred += 1;
+                    Ok(Held::Waiting)
+                }
+                Err(problem) => {
+                    // Kept for the next sweep; the problem is answered after the walk.
+                    failure = Some(problem);
+                    Ok(Held::Waiting)
+                }
+            },
+        )?;
+        match failure {
+            Some(problem) => Err(problem),
+            None => Ok(purged),
         }
-        let done = first_waiting.map(|s| s - 1).unwrap_or(until).min(last.saturating_sub(TAIL_GUARD));
-        purge_mark().advance(self.store, done, self.random)?;
-        Ok(purged)
     }
 
     fn purge_case(&self, entry: &PurgeEntry) -> Result<Outcome, Problem> {

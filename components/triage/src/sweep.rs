@@ -6,18 +6,18 @@
 //!
 //! Safe when two sweeps run at once: triage and escalation are compare-and-swap
 //! changes that happen once, and the notification component delivers a re-sent event
-//! once. Each list is read from its mark (`triage/sweep/marks`, see [`crate::marks`]):
+//! once. Each list is read from its mark (`triage/sweep/marks`, see [`shared::kv::marks`]):
 //! the slots still waiting below it, then the next ones, so old history is not read
 //! again and no waiting entry hides the ones after it.
 
 use crate::context::Triage;
 use crate::index::{self, IndexEntry};
-use crate::marks::{self, ListMark, Outcome, Pass};
 use crate::outbox::outbox_log;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::case::{pending_messages_log, pending_triage_log, CaseRecord, PendingMessage, PendingTriage};
 use shared::domain::{Organisation, Priority};
+use shared::kv::marks::{self, ListMark, Outcome, Pass};
 use shared::kv::slots::{SlotLog, SlotValue};
 use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{claim, KeyValue};
@@ -27,7 +27,8 @@ use shared::time::Timestamp;
 use shared::watchdog::{Details, SweepRecord};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use crate::marks::SWEEP_BUDGET;
+/// New slots read per list per sweep, at most (bounded work per request).
+pub const SWEEP_BUDGET: u64 = 1000;
 /// The marks of every list the sweep walks.
 const MARKS: &str = "triage/sweep/marks";
 /// Plain low-water marks of earlier releases, read once when `MARKS` does not exist.
@@ -76,8 +77,26 @@ impl SweepReport {
 }
 
 /// Triage's health details: how long the longest overdue unacknowledged case has
-/// waited, as the last sweep saw it (growing while no sweep runs).
-pub fn overdue_details(record: &SweepRecord, now: Timestamp) -> Details {
+/// waited, as the last sweep saw it (growing while no sweep runs), and per list the
+/// entries the sweep keeps reading again and the oldest one's age: a triage that keeps
+/// failing, or a purge deferred for days, shows here instead of staying silent.
+pub fn health_details<S: KeyValue>(store: &S, record: &SweepRecord, now: Timestamp) -> Details {
+    let mut details = overdue_details(record, now);
+    let marks = versioned::read::<_, BTreeMap<String, ListMark>>(store, MARKS).ok().flatten().map(|d| d.data);
+    let backlog: serde_json::Map<String, serde_json::Value> = marks
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, mark)| !mark.held.is_empty())
+        .map(|(list, mark)| {
+            let oldest = marks::oldest_hold(&mark, now).map(|d| d.whole_seconds());
+            (list, serde_json::json!({"held": mark.held.len(), "oldest_seconds": oldest}))
+        })
+        .collect();
+    details.insert("sweep_backlog".into(), backlog.into());
+    details
+}
+
+fn overdue_details(record: &SweepRecord, now: Timestamp) -> Details {
     let since =
         record.last_run.get("oldest_overdue_unacknowledged_since").and_then(|v| Timestamp::parse(v.as_str()?).ok());
     let mut details = Details::new();
@@ -239,7 +258,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         log: &SlotLog,
     ) -> Result<(Pass, Vec<SlotValue>), Problem> {
         let prior = marks.get(name).cloned().unwrap_or_default();
-        let pass = Pass::new(prior, log.last_slot(self.store)?, self.clock.now());
+        let pass = Pass::new(prior, log.last_slot(self.store)?, self.clock.now(), SWEEP_BUDGET);
         let found = log.read_slots(self.store, &pass.slots())?;
         Ok((pass, found))
     }

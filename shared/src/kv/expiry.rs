@@ -1,18 +1,20 @@
 //! Keys that must disappear after a while (abuse counters, idempotency records), found
-//! again without ever listing keys.
+//! again without ever listing keys, and the walk of any list kept in due order.
 //!
 //! Each class of expiring keys has a [`SlotLog`] of [`Expiring`] entries, appended in
-//! time order by the writers, and a low-water mark (a versioned document) below which
-//! every entry has been purged. A sweep walks forward from the mark, deletes what has
-//! expired, and stops at the first entry that has not: entries of one class share one
-//! lifetime, so everything after it expires later. Two sweeps at once delete the same
-//! keys (harmless) and move the mark with compare-and-swap, never backwards.
+//! time order by the writers, walked as a [`DueList`]: from its mark, deleting what
+//! has expired, stopping at the first entry that has not (entries of one class share
+//! one lifetime, so everything after it expires later). An empty slot (a writer that
+//! reserved it and has not written yet) is read again for a while
+//! ([`marks::STALL_WAIT`]), so an entry written late is still purged. Two sweeps at
+//! once delete the same keys (harmless) and merge their marks, never backwards.
 
+use super::marks::{MarkDoc, Outcome, Pass};
 use super::slots::SlotLog;
-use super::versioned::{self, Change, Versioned};
-use super::{claim, KeyValue, StoreError};
+use super::{KeyValue, StoreError};
 use crate::random::Random;
 use crate::time::Timestamp;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// One batch of keys that expire together.
@@ -22,57 +24,73 @@ pub struct Expiring {
     pub expires_at: Timestamp,
 }
 
+/// A list whose entries are appended in due order (expiries, scheduled purges) and
+/// worked through from a mark ([`marks`]): a due entry that must wait (its work was
+/// deferred) is held without holding up the ones after it.
+#[derive(Debug, Clone)]
+pub struct DueList {
+    log: SlotLog,
+    mark: MarkDoc,
+}
+
+impl DueList {
+    pub fn new(log: SlotLog, mark: MarkDoc) -> Self {
+        DueList { log, mark }
+    }
+
+    /// Works through the entries due by `now`, at most `budget` slots past the mark
+    /// (plus the held ones): `work` answers [`Outcome::Done`] (the entry's slot is
+    /// deleted) or [`Outcome::Waiting`] (tried again next time). An undecodable entry
+    /// is deleted. Returns whether due entries may be left beyond the budget.
+    pub fn walk<S: KeyValue, T: DeserializeOwned>(
+        &self,
+        store: &S,
+        now: Timestamp,
+        budget: u64,
+        random: &dyn Random,
+        due_of: impl Fn(&T) -> Timestamp,
+        mut work: impl FnMut(T) -> Result<Outcome, StoreError>,
+    ) -> Result<bool, StoreError> {
+        let last = self.log.last_slot(store)?;
+        let mut pass = Pass::new(self.mark.read(store)?, last, now, budget);
+        let mut stopped = false;
+        for (slot, bytes) in self.log.read_slots(store, &pass.slots())? {
+            let Some(bytes) = bytes else {
+                pass.record(slot, Outcome::Unsettled);
+                continue;
+            };
+            let Ok(entry) = serde_json::from_slice::<T>(&bytes) else {
+                store.delete(&self.log.key(slot))?;
+                pass.record(slot, Outcome::Done);
+                continue;
+            };
+            if due_of(&entry) > now {
+                if pass.was_held(slot) {
+                    pass.record(slot, Outcome::Waiting);
+                    continue;
+                }
+                // In due order: nothing after it is due either.
+                pass.stop_before(slot);
+                stopped = true;
+                break;
+            }
+            let outcome = work(entry)?;
+            if outcome == Outcome::Done {
+                store.delete(&self.log.key(slot))?;
+            }
+            pass.record(slot, outcome);
+        }
+        let more = !stopped && pass.end() < last;
+        self.mark.save(store, &pass.finish(), random)?;
+        Ok(more)
+    }
+}
+
 /// A class of keys with one lifetime, e.g. `limit` or `idem`.
 #[derive(Debug, Clone)]
 pub struct ExpiryClass {
     log: SlotLog,
-    mark: LowWaterMark,
-}
-
-/// The slot of a list below which every entry is done: a versioned document created
-/// once (by a claim) and moved forward only, by compare-and-swap, so two sweeps at once
-/// never move it back. For lists walked like an [`ExpiryClass`] whose entries need a
-/// decision of their own (retention purges that re-read what they purge).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LowWaterMark {
-    key: String,
-}
-
-impl LowWaterMark {
-    /// The mark stored at `key` (and its creation claim at `<key>/claim`).
-    pub fn new(key: impl Into<String>) -> Self {
-        LowWaterMark { key: key.into() }
-    }
-
-    /// The mark (0 before the first sweep), created if absent.
-    pub fn read<S: KeyValue>(&self, store: &S, random: &dyn Random) -> Result<u64, StoreError> {
-        if let Some(mark) = versioned::read::<_, u64>(store, &self.key)? {
-            return Ok(mark.data);
-        }
-        // Create the mark exactly once (CAS cannot guard an absent key).
-        if claim(store, &format!("{}/claim", self.key))? {
-            store.set(&self.key, &Versioned::first(0u64, random).encode())?;
-            return Ok(0);
-        }
-        Ok(versioned::read::<_, u64>(store, &self.key)?.map(|m| m.data).unwrap_or(0))
-    }
-
-    /// Moves the mark to `to` if that is forward.
-    pub fn advance<S: KeyValue>(&self, store: &S, to: u64, random: &dyn Random) -> Result<(), StoreError> {
-        let moved = versioned::update(store, &self.key, random, |mark: &mut u64, _| {
-            if to > *mark {
-                *mark = to;
-                Ok::<_, ()>(Change::Write(()))
-            } else {
-                Ok(Change::Keep(()))
-            }
-        });
-        match moved {
-            Ok(_) | Err(versioned::UpdateError::NotFound) => Ok(()),
-            Err(versioned::UpdateError::Store(e)) => Err(e),
-            Err(other) => Err(StoreError(format!("moving the low-water mark: {other}"))),
-        }
-    }
+    list: DueList,
 }
 
 /// What one sweep of a class did.
@@ -87,10 +105,9 @@ pub struct Swept {
 impl ExpiryClass {
     /// The class `name` (keys under `idx/expiring/<name>`).
     pub fn new(name: &str) -> Self {
-        ExpiryClass {
-            log: SlotLog::new(format!("idx/expiring/{name}")),
-            mark: LowWaterMark::new(format!("idx/expiring/{name}/mark")),
-        }
+        let log = SlotLog::new(format!("idx/expiring/{name}"));
+        let mark = MarkDoc::new(format!("idx/expiring/{name}/marks"), Some(format!("idx/expiring/{name}/mark")));
+        ExpiryClass { list: DueList::new(log.clone(), mark), log }
     }
 
     /// Reserves a slot for `entry`; write the returned pair in the same `set_many` as
@@ -108,33 +125,27 @@ impl ExpiryClass {
         batch: u64,
         random: &dyn Random,
     ) -> Result<Swept, StoreError> {
-        let mark = self.mark.read(store, random)?;
-        let last = self.log.last_slot(store)?;
-        let until = last.min(mark + batch);
-        let mut done_up_to = mark;
-        let mut swept = Swept::default();
-        for (slot, bytes) in self.log.read(store, mark + 1, until)? {
-            let entry: Expiring =
-                serde_json::from_slice(&bytes).map_err(|e| StoreError(format!("undecodable expiry entry: {e}")))?;
-            if entry.expires_at > now {
-                return self.mark.advance(store, done_up_to, random).map(|_| swept);
-            }
-            let mut keys = entry.keys;
-            keys.push(self.log.key(slot));
-            store.delete_many(&keys)?;
-            swept.purged += 1;
-            done_up_to = slot;
-        }
-        // Every slot up to `until` is purged or empty (a reservation whose write failed).
-        swept.more = until < last;
-        self.mark.advance(store, until, random)?;
-        Ok(swept)
+        let mut purged = 0;
+        let more = self.list.walk(
+            store,
+            now,
+            batch,
+            random,
+            |e: &Expiring| e.expires_at,
+            |entry| {
+                store.delete_many(&entry.keys)?;
+                purged += 1;
+                Ok(Outcome::Done)
+            },
+        )?;
+        Ok(Swept { purged, more })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::marks;
     use crate::kv::memory::{CasMode, MemoryStore};
     use crate::random::SeededRandom;
     use crate::time::Duration;
@@ -180,6 +191,27 @@ mod tests {
         assert_eq!(class.sweep(&s, at(2), 3, &r).unwrap(), Swept { purged: 3, more: true });
         assert_eq!(class.sweep(&s, at(2), 3, &r).unwrap(), Swept { purged: 2, more: false });
         assert!(s.dump().keys().all(|k| k.starts_with("idx/expiring/test/")));
+    }
+
+    #[test]
+    fn an_entry_written_after_a_sweep_passed_its_slot_is_still_purged() {
+        let s = MemoryStore::new();
+        let r = SeededRandom::new(1);
+        let class = ExpiryClass::new("test");
+        // A writer reserves a slot, a sweep runs, then the writer's entry lands.
+        let (slot_key, entry) = class.schedule(&s, &Expiring { keys: vec!["late".into()], expires_at: at(1) }).unwrap();
+        schedule(&s, &class, "on-time", 1);
+        assert_eq!(class.sweep(&s, at(2), 10, &r).unwrap().purged, 1);
+        s.set_many(&[(slot_key, entry), ("late".to_string(), b"x".to_vec())]).unwrap();
+        assert_eq!(class.sweep(&s, at(3), 10, &r).unwrap().purged, 1, "read again while unsettled");
+        assert!(!s.dump().contains_key("late"));
+        // After marks::STALL_WAIT an empty slot is given up: nothing is read again.
+        let (gone, _) = class.schedule(&s, &Expiring { keys: vec![], expires_at: at(3) }).unwrap();
+        class.sweep(&s, at(4), 10, &r).unwrap();
+        class.sweep(&s, at(4) + marks::STALL_WAIT + Duration::minutes(1), 10, &r).unwrap();
+        s.reset_ops();
+        class.sweep(&s, at(30), 10, &r).unwrap();
+        assert!(s.ops() <= 6, "{} operations: the empty slot {gone} is no longer read", s.ops());
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //!   every key is answered, and a present key is never reported absent.
 
 pub mod expiry;
+pub mod marks;
 pub mod memory;
 pub mod slots;
 pub mod versioned;

@@ -1,21 +1,21 @@
-//! Where the sweep resumes in each of its lists, so that no entry ever hides the ones
-//! after it.
+//! Where a sweep resumes in a [`SlotLog`](super::slots::SlotLog), so that no entry
+//! ever hides the ones after it.
 //!
 //! A list's [`ListMark`] is a low-water mark plus the slots at or below it that must be
 //! read again: entries whose work is still waiting (a case not yet acknowledged, a
-//! triage that failed) and slots that are not settled yet (empty, or naming a case that
-//! does not hold them: a writer may have reserved the slot and not yet written, or not
-//! yet committed the case). Each sweep reads the held slots and the next
-//! [`SWEEP_BUDGET`] slots past the mark, then moves the mark to the end of what it
-//! read. So a held entry costs one read per sweep and never pins the mark, and a
-//! stalled writer is waited for by time ([`STALL_WAIT`]), not by a count of slots.
+//! purge that had to be deferred) and slots that are not settled yet (empty, or naming
+//! a record that does not hold them: a writer may have reserved the slot and not yet
+//! written, or not yet committed). Each sweep reads the held slots and a budget of
+//! slots past the mark, then moves the mark to the end of what it read. So a held entry
+//! costs one read per sweep and never pins the mark, and a stalled writer is waited for
+//! by time ([`STALL_WAIT`]), not by a count of slots.
 
+use super::versioned::{self, Change, Versioned};
+use super::{claim, KeyValue, StoreError};
+use crate::random::Random;
+use crate::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
-use shared::time::{Duration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// New slots read per list per sweep, at most (bounded work per request).
-pub const SWEEP_BUDGET: u64 = 1000;
 
 /// How long an unsettled slot is read again before it is given up: far longer than a
 /// request that reserves a slot takes to write its entry and commit its case.
@@ -60,10 +60,27 @@ pub struct Pass {
 }
 
 impl Pass {
-    /// A pass over a list whose last reserved slot is `last`.
-    pub fn new(prior: ListMark, last: u64, now: Timestamp) -> Pass {
-        let end = last.min(prior.mark + SWEEP_BUDGET).max(prior.mark);
+    /// A pass over a list whose last reserved slot is `last`, reading at most `budget`
+    /// slots past the mark (and every held one).
+    pub fn new(prior: ListMark, last: u64, now: Timestamp, budget: u64) -> Pass {
+        let end = last.min(prior.mark + budget).max(prior.mark);
         Pass { prior, end, now, held: BTreeMap::new() }
+    }
+
+    /// Ends the pass before `slot`, one of the new slots: in a list kept in due order,
+    /// the first entry not yet due says that everything after it is not due either.
+    pub fn stop_before(&mut self, slot: u64) {
+        self.end = self.end.min(slot.saturating_sub(1)).max(self.prior.mark);
+    }
+
+    /// Whether `slot` was held from an earlier pass (rather than new in this one).
+    pub fn was_held(&self, slot: u64) -> bool {
+        self.prior.held.contains_key(&slot)
+    }
+
+    /// The last slot this pass covers.
+    pub fn end(&self) -> u64 {
+        self.end
     }
 
     /// The slots to read, oldest first: the held ones, then the new ones.
@@ -85,7 +102,7 @@ impl Pass {
         }
     }
 
-    /// The list's new mark, and the slots this pass read (for merging with a
+    /// The list's new mark, and the slots this pass covered (for merging with a
     /// concurrent sweep's mark: see [`merge`]).
     pub fn finish(self) -> (ListMark, BTreeSet<u64>) {
         let read = self.slots().into_iter().collect();
@@ -109,6 +126,62 @@ pub fn oldest_hold(mark: &ListMark, now: Timestamp) -> Option<Duration> {
     mark.held.values().map(|h| h.since.until(now)).max()
 }
 
+/// A list's mark stored as its own versioned document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkDoc {
+    key: String,
+    /// Where an earlier release kept a plain low-water mark (`Versioned<u64>`), below
+    /// which nothing waited: taken over as it is.
+    legacy_key: Option<String>,
+}
+
+impl MarkDoc {
+    pub fn new(key: impl Into<String>, legacy_key: Option<String>) -> Self {
+        MarkDoc { key: key.into(), legacy_key }
+    }
+
+    /// The stored mark (an empty one before the first sweep).
+    pub fn read<S: KeyValue>(&self, store: &S) -> Result<ListMark, StoreError> {
+        if let Some(doc) = versioned::read::<_, ListMark>(store, &self.key)? {
+            return Ok(doc.data);
+        }
+        let legacy = match &self.legacy_key {
+            Some(key) => versioned::read::<_, u64>(store, key)?.map(|d| d.data),
+            None => None,
+        };
+        Ok(ListMark { mark: legacy.unwrap_or(0), held: BTreeMap::new() })
+    }
+
+    /// Stores a pass's result, merged with what a concurrent sweep stored ([`merge`]).
+    pub fn save<S: KeyValue>(
+        &self,
+        store: &S,
+        (mark, read): &(ListMark, BTreeSet<u64>),
+        random: &dyn Random,
+    ) -> Result<(), StoreError> {
+        // Created exactly once (compare-and-swap cannot guard an absent key).
+        if versioned::read::<_, ListMark>(store, &self.key)?.is_none() && claim(store, &format!("{}/claim", self.key))?
+        {
+            let taken_over = self.read(store)?;
+            store.set(&self.key, &Versioned::first(taken_over, random).encode())?;
+        }
+        let saved = versioned::update(store, &self.key, random, |stored: &mut ListMark, _| {
+            let merged = merge(stored, mark, read);
+            if merged == *stored {
+                return Ok::<_, ()>(Change::Keep(()));
+            }
+            *stored = merged;
+            Ok(Change::Write(()))
+        });
+        match saved {
+            // Created by whoever won the claim, a moment from now: the next sweep saves.
+            Ok(_) | Err(versioned::UpdateError::NotFound) => Ok(()),
+            Err(versioned::UpdateError::Store(e)) => Err(e),
+            Err(e) => Err(StoreError(format!("saving a sweep mark: {e}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_waiting_entry_is_held_and_the_mark_moves_past_it() {
-        let mut pass = Pass::new(ListMark::default(), 5, t(0));
+        let mut pass = Pass::new(ListMark::default(), 5, t(0), 1000);
         assert_eq!(pass.slots(), [1, 2, 3, 4, 5]);
         for slot in 1..=5 {
             pass.record(slot, if slot == 2 { Outcome::Waiting } else { Outcome::Done });
@@ -128,20 +201,20 @@ mod tests {
         assert_eq!(mark.mark, 5);
         assert_eq!(mark.held.keys().copied().collect::<Vec<_>>(), [2]);
         // Next time: slot 2 again, then the new ones.
-        let pass = Pass::new(mark, 7, t(1));
+        let pass = Pass::new(mark, 7, t(1), 1000);
         assert_eq!(pass.slots(), [2, 6, 7]);
     }
 
     #[test]
     fn an_unsettled_slot_is_waited_for_by_time_then_given_up() {
-        let mut pass = Pass::new(ListMark::default(), 1, t(0));
+        let mut pass = Pass::new(ListMark::default(), 1, t(0), 1000);
         pass.record(1, Outcome::Unsettled);
         let (mark, _) = pass.finish();
-        let mut pass = Pass::new(mark, 1, t(9));
+        let mut pass = Pass::new(mark, 1, t(9), 1000);
         pass.record(1, Outcome::Unsettled);
         let (mark, _) = pass.finish();
         assert_eq!(mark.held[&1].since, t(0), "held since it was first seen");
-        let mut pass = Pass::new(mark, 1, t(10));
+        let mut pass = Pass::new(mark, 1, t(10), 1000);
         pass.record(1, Outcome::Unsettled);
         assert!(pass.finish().0.held.is_empty(), "given up after STALL_WAIT");
     }
@@ -149,10 +222,10 @@ mod tests {
     #[test]
     fn the_budget_bounds_new_slots_but_never_held_ones() {
         let held = (1..=3).map(|s| (s, Held { since: t(0), live: true })).collect();
-        let pass = Pass::new(ListMark { mark: 10, held }, 10 + SWEEP_BUDGET + 500, t(1));
+        let pass = Pass::new(ListMark { mark: 10, held }, 10 + 1000 + 500, t(1), 1000);
         let slots = pass.slots();
-        assert_eq!(slots.len() as u64, 3 + SWEEP_BUDGET);
-        assert_eq!(*slots.last().unwrap(), 10 + SWEEP_BUDGET);
+        assert_eq!(slots.len(), 3 + 1000);
+        assert_eq!(*slots.last().unwrap(), 10 + 1000);
     }
 
     #[test]
