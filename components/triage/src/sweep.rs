@@ -1,7 +1,8 @@
 //! The sweep: triages what is left in `idx/pending_triage`, takes in the reporter
 //! messages left in `idx/pending_messages`, matches again what was
 //! triaged with the directory down, escalates overdue cases, re-sends unsent events and
-//! purges closed cases whose retention has ended ([`crate::retention`]).
+//! announces check-ins due and overdue ([`crate::agenda`]) and purges closed cases
+//! whose retention has ended ([`crate::retention`]).
 //! Called by a cron trigger or an external scheduler (see `docs/triage.md`).
 //!
 //! Safe when two sweeps run at once: triage and escalation are compare-and-swap
@@ -34,7 +35,7 @@ const CURSORS: &str = "triage/sweep/cursors";
 const TAIL_GUARD: u64 = 50;
 
 /// The new low-water mark: just before the first slot still waiting, never into the tail.
-fn guarded(first_waiting: Option<u64>, last: u64) -> u64 {
+pub(crate) fn guarded(first_waiting: Option<u64>, last: u64) -> u64 {
     first_waiting.map(|s| s - 1).unwrap_or(last).min(last.saturating_sub(TAIL_GUARD))
 }
 
@@ -54,6 +55,10 @@ pub struct SweepReport {
     pub cases_purged: u32,
     /// Scheduled purges dropped because the case was reopened (or closed again later).
     pub purges_cancelled: u32,
+    /// Check-ins announced due (`case.check_in_due`).
+    pub check_ins_due: u32,
+    /// Check-ins announced overdue (`case.check_in_overdue`).
+    pub check_ins_overdue: u32,
 }
 
 impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
@@ -117,6 +122,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
         }
 
+        self.sweep_check_ins(&cursors, &mut moved, &mut report)?;
+
         let outbox = outbox_log();
         let (low, last) = self.window(&cursors, "outbox", &outbox)?;
         let mut from = low + 1;
@@ -176,13 +183,18 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     }
 
     /// The slots to read this time: after the list's low-water mark, within budget.
-    fn window(&self, cursors: &BTreeMap<String, u64>, name: &str, log: &SlotLog) -> Result<(u64, u64), Problem> {
+    pub(crate) fn window(
+        &self,
+        cursors: &BTreeMap<String, u64>,
+        name: &str,
+        log: &SlotLog,
+    ) -> Result<(u64, u64), Problem> {
         let low = cursors.get(name).copied().unwrap_or(0);
         let last = log.last_slot(self.store)?.min(low + SWEEP_BUDGET);
         Ok((low, last.max(low)))
     }
 
-    fn read_window(&self, log: &SlotLog, low: u64, last: u64) -> Result<Vec<(u64, Vec<u8>)>, Problem> {
+    pub(crate) fn read_window(&self, log: &SlotLog, low: u64, last: u64) -> Result<Vec<(u64, Vec<u8>)>, Problem> {
         let mut all = Vec::new();
         let mut from = low + 1;
         while from <= last {
@@ -196,7 +208,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Index entries in a window with the cases they point to (one `get_many` each way
     /// per chunk).
     #[allow(clippy::type_complexity)]
-    fn entries_with_cases(
+    pub(crate) fn entries_with_cases(
         &self,
         log: &SlotLog,
         low: u64,
@@ -220,7 +232,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             .collect())
     }
 
-    fn cursors(&self) -> Result<BTreeMap<String, u64>, Problem> {
+    pub(crate) fn cursors(&self) -> Result<BTreeMap<String, u64>, Problem> {
         Ok(versioned::read::<_, BTreeMap<String, u64>>(self.store, CURSORS)?.map(|d| d.data).unwrap_or_default())
     }
 
