@@ -151,8 +151,8 @@ fn completing_records_the_outcome_and_a_sealed_note_and_takes_it_off_the_agenda(
 
     let again = post(&w, &token, &id, &path, &done.etag(), json!({"outcome": "declined", "note": "nogmaals"}));
     assert_eq!(again.status, 409);
-    let unknown = format!("/check-ins/chk_0000000000000000000000000a/complete");
-    let missing = post(&w, &token, &id, &unknown, &done.etag(), json!({"outcome": "reached", "note": "x"}));
+    let unknown = "/check-ins/chk_0000000000000000000000000a/complete";
+    let missing = post(&w, &token, &id, unknown, &done.etag(), json!({"outcome": "reached", "note": "x"}));
     assert_eq!(missing.status, 404);
     w.advance(Duration::days(10));
     w.sweep();
