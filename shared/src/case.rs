@@ -159,6 +159,10 @@ pub struct CaseRecord {
     /// When a confidant acknowledged the case (stops escalation).
     #[serde(default)]
     pub acknowledged_at: Option<Timestamp>,
+    /// When the earliest open check-in of an open case is due: the next planned contact
+    /// the reporter's status view shows. Kept by triage with every change of the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check_in: Option<Timestamp>,
     /// Triage's own bookkeeping (assignment, escalation, outbox, ...), owned by triage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<serde_json::Value>,

@@ -116,6 +116,29 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// Why a confidant plans a check-in on a case: aftercare and prevention as work.
+    CheckInPurpose {
+        AftercareCall => "aftercare_call",
+        PreventionVisit => "prevention_visit",
+        SecurityReview => "security_review",
+        LegalFollowUp => "legal_follow_up",
+        PeerContact => "peer_contact",
+    }
+);
+
+wire_enum!(
+    /// How a check-in went.
+    CheckInOutcome {
+        /// The office holder was reached.
+        Reached => "reached",
+        /// Tried, not reached.
+        NotReached => "not_reached",
+        /// Reached, and the office holder declined the contact.
+        Declined => "declined",
+    }
+);
+
+wire_enum!(
     /// Help a case can need.
     SupportNeed {
         Security => "security",

@@ -2,12 +2,13 @@
 //!
 //! [`CaseEventData`] is deliberately a closed set of non-identifying fields: a case
 //! reference, priority, organisation, region, status, deadline, escalation level, an
-//! API link and (for a reporter's message) how many reporter messages are unread.
+//! API link, (for a reporter's message) how many reporter messages are unread and
+//! (for a check-in event) the check-in's id and due time.
 //! There is no field a name, contact detail, description, message text or receipt
 //! code could go into, so no event can leak one.
 
 use crate::domain::{wire_enum, CaseStatus, Organisation, Priority, RegionCode};
-use crate::id::{CaseId, EventId};
+use crate::id::{CaseId, CheckInId, EventId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,10 @@ wire_enum!(
         CaseReporterMessage => "case.reporter_message",
         /// The case moved to another organisation.
         CaseHandedOver => "case.handed_over",
+        /// A planned check-in fell due.
+        CaseCheckInDue => "case.check_in_due",
+        /// A check-in is still open an escalation interval (or more) after it fell due.
+        CaseCheckInOverdue => "case.check_in_overdue",
     }
 );
 
@@ -43,6 +48,13 @@ pub struct CaseEventData {
     /// `case.reporter_message` only: how many reporter messages are unread now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread_reporter_messages: Option<u32>,
+    /// `case.check_in_due` / `case.check_in_overdue` only: which check-in (never its
+    /// purpose or note).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in_id: Option<CheckInId>,
+    /// `case.check_in_due` / `case.check_in_overdue` only: when it was due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in_due_at: Option<Timestamp>,
 }
 
 /// An event, as posted to the notification component's internal endpoint.

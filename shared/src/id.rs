@@ -1,4 +1,4 @@
-//! Typed, prefixed identifiers: `case_…`, `mem_…`, `sub_…`, `msg_…`, `evt_…`, `tok_…`.
+//! Typed, prefixed identifiers: `case_…`, `mem_…`, `sub_…`, `msg_…`, `evt_…`, `tok_…`, `chk_…`.
 //!
 //! Each kind is its own Rust type, so a member id can never be passed where a case id
 //! belongs, and a log line tells what an id is. The body is 128 random bits in
@@ -127,6 +127,10 @@ typed_id!(
 typed_id!(
     /// A bearer token of a confidant or admin (the id, never the secret).
     TokenId, "tok_"
+);
+typed_id!(
+    /// A planned contact on a case (aftercare or prevention work).
+    CheckInId, "chk_"
 );
 
 #[cfg(test)]

@@ -60,6 +60,24 @@ fn sweep(app: &TestApp) -> Reply {
     r
 }
 
+/// Plans a check-in `after` the case's receipt (app time); returns the answer.
+fn plan_check_in(app: &TestApp, token: &str, id: &str, tag: &str, after: shared::time::Duration) -> Reply {
+    let received = shared::time::Timestamp::parse(read(app, token, id).body["received_at"].as_str().unwrap()).unwrap();
+    let body = json!({"due_at": (received + after).to_string(), "purpose": "aftercare_call",
+                      "note": "Nazorggesprek over de nachtrust"});
+    let r = staff(app, token, "POST", &case_path(id, "/check-ins"), &[("if-match", tag)], Some(body));
+    r.conforms("POST", "/triage/cases/{case_id}/check-ins");
+    assert_eq!(r.status, 201, "{}", r.body);
+    r
+}
+
+fn reporter_status(app: &TestApp, receipt: &str) -> Reply {
+    let r = post_json(app, "/intake/reports/status", &json!({ "receipt_code": receipt }));
+    r.conforms("POST", "/intake/reports/status");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r
+}
+
 fn webhooks(receiver: &Receiver, path: &str, case: &str, kind: &str) -> Vec<e2e::receiver::Hit> {
     receiver
         .hits_at(path)
@@ -77,17 +95,19 @@ fn a_follow_up_in_danger_reaches_a_confidant_escalates_and_the_case_is_handed_ov
     let ngb = token(&app, "ngb");
     let bzk = token(&app, "bzk");
 
-    // 1. A report, acknowledged, worked and moved to aftercare.
+    // 1. A report, acknowledged, worked and moved to aftercare with a check-in.
     let (case, receipt) = file_mayor_report(&app);
     let mut tag = etag(&read(&app, &ngb, &case));
     tag = etag(&update(&app, &ngb, &case, "/acknowledge", &tag, None));
     tag = etag(&update(&app, &ngb, &case, "/assign", &tag, Some(json!({"confidant": "Desk Utrecht"}))));
+    tag = etag(&plan_check_in(&app, &ngb, &case, &tag, shared::time::Duration::days(7)));
     for status in ["in_progress", "aftercare"] {
         let body = json!({"status": status, "reason": "gesprek gevoerd"});
         tag = etag(&update(&app, &ngb, &case, "/status", &tag, Some(body)));
     }
     let before = read(&app, &ngb, &case).body;
     assert_eq!((before["status"].as_str(), before["assessment"]["priority"].as_str()), (Some("aftercare"), Some("P3")));
+    assert_eq!(before["check_ins"][0]["purpose"], "aftercare_call");
 
     // 2. The reporter writes: he is back, danger now.
     let message = json!({"receipt_code": receipt, "text": "Hij staat weer voor de deur, met een mes.",
@@ -204,4 +224,73 @@ fn bad_input_to_the_new_endpoints_is_a_problem_naming_the_field_and_writes_nothi
     r.conforms("POST", "/triage/internal/messages");
     assert_eq!((r.status, r.body["field"].as_str()), (422, Some("/slot")));
     assert_eq!(store_text(&app), before, "nothing written");
+}
+
+#[test]
+fn a_check_in_falls_due_then_overdue_with_both_webhooks_and_the_reporter_sees_the_next_contact() {
+    let app = app();
+    let receiver = Receiver::start();
+    let secret = subscribe(&app, &receiver, "/hooks/ngb", "ngb");
+    let ngb = token(&app, "ngb");
+    let (case, receipt) = file_mayor_report(&app);
+    assert_eq!(reporter_status(&app, &receipt).body["next_planned_contact"], Value::Null);
+
+    // A P3 case: an open check-in is announced overdue every 4 hours after it fell due.
+    let mut tag = etag(&read(&app, &ngb, &case));
+    tag = etag(&update(&app, &ngb, &case, "/acknowledge", &tag, None));
+    let planned = plan_check_in(&app, &ngb, &case, &tag, shared::time::Duration::hours(2));
+    let check_in = planned.body["check_in"]["check_in_id"].as_str().unwrap().to_string();
+    let due_at = planned.body["check_in"]["due_at"].as_str().unwrap().to_string();
+
+    let status = reporter_status(&app, &receipt);
+    assert_eq!(status.body["next_planned_contact"], due_at.as_str(), "the reporter sees when");
+    let shown = String::from_utf8_lossy(&status.raw).into_owned();
+    for secret_word in ["aftercare_call", "Nazorggesprek", "nachtrust", &check_in] {
+        assert!(!shown.contains(secret_word), "{secret_word} shown to the reporter");
+    }
+    let agenda = staff(&app, &ngb, "GET", "/triage/check-ins?due_before=2100-01-01T00:00:00Z", &[], None);
+    agenda.conforms("GET", "/triage/check-ins");
+    assert_eq!(agenda.status, 400, "more than 92 days ahead: {}", agenda.body);
+
+    sweep(&app);
+    assert!(webhooks(&receiver, "/hooks/ngb", &case, "case.check_in_due").is_empty(), "not before it is due");
+    app.advance_clock(Duration::from_secs(2 * 3600 + 60));
+    let agenda = staff(&app, &ngb, "GET", "/triage/check-ins", &[], None);
+    agenda.conforms("GET", "/triage/check-ins");
+    assert_eq!(agenda.body["check_ins"][0]["check_in_id"], check_in.as_str(), "{}", agenda.body);
+    assert_eq!(sweep(&app).body["check_ins_due"], 1);
+    let due = webhooks(&receiver, "/hooks/ngb", &case, "case.check_in_due");
+    assert_eq!(due.len(), 1);
+    assert!(due[0].verifies(&secret), "signed with the subscription's secret");
+    assert_eq!(due[0].json()["data"]["check_in_id"], check_in.as_str());
+    assert_eq!(due[0].json()["data"]["check_in_due_at"], due_at.as_str());
+
+    app.advance_clock(Duration::from_secs(3 * 3600));
+    assert_eq!(sweep(&app).body["check_ins_overdue"], 0, "within the interval");
+    app.advance_clock(Duration::from_secs(3600));
+    assert_eq!(sweep(&app).body["check_ins_overdue"], 1);
+    let overdue = webhooks(&receiver, "/hooks/ngb", &case, "case.check_in_overdue");
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0].verifies(&secret));
+    assert_eq!(overdue[0].json()["data"]["escalation_level"], 1);
+    assert_eq!(overdue[0].json()["data"]["check_in_id"], check_in.as_str());
+    for hit in due.iter().chain(&overdue) {
+        let body = String::from_utf8_lossy(&hit.body).into_owned();
+        for needle in ["aftercare_call", "Nazorggesprek", "Wijk bij Duurstede"] {
+            assert!(!body.contains(needle), "{needle} in a webhook");
+        }
+    }
+
+    tag = etag(&read(&app, &ngb, &case));
+    let body = json!({"outcome": "reached", "note": "Slaapt weer beter"});
+    let path = case_path(&case, &format!("/check-ins/{check_in}/complete"));
+    let done = staff(&app, &ngb, "POST", &path, &[("if-match", &tag)], Some(body));
+    done.conforms("POST", "/triage/cases/{case_id}/check-ins/{check_in_id}/complete");
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(reporter_status(&app, &receipt).body["next_planned_contact"], Value::Null);
+    app.advance_clock(Duration::from_secs(8 * 3600));
+    assert_eq!(sweep(&app).body["check_ins_overdue"], 0, "completed: no more announcements");
+    for (key, value) in store_text(&app) {
+        assert!(!value.contains("Slaapt weer") && !value.contains("nachtrust"), "a check-in note in clear at {key}");
+    }
 }

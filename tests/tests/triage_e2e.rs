@@ -200,7 +200,12 @@ fn lifecycle(app: TestApp) {
     for (to, why) in
         [("in_progress", "gesprek"), ("aftercare", "nazorg"), ("closed", "afgerond"), ("reopened", "opnieuw")]
     {
-        let r = update(&app, &t, &case, "/status", &etag, Some(json!({"status": to, "reason": why})));
+        let mut body = json!({"status": to, "reason": why});
+        if to == "aftercare" {
+            // No check-in planned: aftercare then needs the reason none is wanted.
+            body["no_aftercare_reason"] = json!("wil geen nazorg");
+        }
+        let r = update(&app, &t, &case, "/status", &etag, Some(body));
         assert_eq!(r.status, 200, "{to}: {}", r.body);
         etag = r.header("etag").unwrap().to_string();
     }

@@ -37,6 +37,9 @@ pub struct CaseStatusView {
     pub status: CaseStatus,
     pub received_at: Timestamp,
     pub next_contact_due: Option<Timestamp>,
+    /// When a confidant plans to be in touch next (the earliest open check-in); never
+    /// what for, nor any note or outcome.
+    pub next_planned_contact: Option<Timestamp>,
     pub messages: Vec<VisibleMessage>,
 }
 
@@ -100,6 +103,7 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             status: case.status,
             received_at: case.received_at,
             next_contact_due: case.next_contact_due(),
+            next_planned_contact: case.next_check_in.filter(|_| case.status.is_open()),
             messages,
         })
     }

@@ -261,6 +261,7 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             pending_triage_slot: Some(slot),
             assessment: None,
             acknowledged_at: None,
+            next_check_in: None,
             work: None,
         };
         let mut entries = vec![

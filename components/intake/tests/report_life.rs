@@ -197,6 +197,7 @@ fn status_lookup_shows_status_next_contact_and_confidant_messages() {
     assert_eq!(fresh.status, 200);
     assert_eq!(fresh.body["status"], "received");
     assert_eq!(fresh.body["next_contact_due"], Value::Null);
+    assert_eq!(fresh.body["next_planned_contact"], Value::Null);
     assert_eq!(fresh.body["messages"], json!([]));
     assert_eq!(fresh.headers["cache-control"], "no-store");
 
@@ -212,6 +213,9 @@ fn status_lookup_shows_status_next_contact_and_confidant_messages() {
             first_contact_due: shared::time::Timestamp::parse("2026-11-28T07:00:00Z").unwrap(),
             triaged_at: shared::time::Timestamp::parse("2026-11-28T03:00:00Z").unwrap(),
         });
+        // Triage keeps the earliest open check-in here; its purpose and notes stay in
+        // triage's own bookkeeping.
+        c.next_check_in = Some(shared::time::Timestamp::parse("2026-12-05T10:00:00Z").unwrap());
         Ok::<_, ()>(versioned::Change::Write(()))
     })
     .unwrap();
@@ -229,6 +233,7 @@ fn status_lookup_shows_status_next_contact_and_confidant_messages() {
     let later = h.status_of(&receipt.replace('-', " "));
     assert_eq!(later.body["status"], "triaged");
     assert_eq!(later.body["next_contact_due"], "2026-11-28T07:00:00.000Z");
+    assert_eq!(later.body["next_planned_contact"], "2026-12-05T10:00:00.000Z");
     assert_eq!(later.body["messages"][0]["author"], "confidant");
     assert_eq!(later.body["messages"][0]["text"], "Ik bel u om 9 uur.");
 }

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use shared::domain::{CaseStatus, Organisation, Priority, RegionCode};
 use shared::events::{CaseEvent, CaseEventData};
-use shared::id::{CaseId, SubscriptionId};
+use shared::id::{CaseId, CheckInId, SubscriptionId};
 use shared::time::Timestamp;
 
 /// The case facts a webhook may carry: enough to act, nothing to leak.
@@ -26,6 +26,12 @@ pub struct WebhookData {
     /// `case.reporter_message` only: unread reporter messages (a count, never text).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread_reporter_messages: Option<u32>,
+    /// Check-in events only: which check-in, and when it was due (never its purpose,
+    /// note or outcome).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in_id: Option<CheckInId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in_due_at: Option<Timestamp>,
 }
 
 impl From<&CaseEventData> for WebhookData {
@@ -40,6 +46,8 @@ impl From<&CaseEventData> for WebhookData {
             escalation_level: d.escalation_level,
             api_link: d.api_link.clone(),
             unread_reporter_messages: d.unread_reporter_messages,
+            check_in_id: d.check_in_id.clone(),
+            check_in_due_at: d.check_in_due_at,
         }
     }
 }
@@ -112,6 +120,7 @@ mod tests {
     fn event(event_type: EventType) -> CaseEvent {
         let r = SeededRandom::new(5);
         let case = CaseId::generate(&r);
+        let check_in = matches!(event_type, EventType::CaseCheckInDue | EventType::CaseCheckInOverdue);
         CaseEvent {
             id: EventId::generate(&r),
             event_type,
@@ -126,6 +135,8 @@ mod tests {
                 first_contact_due: Some(Timestamp::parse("2026-11-28T12:15:00Z").unwrap()),
                 escalation_level: Some(1),
                 unread_reporter_messages: (event_type == EventType::CaseReporterMessage).then_some(2),
+                check_in_id: check_in.then(|| shared::id::CheckInId::generate(&r)),
+                check_in_due_at: check_in.then(|| Timestamp::parse("2026-11-28T11:00:00Z").unwrap()),
             },
         }
     }
@@ -144,6 +155,8 @@ mod tests {
         "escalation_level",
         "api_link",
         "unread_reporter_messages",
+        "check_in_id",
+        "check_in_due_at",
     ];
 
     fn keys(value: &serde_json::Value, out: &mut Vec<String>) {
@@ -171,7 +184,11 @@ mod tests {
                 assert!(!found.iter().any(named), "{event_type}: a {word} field");
             }
             assert_eq!(value["type"], event_type.as_str());
-            let fields = if *event_type == EventType::CaseReporterMessage { 9 } else { 8 };
+            let fields = match event_type {
+                EventType::CaseReporterMessage => 9,
+                EventType::CaseCheckInDue | EventType::CaseCheckInOverdue => 10,
+                _ => 8,
+            };
             assert_eq!(value["data"].as_object().unwrap().len(), fields, "{event_type}");
         }
     }

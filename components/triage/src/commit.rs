@@ -124,16 +124,18 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         kinds: &[EventType],
         now: Timestamp,
     ) -> Result<(CaseRecord, Vec<String>, Vec<(u64, CaseEvent)>, Vec<String>), Problem> {
+        record.next_check_in = crate::checkins::next_check_in(&record, &work);
         set_work(&mut record, &work);
         let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
 
         let change = index::change(&work.slots, &record);
         work.slots.retain(|h| !change.leave.contains(h));
-        for (log, due) in change.join {
+        for index::Wanted { log, due, check_in } in change.join {
             let list = SlotLog::new(log.clone());
             let slot = list.reserve(self.store)?;
-            entries.push((list.key(slot), to_json(&IndexEntry { case_id: record.id.clone(), due })));
-            work.slots.push(HeldSlot { log, slot, due });
+            let entry = IndexEntry { case_id: record.id.clone(), due, check_in: check_in.clone() };
+            entries.push((list.key(slot), to_json(&entry)));
+            work.slots.push(HeldSlot { log, slot, due, check_in });
         }
         let leave: Vec<String> = change.leave.iter().map(index::entry_key).collect();
 

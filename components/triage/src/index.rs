@@ -7,6 +7,10 @@
 //! - `triage/idx/<org>/unacked/<P>`: open cases not yet acknowledged, with their
 //!   first-contact deadline (overdue filter, escalation);
 //! - `triage/idx/<org>/unread`: cases with reporter messages no confidant has read;
+//! - `triage/idx/<org>/check-ins/on/<YYYY-MM-DD>`: open check-ins of open cases due
+//!   that day (UTC) and not yet announced due, one entry per check-in;
+//! - `triage/idx/<org>/check-ins/due`: open check-ins announced due (`case.check_in_due`)
+//!   and not yet completed (see [`crate::agenda`]);
 //! - `triage/idx/rematch`: cases triaged while the directory was down.
 //!
 //! A case's wanted lists follow from its record ([`wanted`]); the record remembers the
@@ -19,7 +23,7 @@ use crate::work::{work_of, HeldSlot};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::{Organisation, Priority};
-use shared::id::CaseId;
+use shared::id::{CaseId, CheckInId};
 use shared::kv::slots::SlotLog;
 use shared::kv::versioned::Versioned;
 use shared::kv::{KeyValue, StoreError};
@@ -32,6 +36,9 @@ pub struct IndexEntry {
     pub case_id: CaseId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<Timestamp>,
+    /// The check-in an entry of a check-in list stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<CheckInId>,
 }
 
 /// Every case of an organisation.
@@ -59,47 +66,98 @@ pub fn unread_log(org: Organisation) -> String {
     format!("triage/idx/{org}/unread")
 }
 
+/// The open check-ins of an organisation due on `day` (days since the Unix epoch, UTC)
+/// that the sweep has not yet announced due.
+pub fn check_ins_on_log(org: Organisation, day: i64) -> String {
+    let date = day_start(day).to_string();
+    format!("triage/idx/{org}/check-ins/on/{}", &date[..10])
+}
+
+/// The open check-ins of an organisation that fell due and are not yet completed.
+pub fn check_ins_due_log(org: Organisation) -> String {
+    format!("triage/idx/{org}/check-ins/due")
+}
+
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// The day (since the Unix epoch, UTC) an instant falls on.
+pub fn day_of(t: Timestamp) -> i64 {
+    t.unix_millis().div_euclid(DAY_MILLIS)
+}
+
+/// Midnight (UTC) starting `day`.
+pub fn day_start(day: i64) -> Timestamp {
+    Timestamp::from_unix_millis(day * DAY_MILLIS)
+}
+
 /// Cases waiting to be matched again.
 pub const REMATCH_LOG: &str = "triage/idx/rematch";
 
-/// The lists a case should be in, with the deadline each entry carries.
-pub fn wanted(record: &CaseRecord) -> Vec<(String, Option<Timestamp>)> {
+/// An entry a case should have: the list, the deadline it carries, and for a
+/// check-in list the check-in it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub log: String,
+    pub due: Option<Timestamp>,
+    pub check_in: Option<CheckInId>,
+}
+
+impl Wanted {
+    fn plain(log: String, due: Option<Timestamp>) -> Wanted {
+        Wanted { log, due, check_in: None }
+    }
+
+    fn is_held_as(&self, held: &HeldSlot) -> bool {
+        held.log == self.log && held.due == self.due && held.check_in == self.check_in
+    }
+}
+
+/// The entries a case should have.
+pub fn wanted(record: &CaseRecord) -> Vec<Wanted> {
     let Some(assessment) = &record.assessment else {
         return Vec::new();
     };
     let org = assessment.organisation;
     let mut lists = vec![
-        (all_log(org), None),
-        (status_log(org, record.status), None),
-        (priority_log(org, assessment.priority), None),
+        Wanted::plain(all_log(org), None),
+        Wanted::plain(status_log(org, record.status), None),
+        Wanted::plain(priority_log(org, assessment.priority), None),
     ];
     if record.status.is_open() && record.acknowledged_at.is_none() {
-        lists.push((unacked_log(org, assessment.priority), Some(assessment.first_contact_due)));
+        lists.push(Wanted::plain(unacked_log(org, assessment.priority), Some(assessment.first_contact_due)));
     }
     let work = work_of(record);
     if work.conversation.unread_count() > 0 {
-        lists.push((unread_log(org), None));
+        lists.push(Wanted::plain(unread_log(org), None));
     }
     if work.rematch {
-        lists.push((REMATCH_LOG.to_string(), None));
+        lists.push(Wanted::plain(REMATCH_LOG.to_string(), None));
+    }
+    // A closed case's check-ins wait, unlisted, for a reopen.
+    if record.status.is_open() {
+        for check_in in work.check_ins.iter().filter(|c| c.is_open()) {
+            let log = match check_in.fell_due_at {
+                Some(_) => check_ins_due_log(org),
+                None => check_ins_on_log(org, day_of(check_in.due_at)),
+            };
+            lists.push(Wanted { log, due: Some(check_in.due_at), check_in: Some(check_in.id.clone()) });
+        }
     }
     lists
 }
 
-/// What a change does to the indexes: lists to join, and held slots to let go.
+/// What a change does to the indexes: entries to add, and held slots to let go.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IndexChange {
-    pub join: Vec<(String, Option<Timestamp>)>,
+    pub join: Vec<Wanted>,
     pub leave: Vec<HeldSlot>,
 }
 
-/// Compares the lists `after` wants with the slots `held`.
+/// Compares the entries `after` wants with the slots `held`.
 pub fn change(held: &[HeldSlot], after: &CaseRecord) -> IndexChange {
     let wanted = wanted(after);
-    let join =
-        wanted.iter().filter(|(log, due)| !held.iter().any(|h| &h.log == log && &h.due == due)).cloned().collect();
-    let leave =
-        held.iter().filter(|h| !wanted.iter().any(|(log, due)| &h.log == log && &h.due == due)).cloned().collect();
+    let join = wanted.iter().filter(|w| !held.iter().any(|h| w.is_held_as(h))).cloned().collect();
+    let leave = held.iter().filter(|h| !wanted.iter().any(|w| w.is_held_as(h))).cloned().collect();
     IndexChange { join, leave }
 }
 
@@ -141,7 +199,8 @@ mod tests {
 
     #[test]
     fn held_slots_with_another_deadline_are_replaced() {
-        let held = vec![HeldSlot { log: "a".into(), slot: 1, due: Some(Timestamp::from_unix_millis(1)) }];
+        let held =
+            vec![HeldSlot { log: "a".into(), slot: 1, due: Some(Timestamp::from_unix_millis(1)), check_in: None }];
         // A record with no assessment wants nothing: everything held is left.
         let record: CaseRecord = serde_json::from_value(serde_json::json!({
             "id": "case_0000000000000000000000000a", "received_at": "2026-01-01T00:00:00Z", "status": "received",
@@ -154,5 +213,12 @@ mod tests {
         let c = change(&held, &record);
         assert!(c.join.is_empty());
         assert_eq!(c.leave, held);
+    }
+
+    #[test]
+    fn days_are_utc_dates() {
+        let t = Timestamp::parse("2026-11-28T23:59:59.999Z").unwrap();
+        assert_eq!(day_start(day_of(t)), Timestamp::parse("2026-11-28T00:00:00Z").unwrap());
+        assert_eq!(check_ins_on_log(Organisation::Ngb, day_of(t)), "triage/idx/ngb/check-ins/on/2026-11-28");
     }
 }

@@ -2,7 +2,9 @@
 //! confidants own it, and gives those confidants the API to work the case from first
 //! contact to closure. Events go to the notification component through an outbox.
 
+pub mod agenda;
 pub mod audit;
+pub mod checkins;
 pub mod commit;
 pub mod config;
 pub mod context;

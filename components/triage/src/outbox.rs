@@ -51,6 +51,11 @@ pub struct OutboxEntry {
 /// An event about `record` as it is after the change (only non-identifying data).
 pub fn event(kind: EventType, record: &CaseRecord, work: &CaseWork, id: EventId, now: Timestamp) -> CaseEvent {
     let assessment = record.assessment.as_ref();
+    // A check-in event is about the check-in its change announced (one per change).
+    let check_in = match kind {
+        EventType::CaseCheckInDue | EventType::CaseCheckInOverdue => work.check_in_announced_at(now),
+        _ => None,
+    };
     CaseEvent {
         id,
         event_type: kind,
@@ -62,10 +67,16 @@ pub fn event(kind: EventType, record: &CaseRecord, work: &CaseWork, id: EventId,
             region: record.facts.region,
             status: record.status,
             first_contact_due: record.next_contact_due(),
-            escalation_level: (kind == EventType::CaseEscalated).then_some(work.escalation_level),
+            escalation_level: match kind {
+                EventType::CaseEscalated => Some(work.escalation_level),
+                EventType::CaseCheckInOverdue => check_in.map(|c| c.overdue_level),
+                _ => None,
+            },
             api_link: case_api_link(&record.id),
             unread_reporter_messages: (kind == EventType::CaseReporterMessage)
                 .then(|| work.conversation.unread_count()),
+            check_in_id: check_in.map(|c| c.id.clone()),
+            check_in_due_at: check_in.map(|c| c.due_at),
         },
     }
 }

@@ -1,6 +1,8 @@
 //! Triage's HTTP surface: a route table matching `openapi.yaml`, and thin handlers
 //! that authenticate, parse, call the core, and shape the answer.
 
+use crate::agenda::AgendaQuery;
+use crate::checkins::{check_in_view, NewCheckIn};
 use crate::config::TriageConfig;
 use crate::context::Triage;
 use crate::conversation::MessagesQuery;
@@ -12,12 +14,13 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{authenticate, verify_internal, Principal, INTERNAL_SECRET_HEADER};
 use shared::case::{CaseRecord, MessageAuthor};
-use shared::domain::{CaseStatus, Organisation, Priority};
-use shared::id::{CaseId, MemberId, TokenId};
+use shared::domain::{CaseStatus, CheckInOutcome, CheckInPurpose, Organisation, Priority};
+use shared::id::{CaseId, CheckInId, MemberId, TokenId};
 use shared::kv::versioned::Versioned;
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
+use shared::time::Timestamp;
 use shared::web::{self, PathParams, Request, Response, RouteTable};
 
 /// Triage's endpoints.
@@ -40,6 +43,9 @@ pub enum Endpoint {
     ReadMessages,
     MarkMessagesRead,
     HandOver,
+    ScheduleCheckIn,
+    CompleteCheckIn,
+    ListCheckIns,
 }
 
 /// Every route, exactly as in `openapi.yaml`.
@@ -61,6 +67,9 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("GET", "/triage/cases/{case_id}/messages", Endpoint::ReadMessages),
     ("POST", "/triage/cases/{case_id}/messages/read", Endpoint::MarkMessagesRead),
     ("POST", "/triage/cases/{case_id}/handover", Endpoint::HandOver),
+    ("POST", "/triage/cases/{case_id}/check-ins", Endpoint::ScheduleCheckIn),
+    ("POST", "/triage/cases/{case_id}/check-ins/{check_in_id}/complete", Endpoint::CompleteCheckIn),
+    ("GET", "/triage/check-ins", Endpoint::ListCheckIns),
 ];
 
 /// The component's version, reported by the health endpoint.
@@ -157,6 +166,11 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let query = Query::parse(&web::query_pairs(req))?;
             Ok(no_store(web::json(200, &triage.list(who.organisation, &query)?)))
         }
+        Endpoint::ListCheckIns => {
+            let who = staff(triage, req)?;
+            let query = AgendaQuery::parse(&web::query_pairs(req), triage.clock.now())?;
+            Ok(no_store(web::json(200, &triage.agenda(who.organisation, &query)?)))
+        }
         _ => serve_case(triage, endpoint, params, req),
     }
 }
@@ -221,7 +235,23 @@ fn serve_case<S: KeyValue, O: Outbound>(
         Endpoint::ChangeStatus => {
             let version = owned_if_match(triage, &who, &id, req)?;
             let form: StatusForm = web::read_json_object(req)?;
-            triage.change_status(&who, &id, version, form.status, &form.reason.0)?
+            let no_aftercare = form.no_aftercare_reason.as_ref().map(|r| r.0.as_str());
+            triage.change_status(&who, &id, version, form.status, &form.reason.0, no_aftercare)?
+        }
+        Endpoint::ScheduleCheckIn => {
+            let version = owned_if_match(triage, &who, &id, req)?;
+            let form: CheckInForm = web::read_json_object(req)?;
+            let new = NewCheckIn { due_at: form.due_at, purpose: form.purpose, note: form.note.map(|n| n.0) };
+            let (doc, check_in_id) = triage.schedule_check_in(&who, &id, version, &new)?;
+            return check_in_response(201, triage, &doc, &check_in_id);
+        }
+        Endpoint::CompleteCheckIn => {
+            let version = owned_if_match(triage, &who, &id, req)?;
+            // A malformed id names no check-in: 404, after ownership and version.
+            let check_in_id = CheckInId::parse(params.get("check_in_id")).map_err(|_| Problem::not_found())?;
+            let form: CompletionForm = web::read_json_object(req)?;
+            let doc = triage.complete_check_in(&who, &id, version, &check_in_id, form.outcome, &form.note.0)?;
+            return check_in_response(200, triage, &doc, &check_in_id);
         }
         _ => unreachable!("not a case endpoint"),
     };
@@ -261,6 +291,24 @@ fn state_response(doc: &Versioned<CaseRecord>) -> Response {
         "unread_reporter_messages": work.conversation.unread_count(),
     });
     no_store(web::json_with_etag(200, &body, doc.version))
+}
+
+/// What a check-in change answers: the case's new version and the check-in.
+fn check_in_response<S: KeyValue, O: Outbound>(
+    status: u16,
+    triage: &Triage<'_, S, O>,
+    doc: &Versioned<CaseRecord>,
+    check_in_id: &CheckInId,
+) -> Result<Response, Problem> {
+    let work = work_of(&doc.data);
+    let check_in = work
+        .check_ins
+        .iter()
+        .find(|c| &c.id == check_in_id)
+        .ok_or_else(|| Problem::internal(anyhow::anyhow!("a committed check-in is missing from its case")))?;
+    let view = check_in_view(&doc.data.id, check_in, &triage.config.keyring)?;
+    let body = json!({"case_id": doc.data.id, "version": doc.version, "status": doc.data.status, "check_in": view});
+    Ok(no_store(web::json_with_etag(status, &body, doc.version)))
 }
 
 /// Case content and tokens must never be cached.
@@ -357,6 +405,25 @@ struct PriorityForm {
 struct StatusForm {
     status: CaseStatus,
     reason: Text<2000>,
+    /// Moving to aftercare without an open check-in: why no aftercare is wanted.
+    #[serde(default)]
+    no_aftercare_reason: Option<Text<2000>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckInForm {
+    due_at: Timestamp,
+    purpose: CheckInPurpose,
+    #[serde(default)]
+    note: Option<Text<2000>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompletionForm {
+    outcome: CheckInOutcome,
+    note: Text<2000>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,8 @@
 //! The sweep: triages what is left in `idx/pending_triage`, takes in the reporter
 //! messages left in `idx/pending_messages`, matches again what was
 //! triaged with the directory down, escalates overdue cases, re-sends unsent events and
-//! purges closed cases whose retention has ended ([`crate::retention`]).
+//! announces check-ins due and overdue ([`crate::agenda`]) and purges closed cases
+//! whose retention has ended ([`crate::retention`]).
 //! Called by a cron trigger or an external scheduler (see `docs/triage.md`).
 //!
 //! Safe when two sweeps run at once: triage and escalation are compare-and-swap
@@ -35,10 +36,10 @@ const MARKS: &str = "triage/sweep/marks";
 const OLD_CURSORS: &str = "triage/sweep/cursors";
 
 /// Each list's new mark, with the slots its pass read.
-type Moved = BTreeMap<String, (ListMark, BTreeSet<u64>)>;
+pub(crate) type Moved = BTreeMap<String, (ListMark, BTreeSet<u64>)>;
 
 /// A slot of an index list as the sweep found it.
-enum Found {
+pub(crate) enum Found {
     /// Empty: removed, or reserved by a writer that has not written (yet).
     Empty,
     /// An entry, with the case it names if that exists.
@@ -61,6 +62,10 @@ pub struct SweepReport {
     pub cases_purged: u32,
     /// Scheduled purges dropped because the case was reopened (or closed again later).
     pub purges_cancelled: u32,
+    /// Check-ins announced due (`case.check_in_due`).
+    pub check_ins_due: u32,
+    /// Check-ins announced overdue (`case.check_in_overdue`).
+    pub check_ins_overdue: u32,
     /// The first-contact deadline of the longest overdue case nobody acknowledged:
     /// for the watchdog, not part of the answer.
     #[serde(skip)]
@@ -181,6 +186,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
         }
 
+        self.sweep_check_ins(&cursors, &mut moved, &mut report)?;
+
         let outbox = outbox_log();
         let (mut pass, found) = self.begin(&cursors, "outbox", &outbox)?;
         let (empty, entries): (Vec<_>, Vec<_>) = found.into_iter().partition(|(_, bytes)| bytes.is_none());
@@ -251,7 +258,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     }
 
     /// Starts a pass over a list: what its held slots and its next slots hold.
-    fn begin(
+    pub(crate) fn begin(
         &self,
         marks: &BTreeMap<String, ListMark>,
         name: &str,
@@ -264,7 +271,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     }
 
     /// Index entries with the cases they name (each case read once).
-    fn with_cases(&self, found: Vec<SlotValue>) -> Result<Vec<(u64, Found)>, Problem> {
+    pub(crate) fn with_cases(&self, found: Vec<SlotValue>) -> Result<Vec<(u64, Found)>, Problem> {
         let entries: Vec<(u64, Option<IndexEntry>)> = found
             .into_iter()
             .filter_map(|(slot, bytes)| match bytes {

@@ -1,5 +1,6 @@
 //! A case as its confidant sees it: decrypted, with triage's decision and work.
 
+use crate::checkins::{check_in_view, CheckInView};
 use crate::config::TriageConfig;
 use crate::work::{work_of, Actor, Assignment, Suggestion, Transition};
 use serde::Serialize;
@@ -30,6 +31,8 @@ pub struct CaseView {
     pub last_transition: Option<Transition>,
     pub unread_reporter_messages: u32,
     pub last_reporter_message_at: Option<Timestamp>,
+    /// Planned contacts, open and completed, notes opened.
+    pub check_ins: Vec<CheckInView>,
 }
 
 /// A priority override with its reason opened.
@@ -85,5 +88,10 @@ pub fn case_view(doc: &Versioned<CaseRecord>, config: &TriageConfig) -> Result<C
         last_transition: work.last_transition,
         unread_reporter_messages: work.conversation.unread_count(),
         last_reporter_message_at: work.conversation.last_reporter_message_at,
+        check_ins: work
+            .check_ins
+            .iter()
+            .map(|c| check_in_view(&record.id, c, &config.keyring))
+            .collect::<Result<_, _>>()?,
     })
 }

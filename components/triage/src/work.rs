@@ -1,12 +1,13 @@
 //! Triage's bookkeeping on a case, kept in the record's `work` slot: assignment,
-//! suggestions, escalation, override, the index slots the case holds and the ids of
+//! suggestions, escalation, override, check-ins, the index slots the case holds and the ids of
 //! the events its changes committed.
 
+use crate::checkins::CheckIn;
 use serde::{Deserialize, Serialize};
 use shared::case::CaseRecord;
 use shared::crypto::Sealed;
 use shared::domain::{CaseStatus, Priority, SupportNeed};
-use shared::id::{EventId, MemberId, TokenId};
+use shared::id::{CheckInId, EventId, MemberId, TokenId};
 use shared::time::Timestamp;
 
 /// How many committed event ids a case remembers: far more than a case emits between
@@ -44,10 +45,21 @@ pub struct CaseWork {
     /// The reporter's messages as triage has taken them in (unread count, read mark).
     #[serde(default)]
     pub conversation: Conversation,
+    /// Planned contacts (aftercare, prevention): open ones and the latest completed
+    /// (see [`crate::checkins`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_ins: Vec<CheckIn>,
     /// Set when the retention sweep has begun purging this closed case: from then on
     /// the case takes no change (see [`crate::retention`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purging: Option<Timestamp>,
+}
+
+impl CaseWork {
+    /// The check-in a change at `at` announced due or overdue (a change announces one).
+    pub fn check_in_announced_at(&self, at: Timestamp) -> Option<&CheckIn> {
+        self.check_ins.iter().find(|c| c.last_announced_at == Some(at))
+    }
 }
 
 /// How many taken-in reporter messages a case remembers by slot: a message below all
@@ -117,6 +129,9 @@ pub struct HeldSlot {
     pub slot: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<Timestamp>,
+    /// The check-in an entry of a check-in list stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<CheckInId>,
 }
 
 /// Who works the case.

@@ -3,6 +3,7 @@
 //! Every change is based on the version the confidant read (`If-Match`), and every
 //! read and change goes into the audit trail.
 
+use crate::checkins::has_open_check_in;
 use crate::commit::Base;
 use crate::context::Triage;
 use crate::outbox::status_event;
@@ -198,7 +199,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         version: u64,
         to: CaseStatus,
         reason: &str,
+        no_aftercare_reason: Option<&str>,
     ) -> Result<Versioned<CaseRecord>, Problem> {
+        if no_aftercare_reason.is_some() && to != CaseStatus::Aftercare {
+            return Err(Problem::invalid_field("/no_aftercare_reason", "only with status aftercare"));
+        }
         let actor = Actor::of(who);
         let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
             if to == CaseStatus::Assigned && record.status.may_become(to) {
@@ -208,6 +213,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
             if !record.status.may_become(to) {
                 return Err(invalid_transition(record.status, to, "/status"));
+            }
+            // Aftercare is planned work: a check-in, or a reason why none is wanted.
+            if to == CaseStatus::Aftercare && no_aftercare_reason.is_none() && !has_open_check_in(work) {
+                return Err(Problem::new(
+                    ProblemKind::InvalidTransition,
+                    "aftercare needs an open check-in (POST …/check-ins) or no_aftercare_reason",
+                )
+                .at("/no_aftercare_reason"));
             }
             if to == CaseStatus::Closed {
                 // Scheduled with the close time this change records; a reopen cancels it.
@@ -222,6 +235,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             self.release_all(id, &members);
         }
         self.audit(id, &actor, &format!("status:{to}"), Some(reason))?;
+        if let Some(why) = no_aftercare_reason {
+            self.audit(id, &actor, "no_aftercare_wanted", Some(why))?;
+        }
         Ok(done.doc)
     }
 

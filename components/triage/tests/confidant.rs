@@ -67,7 +67,12 @@ fn the_full_lifecycle_with_an_invalid_transition_refused() {
         ("closed", "afgerond"),
         ("reopened", "nieuw incident"),
     ] {
-        let reply = step("/status", &etag, json!({"status": to, "reason": reason}));
+        let mut body = json!({"status": to, "reason": reason});
+        if to == "aftercare" {
+            // No check-in planned: aftercare then needs the reason none is wanted.
+            body["no_aftercare_reason"] = json!("wil geen nazorg");
+        }
+        let reply = step("/status", &etag, body);
         assert_eq!(reply.status, 200, "{to}: {}", reply.body);
         assert_eq!(reply.body["status"], to);
         etag = reply.etag();
@@ -85,6 +90,8 @@ fn the_full_lifecycle_with_an_invalid_transition_refused() {
     let actions: Vec<&str> =
         audit.body["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"status:closed") && actions.contains(&"assigned"), "{actions:?}");
+    let none_wanted = audit.body["entries"].as_array().unwrap().iter().find(|e| e["action"] == "no_aftercare_wanted");
+    assert_eq!(none_wanted.unwrap()["note"], "wil geen nazorg", "the reason is kept");
     let closed = audit.body["entries"].as_array().unwrap().iter().find(|e| e["action"] == "status:closed").unwrap();
     assert_eq!(closed["note"], "afgerond", "why is kept");
 }

@@ -62,12 +62,17 @@ fn post(w: &World, token: &str, id: &CaseId, rest: &str, etag: &str, body: Value
     w.staff(token, "POST", &format!("/triage/cases/{id}{rest}"), &[("if-match", etag)], Some(body))
 }
 
-/// A P4 prevention case of a mayor (NGB), acknowledged and in aftercare.
+/// A P4 prevention case of a mayor (NGB), acknowledged and in aftercare with a
+/// check-in planned a week ahead.
 fn in_aftercare(w: &World, token: &str) -> CaseId {
     let id = w.triaged(ReportFacts { request_kind: RequestKind::Prevention, ..facts() });
     let mut etag = read(w, token, &id).etag();
     etag = w.staff(token, "POST", &format!("/triage/cases/{id}/acknowledge"), &[("if-match", &etag)], None).etag();
     etag = post(w, token, &id, "/assign", &etag, json!({"confidant": "Desk"})).etag();
+    let due = (w.clock_now() + shared::time::Duration::days(7)).to_string();
+    let planned = post(w, token, &id, "/check-ins", &etag, json!({"due_at": due, "purpose": "aftercare_call"}));
+    assert_eq!(planned.status, 201, "{}", planned.body);
+    etag = planned.etag();
     for status in ["in_progress", "aftercare"] {
         let reply = post(w, token, &id, "/status", &etag, json!({"status": status, "reason": "gesprek"}));
         assert_eq!(reply.status, 200, "{}", reply.body);

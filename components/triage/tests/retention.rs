@@ -47,7 +47,20 @@ fn worked_case(w: &World, token: &str) -> (CaseId, String) {
     assert_eq!(assigned.status, 200, "{}", assigned.body);
     let reply = w.staff(token, "POST", &case_path(&id, "/messages"), &[], Some(json!({"text": "We bellen u morgen."})));
     assert_eq!(reply.status, 201, "{}", reply.body);
-    (id, assigned.etag())
+    // Two check-ins: one falls due (the due list), one is still ahead (a day list).
+    let mut etag = assigned.etag();
+    for (hours, note) in [(1, "nabellen"), (24 * 30, "nazorggesprek")] {
+        let due_at = (w.clock_now() + Duration::hours(hours)).to_string();
+        let body = json!({"due_at": due_at, "purpose": "aftercare_call", "note": note});
+        let planned = w.staff(token, "POST", &case_path(&id, "/check-ins"), &[("if-match", &etag)], Some(body));
+        assert_eq!(planned.status, 201, "{}", planned.body);
+        etag = planned.etag();
+    }
+    w.advance(Duration::hours(2));
+    w.sweep();
+    assert!(etag != w.staff(token, "GET", &case_path(&id, ""), &[], None).etag(), "announced due: a new version");
+    let etag = w.staff(token, "GET", &case_path(&id, ""), &[], None).etag();
+    (id, etag)
 }
 
 fn set_status(w: &World, token: &str, id: &CaseId, etag: &str, to: &str) -> String {

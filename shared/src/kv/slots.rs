@@ -51,6 +51,15 @@ impl SlotLog {
         Ok(read_counter(store, &self.counter_key())?.max(0) as u64)
     }
 
+    /// [`SlotLog::last_slot`] without creating the counter of a list nobody wrote to
+    /// (one `exists` for such a list): for lists named by date, most of them empty.
+    pub fn last_slot_if_written<S: KeyValue>(&self, store: &S) -> Result<u64, StoreError> {
+        if !store.exists(&self.counter_key())? {
+            return Ok(0);
+        }
+        self.last_slot(store)
+    }
+
     /// The entries in slots `from..=to` that exist, oldest first, in one `get_many`.
     pub fn read<S: KeyValue>(&self, store: &S, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         if from > to {

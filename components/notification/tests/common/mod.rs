@@ -219,6 +219,8 @@ pub fn event(
             first_contact_due: Some(Timestamp::parse("2026-11-28T12:15:00Z").unwrap()),
             escalation_level: None,
             unread_reporter_messages: None,
+            check_in_id: None,
+            check_in_due_at: None,
         },
     }
 }

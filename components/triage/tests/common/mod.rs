@@ -220,6 +220,7 @@ impl World {
             pending_triage_slot: Some(slot),
             assessment: None,
             acknowledged_at: None,
+            next_check_in: None,
             work: None,
         };
         self.store
