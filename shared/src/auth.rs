@@ -32,6 +32,16 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// Extra powers a token carries beyond its role.
+    TokenScope {
+        /// A BZK admin who runs the programme across organisations: cross-organisation
+        /// webhook subscriptions, operator events, granting this scope. Granted only by
+        /// the bootstrap admin or another programme admin.
+        Programme => "programme",
+    }
+);
+
 /// A stored token (the secret itself is never stored).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -48,6 +58,9 @@ pub struct TokenRecord {
     /// When it was revoked; a revoked token authenticates no one.
     #[serde(default)]
     pub revoked_at: Option<Timestamp>,
+    /// Extra powers; only ever set on a BZK admin's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TokenScope>,
 }
 
 /// The key of a token's record.
@@ -64,9 +77,16 @@ pub struct Principal {
     pub organisation: Organisation,
     /// What the caller may do.
     pub role: StaffRole,
+    /// A programme admin (see [`TokenScope::Programme`]); the bootstrap admin is one.
+    pub programme: bool,
 }
 
 impl Principal {
+    /// A BZK admin with the programme scope: may act across organisations.
+    pub fn is_programme_admin(&self) -> bool {
+        self.programme && self.role == StaffRole::Admin && self.organisation == Organisation::Bzk
+    }
+
     /// Requires the admin role.
     pub fn require_admin(&self) -> Result<(), Problem> {
         if self.role == StaffRole::Admin {
@@ -78,7 +98,7 @@ impl Principal {
 
     /// The bootstrap admin, who acts for the ministry (BZK) that hosts the support team.
     pub fn bootstrap_admin() -> Self {
-        Principal { token: None, organisation: Organisation::Bzk, role: StaffRole::Admin }
+        Principal { token: None, organisation: Organisation::Bzk, role: StaffRole::Admin, programme: true }
     }
 }
 
@@ -132,7 +152,8 @@ pub fn authenticate<S: KeyValue>(
     let record: Option<TokenRecord> = get_json(store, &token_key(&sha256_hex(token.as_bytes())))?;
     match record {
         Some(r) if r.revoked_at.is_none() => {
-            Ok(Principal { token: Some(r.id), organisation: r.organisation, role: r.role })
+            let programme = r.scope == Some(TokenScope::Programme);
+            Ok(Principal { token: Some(r.id), organisation: r.organisation, role: r.role, programme })
         }
         _ => Err(unauthorized("unknown or revoked token")),
     }
@@ -174,12 +195,14 @@ mod tests {
             label: "desk".into(),
             created_at: Timestamp::from_unix_millis(0),
             revoked_at: None,
+            scope: None,
         };
         store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
         let who = authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token").unwrap();
         assert_eq!(who.organisation, Organisation::Nvvr);
         assert_eq!(who.role, StaffRole::Confidant);
         assert!(who.require_admin().is_err());
+        assert!(!who.is_programme_admin());
         assert!(!store.dump().keys().any(|k| k.contains(&issued.secret)));
 
         record.revoked_at = Some(Timestamp::from_unix_millis(1));
@@ -193,6 +216,7 @@ mod tests {
         let store = MemoryStore::new();
         let who = authenticate(&store, &headers("Bearer bootstrap-token"), "bootstrap-token").unwrap();
         assert_eq!(who.role, StaffRole::Admin);
+        assert!(who.is_programme_admin());
         assert!(authenticate(&store, &headers("Bearer wbt_0000"), "bootstrap-token").is_err());
         assert!(authenticate(&store, &headers("Basic abc"), "bootstrap-token").is_err());
         assert!(authenticate(&store, &http::HeaderMap::new(), "bootstrap-token").is_err());

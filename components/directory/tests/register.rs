@@ -144,6 +144,7 @@ fn only_admins_reach_the_admin_api_and_only_components_the_internal_one() {
         label: "desk".into(),
         created_at: shared::time::Timestamp::from_unix_millis(0),
         revoked_at: None,
+        scope: None,
     };
     shared::kv::KeyValue::set(&h.store, &shared::auth::token_key(&issued.hash), &shared::kv::to_json(&record)).unwrap();
     let confidant = format!("Bearer {}", issued.secret);

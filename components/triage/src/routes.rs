@@ -132,7 +132,7 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             Ok(no_store(web::json(
                 201,
                 &json!({"id": r.id, "token": created.secret, "organisation": r.organisation, "role": r.role,
-                        "label": r.label, "created_at": r.created_at}),
+                        "label": r.label, "scope": r.scope, "created_at": r.created_at}),
             )))
         }
         Endpoint::RevokeToken => {
@@ -141,7 +141,7 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let r = triage.revoke_token(&admin, &id)?;
             Ok(web::json(
                 200,
-                &json!({"id": r.id, "organisation": r.organisation, "role": r.role, "label": r.label,
+                &json!({"id": r.id, "organisation": r.organisation, "role": r.role, "label": r.label, "scope": r.scope,
                         "created_at": r.created_at, "revoked_at": r.revoked_at}),
             ))
         }

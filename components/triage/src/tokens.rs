@@ -2,18 +2,20 @@
 //! (`auth/token/<sha256>`, read by every component's `authenticate`) and, to revoke by
 //! id, `triage/token/<tok_id>` → the hash. The secret is shown once.
 //!
-//! The bootstrap admin (BZK) may issue tokens for every organisation, to set the
-//! support team up; any other admin only for their own organisation, so no admin can
-//! give themselves another organisation's cases.
+//! Programme admins (the bootstrap admin, and BZK admins holding the `programme`
+//! scope) may issue tokens for every organisation, to set the support team up; any
+//! other admin only for their own organisation, so no admin can give themselves
+//! another organisation's cases. Only a programme admin grants the programme scope,
+//! and only to a BZK admin.
 
 use crate::context::Triage;
 use serde::{Deserialize, Serialize};
-use shared::auth::{issue_token, token_key, Principal, StaffRole, TokenRecord};
+use shared::auth::{issue_token, token_key, Principal, StaffRole, TokenRecord, TokenScope};
 use shared::domain::Organisation;
 use shared::id::TokenId;
 use shared::kv::{get_json, to_json, KeyValue};
 use shared::outbound::Outbound;
-use shared::problem::Problem;
+use shared::problem::{Problem, ProblemKind};
 
 /// What an admin asks for.
 #[derive(Debug, Deserialize)]
@@ -22,6 +24,9 @@ pub struct NewToken {
     pub organisation: Organisation,
     pub role: StaffRole,
     pub label: Label,
+    /// `programme`: a programme admin (BZK admins only, granted by a programme admin).
+    #[serde(default)]
+    pub scope: Option<TokenScope>,
 }
 
 /// Who holds a token, as the admin names them: 1 to 100 characters.
@@ -58,8 +63,16 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Creates a token (admins only).
     pub fn create_token(&self, admin: &Principal, new: NewToken) -> Result<Created, Problem> {
         admin.require_admin()?;
-        if admin.token.is_some() && new.organisation != admin.organisation {
+        if !admin.is_programme_admin() && new.organisation != admin.organisation {
             return Err(Problem::invalid_field("/organisation", "you may issue tokens for your own organisation only"));
+        }
+        if new.scope == Some(TokenScope::Programme) {
+            if !admin.is_programme_admin() {
+                return Err(Problem::invalid_field("/scope", "only a programme admin may grant the programme scope"));
+            }
+            if new.organisation != Organisation::Bzk || new.role != StaffRole::Admin {
+                return Err(Problem::invalid_field("/scope", "the programme scope is for BZK admins only"));
+            }
         }
         let issued = issue_token(self.random);
         let record = TokenRecord {
@@ -69,6 +82,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             label: new.label.0,
             created_at: self.clock.now(),
             revoked_at: None,
+            scope: new.scope,
         };
         self.store.set_many(&[
             (token_key(&issued.hash), to_json(&record)),
@@ -82,8 +96,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         admin.require_admin()?;
         let index: TokenIndex = get_json(self.store, &index_key(id))?.ok_or_else(Problem::not_found)?;
         let mut record: TokenRecord = get_json(self.store, &token_key(&index.hash))?.ok_or_else(Problem::not_found)?;
-        if admin.token.is_some() && record.organisation != admin.organisation {
+        if !admin.is_programme_admin() && record.organisation != admin.organisation {
             return Err(Problem::not_found());
+        }
+        if record.scope == Some(TokenScope::Programme) && !admin.is_programme_admin() {
+            return Err(Problem::new(
+                ProblemKind::Forbidden,
+                "only a programme admin may revoke a programme admin's token",
+            ));
         }
         if record.revoked_at.is_none() {
             record.revoked_at = Some(self.clock.now());
