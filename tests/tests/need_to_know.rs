@@ -44,17 +44,17 @@ fn callers(app: &TestApp) -> Callers {
     let programme = issue(
         app,
         ADMIN_TOKEN,
-        json!({"organisation": "bzk", "role": "admin", "label": "Programme desk", "scope": "programme"}),
+        json!({"organisation": "bzk", "role": "admin", "holder": "Programme desk", "scope": "programme"}),
     );
     Callers {
-        confidant: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "confidant", "label": "NGB desk"})),
-        owner: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "admin", "label": "NGB admin"})),
-        other: issue(app, ADMIN_TOKEN, json!({"organisation": "nvvr", "role": "admin", "label": "NVvR admin"})),
+        confidant: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "confidant", "holder": "NGB desk"})),
+        owner: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "admin", "holder": "NGB admin"})),
+        other: issue(app, ADMIN_TOKEN, json!({"organisation": "nvvr", "role": "admin", "holder": "NVvR admin"})),
         // Issued by a programme admin, who may grant the scope too.
         programme: issue(
             app,
             &programme,
-            json!({"organisation": "bzk", "role": "admin", "label": "Programme lead", "scope": "programme"}),
+            json!({"organisation": "bzk", "role": "admin", "holder": "Programme lead", "scope": "programme"}),
         ),
     }
 }
@@ -292,4 +292,80 @@ fn operator_events_reach_the_programme_and_the_owning_organisation_only() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!((disabled("/ngb"), disabled("/programme"), disabled("/nvvr")), (1, 1, 0));
+}
+
+#[test]
+fn staff_tokens_name_a_holder_expire_and_are_listed_and_revoked_on_the_record() {
+    let app = e2e::start(e2e::options());
+    let ngb_admin = issue(&app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "admin", "holder": "Els Bos"}));
+    let body = json!({"organisation": "ngb", "role": "confidant", "holder": "Karin Smit", "expires_in_days": 7});
+    let r = staff(&app, &ngb_admin, "POST", "/triage/tokens", &[], Some(body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (secret, id) = (r.body["token"].as_str().unwrap().to_string(), r.body["id"].as_str().unwrap().to_string());
+    // A holder is required, and no token outlives token_max_days.
+    let r = staff(
+        &app,
+        &ngb_admin,
+        "POST",
+        "/triage/tokens",
+        &[],
+        Some(json!({"organisation": "ngb", "role": "confidant"})),
+    );
+    assert_eq!((r.status, r.body["field"].clone()), (422, json!("/holder")), "{}", r.body);
+    let too_long = json!({"organisation": "ngb", "role": "confidant", "holder": "X", "expires_in_days": 366});
+    let r = staff(&app, &ngb_admin, "POST", "/triage/tokens", &[], Some(too_long));
+    assert_eq!((r.status, r.body["field"].clone()), (422, json!("/expires_in_days")), "{}", r.body);
+
+    // The listing: the organisation's tokens, never a secret or its hash.
+    let other = issue(&app, ADMIN_TOKEN, json!({"organisation": "nvvr", "role": "admin", "holder": "Jan Kok"}));
+    let listing = staff(&app, &ngb_admin, "GET", "/triage/tokens", &[], None);
+    listing.conforms("GET", "/triage/tokens");
+    assert_eq!(listing.status, 200, "{}", listing.body);
+    let holders: Vec<&str> =
+        listing.body["tokens"].as_array().unwrap().iter().map(|t| t["holder"].as_str().unwrap()).collect();
+    assert_eq!(holders, ["Els Bos", "Karin Smit"]);
+    let text = String::from_utf8_lossy(&listing.raw).to_string();
+    let hash = shared::crypto::sha256_hex(secret.as_bytes());
+    assert!(!text.contains(&secret) && !text.contains(&hash) && !text.contains("wbt_"), "{text}");
+    assert!(!text.contains("Jan Kok"));
+
+    // The token works, then expires: the same 401 as an unknown token.
+    let cases = |token: &str| staff(&app, token, "GET", "/triage/cases", &[], None);
+    assert_eq!(cases(&secret).status, 200);
+    app.advance_clock(std::time::Duration::from_secs(7 * 24 * 3600));
+    let (expired, unknown) = (cases(&secret), cases("wbt_0000000000000000"));
+    assert_eq!((expired.status, &expired.body["detail"]), (401, &unknown.body["detail"]), "{}", expired.body);
+
+    // Revoking: another organisation's admin gets 404; the owner's revocation is audited with who.
+    let path = format!("/triage/tokens/{id}");
+    assert_eq!(staff(&app, &other, "DELETE", &path, &[], None).status, 404);
+    let revoked = staff(&app, &ngb_admin, "DELETE", &path, &[], None);
+    revoked.conforms("DELETE", "/triage/tokens/{token_id}");
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert!(revoked.body["revoked_at"].is_string());
+    let audit = staff(&app, &ngb_admin, "GET", "/triage/tokens/audit", &[], None);
+    audit.conforms("GET", "/triage/tokens/audit");
+    let entries = audit.body["entries"].as_array().unwrap();
+    let who_did = |action: &str| -> Vec<(String, String)> {
+        entries
+            .iter()
+            .filter(|e| e["action"] == action)
+            .map(|e| (e["token_holder"].as_str().unwrap().to_string(), e["holder"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert_eq!(
+        who_did("token_issued"),
+        [("Els Bos".to_string(), "bootstrap admin".to_string()), ("Karin Smit".into(), "Els Bos".into())]
+    );
+    assert_eq!(who_did("token_revoked"), [("Karin Smit".to_string(), "Els Bos".to_string())]);
+    assert!(!audit.body.to_string().contains("Jan Kok"));
+}
+
+#[test]
+fn the_bootstrap_admin_can_be_switched_off() {
+    let app = e2e::start(e2e::options().variable("bootstrap_admin_enabled", "false"));
+    let r = staff(&app, ADMIN_TOKEN, "GET", "/triage/cases", &[], None);
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = staff(&app, ADMIN_TOKEN, "GET", "/notification/subscriptions", &[], None);
+    assert_eq!(r.status, 401, "{}", r.body);
 }

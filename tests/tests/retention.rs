@@ -19,7 +19,7 @@ fn app() -> TestApp {
 }
 
 fn ngb_token(app: &TestApp) -> String {
-    let body = json!({"organisation": "ngb", "role": "confidant", "label": "desk"});
+    let body = json!({"organisation": "ngb", "role": "confidant", "holder": "Anne de Wit"});
     let r = staff(app, ADMIN_TOKEN, "POST", "/triage/tokens", &[], Some(body));
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["token"].as_str().unwrap().to_string()

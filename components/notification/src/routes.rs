@@ -98,12 +98,12 @@ pub fn handle<S: KeyValue, O: Outbound>(
             }
             Endpoint::Sweep => {
                 if verify_internal(req.headers(), &config.internal_secret).is_err() {
-                    authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?;
+                    authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?.require_admin()?;
                 }
                 Ok(web::json(200, &sweep::sweep(&ctx)?))
             }
             _ => {
-                let who = authenticate(&store, req.headers(), &config.admin_token)?;
+                let who = authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?;
                 who.require_admin()?;
                 admin(&ctx, &who, endpoint, &params, &req)
             }

@@ -188,7 +188,7 @@ impl World {
             "POST",
             "/triage/tokens",
             &[],
-            Some(json!({"organisation": org, "role": role, "label": "desk"})),
+            Some(json!({"organisation": org, "role": role, "holder": "Anne de Wit"})),
         );
         assert_eq!(reply.status, 201, "{}", reply.body);
         reply.body["token"].as_str().unwrap().to_string()
