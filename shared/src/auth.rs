@@ -32,6 +32,16 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// Extra powers a token carries beyond its role.
+    TokenScope {
+        /// A BZK admin who runs the programme across organisations: cross-organisation
+        /// webhook subscriptions, operator events, granting this scope. Granted only by
+        /// the bootstrap admin or another programme admin.
+        Programme => "programme",
+    }
+);
+
 /// A stored token (the secret itself is never stored).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -41,13 +51,36 @@ pub struct TokenRecord {
     pub organisation: Organisation,
     /// What the holder may do.
     pub role: StaffRole,
-    /// Who holds it (a name or function, chosen by the admin who created it).
-    pub label: String,
+    /// The person who holds it: a name or staff number, given by the admin who issued
+    /// it (records from before were named `label`, often a desk).
+    #[serde(alias = "label")]
+    pub holder: String,
     /// When it was created.
     pub created_at: Timestamp,
+    /// When it stops working; `None` on records from before expiry existed, which
+    /// expire [`DEFAULT_TOKEN_DAYS`] after they were created.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
     /// When it was revoked; a revoked token authenticates no one.
     #[serde(default)]
     pub revoked_at: Option<Timestamp>,
+    /// Extra powers; only ever set on a BZK admin's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TokenScope>,
+}
+
+/// How long a token lives unless its issuer says otherwise (and how long a token
+/// issued before expiry existed lives).
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
+
+/// What the bootstrap admin is named as in audit entries.
+pub const BOOTSTRAP_HOLDER: &str = "bootstrap admin";
+
+impl TokenRecord {
+    /// When the token stops authenticating.
+    pub fn expires(&self) -> Timestamp {
+        self.expires_at.unwrap_or(self.created_at + crate::time::Duration::days(DEFAULT_TOKEN_DAYS.into()))
+    }
 }
 
 /// The key of a token's record.
@@ -64,9 +97,18 @@ pub struct Principal {
     pub organisation: Organisation,
     /// What the caller may do.
     pub role: StaffRole,
+    /// A programme admin (see [`TokenScope::Programme`]); the bootstrap admin is one.
+    pub programme: bool,
+    /// The person holding the token ([`BOOTSTRAP_HOLDER`] for the bootstrap admin).
+    pub holder: String,
 }
 
 impl Principal {
+    /// A BZK admin with the programme scope: may act across organisations.
+    pub fn is_programme_admin(&self) -> bool {
+        self.programme && self.role == StaffRole::Admin && self.organisation == Organisation::Bzk
+    }
+
     /// Requires the admin role.
     pub fn require_admin(&self) -> Result<(), Problem> {
         if self.role == StaffRole::Admin {
@@ -78,7 +120,13 @@ impl Principal {
 
     /// The bootstrap admin, who acts for the ministry (BZK) that hosts the support team.
     pub fn bootstrap_admin() -> Self {
-        Principal { token: None, organisation: Organisation::Bzk, role: StaffRole::Admin }
+        Principal {
+            token: None,
+            organisation: Organisation::Bzk,
+            role: StaffRole::Admin,
+            programme: true,
+            holder: BOOTSTRAP_HOLDER.to_string(),
+        }
     }
 }
 
@@ -105,6 +153,9 @@ pub fn issue_token(random: &dyn Random) -> IssuedToken {
     IssuedToken { secret, hash }
 }
 
+/// The one answer to a token that does not authenticate, whatever the reason.
+const REFUSED: &str = "unknown, expired or revoked token";
+
 fn unauthorized(detail: &str) -> Problem {
     Problem::new(ProblemKind::Unauthorized, detail).at("authorization")
 }
@@ -116,25 +167,29 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Authenticates a staff request by its bearer token.
+/// Authenticates a staff request by its bearer token at `now`. An unknown, revoked or
+/// expired token gets one and the same answer. `bootstrap_admin_token` empty: the
+/// bootstrap admin is switched off.
 pub fn authenticate<S: KeyValue>(
     store: &S,
     headers: &http::HeaderMap,
     bootstrap_admin_token: &str,
+    now: Timestamp,
 ) -> Result<Principal, Problem> {
     let token = bearer(headers).ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
     if !bootstrap_admin_token.is_empty() && constant_time_eq(token.as_bytes(), bootstrap_admin_token.as_bytes()) {
         return Ok(Principal::bootstrap_admin());
     }
     if !token.starts_with(TOKEN_PREFIX) {
-        return Err(unauthorized("unknown or revoked token"));
+        return Err(unauthorized(REFUSED));
     }
     let record: Option<TokenRecord> = get_json(store, &token_key(&sha256_hex(token.as_bytes())))?;
     match record {
-        Some(r) if r.revoked_at.is_none() => {
-            Ok(Principal { token: Some(r.id), organisation: r.organisation, role: r.role })
+        Some(r) if r.revoked_at.is_none() && now < r.expires() => {
+            let programme = r.scope == Some(TokenScope::Programme);
+            Ok(Principal { token: Some(r.id), organisation: r.organisation, role: r.role, programme, holder: r.holder })
         }
-        _ => Err(unauthorized("unknown or revoked token")),
+        _ => Err(unauthorized(REFUSED)),
     }
 }
 
@@ -162,6 +217,40 @@ mod tests {
         h
     }
 
+    fn t0() -> Timestamp {
+        Timestamp::from_unix_millis(0)
+    }
+
+    #[test]
+    fn a_token_expires_and_then_gets_the_answer_of_an_unknown_one() {
+        let store = MemoryStore::new();
+        let r = SeededRandom::new(5);
+        let issued = issue_token(&r);
+        let record = TokenRecord {
+            id: TokenId::generate(&r),
+            organisation: Organisation::Ngb,
+            role: StaffRole::Admin,
+            holder: "A. Jansen".into(),
+            created_at: t0(),
+            expires_at: Some(Timestamp::from_unix_millis(1_000)),
+            revoked_at: None,
+            scope: None,
+        };
+        store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
+        let auth = headers(&format!("Bearer {}", issued.secret));
+        assert_eq!(authenticate(&store, &auth, "", Timestamp::from_unix_millis(999)).unwrap().holder, "A. Jansen");
+        let expired = authenticate(&store, &auth, "", Timestamp::from_unix_millis(1_000)).unwrap_err();
+        let unknown = authenticate(&store, &headers("Bearer wbt_00"), "", t0()).unwrap_err();
+        assert_eq!((expired.kind, &expired.detail), (unknown.kind, &unknown.detail));
+        // A record from before expiry existed lives DEFAULT_TOKEN_DAYS.
+        let old = serde_json::json!({"id": record.id, "organisation": "ngb", "role": "admin", "label": "desk",
+                                     "created_at": t0()});
+        store.set(&token_key(&issued.hash), old.to_string().as_bytes()).unwrap();
+        let day = 24 * 3600 * 1000;
+        assert!(authenticate(&store, &auth, "", Timestamp::from_unix_millis(89 * day)).is_ok());
+        assert!(authenticate(&store, &auth, "", Timestamp::from_unix_millis(90 * day)).is_err());
+    }
+
     #[test]
     fn a_stored_token_authenticates_its_holder_until_revoked() {
         let store = MemoryStore::new();
@@ -171,32 +260,38 @@ mod tests {
             id: TokenId::generate(&r),
             organisation: Organisation::Nvvr,
             role: StaffRole::Confidant,
-            label: "desk".into(),
+            holder: "J. de Vries".into(),
             created_at: Timestamp::from_unix_millis(0),
+            expires_at: Some(Timestamp::from_unix_millis(1_000)),
             revoked_at: None,
+            scope: None,
         };
         store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
-        let who = authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token").unwrap();
+        let who =
+            authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token", t0()).unwrap();
         assert_eq!(who.organisation, Organisation::Nvvr);
         assert_eq!(who.role, StaffRole::Confidant);
         assert!(who.require_admin().is_err());
+        assert!(!who.is_programme_admin());
         assert!(!store.dump().keys().any(|k| k.contains(&issued.secret)));
 
         record.revoked_at = Some(Timestamp::from_unix_millis(1));
         store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
-        let err = authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token").unwrap_err();
+        let err =
+            authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token", t0()).unwrap_err();
         assert_eq!(err.kind, ProblemKind::Unauthorized);
     }
 
     #[test]
     fn the_bootstrap_token_is_an_admin_and_nothing_else_is() {
         let store = MemoryStore::new();
-        let who = authenticate(&store, &headers("Bearer bootstrap-token"), "bootstrap-token").unwrap();
+        let who = authenticate(&store, &headers("Bearer bootstrap-token"), "bootstrap-token", t0()).unwrap();
         assert_eq!(who.role, StaffRole::Admin);
-        assert!(authenticate(&store, &headers("Bearer wbt_0000"), "bootstrap-token").is_err());
-        assert!(authenticate(&store, &headers("Basic abc"), "bootstrap-token").is_err());
-        assert!(authenticate(&store, &http::HeaderMap::new(), "bootstrap-token").is_err());
-        assert!(authenticate(&store, &headers("Bearer "), "").is_err());
+        assert!(who.is_programme_admin());
+        assert!(authenticate(&store, &headers("Bearer wbt_0000"), "bootstrap-token", t0()).is_err());
+        assert!(authenticate(&store, &headers("Basic abc"), "bootstrap-token", t0()).is_err());
+        assert!(authenticate(&store, &http::HeaderMap::new(), "bootstrap-token", t0()).is_err());
+        assert!(authenticate(&store, &headers("Bearer "), "", t0()).is_err());
     }
 
     #[test]

@@ -93,6 +93,19 @@ pub fn days_or(vars: &dyn Variables, name: &str, default: u32) -> Result<u32, Co
     }
 }
 
+/// The bootstrap admin token to accept: `admin_token`, or nothing when
+/// `bootstrap_admin_enabled` is `false` (default `true`), once real programme admins exist.
+pub fn bootstrap_admin_token(vars: &dyn Variables) -> Result<String, ConfigError> {
+    let token = required(vars, "admin_token")?;
+    match vars.get("bootstrap_admin_enabled").as_deref().map(str::trim) {
+        None | Some("") | Some("true") => Ok(token),
+        Some("false") => Ok(String::new()),
+        Some(_) => {
+            Err(ConfigError { variable: "bootstrap_admin_enabled".into(), reason: "must be true or false".into() })
+        }
+    }
+}
+
 /// A URL of another component: no trailing slash, http or https.
 pub fn base_url(vars: &dyn Variables, name: &str) -> Result<String, ConfigError> {
     parsed(vars, name, |raw| {

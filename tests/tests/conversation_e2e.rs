@@ -18,7 +18,7 @@ fn app() -> TestApp {
 }
 
 fn token(app: &TestApp, org: &str) -> String {
-    let body = json!({"organisation": org, "role": "confidant", "label": "desk"});
+    let body = json!({"organisation": org, "role": "confidant", "holder": "Anne de Wit"});
     let r = staff(app, ADMIN_TOKEN, "POST", "/triage/tokens", &[], Some(body));
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["token"].as_str().unwrap().to_string()

@@ -206,7 +206,7 @@ fn the_full_story_runs_across_four_separately_deployed_apps() {
         ADMIN_TOKEN,
         "POST",
         "/triage/tokens",
-        Some(json!({ "organisation": "ngb", "role": "confidant", "label": "split deployment desk" })),
+        Some(json!({ "organisation": "ngb", "role": "confidant", "holder": "Sanne Visser" })),
     );
     created.conforms("POST", "/triage/tokens");
     assert_eq!(created.status, 201, "{}", created.body);
@@ -378,7 +378,7 @@ fn a_keyring_rotated_on_intake_before_triage_has_the_key_is_readable_once_triage
             ADMIN_TOKEN,
             "POST",
             "/triage/tokens",
-            Some(json!({ "organisation": "ngb", "role": "confidant", "label": "rotation" })),
+            Some(json!({ "organisation": "ngb", "role": "confidant", "holder": "Ruud Mulder" })),
         );
         assert_eq!(r.status, 201, "{}", r.body);
         r.body["token"].as_str().unwrap().to_string()

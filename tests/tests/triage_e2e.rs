@@ -25,7 +25,7 @@ fn token(app: &TestApp, org: &str) -> String {
         "POST",
         "/triage/tokens",
         &[],
-        Some(json!({"organisation": org, "role": "confidant", "label": "desk"})),
+        Some(json!({"organisation": org, "role": "confidant", "holder": "Anne de Wit"})),
     );
     r.conforms("POST", "/triage/tokens");
     assert_eq!(r.status, 201, "{}", r.body);

@@ -20,7 +20,7 @@ impl DirectoryConfig {
         Ok(DirectoryConfig {
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             internal_secret: required(vars, "internal_secret")?,
-            admin_token: required(vars, "admin_token")?,
+            admin_token: shared::config::bootstrap_admin_token(vars)?,
         })
     }
 }

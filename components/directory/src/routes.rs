@@ -79,7 +79,7 @@ pub fn handle<S: KeyValue>(
             Endpoint::InternalMatch | Endpoint::Assign | Endpoint::Release => {
                 verify_internal(req.headers(), &config.internal_secret)?
             }
-            _ => authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?,
+            _ => authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?.require_admin()?,
         }
         let directory = Directory {
             store: &store,

@@ -141,9 +141,11 @@ fn only_admins_reach_the_admin_api_and_only_components_the_internal_one() {
         id: shared::id::TokenId::generate(&h.random),
         organisation: shared::domain::Organisation::Nvvr,
         role: shared::auth::StaffRole::Confidant,
-        label: "desk".into(),
+        holder: "Anne de Wit".into(),
+        expires_at: Some(shared::time::Timestamp::from_unix_millis(4_102_444_800_000)),
         created_at: shared::time::Timestamp::from_unix_millis(0),
         revoked_at: None,
+        scope: None,
     };
     shared::kv::KeyValue::set(&h.store, &shared::auth::token_key(&issued.hash), &shared::kv::to_json(&record)).unwrap();
     let confidant = format!("Bearer {}", issued.secret);

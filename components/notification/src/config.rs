@@ -63,7 +63,7 @@ impl NotificationConfig {
             sweep_interval: shared::watchdog::interval(vars, NOTIFICATION_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             internal_secret: required(vars, "internal_secret")?,
-            admin_token: required(vars, "admin_token")?,
+            admin_token: shared::config::bootstrap_admin_token(vars)?,
             local_hosts: LocalHosts::parse(&vars.get("webhook_allowed_http_hosts").unwrap_or_default()),
             first_attempt_timeout: Duration::from_millis(first_ms),
             retry_timeout: Duration::from_secs(retry_s),

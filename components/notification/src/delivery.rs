@@ -346,7 +346,8 @@ fn record_health<S: KeyValue, O>(
     }
 }
 
-/// The operator event: a log line always, and a webhook to every operator subscription.
+/// The operator event: a log line always, and a webhook to the programme's operator
+/// subscriptions and to those of the disabled subscription's organisation.
 fn endpoint_disabled<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
     sub: &Subscription,
@@ -366,7 +367,7 @@ fn endpoint_disabled<S: KeyValue, O>(
     let operators: Vec<Subscription> = subscription::load_all(ctx.store)?
         .into_iter()
         .map(|d| d.data)
-        .filter(|s| s.enabled && s.operator_events && s.id != sub.id)
+        .filter(|s| s.hears_operator_event_of(sub))
         .collect();
     if operators.is_empty() {
         return Ok(());

@@ -11,7 +11,7 @@ use crate::subscription::{self, NewSubscription, SubscriptionPatch};
 use crate::sweep;
 use serde::Deserialize;
 use serde_json::json;
-use shared::auth::{authenticate, verify_internal};
+use shared::auth::{authenticate, verify_internal, Principal};
 use shared::events::CaseEvent;
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::{KeyValue, StoreError};
@@ -121,15 +121,16 @@ pub fn handle<S: KeyValue, O: Outbound>(
             }
             Endpoint::Sweep => {
                 if verify_internal(req.headers(), &config.internal_secret).is_err() {
-                    authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?;
+                    authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?.require_admin()?;
                 }
                 let swept = sweep::sweep(&ctx)?;
                 shared::watchdog::record_run(&store, "notification", config.sweep_interval, ctx.clock.now(), &swept)?;
                 Ok(web::json(200, &swept))
             }
             _ => {
-                authenticate(&store, req.headers(), &config.admin_token)?.require_admin()?;
-                admin(&ctx, endpoint, &params, &req)
+                let who = authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?;
+                who.require_admin()?;
+                admin(&ctx, &who, endpoint, &params, &req)
             }
         }
     })
@@ -173,8 +174,28 @@ fn message_id(params: &PathParams) -> Result<MessageId, Problem> {
     MessageId::parse(params.get("message_id")).map_err(|_| Problem::not_found())
 }
 
+/// A message `who` may see: one of a subscription they may see. A message whose
+/// subscription was deleted is the programme's.
+fn visible_message<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    who: &Principal,
+    id: &MessageId,
+) -> Result<shared::kv::versioned::Versioned<outbox::Message>, Problem> {
+    let doc = outbox::load(ctx.store, id)?.ok_or_else(Problem::not_found)?;
+    let visible = match subscription::load(ctx.store, &doc.data.subscription)? {
+        Some(sub) => sub.data.visible_to(who),
+        None => who.is_programme_admin(),
+    };
+    if visible {
+        Ok(doc)
+    } else {
+        Err(Problem::not_found())
+    }
+}
+
 fn admin<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
+    who: &Principal,
     endpoint: Endpoint,
     params: &PathParams,
     req: &Request,
@@ -183,45 +204,50 @@ fn admin<S: KeyValue, O: Outbound>(
     match endpoint {
         Endpoint::ListSubscriptions => {
             let all = subscription::load_all(ctx.store)?;
-            let views: Vec<_> = all.iter().map(|d| subscription::view(d, now)).collect();
+            let views: Vec<_> =
+                all.iter().filter(|d| d.data.visible_to(who)).map(|d| subscription::view(d, now)).collect();
             Ok(web::json(200, &json!({ "subscriptions": views })))
         }
         Endpoint::CreateSubscription => {
             let form: NewSubscription = web::read_json(req)?;
-            let (doc, secret) = subscription::create(ctx, form)?;
+            let (doc, secret) = subscription::create(ctx, who, form)?;
             let mut body = subscription::view(&doc, now);
             body["secret"] = json!(secret.expose());
             Ok(no_store(web::json_with_etag(201, &body, doc.version)))
         }
         Endpoint::GetSubscription => {
-            let doc = subscription::load(ctx.store, &subscription_id(params)?)?.ok_or_else(Problem::not_found)?;
+            let doc = subscription::load_visible(ctx.store, who, &subscription_id(params)?)?;
             Ok(web::json_with_etag(200, &subscription::view(&doc, now), doc.version))
         }
         Endpoint::UpdateSubscription => {
             let id = subscription_id(params)?;
+            // Ownership before the version: another organisation's is 404 whatever the headers say.
+            subscription::load_visible(ctx.store, who, &id)?;
             let version = web::if_match(req)?;
             let patch: SubscriptionPatch = web::read_json(req)?;
-            let doc = subscription::update(ctx, &id, version, patch)?;
+            let doc = subscription::update(ctx, who, &id, version, patch)?;
             Ok(web::json_with_etag(200, &subscription::view(&doc, now), doc.version))
         }
         Endpoint::DeleteSubscription => {
-            subscription::delete(ctx.store, &subscription_id(params)?)?;
+            subscription::delete(ctx.store, who, &subscription_id(params)?)?;
             Ok(http::Response::builder().status(204).body(Vec::new()).expect("valid response"))
         }
         Endpoint::RotateSecret => {
-            let (doc, secret, until) = subscription::rotate_secret(ctx, &subscription_id(params)?)?;
+            let (doc, secret, until) = subscription::rotate_secret(ctx, who, &subscription_id(params)?)?;
             let body = json!({ "subscription_id": doc.data.id, "secret": secret.expose(), "previous_secret_valid_until": until });
             Ok(no_store(web::json_with_etag(200, &body, doc.version)))
         }
-        Endpoint::Ping => ping(ctx, &subscription_id(params)?),
+        Endpoint::Ping => ping(ctx, who, &subscription_id(params)?),
         Endpoint::ListMessages => {
             let id = subscription_id(params)?;
+            subscription::load_visible(ctx.store, who, &id)?;
             let query = MessageQuery::parse(req)?;
             let (messages, next) = recovery::list(ctx.store, &id, query.status, query.before, query.limit)?;
             let views: Vec<_> = messages.iter().map(outbox::view).collect();
             Ok(web::json(200, &json!({ "messages": views, "next_before": next })))
         }
         Endpoint::Recover => {
+            subscription::load_visible(ctx.store, who, &subscription_id(params)?)?;
             let form: RecoverForm = web::read_json(req)?;
             let until = form.until.unwrap_or(now);
             if until < form.since {
@@ -231,14 +257,16 @@ fn admin<S: KeyValue, O: Outbound>(
             Ok(web::json(202, &json!({ "recovered": recovered })))
         }
         Endpoint::GetMessage => {
-            let doc = outbox::load(ctx.store, &message_id(params)?)?.ok_or_else(Problem::not_found)?;
+            let doc = visible_message(ctx, who, &message_id(params)?)?;
             Ok(web::json(200, &outbox::view(&doc.data)))
         }
         Endpoint::ListAttempts => {
+            visible_message(ctx, who, &message_id(params)?)?;
             let attempts = recovery::attempts(ctx.store, &message_id(params)?)?;
             Ok(web::json(200, &json!({ "attempts": attempts })))
         }
         Endpoint::Resend => {
+            visible_message(ctx, who, &message_id(params)?)?;
             let (doc, attempt) = recovery::resend(ctx, &message_id(params)?)?;
             Ok(web::json(200, &json!({ "message": outbox::view(&doc.data), "attempt": attempt })))
         }
@@ -247,8 +275,12 @@ fn admin<S: KeyValue, O: Outbound>(
 }
 
 /// A test send, signed like any webhook, not stored and never retried.
-fn ping<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &SubscriptionId) -> Result<Response, Problem> {
-    let sub = subscription::load(ctx.store, id)?.ok_or_else(Problem::not_found)?.data;
+fn ping<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    who: &Principal,
+    id: &SubscriptionId,
+) -> Result<Response, Problem> {
+    let sub = subscription::load_visible(ctx.store, who, id)?.data;
     crate::url_policy::check(&sub.url, &ctx.config.local_hosts)
         .map_err(|e| Problem::new(ProblemKind::Conflict, format!("the subscription URL {e}")))?;
     let now = ctx.clock.now();

@@ -6,6 +6,11 @@
 //!   (never a key listing);
 //! - `ntf/sub/<sub_id>/msgs/…`: a `SlotLog` of the subscription's messages, newest last.
 //!
+//! Ownership: a subscription belongs to its creator's organisation and sees only that
+//! organisation's cases; only a programme admin makes a cross-organisation one, which
+//! belongs to the programme ([`Owner`]). Admins reach only what their organisation
+//! owns, programme admins everything; anything else is 404, so existence is not told.
+//!
 //! Secrets are stored sealed with the keyring, bound to the subscription id and the
 //! secret's generation, and shown in clear only in the create and rotate responses.
 
@@ -13,6 +18,7 @@ use crate::context::Ctx;
 use crate::signing::SigningSecret;
 use crate::url_policy;
 use serde::{Deserialize, Deserializer, Serialize};
+use shared::auth::Principal;
 use shared::crypto::{Keyring, Sealed};
 use shared::domain::{Organisation, Priority, RegionCode};
 use shared::events::{CaseEvent, EventType};
@@ -65,6 +71,30 @@ pub struct StoredSecret {
     pub retires_at: Option<Timestamp>,
 }
 
+/// Who a subscription belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "organisation")]
+pub enum Owner {
+    /// One organisation: its admins manage it, and it receives that organisation's
+    /// cases only.
+    Organisation(Organisation),
+    /// The programme (cross-organisation): programme admins only.
+    Programme,
+}
+
+impl Owner {
+    /// The owner a filter implies for a subscription made (or changed) on behalf of
+    /// `organisation`: that organisation while the filter is exactly it, else the
+    /// programme.
+    fn of_filter(organisation: Organisation, filter: &[Organisation]) -> Owner {
+        if filter == [organisation] {
+            Owner::Organisation(organisation)
+        } else {
+            Owner::Programme
+        }
+    }
+}
+
 /// A subscription, as stored at [`subscription_key`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Subscription {
@@ -90,9 +120,39 @@ pub struct Subscription {
     pub updated_at: Timestamp,
     /// This subscription's slot in [`index`].
     pub index_slot: u64,
+    /// Who it belongs to; `None` for subscriptions written before ownership existed
+    /// (see [`Subscription::owner`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
 }
 
 impl Subscription {
+    /// Who it belongs to. A subscription from before ownership belongs to the one
+    /// organisation its filter names (it only ever received that organisation's cases,
+    /// so its admins learn nothing new), and otherwise to the programme.
+    pub fn owner(&self) -> Owner {
+        match (self.owner, self.organisations.as_slice()) {
+            (Some(owner), _) => owner,
+            (None, [only]) => Owner::Organisation(*only),
+            (None, _) => Owner::Programme,
+        }
+    }
+
+    /// Whether `who` may see and manage it: a programme admin every subscription, any
+    /// other admin their own organisation's.
+    pub fn visible_to(&self, who: &Principal) -> bool {
+        who.is_programme_admin() || self.owner() == Owner::Organisation(who.organisation)
+    }
+
+    /// Whether it receives the operator event about `disabled`: programme-owned operator
+    /// subscriptions hear of every endpoint, an organisation's of its own.
+    pub fn hears_operator_event_of(&self, disabled: &Subscription) -> bool {
+        self.enabled
+            && self.operator_events
+            && self.id != disabled.id
+            && (self.owner() == Owner::Programme || self.owner() == disabled.owner())
+    }
+
     /// Whether a case event passes this subscription's filters.
     pub fn wants(&self, event: &CaseEvent) -> bool {
         let d = &event.data;
@@ -203,11 +263,37 @@ fn dedup<T: Ord + Copy>(mut items: Vec<T>) -> Vec<T> {
     items
 }
 
-/// Creates a subscription; the secret in the answer is never shown again.
+/// The organisation filter `who` may set, and the owner it implies. An admin's filter
+/// is forced to their own organisation (naming another is refused); a programme admin
+/// may name any, or none (every organisation).
+fn scoped_filter(
+    who: &Principal,
+    organisation: Organisation,
+    filter: Vec<Organisation>,
+) -> Result<(Vec<Organisation>, Owner), Problem> {
+    let filter = dedup(filter);
+    if who.is_programme_admin() {
+        let owner = Owner::of_filter(organisation, &filter);
+        return Ok((filter, owner));
+    }
+    if filter.iter().any(|o| *o != who.organisation) {
+        return Err(Problem::invalid_field(
+            "/organisations",
+            "only a programme admin may subscribe to another organisation's cases",
+        ));
+    }
+    Ok((vec![who.organisation], Owner::Organisation(who.organisation)))
+}
+
+/// Creates a subscription owned by `who`'s organisation (or the programme, for a
+/// programme admin's cross-organisation one); the secret in the answer is never shown
+/// again.
 pub fn create<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
+    who: &Principal,
     form: NewSubscription,
 ) -> Result<(Versioned<Subscription>, SigningSecret), Problem> {
+    let (organisations, owner) = scoped_filter(who, who.organisation, form.organisations)?;
     let url = check_url(&form.url, ctx.config)?;
     let description = check_description(&form.description)?;
     let now = ctx.clock.now();
@@ -218,7 +304,7 @@ pub fn create<S: KeyValue, O>(
         id: id.clone(),
         url,
         event_types: dedup(form.event_types),
-        organisations: dedup(form.organisations),
+        organisations,
         regions: dedup(form.regions),
         min_priority: form.min_priority,
         description,
@@ -230,10 +316,20 @@ pub fn create<S: KeyValue, O>(
         created_at: now,
         updated_at: now,
         index_slot: slot,
+        owner: Some(owner),
     };
     let doc = Versioned::first(subscription, ctx.random);
     ctx.store.set_many(&[(subscription_key(&id), doc.encode()), (index().key(slot), to_json(&id))])?;
     Ok((doc, secret))
+}
+
+/// Reads a subscription `who` may see: any other is 404, like one that does not exist.
+pub fn load_visible<S: KeyValue>(
+    store: &S,
+    who: &Principal,
+    id: &SubscriptionId,
+) -> Result<Versioned<Subscription>, Problem> {
+    load(store, id)?.filter(|doc| doc.data.visible_to(who)).ok_or_else(Problem::not_found)
 }
 
 /// Reads a subscription.
@@ -273,9 +369,11 @@ pub fn update_problem(err: UpdateError<Problem>) -> Problem {
     }
 }
 
-/// Applies an admin's change, if the subscription is still at `version`.
+/// Applies an admin's change, if the subscription is still at `version` and `who`
+/// may manage it.
 pub fn update<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
+    who: &Principal,
     id: &SubscriptionId,
     version: u64,
     patch: SubscriptionPatch,
@@ -285,6 +383,9 @@ pub fn update<S: KeyValue, O>(
     let now = ctx.clock.now();
     let (doc, ()) =
         versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, current| {
+            if !sub.visible_to(who) {
+                return Err(Problem::not_found());
+            }
             if current != version {
                 return Err(shared::web::stale(current));
             }
@@ -295,7 +396,16 @@ pub fn update<S: KeyValue, O>(
                 sub.event_types = dedup(types.clone());
             }
             if let Some(orgs) = &patch.organisations {
-                sub.organisations = dedup(orgs.clone());
+                // A programme admin keeps an organisation's subscription that
+                // organisation's while the filter stays on it.
+                let on_behalf_of = match sub.owner() {
+                    Owner::Organisation(o) => o,
+                    Owner::Programme => who.organisation,
+                };
+                let (filter, owner) = scoped_filter(who, on_behalf_of, orgs.clone())?;
+                let owner = if sub.owner() == Owner::Programme { Owner::Programme } else { owner };
+                sub.organisations = filter;
+                sub.owner = Some(owner);
             }
             if let Some(regions) = &patch.regions {
                 sub.regions = dedup(regions.clone());
@@ -327,12 +437,13 @@ pub fn update<S: KeyValue, O>(
 /// Makes a new secret; the previous ones keep signing for [`ROTATION_OVERLAP`].
 pub fn rotate_secret<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
+    who: &Principal,
     id: &SubscriptionId,
 ) -> Result<(Versioned<Subscription>, SigningSecret, Timestamp), Problem> {
     let now = ctx.clock.now();
     let retires_at = now + ROTATION_OVERLAP;
     // The secret is made outside the closure: a retried closure must not make another.
-    let current = load(ctx.store, id)?.ok_or_else(Problem::not_found)?;
+    let current = load_visible(ctx.store, who, id)?;
     let mut made: Option<(StoredSecret, SigningSecret)> = None;
     let (doc, ()) = versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, _| {
         let generation = sub.current_generation().max(current.data.current_generation()) + 1;
@@ -353,9 +464,10 @@ pub fn rotate_secret<S: KeyValue, O>(
     Ok((doc, secret, retires_at))
 }
 
-/// Removes a subscription. Its pending messages fail at their next attempt.
-pub fn delete<S: KeyValue>(store: &S, id: &SubscriptionId) -> Result<(), Problem> {
-    let doc = load(store, id)?.ok_or_else(Problem::not_found)?;
+/// Removes a subscription `who` may manage. Its pending messages fail at their next
+/// attempt.
+pub fn delete<S: KeyValue>(store: &S, who: &Principal, id: &SubscriptionId) -> Result<(), Problem> {
+    let doc = load_visible(store, who, id)?;
     store.delete_many(&[index().key(doc.data.index_slot), subscription_key(id)])?;
     Ok(())
 }
@@ -369,6 +481,10 @@ pub fn view(doc: &Versioned<Subscription>, now: Timestamp) -> serde_json::Value 
         "url": s.url,
         "event_types": s.event_types,
         "organisations": s.organisations,
+        "owner": match s.owner() {
+            Owner::Organisation(o) => serde_json::json!(o),
+            Owner::Programme => serde_json::json!("programme"),
+        },
         "regions": s.regions,
         "min_priority": s.min_priority,
         "description": s.description,

@@ -34,6 +34,10 @@ pub struct AuditEntry {
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Sealed>,
+    /// The person who did it (a staff token's holder); `None` for the system, the
+    /// reporter, and entries from before holders were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
 }
 
 /// An audit entry as a confidant sees it.
@@ -41,17 +45,47 @@ pub struct AuditEntry {
 pub struct AuditView {
     pub at: Timestamp,
     pub actor: Actor,
+    /// The person behind a staff actor.
+    pub holder: Option<String>,
     pub action: String,
     pub note: Option<String>,
 }
 
 impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Appends to the audit trail of `case`.
+    /// Appends what a staff member did to the audit trail of `case`, naming them.
+    pub fn audit_by(
+        &self,
+        case: &CaseId,
+        who: &shared::auth::Principal,
+        action: &str,
+        note: Option<&str>,
+    ) -> Result<(), Problem> {
+        self.append_audit(case, &Actor::of(who), Some(&who.holder), action, note)
+    }
+
+    /// Appends to the audit trail of `case` (the reporter or the system).
     pub fn audit(&self, case: &CaseId, actor: &Actor, action: &str, note: Option<&str>) -> Result<(), Problem> {
+        self.append_audit(case, actor, None, action, note)
+    }
+
+    fn append_audit(
+        &self,
+        case: &CaseId,
+        actor: &Actor,
+        holder: Option<&str>,
+        action: &str,
+        note: Option<&str>,
+    ) -> Result<(), Problem> {
         let log = audit_log(case);
         let slot = log.reserve(self.store)?;
         let note = note.map(|n| self.config.keyring.seal(n.as_bytes(), case.as_str(), &note_field(slot), self.random));
-        let entry = AuditEntry { at: self.clock.now(), actor: actor.clone(), action: action.to_string(), note };
+        let entry = AuditEntry {
+            at: self.clock.now(),
+            actor: actor.clone(),
+            action: action.to_string(),
+            note,
+            holder: holder.map(str::to_string),
+        };
         self.store.set_many(&[(log.key(slot), to_json(&entry))])?;
         Ok(())
     }
@@ -75,7 +109,13 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 ),
                 None => None,
             };
-            trail.push(AuditView { at: entry.at, actor: entry.actor, action: entry.action, note });
+            trail.push(AuditView {
+                at: entry.at,
+                actor: entry.actor,
+                holder: entry.holder,
+                action: entry.action,
+                note,
+            });
         }
         Ok(trail)
     }

@@ -8,6 +8,9 @@ use shared::time::Duration;
 /// Days a closed case is kept when `case_retention_days` is not set.
 pub const DEFAULT_CASE_RETENTION_DAYS: u32 = 365;
 
+/// The longest a token may live when `token_max_days` is not set.
+pub const DEFAULT_TOKEN_MAX_DAYS: u32 = 365;
+
 /// Everything triage needs from its variables.
 #[derive(Debug)]
 pub struct TriageConfig {
@@ -27,6 +30,8 @@ pub struct TriageConfig {
     /// How often the sweep is meant to run (`sweep_interval_seconds`): the watchdog
     /// reports it late after three intervals without a run.
     pub sweep_interval: shared::time::Duration,
+    /// The longest a staff token may live, in days (`token_max_days`, default 365).
+    pub token_max_days: u32,
 }
 
 /// The default interval of the sweep, as `deploy/sweeper` runs it.
@@ -46,13 +51,14 @@ impl TriageConfig {
             sweep_interval: shared::watchdog::interval(vars, TRIAGE_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             internal_secret: required(vars, "internal_secret")?,
-            admin_token: required(vars, "admin_token")?,
+            admin_token: shared::config::bootstrap_admin_token(vars)?,
             directory_url: base_url(vars, "directory_url")?,
             notification_url: base_url(vars, "notification_url")?,
             sla,
             escalation: parsed(vars, "escalation_interval_minutes", PerPriority::parse_minutes)?,
             routing: parsed(vars, "routing", Routing::parse)?,
             case_retention: Duration::days(days_or(vars, "case_retention_days", DEFAULT_CASE_RETENTION_DAYS)?.into()),
+            token_max_days: days_or(vars, "token_max_days", DEFAULT_TOKEN_MAX_DAYS)?,
         })
     }
 }

@@ -201,7 +201,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 read,
             });
         }
-        self.audit(id, &Actor::of(who), &format!("messages_read:{}-{to}", query.from), None)?;
+        self.audit_by(id, who, &format!("messages_read:{}-{to}", query.from), None)?;
         Ok(ConversationPage {
             case_id: id.clone(),
             messages,
@@ -228,7 +228,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             Ok(work.conversation.mark_read(up_to).then(Vec::new))
         })?;
         if done.changed {
-            self.audit(id, &Actor::of(who), &format!("marked_read:{up_to}"), None)?;
+            self.audit_by(id, who, &format!("marked_read:{up_to}"), None)?;
         }
         Ok(done.doc)
     }

@@ -30,6 +30,8 @@ pub enum Endpoint {
     Handover,
     Sweep,
     CreateToken,
+    ListTokens,
+    ReadTokenAudit,
     RevokeToken,
     ListCases,
     ReadCase,
@@ -54,6 +56,8 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/triage/internal/cases", Endpoint::Handover),
     ("POST", "/triage/sweep", Endpoint::Sweep),
     ("POST", "/triage/tokens", Endpoint::CreateToken),
+    ("GET", "/triage/tokens", Endpoint::ListTokens),
+    ("GET", "/triage/tokens/audit", Endpoint::ReadTokenAudit),
     ("DELETE", "/triage/tokens/{token_id}", Endpoint::RevokeToken),
     ("GET", "/triage/cases", Endpoint::ListCases),
     ("GET", "/triage/cases/{case_id}", Endpoint::ReadCase),
@@ -148,18 +152,23 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             Ok(no_store(web::json(
                 201,
                 &json!({"id": r.id, "token": created.secret, "organisation": r.organisation, "role": r.role,
-                        "label": r.label, "created_at": r.created_at}),
+                        "holder": r.holder, "scope": r.scope, "created_at": r.created_at, "expires_at": r.expires()}),
             )))
+        }
+        Endpoint::ListTokens => {
+            let tokens = triage.list_tokens(&staff(triage, req)?)?;
+            let views: Vec<_> = tokens.iter().map(crate::tokens::token_view).collect();
+            Ok(no_store(web::json(200, &json!({ "tokens": views }))))
+        }
+        Endpoint::ReadTokenAudit => {
+            let entries = triage.token_audit_trail(&staff(triage, req)?)?;
+            Ok(no_store(web::json(200, &json!({ "entries": entries }))))
         }
         Endpoint::RevokeToken => {
             let admin = staff(triage, req)?;
             let id = TokenId::parse(params.get("token_id")).map_err(|_| Problem::not_found())?;
             let r = triage.revoke_token(&admin, &id)?;
-            Ok(web::json(
-                200,
-                &json!({"id": r.id, "organisation": r.organisation, "role": r.role, "label": r.label,
-                        "created_at": r.created_at, "revoked_at": r.revoked_at}),
-            ))
+            Ok(web::json(200, &crate::tokens::token_view(&r)))
         }
         Endpoint::ListCases => {
             let who = staff(triage, req)?;
@@ -271,7 +280,7 @@ fn owned_if_match<S: KeyValue, O: Outbound>(
 }
 
 fn staff<S: KeyValue, O: Outbound>(triage: &Triage<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
-    authenticate(triage.store, req.headers(), &triage.config.admin_token)
+    authenticate(triage.store, req.headers(), &triage.config.admin_token, triage.clock.now())
 }
 
 /// What an update answers: the case's new state and its ETag.

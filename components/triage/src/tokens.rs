@@ -1,19 +1,30 @@
-//! Staff tokens: admins create and revoke them. The store keeps only the token's hash
-//! (`auth/token/<sha256>`, read by every component's `authenticate`) and, to revoke by
-//! id, `triage/token/<tok_id>` → the hash. The secret is shown once.
+//! Staff tokens: admins create, list and revoke them. The store keeps only the token's
+//! hash (`auth/token/<sha256>`, read by every component's `authenticate`) and, to revoke
+//! by id, `triage/token/<tok_id>` → the hash. The secret is shown once.
 //!
-//! The bootstrap admin (BZK) may issue tokens for every organisation, to set the
-//! support team up; any other admin only for their own organisation, so no admin can
-//! give themselves another organisation's cases.
+//! A token names its holder (a person) and expires (`expires_in_days`, default
+//! [`DEFAULT_TOKEN_DAYS`], at most `token_max_days`). Each organisation's tokens are
+//! listed in a `SlotLog` (`triage/tokens/<org>`), and every issue and revocation is
+//! written to the organisation's token audit (`triage/token-audit/<org>`) with who did
+//! it. Tokens issued before the listing existed are not listed.
+//!
+//! Programme admins (the bootstrap admin, and BZK admins holding the `programme`
+//! scope) may issue tokens for every organisation, to set the support team up; any
+//! other admin only for their own organisation, so no admin can give themselves
+//! another organisation's cases. Only a programme admin grants the programme scope,
+//! and only to a BZK admin.
 
 use crate::context::Triage;
+use crate::work::Actor;
 use serde::{Deserialize, Serialize};
-use shared::auth::{issue_token, token_key, Principal, StaffRole, TokenRecord};
+use shared::auth::{issue_token, token_key, Principal, StaffRole, TokenRecord, TokenScope, DEFAULT_TOKEN_DAYS};
 use shared::domain::Organisation;
 use shared::id::TokenId;
+use shared::kv::slots::SlotLog;
 use shared::kv::{get_json, to_json, KeyValue};
 use shared::outbound::Outbound;
-use shared::problem::Problem;
+use shared::problem::{Problem, ProblemKind};
+use shared::time::{Duration, Timestamp};
 
 /// What an admin asks for.
 #[derive(Debug, Deserialize)]
@@ -21,21 +32,28 @@ use shared::problem::Problem;
 pub struct NewToken {
     pub organisation: Organisation,
     pub role: StaffRole,
-    pub label: Label,
+    pub holder: Holder,
+    /// Days until it expires: 1 to `token_max_days`; default 90 (or `token_max_days`
+    /// if that is less).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+    /// `programme`: a programme admin (BZK admins only, granted by a programme admin).
+    #[serde(default)]
+    pub scope: Option<TokenScope>,
 }
 
-/// Who holds a token, as the admin names them: 1 to 100 characters.
+/// The person who holds a token (a name or staff number): 1 to 100 characters.
 #[derive(Debug, Clone)]
-pub struct Label(pub String);
+pub struct Holder(pub String);
 
-impl<'de> Deserialize<'de> for Label {
+impl<'de> Deserialize<'de> for Holder {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         let trimmed = text.trim();
         if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
             return Err(serde::de::Error::custom("must be 1 to 100 characters, no control characters"));
         }
-        Ok(Label(trimmed.to_string()))
+        Ok(Holder(trimmed.to_string()))
     }
 }
 
@@ -48,6 +66,43 @@ fn index_key(id: &TokenId) -> String {
     format!("triage/token/{id}")
 }
 
+/// An organisation's tokens, in the order they were issued.
+fn listing(organisation: Organisation) -> SlotLog {
+    SlotLog::new(format!("triage/tokens/{organisation}"))
+}
+
+/// An organisation's token audit: every issue and revocation.
+fn token_audit(organisation: Organisation) -> SlotLog {
+    SlotLog::new(format!("triage/token-audit/{organisation}"))
+}
+
+/// How many of the latest token audit entries are shown, per organisation.
+pub const TOKEN_AUDIT_SHOWN: u64 = 100;
+
+/// One entry of the token audit: what happened to which token, who did it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenAuditEntry {
+    pub at: Timestamp,
+    /// `token_issued` or `token_revoked`.
+    pub action: String,
+    pub token_id: TokenId,
+    pub token_holder: String,
+    pub organisation: Organisation,
+    pub role: StaffRole,
+    pub scope: Option<TokenScope>,
+    /// Who did it: their token, and the person holding it.
+    pub actor: Actor,
+    pub holder: String,
+}
+
+/// A token as an admin sees it in a listing: never the secret nor its hash.
+pub fn token_view(r: &TokenRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id, "holder": r.holder, "organisation": r.organisation, "role": r.role, "scope": r.scope,
+        "created_at": r.created_at, "expires_at": r.expires(), "revoked_at": r.revoked_at,
+    })
+}
+
 /// A created token: the record, and the secret to hand over once.
 pub struct Created {
     pub record: TokenRecord,
@@ -58,23 +113,118 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Creates a token (admins only).
     pub fn create_token(&self, admin: &Principal, new: NewToken) -> Result<Created, Problem> {
         admin.require_admin()?;
-        if admin.token.is_some() && new.organisation != admin.organisation {
+        if !admin.is_programme_admin() && new.organisation != admin.organisation {
             return Err(Problem::invalid_field("/organisation", "you may issue tokens for your own organisation only"));
         }
+        if new.scope == Some(TokenScope::Programme) {
+            if !admin.is_programme_admin() {
+                return Err(Problem::invalid_field("/scope", "only a programme admin may grant the programme scope"));
+            }
+            if new.organisation != Organisation::Bzk || new.role != StaffRole::Admin {
+                return Err(Problem::invalid_field("/scope", "the programme scope is for BZK admins only"));
+            }
+        }
+        let max_days = self.config.token_max_days;
+        let days = match new.expires_in_days {
+            None => DEFAULT_TOKEN_DAYS.min(max_days),
+            Some(d) if (1..=max_days).contains(&d) => d,
+            Some(_) => {
+                return Err(Problem::invalid_field(
+                    "/expires_in_days",
+                    format!("must be 1 to {max_days} (token_max_days)"),
+                ))
+            }
+        };
+        let now = self.clock.now();
         let issued = issue_token(self.random);
         let record = TokenRecord {
             id: TokenId::generate(self.random),
             organisation: new.organisation,
             role: new.role,
-            label: new.label.0,
-            created_at: self.clock.now(),
+            holder: new.holder.0,
+            created_at: now,
+            expires_at: Some(now + Duration::days(days.into())),
             revoked_at: None,
+            scope: new.scope,
         };
+        let list_slot = listing(record.organisation).reserve(self.store)?;
+        let audit = self.token_audit_entry(admin, "token_issued", &record)?;
+        let index = TokenIndex { hash: issued.hash.clone() };
         self.store.set_many(&[
             (token_key(&issued.hash), to_json(&record)),
-            (index_key(&record.id), to_json(&TokenIndex { hash: issued.hash.clone() })),
+            (index_key(&record.id), to_json(&index)),
+            (listing(record.organisation).key(list_slot), to_json(&index)),
+            audit,
         ])?;
         Ok(Created { record, secret: issued.secret })
+    }
+
+    /// The audit entry (key and value) of `action` on `record` by `admin`.
+    fn token_audit_entry(
+        &self,
+        admin: &Principal,
+        action: &str,
+        record: &TokenRecord,
+    ) -> Result<(String, Vec<u8>), Problem> {
+        let log = token_audit(record.organisation);
+        let slot = log.reserve(self.store)?;
+        let entry = TokenAuditEntry {
+            at: self.clock.now(),
+            action: action.to_string(),
+            token_id: record.id.clone(),
+            token_holder: record.holder.clone(),
+            organisation: record.organisation,
+            role: record.role,
+            scope: record.scope,
+            actor: Actor::of(admin),
+            holder: admin.holder.clone(),
+        };
+        Ok((log.key(slot), to_json(&entry)))
+    }
+
+    /// The organisations whose tokens `admin` manages: their own, or every one for a
+    /// programme admin.
+    fn managed(admin: &Principal) -> Vec<Organisation> {
+        if admin.is_programme_admin() {
+            Organisation::ALL.to_vec()
+        } else {
+            vec![admin.organisation]
+        }
+    }
+
+    /// The tokens `admin` manages, oldest first (admins only).
+    pub fn list_tokens(&self, admin: &Principal) -> Result<Vec<TokenRecord>, Problem> {
+        admin.require_admin()?;
+        let mut tokens = Vec::new();
+        for organisation in Self::managed(admin) {
+            let log = listing(organisation);
+            let last = log.last_slot(self.store)?;
+            for (_, bytes) in log.read(self.store, 1, last)? {
+                let Ok(index) = serde_json::from_slice::<TokenIndex>(&bytes) else { continue };
+                if let Some(record) = get_json::<_, TokenRecord>(self.store, &token_key(&index.hash))? {
+                    tokens.push(record);
+                }
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// The latest token audit entries of the organisations `admin` manages (admins only).
+    pub fn token_audit_trail(&self, admin: &Principal) -> Result<Vec<TokenAuditEntry>, Problem> {
+        admin.require_admin()?;
+        let mut entries = Vec::new();
+        for organisation in Self::managed(admin) {
+            let log = token_audit(organisation);
+            let last = log.last_slot(self.store)?;
+            let first = last.saturating_sub(TOKEN_AUDIT_SHOWN - 1).max(1);
+            for (_, bytes) in log.read(self.store, first, last)? {
+                if let Ok(entry) = serde_json::from_slice::<TokenAuditEntry>(&bytes) {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries.sort_by_key(|e| e.at);
+        Ok(entries)
     }
 
     /// Revokes a token (admins only; another organisation's token is 404).
@@ -82,12 +232,19 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         admin.require_admin()?;
         let index: TokenIndex = get_json(self.store, &index_key(id))?.ok_or_else(Problem::not_found)?;
         let mut record: TokenRecord = get_json(self.store, &token_key(&index.hash))?.ok_or_else(Problem::not_found)?;
-        if admin.token.is_some() && record.organisation != admin.organisation {
+        if !admin.is_programme_admin() && record.organisation != admin.organisation {
             return Err(Problem::not_found());
+        }
+        if record.scope == Some(TokenScope::Programme) && !admin.is_programme_admin() {
+            return Err(Problem::new(
+                ProblemKind::Forbidden,
+                "only a programme admin may revoke a programme admin's token",
+            ));
         }
         if record.revoked_at.is_none() {
             record.revoked_at = Some(self.clock.now());
-            self.store.set(&token_key(&index.hash), &to_json(&record))?;
+            let audit = self.token_audit_entry(admin, "token_revoked", &record)?;
+            self.store.set_many(&[(token_key(&index.hash), to_json(&record)), audit])?;
         }
         Ok(record)
     }

@@ -4,7 +4,6 @@
 
 use crate::commit::Base;
 use crate::context::Triage;
-use crate::work::Actor;
 use shared::auth::{Principal, StaffRole};
 use shared::case::CaseRecord;
 use shared::domain::Organisation;
@@ -65,7 +64,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             Ok(Some(vec![EventType::CaseHandedOver]))
         })?;
         let from = from.expect("a committed handover names its origin");
-        self.audit(id, &Actor::of(who), &format!("handed_over:{from}:{to}"), Some(reason))?;
+        self.audit_by(id, who, &format!("handed_over:{from}:{to}"), Some(reason))?;
         Ok(done.doc)
     }
 }

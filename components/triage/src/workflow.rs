@@ -35,7 +35,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Reads a case of the caller's organisation, and records the read.
     pub fn read_for(&self, principal: &Principal, id: &CaseId) -> Result<Versioned<CaseRecord>, Problem> {
         let doc = owned(versioned::read(self.store, &case_key(id))?, principal)?;
-        self.audit(id, &Actor::of(principal), "read", None)?;
+        self.audit_by(id, principal, "read", None)?;
         Ok(doc)
     }
 
@@ -49,7 +49,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             Ok(Some(Vec::new()))
         })?;
         if done.changed {
-            self.audit(id, &Actor::of(who), "acknowledged", None)?;
+            self.audit_by(id, who, "acknowledged", None)?;
         }
         Ok(done.doc)
     }
@@ -106,7 +106,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         };
         let dropped: Vec<MemberId> = before.into_iter().filter(|m| !members.contains(m)).collect();
         self.release_all(id, &dropped);
-        self.audit(id, &actor, "assigned", reason)?;
+        self.audit_by(id, who, "assigned", reason)?;
         Ok(done.doc)
     }
 
@@ -185,7 +185,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             Ok(Some(vec![EventType::CaseTriaged]))
         })?;
         if done.changed {
-            self.audit(id, &actor, &format!("priority:{priority}"), Some(reason))?;
+            self.audit_by(id, who, &format!("priority:{priority}"), Some(reason))?;
         }
         Ok(done.doc)
     }
@@ -234,9 +234,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let members = work_of(&done.doc.data).assignment.map(|a| a.members).unwrap_or_default();
             self.release_all(id, &members);
         }
-        self.audit(id, &actor, &format!("status:{to}"), Some(reason))?;
+        self.audit_by(id, who, &format!("status:{to}"), Some(reason))?;
         if let Some(why) = no_aftercare_reason {
-            self.audit(id, &actor, "no_aftercare_wanted", Some(why))?;
+            self.audit_by(id, who, "no_aftercare_wanted", Some(why))?;
         }
         Ok(done.doc)
     }
@@ -250,7 +250,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
         let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
         self.store.set_many(&[(log.key(slot), to_json(&message))])?;
-        self.audit(id, &Actor::of(who), "message", None)?;
+        self.audit_by(id, who, "message", None)?;
         Ok((now, slot))
     }
 

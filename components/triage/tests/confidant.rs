@@ -275,7 +275,7 @@ fn admins_create_and_revoke_tokens_and_a_revoked_token_opens_nothing() {
         "POST",
         "/triage/tokens",
         &[],
-        Some(json!({"organisation": "bzk", "role": "admin", "label": "x"})),
+        Some(json!({"organisation": "bzk", "role": "admin", "holder": "Piet Bakker"})),
     );
     assert_eq!(other_org.status, 422, "an organisation's admin issues only its own tokens");
     let by_confidant = w.staff(
@@ -283,7 +283,7 @@ fn admins_create_and_revoke_tokens_and_a_revoked_token_opens_nothing() {
         "POST",
         "/triage/tokens",
         &[],
-        Some(json!({"organisation": "ngb", "role": "confidant", "label": "x"})),
+        Some(json!({"organisation": "ngb", "role": "confidant", "holder": "Piet Bakker"})),
     );
     assert_eq!(by_confidant.status, 403);
     let created = w.staff(
@@ -291,7 +291,7 @@ fn admins_create_and_revoke_tokens_and_a_revoked_token_opens_nothing() {
         "POST",
         "/triage/tokens",
         &[],
-        Some(json!({"organisation": "ngb", "role": "confidant", "label": "nacht"})),
+        Some(json!({"organisation": "ngb", "role": "confidant", "holder": "Nachtdienst K. Smit"})),
     );
     let new_token = created.body["token"].as_str().unwrap().to_string();
     let token_id = created.body["id"].as_str().unwrap().to_string();

@@ -30,7 +30,7 @@ fn every_answer_fits_openapi() {
         "POST",
         "/triage/tokens",
         &[],
-        Some(json!({"organisation": "ngb", "role": "confidant", "label": "x"})),
+        Some(json!({"organisation": "ngb", "role": "confidant", "holder": "Piet Bakker"})),
     );
     conforms("POST", "/triage/tokens", &created);
     let token = created.body["token"].as_str().unwrap().to_string();

@@ -142,6 +142,8 @@ impl World {
                 ("first_contact_sla_minutes", triage::rules::DEFAULT_SLA),
                 ("escalation_interval_minutes", triage::rules::DEFAULT_ESCALATION),
                 ("routing", triage::rules::DEFAULT_ROUTING),
+                // The stories here span years (retention); their staff keep one token.
+                ("token_max_days", "3650"),
             ]),
             peers,
             outbound: FakeOutbound::new(respond),
@@ -181,14 +183,14 @@ impl World {
         self.call(method, path, &headers, body)
     }
 
-    /// Issues a token for `org` with the bootstrap admin.
+    /// Issues a token for `org` with the bootstrap admin, living the longest allowed.
     pub fn token(&self, org: &str, role: &str) -> String {
         let reply = self.staff(
             ADMIN,
             "POST",
             "/triage/tokens",
             &[],
-            Some(json!({"organisation": org, "role": role, "label": "desk"})),
+            Some(json!({"organisation": org, "role": role, "holder": "Anne de Wit", "expires_in_days": 3650})),
         );
         assert_eq!(reply.status, 201, "{}", reply.body);
         reply.body["token"].as_str().unwrap().to_string()
