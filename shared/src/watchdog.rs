@@ -37,6 +37,13 @@ pub struct SweepRecord {
     pub last_run: serde_json::Value,
 }
 
+/// The answer to a tick: whether it ran the sweep (nothing else: an unauthenticated
+/// caller learns nothing of the line's work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ticked {
+    pub swept: bool,
+}
+
 /// How one sweep stands, as health answers show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepStatus {
@@ -132,12 +139,36 @@ pub fn all<S: KeyValue>(store: &S, now: Timestamp) -> Result<Vec<(SweepRecord, S
 /// Whether this caller is the one to report `sweep` late now: true for exactly one
 /// caller per [`ALERT_EVERY`], decided by compare-and-swap on `watchdog/alert/<sweep>`.
 pub fn alert_due<S: KeyValue>(store: &S, sweep: &str, now: Timestamp, random: &dyn Random) -> Result<bool, StoreError> {
-    let key = format!("watchdog/alert/{sweep}");
-    if versioned::read::<_, Option<Timestamp>>(store, &key)?.is_none() && claim(store, &format!("{key}/claim"))? {
-        store.set(&key, &Versioned::first(None::<Timestamp>, random).encode())?;
+    once_every(store, &format!("watchdog/alert/{sweep}"), ALERT_EVERY, now, random)
+}
+
+/// Whether an unauthenticated tick (`GET /<component>/sweep/tick`, for platform
+/// schedulers that cannot send a header) may run `sweep` now: true for exactly one
+/// caller per half of its interval, so a flood of ticks runs it no more often than a
+/// scheduler would.
+pub fn tick_due<S: KeyValue>(
+    store: &S,
+    sweep: &str,
+    interval: Duration,
+    now: Timestamp,
+    random: &dyn Random,
+) -> Result<bool, StoreError> {
+    once_every(store, &format!("watchdog/tick/{sweep}"), interval / 2, now, random)
+}
+
+/// True for exactly one caller per `every`, decided by compare-and-swap on `key`.
+fn once_every<S: KeyValue>(
+    store: &S,
+    key: &str,
+    every: Duration,
+    now: Timestamp,
+    random: &dyn Random,
+) -> Result<bool, StoreError> {
+    if versioned::read::<_, Option<Timestamp>>(store, key)?.is_none() && claim(store, &format!("{key}/claim"))? {
+        store.set(key, &Versioned::first(None::<Timestamp>, random).encode())?;
     }
-    let decided = versioned::update(store, &key, random, |last: &mut Option<Timestamp>, _| {
-        if last.is_some_and(|t| t + ALERT_EVERY > now) {
+    let decided = versioned::update(store, key, random, |last: &mut Option<Timestamp>, _| {
+        if last.is_some_and(|t| t + every > now) {
             return Ok::<_, ()>(Change::Keep(false));
         }
         *last = Some(now);
@@ -148,7 +179,7 @@ pub fn alert_due<S: KeyValue>(store: &S, sweep: &str, now: Timestamp, random: &d
         // Created by whoever won the claim, a moment from now: that caller reports.
         Err(versioned::UpdateError::NotFound) => Ok(false),
         Err(versioned::UpdateError::Store(e)) => Err(e),
-        Err(e) => Err(StoreError(format!("watchdog alert: {e}"))),
+        Err(e) => Err(StoreError(format!("watchdog claim: {e}"))),
     }
 }
 
@@ -214,6 +245,16 @@ mod tests {
         assert_eq!((record.last_run_at, record.watching_since), (Some(t(4)), t(0)));
         assert!(watch(&s, "triage", every, t(8)).unwrap().1.late);
         assert_eq!(all(&s, t(8)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn ticks_run_a_sweep_at_most_once_per_half_interval() {
+        let s = MemoryStore::with_mode(CasMode::RedisLike);
+        let r = SeededRandom::new(2);
+        let every = Duration::minutes(2);
+        assert!(tick_due(&s, "triage", every, t(0), &r).unwrap());
+        assert!(!tick_due(&s, "triage", every, t(0), &r).unwrap(), "a second tick at once does nothing");
+        assert!(tick_due(&s, "triage", every, t(1), &r).unwrap());
     }
 
     #[test]

@@ -113,7 +113,13 @@ fn router_staff_routes() -> Vec<(String, String)> {
             let (path, _) = rest.split_once("\", Endpoint::")?;
             Some((method.to_string(), path.to_string()))
         })
-        .filter(|(_, path)| !path.contains("/internal/") && !path.ends_with("/sweep") && !path.ends_with("/health"))
+        // Not staff endpoints: internal calls, the sweep and its public tick, health.
+        .filter(|(_, path)| {
+            !path.contains("/internal/")
+                && !path.ends_with("/sweep")
+                && !path.ends_with("/sweep/tick")
+                && !path.ends_with("/health")
+        })
         .collect()
 }
 

@@ -465,3 +465,32 @@ fn stopped_sweeps_turn_health_degraded_and_page_the_operators_once_an_hour() {
     assert_eq!(warnings, 5, "one warn line per page: {logs}");
     assert!(!logs.contains(MUNICIPALITY) && !logs.contains(PHONE));
 }
+
+/// A platform scheduler that can only request a path (`spin aka cron`) ticks the sweeps:
+/// without any credential a tick escalates an overdue P1, a flood of ticks runs each
+/// sweep at most once per half interval, and the answer tells nothing of the work.
+#[test]
+fn a_tick_without_credentials_runs_each_sweep_at_most_once_per_half_interval() {
+    let app = app();
+    let receiver = Receiver::start();
+    subscribe(&app, &receiver);
+    let case = file_p1(&app);
+    app.advance_clock(Duration::from_secs(16 * 60));
+    let tick = |component: &str| {
+        let path = format!("/{component}/sweep/tick");
+        let r = get(&app, &path);
+        r.conforms("GET", &path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        r.body["swept"].as_bool().unwrap()
+    };
+    assert!(tick("triage"));
+    assert!(eventually(Duration::from_secs(10), || escalations(&receiver, &case) == vec![1]));
+    for _ in 0..5 {
+        assert!(!tick("triage"), "no more than once per half interval");
+    }
+    assert!(tick("notification") && tick("intake"));
+    assert!(!tick("notification") && !tick("intake"));
+    app.advance_clock(Duration::from_secs(31));
+    assert!(tick("triage"), "half of the 60-second interval later");
+    assert_eq!(get(&app, "/triage/health").body["sweeps"][0]["late"], false, "a tick counts as a run");
+}

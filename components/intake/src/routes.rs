@@ -22,6 +22,8 @@ pub enum Endpoint {
     Status,
     AddMessage,
     Sweep,
+    /// `GET …/sweep/tick`: a platform scheduler that cannot send a header.
+    SweepTick,
     Health,
 }
 
@@ -31,6 +33,7 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/intake/reports/status", Endpoint::Status),
     ("POST", "/intake/reports/messages", Endpoint::AddMessage),
     ("POST", "/intake/sweep", Endpoint::Sweep),
+    ("GET", "/intake/sweep/tick", Endpoint::SweepTick),
     ("GET", "/intake/health", Endpoint::Health),
 ];
 
@@ -100,6 +103,15 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 let swept = intake.sweep()?;
                 shared::watchdog::record_run(&store, "intake", config.sweep_interval, ports.clock.now(), &swept)?;
                 Ok(web::json(200, &swept))
+            }
+            Endpoint::SweepTick => {
+                let now = ports.clock.now();
+                let swept = shared::watchdog::tick_due(&store, "intake", config.sweep_interval, now, ports.random)?;
+                if swept {
+                    let did = intake.sweep()?;
+                    shared::watchdog::record_run(&store, "intake", config.sweep_interval, now, &did)?;
+                }
+                Ok(web::json(200, &shared::watchdog::Ticked { swept }))
             }
             Endpoint::FileReport | Endpoint::Health => unreachable!("served above"),
         }

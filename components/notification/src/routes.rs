@@ -25,6 +25,8 @@ use shared::web::{self, PathParams, Request, Response, RouteTable};
 pub enum Endpoint {
     InternalEvent,
     Sweep,
+    /// `GET …/sweep/tick`: a platform scheduler that cannot send a header.
+    SweepTick,
     ListSubscriptions,
     CreateSubscription,
     GetSubscription,
@@ -44,6 +46,7 @@ pub enum Endpoint {
 pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/notification/internal/events", Endpoint::InternalEvent),
     ("POST", "/notification/sweep", Endpoint::Sweep),
+    ("GET", "/notification/sweep/tick", Endpoint::SweepTick),
     ("GET", "/notification/subscriptions", Endpoint::ListSubscriptions),
     ("POST", "/notification/subscriptions", Endpoint::CreateSubscription),
     ("GET", "/notification/subscriptions/{subscription_id}", Endpoint::GetSubscription),
@@ -126,6 +129,15 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 let swept = sweep::sweep(&ctx)?;
                 shared::watchdog::record_run(&store, "notification", config.sweep_interval, ctx.clock.now(), &swept)?;
                 Ok(web::json(200, &swept))
+            }
+            Endpoint::SweepTick => {
+                let now = ctx.clock.now();
+                let swept = shared::watchdog::tick_due(&store, "notification", config.sweep_interval, now, ctx.random)?;
+                if swept {
+                    let did = sweep::sweep(&ctx)?;
+                    shared::watchdog::record_run(&store, "notification", config.sweep_interval, now, &did)?;
+                }
+                Ok(web::json(200, &shared::watchdog::Ticked { swept }))
             }
             _ => {
                 let who = authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?;
@@ -270,7 +282,9 @@ fn admin<S: KeyValue, O: Outbound>(
             let (doc, attempt) = recovery::resend(ctx, &message_id(params)?)?;
             Ok(web::json(200, &json!({ "message": outbox::view(&doc.data), "attempt": attempt })))
         }
-        Endpoint::InternalEvent | Endpoint::Sweep | Endpoint::Health => unreachable!("served in handle"),
+        Endpoint::InternalEvent | Endpoint::Sweep | Endpoint::SweepTick | Endpoint::Health => {
+            unreachable!("served in handle")
+        }
     }
 }
 

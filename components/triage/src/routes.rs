@@ -29,6 +29,8 @@ pub enum Endpoint {
     Health,
     Handover,
     Sweep,
+    /// `GET …/sweep/tick`: a platform scheduler that cannot send a header.
+    SweepTick,
     CreateToken,
     ListTokens,
     ReadTokenAudit,
@@ -55,6 +57,7 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("GET", "/triage/health", Endpoint::Health),
     ("POST", "/triage/internal/cases", Endpoint::Handover),
     ("POST", "/triage/sweep", Endpoint::Sweep),
+    ("GET", "/triage/sweep/tick", Endpoint::SweepTick),
     ("POST", "/triage/tokens", Endpoint::CreateToken),
     ("GET", "/triage/tokens", Endpoint::ListTokens),
     ("GET", "/triage/tokens/audit", Endpoint::ReadTokenAudit),
@@ -142,6 +145,21 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let now = triage.clock.now();
             shared::watchdog::record_run(triage.store, "triage", config.sweep_interval, now, &report.for_watchdog())?;
             Ok(web::json(200, &report))
+        }
+        Endpoint::SweepTick => {
+            let now = triage.clock.now();
+            let swept = shared::watchdog::tick_due(triage.store, "triage", config.sweep_interval, now, triage.random)?;
+            if swept {
+                let report = triage.sweep()?;
+                shared::watchdog::record_run(
+                    triage.store,
+                    "triage",
+                    config.sweep_interval,
+                    now,
+                    &report.for_watchdog(),
+                )?;
+            }
+            Ok(web::json(200, &shared::watchdog::Ticked { swept }))
         }
         Endpoint::CreateToken => {
             let admin = staff(triage, req)?;
