@@ -49,12 +49,30 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl From<ConfigError> for Problem {
+    /// 503 `misconfigured`, naming the variable and what is wrong with it, never its
+    /// value (the reasons never quote one).
     fn from(err: ConfigError) -> Self {
-        let detail = format!("the service is not configured correctly ({err}); the operator has been told");
-        let mut p = Problem::internal(anyhow::Error::new(err));
-        p.detail = detail;
-        p
+        Problem::new(
+            crate::problem::ProblemKind::Misconfigured,
+            format!("the service is not configured correctly ({err}); the operator has been told"),
+        )
     }
+}
+
+/// The shortest secret we accept (`admin_token`, `internal_secret`): guessable short
+/// secrets are refused at use instead of protecting nothing.
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// A required secret of at least [`MIN_SECRET_CHARS`] characters.
+pub fn secret(vars: &dyn Variables, name: &str) -> Result<String, ConfigError> {
+    let value = required(vars, name)?;
+    if value.chars().count() < MIN_SECRET_CHARS {
+        return Err(ConfigError {
+            variable: name.into(),
+            reason: format!("is shorter than {MIN_SECRET_CHARS} characters"),
+        });
+    }
+    Ok(value)
 }
 
 /// A variable that must be set and non-empty.
@@ -96,7 +114,7 @@ pub fn days_or(vars: &dyn Variables, name: &str, default: u32) -> Result<u32, Co
 /// The bootstrap admin token to accept: `admin_token`, or nothing when
 /// `bootstrap_admin_enabled` is `false` (default `true`), once real programme admins exist.
 pub fn bootstrap_admin_token(vars: &dyn Variables) -> Result<String, ConfigError> {
-    let token = required(vars, "admin_token")?;
+    let token = secret(vars, "admin_token")?;
     match vars.get("bootstrap_admin_enabled").as_deref().map(str::trim) {
         None | Some("") | Some("true") => Ok(token),
         Some("false") => Ok(String::new()),

@@ -54,6 +54,7 @@ problem_kinds! {
     TooManyRequests => ("too-many-requests", 429, "Too many requests; try again later"),
     StoreUnavailable => ("store-unavailable", 503, "Storage is unavailable; nothing was changed, try again"),
     DownstreamUnavailable => ("downstream-unavailable", 503, "A service this request needs is unavailable; try again"),
+    Misconfigured => ("misconfigured", 503, "The service is not configured correctly; the operator has been told"),
     Internal => ("internal", 500, "Something went wrong on our side"),
 }
 

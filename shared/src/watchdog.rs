@@ -199,11 +199,15 @@ pub type Details = serde_json::Map<String, serde_json::Value>;
 pub fn health<S: KeyValue>(
     component: &str,
     version: &str,
+    configured: Result<(), crate::config::ConfigError>,
     open_store: impl FnOnce() -> Result<S, StoreError>,
     interval: Duration,
     now: Timestamp,
     details: impl FnOnce(&S, &SweepRecord) -> Details,
 ) -> crate::web::Response {
+    if let Err(e) = configured {
+        return crate::web::health_misconfigured(component, version, &e);
+    }
     let watched = open_store().and_then(|store| {
         store.exists("health/probe")?;
         let (record, status) = watch(&store, component, interval, now)?;

@@ -8,7 +8,7 @@ use weerbaar_tests::TestApp;
 mod e2e;
 
 use e2e::receiver::Receiver;
-use e2e::{staff, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
+use e2e::{call, get, options, staff, start, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
 
 /// The four callers, in the order of every row's expected statuses.
 struct Callers {
@@ -374,4 +374,32 @@ fn the_bootstrap_admin_can_be_switched_off() {
     assert_eq!(r.status, 401, "{}", r.body);
     let r = staff(&app, ADMIN_TOKEN, "GET", "/notification/subscriptions", &[], None);
     assert_eq!(r.status, 401, "{}", r.body);
+}
+
+/// A secret too short to protect anything is refused at use: every request of the
+/// components that read it answers 503 `misconfigured` naming the variable, never its
+/// value, and their health says so (a probe takes them out); intake, which does not
+/// read `admin_token`, stays up.
+#[test]
+fn a_short_admin_token_makes_its_components_answer_misconfigured() {
+    let short = "admin-short-0123";
+    let mut o = options().variable("admin_token", short);
+    o.echo_logs = false;
+    let app = start(o);
+    let bearer = format!("Bearer {short}");
+    let r = call(&app, "GET", "/notification/subscriptions", &[("authorization", bearer.as_str())], None);
+    r.conforms("GET", "/notification/subscriptions");
+    assert_eq!((r.status, r.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("admin_token") && detail.contains("32"), "{detail}");
+    for component in ["triage", "notification", "directory"] {
+        let path = format!("/{component}/health");
+        let health = get(&app, &path);
+        health.conforms("GET", &path);
+        assert_eq!((health.status, health.body["status"].as_str()), (503, Some("misconfigured")), "{component}");
+        assert_eq!(health.body["misconfigured"]["variable"], "admin_token", "{component}");
+        assert!(!String::from_utf8_lossy(&health.raw).contains(short));
+    }
+    assert_eq!(get(&app, "/intake/health").status, 200);
+    assert!(!app.logs_text().contains(short), "never logged");
 }

@@ -1,6 +1,6 @@
 //! The directory's configuration, read from Spin variables once per request.
 
-use shared::config::{parsed, required, ConfigError, Variables};
+use shared::config::{parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;
 
 /// Everything the directory needs from its variables.
@@ -19,7 +19,7 @@ impl DirectoryConfig {
     pub fn load(vars: &dyn Variables) -> Result<Self, ConfigError> {
         Ok(DirectoryConfig {
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
-            internal_secret: required(vars, "internal_secret")?,
+            internal_secret: secret(vars, "internal_secret")?,
             admin_token: shared::config::bootstrap_admin_token(vars)?,
         })
     }

@@ -70,7 +70,8 @@ pub fn handle<S: KeyValue>(
     web::serve("directory", &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            return Ok(web::health("directory", VERSION, open_store));
+            let configured = crate::config::DirectoryConfig::load(ports.variables).map(drop);
+            return Ok(web::health("directory", VERSION, configured, open_store));
         }
         let config = DirectoryConfig::load(ports.variables)?;
         let member_id = || MemberId::parse(params.get("member_id")).map_err(|_| Problem::not_found());

@@ -2,7 +2,7 @@
 
 use crate::client::TrustedProxies;
 use crate::proof_of_work::DIFFICULTY_BITS;
-use shared::config::{base_url, number, parsed, required, ConfigError, Variables};
+use shared::config::{base_url, number, parsed, secret, ConfigError, Variables};
 use shared::crypto::{KeyedHasher, Keyring};
 
 /// The difficulty when `proof_of_work_bits` is unset: about a second of work in
@@ -43,7 +43,7 @@ impl IntakeConfig {
             sweep_interval: shared::watchdog::interval(vars, INTAKE_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
             hasher: parsed(vars, "receipt_hmac_key", KeyedHasher::parse)?,
-            internal_secret: required(vars, "internal_secret")?,
+            internal_secret: secret(vars, "internal_secret")?,
             triage_url: base_url(vars, "triage_url")?,
             submission_limit_per_hour: number(vars, "submission_limit_per_hour")?,
             receipt_lookup_limit: number(vars, "receipt_lookup_limit")?,

@@ -53,7 +53,8 @@ pub fn handle<S: KeyValue, O: Outbound>(
         if endpoint == Endpoint::Health {
             let interval = shared::watchdog::interval(ports.variables, crate::config::INTAKE_SWEEP_SECONDS);
             let now = ports.clock.now();
-            return Ok(shared::watchdog::health("intake", VERSION, open_store, interval, now, |_, _| {
+            let configured = IntakeConfig::load(ports.variables).map(drop);
+            return Ok(shared::watchdog::health("intake", VERSION, configured, open_store, interval, now, |_, _| {
                 Default::default()
             }));
         }

@@ -124,13 +124,14 @@ fn a_malformed_trusted_proxies_answers_a_problem_naming_the_variable_not_its_val
     let mut h = Harness::new();
     h.vars.set("trusted_proxies", "172.16.0.0/12, secret-host.internal");
     let reply = file_from(&h, &from("172.16.0.1:5000"));
-    assert_eq!(reply.status, 500);
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.body["type"], "urn:weerbaar:problem:misconfigured");
     let detail = reply.body["detail"].as_str().unwrap();
     assert!(detail.contains("trusted_proxies"), "{detail}");
     assert!(!detail.contains("secret-host") && !detail.contains("172.16"), "{detail}");
     assert!(h.dump().is_empty(), "nothing is written, nobody is trusted");
     let lookup = h.status_of("0000-0000-0000-0000");
-    assert_eq!(lookup.status, 500);
+    assert_eq!(lookup.status, 503);
 }
 
 #[test]
@@ -272,7 +273,7 @@ fn the_difficulty_is_a_variable_with_a_checked_range() {
     assert_eq!(challenge_of(&h.file(&report())).1, 20, "the default");
     h.vars.set("proof_of_work_bits", "64");
     let reply = h.file(&report());
-    assert_eq!(reply.status, 500);
+    assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
     assert!(reply.body["detail"].as_str().unwrap().contains("proof_of_work_bits"));
 }
 

@@ -364,9 +364,26 @@ fn a_missing_secret_fails_with_a_message_naming_it() {
     let mut h = Harness::new();
     h.vars.0.remove("encryption_keys");
     let reply = h.file(&report());
-    assert_eq!(reply.status, 500);
+    assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
     assert!(reply.body["detail"].as_str().unwrap().contains("encryption_keys"), "{}", reply.body);
     assert!(h.dump().is_empty());
+}
+
+#[test]
+fn a_short_secret_is_refused_at_use_and_health_says_misconfigured() {
+    let mut h = Harness::new();
+    let short = "only-twenty-characters";
+    h.vars.set("internal_secret", short);
+    let reply = h.file(&report());
+    assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(detail.contains("internal_secret") && detail.contains("32"), "{detail}");
+    assert!(!reply.body.to_string().contains(short), "never the value");
+    assert!(h.dump().is_empty(), "nothing written");
+    let health = h.request("GET", "/intake/health", &[], vec![]);
+    assert_eq!((health.status, health.body["status"].as_str()), (503, Some("misconfigured")));
+    assert_eq!(health.body["misconfigured"]["variable"], "internal_secret");
+    assert!(!health.body.to_string().contains(short));
 }
 
 #[test]

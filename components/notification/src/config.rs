@@ -1,7 +1,7 @@
 //! The notification component's configuration, read from Spin variables per request.
 
 use crate::url_policy::LocalHosts;
-use shared::config::{days_or, number, parsed, required, ConfigError, Variables};
+use shared::config::{days_or, number, parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;
 use std::time::Duration;
 
@@ -62,7 +62,7 @@ impl NotificationConfig {
         Ok(NotificationConfig {
             sweep_interval: shared::watchdog::interval(vars, NOTIFICATION_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
-            internal_secret: required(vars, "internal_secret")?,
+            internal_secret: secret(vars, "internal_secret")?,
             admin_token: shared::config::bootstrap_admin_token(vars)?,
             local_hosts: LocalHosts::parse(&vars.get("webhook_allowed_http_hosts").unwrap_or_default()),
             first_attempt_timeout: Duration::from_millis(first_ms),

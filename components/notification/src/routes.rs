@@ -84,27 +84,36 @@ pub fn handle<S: KeyValue, O: Outbound>(
             let interval = shared::watchdog::interval(ports.variables, crate::config::NOTIFICATION_SWEEP_SECONDS);
             let now = ports.clock.now();
             let config = NotificationConfig::load(ports.variables);
-            return Ok(shared::watchdog::health("notification", VERSION, open_store, interval, now, |store, _| {
-                // The watchdog's alarm, when the component is configured to send anything.
-                let mut details = shared::watchdog::Details::new();
-                if let Ok(config) = &config {
-                    let ctx = Ctx {
-                        store,
-                        outbound: ports.outbound,
-                        clock: ports.clock,
-                        random: ports.random,
-                        config,
-                        correlation_id,
-                    };
-                    match crate::late_sweeps::report(&ctx) {
-                        Ok(reported) => {
-                            details.insert("late_sweeps_reported".into(), json!(reported));
+            let configured = config.as_ref().map(drop).map_err(Clone::clone);
+            return Ok(shared::watchdog::health(
+                "notification",
+                VERSION,
+                configured,
+                open_store,
+                interval,
+                now,
+                |store, _| {
+                    // The watchdog's alarm.
+                    let mut details = shared::watchdog::Details::new();
+                    if let Ok(config) = &config {
+                        let ctx = Ctx {
+                            store,
+                            outbound: ports.outbound,
+                            clock: ports.clock,
+                            random: ports.random,
+                            config,
+                            correlation_id,
+                        };
+                        match crate::late_sweeps::report(&ctx) {
+                            Ok(reported) => {
+                                details.insert("late_sweeps_reported".into(), json!(reported));
+                            }
+                            Err(e) => shared::log::warn(COMPONENT, correlation_id, "sweep_late", &format!("{e}")),
                         }
-                        Err(e) => shared::log::warn(COMPONENT, correlation_id, "sweep_late", &format!("{e}")),
                     }
-                }
-                details
-            }));
+                    details
+                },
+            ));
         }
         let config = NotificationConfig::load(ports.variables)?;
         let store = open_store()?;

@@ -94,7 +94,9 @@ fn an_event_no_subscription_wanted_is_forgotten_too() {
 fn the_retention_may_not_exceed_the_case_retention() {
     let mut h = Harness::new();
     h.vars.set("notification_retention_days", "400");
-    assert_eq!(h.sweep().0, 500);
+    let (status, body) = h.sweep();
+    assert_eq!((status, body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
+    assert!(body["detail"].as_str().unwrap().contains("notification_retention_days"), "{body}");
     h.vars.set("case_retention_days", "500");
     assert_eq!(h.sweep().0, 200);
     h.vars.set("notification_retention_days", "7");

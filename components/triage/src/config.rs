@@ -1,7 +1,7 @@
 //! Triage's configuration, read from Spin variables once per request.
 
 use crate::rules::{PerPriority, Routing};
-use shared::config::{base_url, days_or, parsed, required, ConfigError, Variables};
+use shared::config::{base_url, days_or, parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;
 use shared::time::Duration;
 
@@ -50,7 +50,7 @@ impl TriageConfig {
         Ok(TriageConfig {
             sweep_interval: shared::watchdog::interval(vars, TRIAGE_SWEEP_SECONDS),
             keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
-            internal_secret: required(vars, "internal_secret")?,
+            internal_secret: secret(vars, "internal_secret")?,
             admin_token: shared::config::bootstrap_admin_token(vars)?,
             directory_url: base_url(vars, "directory_url")?,
             notification_url: base_url(vars, "notification_url")?,

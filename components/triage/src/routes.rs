@@ -95,9 +95,16 @@ pub fn handle<S: KeyValue, O: Outbound>(
         if endpoint == Endpoint::Health {
             let interval = shared::watchdog::interval(ports.variables, crate::config::TRIAGE_SWEEP_SECONDS);
             let now = ports.clock.now();
-            return Ok(shared::watchdog::health("triage", VERSION, open_store, interval, now, |store, record| {
-                crate::sweep::health_details(store, record, now)
-            }));
+            let configured = TriageConfig::load(ports.variables).map(drop);
+            return Ok(shared::watchdog::health(
+                "triage",
+                VERSION,
+                configured,
+                open_store,
+                interval,
+                now,
+                |store, record| crate::sweep::health_details(store, record, now),
+            ));
         }
         let config = TriageConfig::load(ports.variables)?;
         let store = open_store()?;

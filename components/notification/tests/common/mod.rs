@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 pub const ADMIN: &str = "admin-token-0123456789abcdef0123456789";
-pub const INTERNAL: &str = "internal-secret-for-tests";
+pub const INTERNAL: &str = "internal-secret-for-tests-0123456789";
 pub const HOOK: &str = "http://127.0.0.1:9999/hook";
 
 /// What the receiver answers next.
