@@ -58,16 +58,6 @@ fn file(app: &TestApp, changes: Value) -> String {
     filed.body["case_reference"].as_str().unwrap().to_string()
 }
 
-fn case_path(id: &str, rest: &str) -> String {
-    format!("/triage/cases/{id}{rest}")
-}
-
-fn read(app: &TestApp, token: &str, id: &str) -> Reply {
-    let r = staff(app, token, "GET", &case_path(id, ""), &[], None);
-    r.conforms("GET", "/triage/cases/{case_id}");
-    r
-}
-
 fn update(app: &TestApp, token: &str, id: &str, rest: &str, etag: &str, body: Option<Value>) -> Reply {
     let r = staff(app, token, "POST", &case_path(id, rest), &[("if-match", etag)], body);
     r.conforms("POST", &format!("/triage/cases/{{case_id}}{rest}"));

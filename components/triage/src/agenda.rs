@@ -23,7 +23,7 @@ use serde::Serialize;
 use shared::case::CaseRecord;
 use shared::domain::{CaseStatus, CheckInPurpose, Organisation, Priority};
 use shared::id::{CaseId, CheckInId};
-use shared::kv::marks::{ListMark, Outcome};
+use shared::kv::marks::ListMark;
 use shared::kv::slots::SlotLog;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
@@ -259,30 +259,18 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let day_mark = ListMark { mark: mark as u64, held: BTreeMap::new() };
             moved.insert(day_mark_name(*org), (day_mark, BTreeSet::new()));
 
-            let name = check_ins_due_log(*org);
-            let log = SlotLog::new(name.clone());
-            let (mut pass, found) = self.begin(cursors, &name, &log)?;
-            for (slot, found) in self.with_cases(found)? {
-                let outcome = match found {
-                    Found::Entry(entry, Some(record))
-                        if entry.check_in.is_some() && index::holds(&record, &name, slot) =>
-                    {
-                        let check_in = entry.check_in.as_ref().expect("checked");
-                        if self.overdue_level(&record, &work_of(&record), check_in, now).is_some() {
-                            match self.announce_check_in_overdue(&entry.case_id, check_in) {
-                                Ok(true) => report.check_ins_overdue += 1,
-                                Ok(false) => {}
-                                Err(_) => report.failures += 1,
-                            }
-                        }
-                        // Held until the check-in is completed.
-                        Outcome::Waiting
-                    }
-                    _ => Outcome::Unsettled,
-                };
-                pass.record(slot, outcome);
-            }
-            moved.insert(name, pass.finish());
+            // An entry stays while its check-in is open.
+            self.walk_live(cursors, moved, &check_ins_due_log(*org), |entry, record| {
+                let Some(check_in) = entry.check_in.as_ref() else { return };
+                if self.overdue_level(record, &work_of(record), check_in, now).is_none() {
+                    return;
+                }
+                match self.announce_check_in_overdue(&entry.case_id, check_in) {
+                    Ok(true) => report.check_ins_overdue += 1,
+                    Ok(false) => {}
+                    Err(_) => report.failures += 1,
+                }
+            })?;
         }
         Ok(())
     }

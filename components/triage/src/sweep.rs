@@ -160,29 +160,17 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let now = self.clock.now();
         for org in Organisation::ALL {
             for priority in Priority::ALL.iter().filter(|p| self.config.escalation.get(**p).is_some()) {
-                let name = index::unacked_log(*org, *priority);
-                let log = SlotLog::new(name.clone());
-                let (mut pass, found) = self.begin(&cursors, &name, &log)?;
-                for (slot, found) in self.with_cases(found)? {
-                    let outcome = match found {
-                        Found::Entry(entry, Some(record)) if index::holds(&record, &name, slot) => {
-                            if let Some(due) = entry.due.filter(|due| *due <= now) {
-                                let oldest = &mut report.oldest_overdue_unacknowledged_since;
-                                *oldest = Some(oldest.map_or(due, |o| o.min(due)));
-                                match self.escalate(&entry.case_id) {
-                                    Ok(true) => report.escalated += 1,
-                                    Ok(false) => {}
-                                    Err(_) => report.failures += 1,
-                                }
-                            }
-                            // Held until the case is acknowledged.
-                            Outcome::Waiting
-                        }
-                        _ => Outcome::Unsettled,
-                    };
-                    pass.record(slot, outcome);
-                }
-                moved.insert(name, pass.finish());
+                // An entry stays while its case is unacknowledged.
+                self.walk_live(&cursors, &mut moved, &index::unacked_log(*org, *priority), |entry, _| {
+                    let Some(due) = entry.due.filter(|due| *due <= now) else { return };
+                    let oldest = &mut report.oldest_overdue_unacknowledged_since;
+                    *oldest = Some(oldest.map_or(due, |o| o.min(due)));
+                    match self.escalate(&entry.case_id) {
+                        Ok(true) => report.escalated += 1,
+                        Ok(false) => {}
+                        Err(_) => report.failures += 1,
+                    }
+                })?;
             }
         }
 
@@ -255,6 +243,32 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         moved.insert(name.to_string(), pass.finish());
         Ok((done, failed))
+    }
+
+    /// Walks an index list whose entries stay while their case holds them (cases not
+    /// yet acknowledged, check-ins still open): `work` runs for each live entry, which
+    /// is held for the next sweep; the mark moves past them all.
+    pub(crate) fn walk_live(
+        &self,
+        marks: &BTreeMap<String, ListMark>,
+        moved: &mut Moved,
+        name: &str,
+        mut work: impl FnMut(&IndexEntry, &CaseRecord),
+    ) -> Result<(), Problem> {
+        let log = SlotLog::new(name.to_string());
+        let (mut pass, found) = self.begin(marks, name, &log)?;
+        for (slot, found) in self.with_cases(found)? {
+            let outcome = match found {
+                Found::Entry(entry, Some(record)) if index::holds(&record, name, slot) => {
+                    work(&entry, &record);
+                    Outcome::Waiting
+                }
+                _ => Outcome::Unsettled,
+            };
+            pass.record(slot, outcome);
+        }
+        moved.insert(name.to_string(), pass.finish());
+        Ok(())
     }
 
     /// Starts a pass over a list: what its held slots and its next slots hold.

@@ -168,6 +168,6 @@ fn deadlines_follow_the_configured_sla() {
     assert_eq!(w.record(&id).data.assessment.unwrap().first_contact_due, start() + Duration::minutes(5));
     w.vars.set("first_contact_sla_minutes", "P1=5");
     let reply = w.handover(&w.file(facts()));
-    assert_eq!(reply.status, 500);
+    assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
     assert!(reply.body["detail"].as_str().unwrap().contains("first_contact_sla_minutes"));
 }

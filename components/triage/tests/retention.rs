@@ -209,5 +209,6 @@ fn the_retention_is_configurable_and_checked() {
     assert!(traces(&w, &id).is_empty());
     w.vars.set("case_retention_days", "0");
     let reply = w.call("POST", "/triage/sweep", &[("weerbaar-internal-secret", INTERNAL)], None);
-    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
+    assert!(reply.body["detail"].as_str().unwrap().contains("case_retention_days"), "{}", reply.body);
 }

@@ -165,3 +165,15 @@ pub fn get(app: &TestApp, path: &str) -> Reply {
 pub fn store_text(app: &TestApp) -> Vec<(String, String)> {
     app.kv_dump("default").into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned())).collect()
 }
+
+/// The confidant API path of a case, plus `rest` (`/acknowledge`, `/messages`, ...).
+pub fn case_path(id: &str, rest: &str) -> String {
+    format!("/triage/cases/{id}{rest}")
+}
+
+/// Reads a case as a confidant, held to the spec.
+pub fn read(app: &TestApp, token: &str, id: &str) -> Reply {
+    let r = staff(app, token, "GET", &case_path(id, ""), &[], None);
+    r.conforms("GET", "/triage/cases/{case_id}");
+    r
+}
