@@ -31,6 +31,9 @@ pub fn report<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<Vec<Strin
                 status.sweep, status.interval_seconds
             ),
         );
+        // A stopped sweep stops every organisation's escalations and retries, and the
+        // page names no case: every operator subscription hears of it, the programme's
+        // and each organisation's.
         let operators: Vec<Subscription> = subscription::load_all(ctx.store)?
             .into_iter()
             .map(|d| d.data)
