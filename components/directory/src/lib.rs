@@ -5,6 +5,7 @@
 //! finishes a case, so nobody is given more cases than they can carry.
 
 pub mod config;
+pub mod contact_audit;
 pub mod index;
 pub mod load;
 pub mod matching;
