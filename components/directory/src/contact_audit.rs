@@ -101,7 +101,7 @@ pub fn page<S: KeyValue>(store: &S, cursor: u64, limit: usize) -> Result<(Vec<Co
     let last = log.last_slot(store)?;
     let end = last.min(cursor.saturating_add(limit as u64));
     let mut entries = Vec::new();
-    for (_, bytes) in log.read(store, cursor + 1, end)? {
+    for (_, bytes) in log.read(store, cursor.saturating_add(1), end)? {
         // A reserved slot whose write failed is empty and skipped by `read`; a
         // written entry that does not decode is a fault the operator must see.
         entries.push(serde_json::from_slice(&bytes).map_err(|e| Problem::internal(e.into()))?);
