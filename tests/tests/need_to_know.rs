@@ -403,3 +403,74 @@ fn a_short_admin_token_makes_its_components_answer_misconfigured() {
     assert_eq!(get(&app, "/intake/health").status, 200);
     assert!(!app.logs_text().contains(short), "never logged");
 }
+
+fn member(name: &str) -> Value {
+    json!({
+        "name": name, "kind": "peer", "role": "mayor", "organisation": "ngb", "municipality": "Sneek",
+        "regions": ["VR02"], "languages": ["nl"], "capacity": 2, "contact": {"email": "demo-peer@example.org"}
+    })
+}
+
+/// The directory has owners (issue 13, point 2): only programme admins change the
+/// network; other admins and confidants search and match; every contact read is
+/// audited with who, why and the case, and a read without a reason writes nothing.
+#[test]
+fn the_network_is_the_programmes_and_contact_reads_are_audited() {
+    let app = start(options());
+    let who = callers(&app);
+    let created = staff(&app, &who.programme, "POST", "/directory/members", &[], Some(member("Demo-Anna")));
+    created.conforms("POST", "/directory/members");
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let path = format!("/directory/members/{id}");
+    let template = "/directory/members/{member_id}";
+
+    for (name, token) in [("confidant", &who.confidant), ("owning admin", &who.owner), ("other admin", &who.other)] {
+        let before = app.kv_dump("default");
+        let tries = [
+            ("POST", "/directory/members".to_string(), "/directory/members", Some(member("Demo-Bert"))),
+            (
+                "POST",
+                "/directory/members/import".into(),
+                "/directory/members/import",
+                Some(json!([member("Demo-Cor")])),
+            ),
+            ("PUT", path.clone(), template, Some(member("Demo-Anna"))),
+            ("POST", format!("{path}/deactivate"), "/directory/members/{member_id}/deactivate", None),
+            ("GET", "/directory/audit/contact-reads".into(), "/directory/audit/contact-reads", None),
+        ];
+        for (method, p, t, body) in tries {
+            let r = staff(&app, token, method, &p, &[("if-match", "\"1\"")], body);
+            r.conforms(method, t);
+            assert_eq!(r.status, 403, "{name} {method} {p}: {}", r.body);
+        }
+        assert_eq!(app.kv_dump("default"), before, "{name}: a refused change writes nothing");
+        let list = staff(&app, token, "GET", "/directory/members", &[], None);
+        list.conforms("GET", "/directory/members");
+        assert_eq!(list.status, 200, "{name} searches");
+        let request = json!({"role": "mayor", "region": "VR02", "municipality": "Leeuwarden", "needs": ["peer"], "language": "nl"});
+        let m = staff(&app, token, "POST", "/directory/match", &[], Some(request));
+        m.conforms("POST", "/directory/match");
+        assert_eq!(m.status, 200, "{name} matches: {}", m.body);
+    }
+
+    let before = app.kv_dump("default");
+    let refused = staff(&app, &who.other, "GET", &path, &[], None);
+    refused.conforms("GET", template);
+    assert_eq!((refused.status, refused.body["field"].as_str()), (400, Some("reason")));
+    assert_eq!(app.kv_dump("default"), before, "a read without a reason writes nothing");
+
+    let case = format!("case_{:026}", 5);
+    let read = staff(&app, &who.other, "GET", &format!("{path}?reason=peer%20call&case_id={case}"), &[], None);
+    read.conforms("GET", template);
+    assert_eq!((read.status, read.body["contact"]["email"].as_str()), (200, Some("demo-peer@example.org")));
+    let log = staff(&app, &who.programme, "GET", "/directory/audit/contact-reads", &[], None);
+    log.conforms("GET", "/directory/audit/contact-reads");
+    let entries = log.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{}", log.body);
+    assert_eq!(
+        (&entries[0]["holder"], &entries[0]["reason"], &entries[0]["case_id"], &entries[0]["member_id"]),
+        (&json!("NVvR admin"), &json!("peer call"), &json!(case), &json!(id))
+    );
+    assert!(!log.body.to_string().contains("demo-peer@example.org"), "no contact details in the audit");
+}

@@ -1,10 +1,12 @@
 //! directory: the regional network of peers and experts, and who should help with a case.
 //!
-//! Admins keep the register of members (contact details sealed at rest); triage asks
+//! Programme admins keep the register of members (contact details sealed at rest, every
+//! read of them audited); staff search and match; triage asks
 //! for ranked candidates per need and tells the directory when a member takes on or
 //! finishes a case, so nobody is given more cases than they can carry.
 
 pub mod config;
+pub mod contact_audit;
 pub mod index;
 pub mod load;
 pub mod matching;

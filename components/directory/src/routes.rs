@@ -2,6 +2,7 @@
 //! handlers that authenticate, parse, call the core and shape the answer.
 
 use crate::config::DirectoryConfig;
+use crate::contact_audit::{self, ContactRead, Purpose};
 use crate::load::{assign, release};
 use crate::matching::{match_members, MatchForm, MatchRequest};
 use crate::member::{MemberForm, MemberKind, MemberProfile};
@@ -9,7 +10,7 @@ use crate::record::{Availability, MemberRecord};
 use crate::registry::{Directory, Filters, MAX_IMPORT, MAX_PAGE};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::auth::{authenticate, verify_internal};
+use shared::auth::{authenticate, verify_internal, Principal};
 use shared::clock::Clock;
 use shared::config::Variables;
 use shared::domain::{Expertise, RegionCode};
@@ -34,6 +35,7 @@ pub enum Endpoint {
     InternalMatch,
     Assign,
     Release,
+    ContactReads,
 }
 
 /// Every route, exactly as in `openapi.yaml`. `import` comes before `{member_id}`.
@@ -49,6 +51,7 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/directory/internal/match", Endpoint::InternalMatch),
     ("POST", "/directory/internal/members/{member_id}/assign", Endpoint::Assign),
     ("POST", "/directory/internal/members/{member_id}/release", Endpoint::Release),
+    ("GET", "/directory/audit/contact-reads", Endpoint::ContactReads),
 ];
 
 /// The component's version, reported by the health endpoint.
@@ -76,11 +79,15 @@ pub fn handle<S: KeyValue>(
         let config = DirectoryConfig::load(ports.variables)?;
         let member_id = || MemberId::parse(params.get("member_id")).map_err(|_| Problem::not_found());
         let store = open_store()?;
-        match endpoint {
+        let who = match endpoint {
             Endpoint::InternalMatch | Endpoint::Assign | Endpoint::Release => {
-                verify_internal(req.headers(), &config.internal_secret)?
+                verify_internal(req.headers(), &config.internal_secret)?;
+                None
             }
-            _ => authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?.require_admin()?,
+            _ => Some(authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?),
+        };
+        if let Some(who) = &who {
+            allow(endpoint, who)?;
         }
         let directory = Directory {
             store: &store,
@@ -119,7 +126,12 @@ pub fn handle<S: KeyValue>(
                 Ok(private(web::json(200, &json!({ "members": members, "next_cursor": next }))))
             }
             Endpoint::Read => {
-                let stored = directory.read(&member_id()?)?;
+                let purpose = Purpose::parse(web::query_pairs(&req))?;
+                let id = member_id()?;
+                let stored = directory.read(&id)?;
+                let who = who.as_ref().expect("staff endpoints are authenticated");
+                // Alone and before the answer: no audit entry, no contact details.
+                contact_audit::record(&store, &ContactRead::new(who, &id, &purpose, now, correlation_id))?;
                 let contact = stored.member.data.open_contact(&config.keyring).map_err(Problem::internal)?;
                 let view = stored.member.data.admin_view(&stored.load, now, Some(&contact));
                 Ok(private(web::json_with_etag(200, &view, stored.member.version)))
@@ -158,9 +170,34 @@ pub fn handle<S: KeyValue>(
                 };
                 Ok(web::json(200, &view))
             }
+            Endpoint::ContactReads => {
+                let (cursor, limit) = page_query(&req)?;
+                let (entries, next) = contact_audit::page(&store, cursor, limit)?;
+                let next = next.map(|c| c.to_string());
+                Ok(private(web::json(200, &json!({ "entries": entries, "next_cursor": next }))))
+            }
             Endpoint::Health => unreachable!("served above"),
         }
     })
+}
+
+/// Who may call what. The network is shared by every organisation, so it has one
+/// owner, the programme: programme admins change it and read who read contact details;
+/// any admin reads one member's contact details (audited); confidants and admins search
+/// and match. A known-but-not-allowed action is 403: members are nobody's secret to
+/// hide from staff, so there is no existence to conceal.
+fn allow(endpoint: Endpoint, who: &Principal) -> Result<(), Problem> {
+    match endpoint {
+        Endpoint::Create | Endpoint::Import | Endpoint::Update | Endpoint::Deactivate | Endpoint::ContactReads => {
+            if who.is_programme_admin() {
+                Ok(())
+            } else {
+                Err(Problem::new(ProblemKind::Forbidden, "only a programme admin may do this in the network"))
+            }
+        }
+        Endpoint::Read => who.require_admin(),
+        _ => Ok(()),
+    }
 }
 
 /// Body of assign and release.
@@ -252,4 +289,24 @@ fn list_query(req: &Request) -> Result<(Filters, u64, usize), Problem> {
         }
     }
     Ok((filters, cursor, limit))
+}
+
+fn page_query(req: &Request) -> Result<(u64, usize), Problem> {
+    let (mut cursor, mut limit) = (0u64, 50usize);
+    for (name, value) in web::query_pairs(req) {
+        let bad = |detail: String| Problem::new(ProblemKind::InvalidParameter, detail).at(name.clone());
+        match name.as_str() {
+            "cursor" => cursor = value.parse().map_err(|_| bad("must be a next_cursor we sent".into()))?,
+            "limit" => {
+                let max = contact_audit::MAX_PAGE;
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| bad(format!("must be 1 to {max}")))?
+            }
+            _ => return Err(bad("unknown parameter; use cursor, limit".into())),
+        }
+    }
+    Ok((cursor, limit))
 }

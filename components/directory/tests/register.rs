@@ -32,7 +32,7 @@ fn create_read_update_with_version_checks() {
         let path = format!("/directory/members/{id}");
         assert_eq!(created.headers["location"], path.as_str());
 
-        let read = h.admin("GET", &path, None);
+        let read = h.admin("GET", &format!("{path}?reason=set+up+a+call"), None);
         assert_eq!(read.status, 200);
         assert_eq!(read.body["contact"]["email"], "anna.de.vries@example.org");
         assert_eq!(read.body["availability"], "available");
@@ -49,7 +49,7 @@ fn create_read_update_with_version_checks() {
         let stale = h.call("PUT", &path, &[("authorization", &auth), ("if-match", "\"1\"")], Some(&changed));
         assert_eq!(stale.status, 412);
         assert_eq!(stale.body["type"], "urn:weerbaar:problem:precondition-failed");
-        assert_eq!(h.admin("GET", &path, None).body["capacity"], 5);
+        assert_eq!(h.admin("GET", &format!("{path}?reason=check"), None).body["capacity"], 5);
     }
 }
 
@@ -154,7 +154,8 @@ fn only_admins_reach_the_admin_api_and_only_components_the_internal_one() {
     assert_eq!(h.call("GET", &path, &[("authorization", &confidant)], None).status, 403);
     assert_eq!(h.call("GET", &path, &[("weerbaar-internal-secret", INTERNAL)], None).status, 401);
     let request = case_request("VR02", "Sneek", &["peer"]);
-    assert_eq!(h.call("POST", "/directory/match", &[("authorization", &confidant)], Some(&request)).status, 403);
+    // Confidants search and match (issue 13); only contact reads and changes are not theirs.
+    assert_eq!(h.call("POST", "/directory/match", &[("authorization", &confidant)], Some(&request)).status, 200);
     assert_eq!(
         h.call("POST", "/directory/match", &[("authorization", &format!("Bearer {ADMIN}"))], Some(&request)).status,
         200
@@ -176,7 +177,10 @@ fn deactivated_members_stay_readable_but_are_never_matched_or_assigned() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body["availability"], "deactivated");
     assert_eq!(h.admin("POST", &format!("/directory/members/{id}/deactivate"), None).status, 200, "idempotent");
-    assert_eq!(h.admin("GET", &format!("/directory/members/{id}"), None).body["availability"], "deactivated");
+    assert_eq!(
+        h.admin("GET", &format!("/directory/members/{id}?reason=check"), None).body["availability"],
+        "deactivated"
+    );
     assert!(candidate_ids(&h.matches(case_request("VR02", "Sneek", &["peer"])), 0).is_empty());
     assert_eq!(h.assign(&id, &case(1)).status, 409);
     let list = h.admin("GET", "/directory/members?availability=deactivated", None);

@@ -90,6 +90,24 @@ impl Harness {
         self.call(method, path, &[("authorization", &format!("Bearer {ADMIN}"))], body)
     }
 
+    /// A staff token written straight into the store, as triage issues it: `Bearer …`.
+    pub fn token(&self, organisation: &str, role: &str, programme: bool) -> String {
+        let issued = shared::auth::issue_token(&self.random);
+        let record = shared::auth::TokenRecord {
+            id: shared::id::TokenId::generate(&self.random),
+            organisation: shared::domain::Organisation::parse(organisation).unwrap(),
+            role: shared::auth::StaffRole::parse(role).unwrap(),
+            holder: format!("{organisation} {role}"),
+            expires_at: Some(Timestamp::from_unix_millis(4_102_444_800_000)),
+            created_at: Timestamp::from_unix_millis(0),
+            revoked_at: None,
+            scope: programme.then_some(shared::auth::TokenScope::Programme),
+        };
+        let key = shared::auth::token_key(&issued.hash);
+        shared::kv::KeyValue::set(&self.store, &key, &shared::kv::to_json(&record)).unwrap();
+        format!("Bearer {}", issued.secret)
+    }
+
     pub fn internal(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
         self.call(method, path, &[("weerbaar-internal-secret", INTERNAL)], body)
     }

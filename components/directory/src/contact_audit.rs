@@ -1,0 +1,139 @@
+//! Who read a member's contact details, and why: every read that answers contact
+//! details first appends an entry here, alone; if that write fails, nothing is shown.
+//!
+//! An entry names the reader (the token's holder), the reason they gave and the case
+//! they read for, never the contact details themselves. Programme admins read the log.
+
+use serde::{Deserialize, Serialize};
+use shared::auth::Principal;
+use shared::domain::Organisation;
+use shared::id::{CaseId, MemberId, TokenId};
+use shared::kv::slots::SlotLog;
+use shared::kv::{to_json, KeyValue};
+use shared::problem::{Problem, ProblemKind};
+use shared::time::Timestamp;
+
+/// Longest reason a reader may give.
+pub const MAX_REASON: usize = 200;
+/// Most entries on one page of the log.
+pub const MAX_PAGE: usize = 100;
+
+/// Why contact details are read: a reason, and the case when the read is for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purpose {
+    pub reason: String,
+    pub case_id: Option<CaseId>,
+}
+
+impl Purpose {
+    /// Parses the query of a member read: `reason` (required, 1 to 200 characters) and
+    /// `case_id` (optional). Refused before anything is read or written.
+    pub fn parse(pairs: Vec<(String, String)>) -> Result<Purpose, Problem> {
+        let (mut reason, mut case_id) = (None, None);
+        for (name, value) in pairs {
+            let bad = |detail: &str| Problem::new(ProblemKind::InvalidParameter, detail).at(name.clone());
+            match name.as_str() {
+                "reason" => {
+                    let trimmed = value.trim();
+                    if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON {
+                        return Err(bad(&format!("must be 1 to {MAX_REASON} characters")));
+                    }
+                    reason = Some(trimmed.to_string());
+                }
+                "case_id" => case_id = Some(CaseId::parse(&value).map_err(|_| bad("must be a case id (case_…)"))?),
+                _ => return Err(bad("unknown parameter; use reason, case_id")),
+            }
+        }
+        let reason = reason.ok_or_else(|| {
+            Problem::new(ProblemKind::InvalidParameter, "say why you read this member's contact details").at("reason")
+        })?;
+        Ok(Purpose { reason, case_id })
+    }
+}
+
+/// One read of one member's contact details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRead {
+    pub at: Timestamp,
+    pub member_id: MemberId,
+    /// The person holding the token.
+    pub holder: String,
+    /// The token used; `None` for the bootstrap admin.
+    pub token_id: Option<TokenId>,
+    pub organisation: Organisation,
+    pub reason: String,
+    pub case_id: Option<CaseId>,
+    pub correlation_id: String,
+}
+
+impl ContactRead {
+    /// The entry for `who` reading `member_id` for `purpose` at `at`.
+    pub fn new(who: &Principal, member_id: &MemberId, purpose: &Purpose, at: Timestamp, correlation_id: &str) -> Self {
+        ContactRead {
+            at,
+            member_id: member_id.clone(),
+            holder: who.holder.clone(),
+            token_id: who.token.clone(),
+            organisation: who.organisation,
+            reason: purpose.reason.clone(),
+            case_id: purpose.case_id.clone(),
+            correlation_id: correlation_id.to_string(),
+        }
+    }
+}
+
+/// The log: `dir/audit/contact/n` and `dir/audit/contact/s/<slot>`.
+fn log() -> SlotLog {
+    SlotLog::new("dir/audit/contact")
+}
+
+/// Appends `entry`. An error means the contact details must not be answered.
+pub fn record<S: KeyValue>(store: &S, entry: &ContactRead) -> Result<(), Problem> {
+    let log = log();
+    let slot = log.reserve(store)?;
+    store.set(&log.key(slot), &to_json(entry))?;
+    Ok(())
+}
+
+/// A page of the log, oldest first, after slot `cursor`; the next cursor if more follow.
+pub fn page<S: KeyValue>(store: &S, cursor: u64, limit: usize) -> Result<(Vec<ContactRead>, Option<u64>), Problem> {
+    let log = log();
+    let last = log.last_slot(store)?;
+    let end = last.min(cursor.saturating_add(limit as u64));
+    let mut entries = Vec::new();
+    for (_, bytes) in log.read(store, cursor.saturating_add(1), end)? {
+        // A reserved slot whose write failed is empty and skipped by `read`; a
+        // written entry that does not decode is a fault the operator must see.
+        entries.push(serde_json::from_slice(&bytes).map_err(|e| Problem::internal(e.into()))?);
+    }
+    Ok((entries, (end < last).then_some(end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_read_without_a_reason_is_refused_naming_the_field() {
+        let p = Purpose::parse(pairs(&[])).unwrap_err();
+        assert_eq!((p.kind.status(), p.field.as_deref()), (400, Some("reason")));
+        let p = Purpose::parse(pairs(&[("reason", "  ")])).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("reason"));
+    }
+
+    #[test]
+    fn a_case_id_is_parsed_and_unknown_parameters_refused() {
+        let case = format!("case_{:026}", 1);
+        let ok = Purpose::parse(pairs(&[("reason", "call back"), ("case_id", &case)])).unwrap();
+        assert_eq!(ok.case_id.unwrap().to_string(), case);
+        assert_eq!(
+            Purpose::parse(pairs(&[("reason", "x"), ("case_id", "nope")])).unwrap_err().field.as_deref(),
+            Some("case_id")
+        );
+        assert!(Purpose::parse(pairs(&[("reason", "x"), ("why", "y")])).is_err());
+    }
+}
