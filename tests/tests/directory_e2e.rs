@@ -157,7 +157,7 @@ fn crud_with_version_conflicts_and_sealed_contacts() {
         let id = created.body["id"].as_str().unwrap().to_string();
         let path = format!("/directory/members/{id}");
         let template = "/directory/members/{member_id}";
-        let read = admin(&app, "GET", &format!("{path}?reason=arrange%20a%20call"), template, None);
+        let read = admin(&app, "GET", &format!("{path}?reason=network_maintenance"), template, None);
         assert_eq!(read.body["contact"]["email"], "saskia@example.org");
         assert_eq!(read.header("cache-control"), Some("no-store"));
         assert!(!store_text(&app).contains("saskia@example.org"), "contact sealed at rest");
@@ -175,7 +175,7 @@ fn crud_with_version_conflicts_and_sealed_contacts() {
         let gone =
             admin(&app, "POST", &format!("{path}/deactivate"), "/directory/members/{member_id}/deactivate", None);
         assert_eq!((gone.status, gone.body["availability"].as_str()), (200, Some("deactivated")));
-        let again = admin(&app, "GET", &format!("{path}?reason=check"), template, None);
+        let again = admin(&app, "GET", &format!("{path}?reason=network_maintenance"), template, None);
         assert_eq!(again.status, 200, "never hard-deleted");
         assert!(ids(&matches(&app, "VR10", "Hoorn", &["peer"]), 0).is_empty());
         let logs = app.logs_text();
@@ -262,7 +262,7 @@ fn twenty_parallel_assignments_to_capacity_three_let_exactly_three_through() {
         let read = admin(
             &app,
             "GET",
-            &format!("/directory/members/{member}?reason=check"),
+            &format!("/directory/members/{member}?reason=network_maintenance"),
             "/directory/members/{member_id}",
             None,
         );

@@ -461,7 +461,7 @@ fn the_network_is_the_programmes_and_contact_reads_are_audited() {
     assert_eq!(app.kv_dump("default"), before, "a read without a reason writes nothing");
 
     let case = format!("case_{:026}", 5);
-    let read = staff(&app, &who.other, "GET", &format!("{path}?reason=peer%20call&case_id={case}"), &[], None);
+    let read = staff(&app, &who.other, "GET", &format!("{path}?reason=case_contact&case_id={case}"), &[], None);
     read.conforms("GET", template);
     assert_eq!((read.status, read.body["contact"]["email"].as_str()), (200, Some("demo-peer@example.org")));
     let log = staff(&app, &who.programme, "GET", "/directory/audit/contact-reads", &[], None);
@@ -470,7 +470,7 @@ fn the_network_is_the_programmes_and_contact_reads_are_audited() {
     assert_eq!(entries.len(), 1, "{}", log.body);
     assert_eq!(
         (&entries[0]["holder"], &entries[0]["reason"], &entries[0]["case_id"], &entries[0]["member_id"]),
-        (&json!("NVvR admin"), &json!("peer call"), &json!(case), &json!(id))
+        (&json!("NVvR admin"), &json!("case_contact"), &json!(case), &json!(id))
     );
     assert!(!log.body.to_string().contains("demo-peer@example.org"), "no contact details in the audit");
 }

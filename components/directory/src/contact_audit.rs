@@ -1,8 +1,10 @@
 //! Who read a member's contact details, and why: every read that answers contact
 //! details first appends an entry here, alone; if that write fails, nothing is shown.
 //!
-//! An entry names the reader (the token's holder), the reason they gave and the case
-//! they read for, never the contact details themselves. Programme admins read the log.
+//! An entry names the reader (the token's holder), the purpose they chose and the case
+//! they read for, never the contact details themselves. The purpose is a closed set,
+//! not free text: it travels in the URL of a GET and is stored in clear, and typed text
+//! there could name a reporter. Programme admins read the log.
 
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
@@ -13,32 +15,60 @@ use shared::kv::{to_json, KeyValue};
 use shared::problem::{Problem, ProblemKind};
 use shared::time::Timestamp;
 
-/// Longest reason a reader may give.
-pub const MAX_REASON: usize = 200;
+/// Why a member's contact details are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadReason {
+    /// To bring the member in on a case (`case_id` is required).
+    CaseContact,
+    /// To keep the member's record right (availability, capacity, details).
+    NetworkMaintenance,
+    /// The member asked: to be called back, or to see what we hold.
+    MemberRequest,
+}
+
+impl ReadReason {
+    /// Every reason.
+    pub const ALL: [ReadReason; 3] =
+        [ReadReason::CaseContact, ReadReason::NetworkMaintenance, ReadReason::MemberRequest];
+
+    /// The wire word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadReason::CaseContact => "case_contact",
+            ReadReason::NetworkMaintenance => "network_maintenance",
+            ReadReason::MemberRequest => "member_request",
+        }
+    }
+
+    fn parse(text: &str) -> Option<ReadReason> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
 /// Most entries on one page of the log.
 pub const MAX_PAGE: usize = 100;
 
 /// Why contact details are read: a reason, and the case when the read is for one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purpose {
-    pub reason: String,
+    pub reason: ReadReason,
     pub case_id: Option<CaseId>,
 }
 
 impl Purpose {
-    /// Parses the query of a member read: `reason` (required, 1 to 200 characters) and
-    /// `case_id` (optional). Refused before anything is read or written.
+    /// Parses the query of a member read: `reason` (required, one of [`ReadReason`]) and
+    /// `case_id` (required with `case_contact`, else optional). Refused before anything
+    /// is read or written.
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Purpose, Problem> {
         let (mut reason, mut case_id) = (None, None);
         for (name, value) in pairs {
             let bad = |detail: &str| Problem::new(ProblemKind::InvalidParameter, detail).at(name.clone());
             match name.as_str() {
                 "reason" => {
-                    let trimmed = value.trim();
-                    if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON {
-                        return Err(bad(&format!("must be 1 to {MAX_REASON} characters")));
-                    }
-                    reason = Some(trimmed.to_string());
+                    let allowed = ReadReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+                    reason = Some(
+                        ReadReason::parse(value.trim()).ok_or_else(|| bad(&format!("must be one of: {allowed}")))?,
+                    );
                 }
                 "case_id" => case_id = Some(CaseId::parse(&value).map_err(|_| bad("must be a case id (case_…)"))?),
                 _ => return Err(bad("unknown parameter; use reason, case_id")),
@@ -47,6 +77,9 @@ impl Purpose {
         let reason = reason.ok_or_else(|| {
             Problem::new(ProblemKind::InvalidParameter, "say why you read this member's contact details").at("reason")
         })?;
+        if reason == ReadReason::CaseContact && case_id.is_none() {
+            return Err(Problem::new(ProblemKind::InvalidParameter, "name the case the read is for").at("case_id"));
+        }
         Ok(Purpose { reason, case_id })
     }
 }
@@ -61,7 +94,7 @@ pub struct ContactRead {
     /// The token used; `None` for the bootstrap admin.
     pub token_id: Option<TokenId>,
     pub organisation: Organisation,
-    pub reason: String,
+    pub reason: ReadReason,
     pub case_id: Option<CaseId>,
     pub correlation_id: String,
 }
@@ -75,7 +108,7 @@ impl ContactRead {
             holder: who.holder.clone(),
             token_id: who.token.clone(),
             organisation: who.organisation,
-            reason: purpose.reason.clone(),
+            reason: purpose.reason,
             case_id: purpose.case_id.clone(),
             correlation_id: correlation_id.to_string(),
         }
@@ -123,17 +156,22 @@ mod tests {
         assert_eq!((p.kind.status(), p.field.as_deref()), (400, Some("reason")));
         let p = Purpose::parse(pairs(&[("reason", "  ")])).unwrap_err();
         assert_eq!(p.field.as_deref(), Some("reason"));
+        // Free text is refused: it could name a reporter, in a URL and in the clear.
+        let p = Purpose::parse(pairs(&[("reason", "call Jan de Vries back")])).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("reason"));
+        let p = Purpose::parse(pairs(&[("reason", "case_contact")])).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("case_id"), "a case contact names its case");
     }
 
     #[test]
     fn a_case_id_is_parsed_and_unknown_parameters_refused() {
         let case = format!("case_{:026}", 1);
-        let ok = Purpose::parse(pairs(&[("reason", "call back"), ("case_id", &case)])).unwrap();
-        assert_eq!(ok.case_id.unwrap().to_string(), case);
+        let ok = Purpose::parse(pairs(&[("reason", "case_contact"), ("case_id", &case)])).unwrap();
+        assert_eq!((ok.reason, ok.case_id.unwrap().to_string()), (ReadReason::CaseContact, case));
         assert_eq!(
-            Purpose::parse(pairs(&[("reason", "x"), ("case_id", "nope")])).unwrap_err().field.as_deref(),
+            Purpose::parse(pairs(&[("reason", "member_request"), ("case_id", "nope")])).unwrap_err().field.as_deref(),
             Some("case_id")
         );
-        assert!(Purpose::parse(pairs(&[("reason", "x"), ("why", "y")])).is_err());
+        assert!(Purpose::parse(pairs(&[("reason", "network_maintenance"), ("why", "y")])).is_err());
     }
 }

@@ -39,7 +39,7 @@ fn assignments_do_not_make_an_admins_version_stale() {
     let h = Harness::new();
     let id = member_with_capacity(&h, 3);
     h.assign(&id, &case(1));
-    let r = h.admin("GET", &format!("/directory/members/{id}?reason=check+load"), None);
+    let r = h.admin("GET", &format!("/directory/members/{id}?reason=network_maintenance"), None);
     assert_eq!((r.etag().as_str(), r.body["open_cases"].as_u64()), ("\"1\"", Some(1)));
 }
 
@@ -71,7 +71,7 @@ fn twenty_parallel_assignments_to_capacity_three_let_exactly_three_through() {
         });
         assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{mode:?}: {statuses:?}");
         assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 17, "{mode:?}: {statuses:?}");
-        let r = h.admin("GET", &format!("/directory/members/{id}?reason=check+load"), None);
+        let r = h.admin("GET", &format!("/directory/members/{id}?reason=network_maintenance"), None);
         assert_eq!(r.body["open_cases"], 3);
     }
 }
@@ -89,7 +89,10 @@ fn parallel_releases_never_go_below_zero() {
             s.spawn(move || h.release(id, &case(i % 4)));
         }
     });
-    assert_eq!(h.admin("GET", &format!("/directory/members/{id}?reason=check+load"), None).body["open_cases"], 0);
+    assert_eq!(
+        h.admin("GET", &format!("/directory/members/{id}?reason=network_maintenance"), None).body["open_cases"],
+        0
+    );
 }
 
 /// Retention: triage releases a case's members when it closes it (and again when it

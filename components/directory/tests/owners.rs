@@ -79,10 +79,10 @@ fn a_contact_read_is_audited_with_holder_reason_and_case_and_no_contact_details(
     let id = h.create(peer("Anna", "alderman", "VR02", "Leeuwarden"));
     let reader = h.token("nvvr", "admin", false);
     let case = case(7);
-    let path = format!("/directory/members/{id}?reason=arrange%20a%20peer%20call&case_id={case}");
+    let path = format!("/directory/members/{id}?reason=case_contact&case_id={case}");
     let read = h.call("GET", &path, &[("authorization", &reader)], None);
     assert_eq!((read.status, read.body["contact"]["email"].as_str()), (200, Some("anna@example.org")));
-    h.admin("GET", &format!("/directory/members/{id}?reason=yearly%20check"), None);
+    h.admin("GET", &format!("/directory/members/{id}?reason=network_maintenance"), None);
 
     let programme = h.token("bzk", "admin", true);
     let log = h.call("GET", "/directory/audit/contact-reads?limit=1", &[("authorization", &programme)], None);
@@ -90,7 +90,7 @@ fn a_contact_read_is_audited_with_holder_reason_and_case_and_no_contact_details(
     let first = &log.body["entries"][0];
     assert_eq!(
         (&first["holder"], &first["reason"], &first["case_id"], &first["member_id"], &first["organisation"]),
-        (&json!("nvvr admin"), &json!("arrange a peer call"), &json!(case), &json!(id), &json!("nvvr"))
+        (&json!("nvvr admin"), &json!("case_contact"), &json!(case), &json!(id), &json!("nvvr"))
     );
     assert!(first["token_id"].as_str().unwrap().starts_with("tok_"));
     let next = log.body["next_cursor"].as_str().unwrap();
@@ -106,7 +106,7 @@ fn a_contact_read_is_audited_with_holder_reason_and_case_and_no_contact_details(
         .filter(|(k, _)| k.starts_with("dir/audit/"))
         .map(|(_, v)| String::from_utf8(v).unwrap())
         .collect();
-    assert!(stored.contains("arrange a peer call") && !stored.contains("anna@example.org"), "no contact in the audit");
+    assert!(stored.contains("case_contact") && !stored.contains("anna@example.org"), "no contact in the audit");
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn a_contact_read_whose_audit_cannot_be_written_shows_no_contact() {
     let h = Harness::new();
     let id = h.create(peer("Anna", "alderman", "VR02", "Leeuwarden"));
     h.store.fail_writes(true);
-    let r = h.admin("GET", &format!("/directory/members/{id}?reason=call"), None);
+    let r = h.admin("GET", &format!("/directory/members/{id}?reason=member_request"), None);
     h.store.fail_writes(false);
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(!r.body.to_string().contains("anna@example.org"));

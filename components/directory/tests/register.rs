@@ -32,7 +32,7 @@ fn create_read_update_with_version_checks() {
         let path = format!("/directory/members/{id}");
         assert_eq!(created.headers["location"], path.as_str());
 
-        let read = h.admin("GET", &format!("{path}?reason=set+up+a+call"), None);
+        let read = h.admin("GET", &format!("{path}?reason=network_maintenance"), None);
         assert_eq!(read.status, 200);
         assert_eq!(read.body["contact"]["email"], "anna.de.vries@example.org");
         assert_eq!(read.body["availability"], "available");
@@ -49,7 +49,7 @@ fn create_read_update_with_version_checks() {
         let stale = h.call("PUT", &path, &[("authorization", &auth), ("if-match", "\"1\"")], Some(&changed));
         assert_eq!(stale.status, 412);
         assert_eq!(stale.body["type"], "urn:weerbaar:problem:precondition-failed");
-        assert_eq!(h.admin("GET", &format!("{path}?reason=check"), None).body["capacity"], 5);
+        assert_eq!(h.admin("GET", &format!("{path}?reason=network_maintenance"), None).body["capacity"], 5);
     }
 }
 
@@ -178,7 +178,7 @@ fn deactivated_members_stay_readable_but_are_never_matched_or_assigned() {
     assert_eq!(r.body["availability"], "deactivated");
     assert_eq!(h.admin("POST", &format!("/directory/members/{id}/deactivate"), None).status, 200, "idempotent");
     assert_eq!(
-        h.admin("GET", &format!("/directory/members/{id}?reason=check"), None).body["availability"],
+        h.admin("GET", &format!("/directory/members/{id}?reason=network_maintenance"), None).body["availability"],
         "deactivated"
     );
     assert!(candidate_ids(&h.matches(case_request("VR02", "Sneek", &["peer"])), 0).is_empty());
