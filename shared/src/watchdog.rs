@@ -142,11 +142,27 @@ pub fn alert_due<S: KeyValue>(store: &S, sweep: &str, now: Timestamp, random: &d
     once_every(store, &format!("watchdog/alert/{sweep}"), ALERT_EVERY, now, random)
 }
 
-/// Whether an unauthenticated tick (`GET /<component>/sweep/tick`, for platform
-/// schedulers that cannot send a header) may run `sweep` now: true for exactly one
-/// caller per half of its interval, so a flood of ticks runs it no more often than a
-/// scheduler would.
-pub fn tick_due<S: KeyValue>(
+/// An unauthenticated tick (`GET /<component>/sweep/tick`, for platform schedulers
+/// that cannot send a header): runs `sweep` and records the run (what `sweep` returns
+/// is what the record keeps) if a tick is due, which it is for exactly one caller per
+/// half of the interval, so a flood of ticks runs it no more often than a scheduler
+/// would.
+pub fn tick<S: KeyValue, R: Serialize>(
+    store: &S,
+    name: &str,
+    interval: Duration,
+    now: Timestamp,
+    random: &dyn Random,
+    sweep: impl FnOnce() -> Result<R, crate::problem::Problem>,
+) -> Result<Ticked, crate::problem::Problem> {
+    let swept = tick_due(store, name, interval, now, random)?;
+    if swept {
+        record_run(store, name, interval, now, &sweep()?)?;
+    }
+    Ok(Ticked { swept })
+}
+
+fn tick_due<S: KeyValue>(
     store: &S,
     sweep: &str,
     interval: Duration,
@@ -194,20 +210,21 @@ pub fn interval(variables: &dyn crate::config::Variables, default_seconds: i64) 
 pub type Details = serde_json::Map<String, serde_json::Value>;
 
 /// `GET /<component>/health` of a component with a sweep: the version, whether the
-/// store answers (503 if not), and how its sweep stands (`"status": "degraded"` once it
-/// is late, still 200), plus what `details` adds.
+/// component is configured (503 `misconfigured` if not: `sweep_interval` is its loaded
+/// configuration's), whether the store answers (503 if not), and how its sweep stands
+/// (`"status": "degraded"` once it is late, still 200), plus what `details` adds.
 pub fn health<S: KeyValue>(
     component: &str,
     version: &str,
-    configured: Result<(), crate::config::ConfigError>,
+    sweep_interval: Result<Duration, crate::config::ConfigError>,
     open_store: impl FnOnce() -> Result<S, StoreError>,
-    interval: Duration,
     now: Timestamp,
     details: impl FnOnce(&S, &SweepRecord) -> Details,
 ) -> crate::web::Response {
-    if let Err(e) = configured {
-        return crate::web::health_misconfigured(component, version, &e);
-    }
+    let interval = match sweep_interval {
+        Ok(interval) => interval,
+        Err(e) => return crate::web::health_misconfigured(component, version, &e),
+    };
     let watched = open_store().and_then(|store| {
         store.exists("health/probe")?;
         let (record, status) = watch(&store, component, interval, now)?;

@@ -51,10 +51,9 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve("intake", &req, ports.random, |correlation_id| {
         let (endpoint, _) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            let interval = shared::watchdog::interval(ports.variables, crate::config::INTAKE_SWEEP_SECONDS);
+            let interval = IntakeConfig::load(ports.variables).map(|c| c.sweep_interval);
             let now = ports.clock.now();
-            let configured = IntakeConfig::load(ports.variables).map(drop);
-            return Ok(shared::watchdog::health("intake", VERSION, configured, open_store, interval, now, |_, _| {
+            return Ok(shared::watchdog::health("intake", VERSION, interval, open_store, now, |_, _| {
                 Default::default()
             }));
         }
@@ -106,13 +105,10 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 Ok(web::json(200, &swept))
             }
             Endpoint::SweepTick => {
-                let now = ports.clock.now();
-                let swept = shared::watchdog::tick_due(&store, "intake", config.sweep_interval, now, ports.random)?;
-                if swept {
-                    let did = intake.sweep()?;
-                    shared::watchdog::record_run(&store, "intake", config.sweep_interval, now, &did)?;
-                }
-                Ok(web::json(200, &shared::watchdog::Ticked { swept }))
+                let (now, random) = (ports.clock.now(), ports.random);
+                let ticked =
+                    shared::watchdog::tick(&store, "intake", config.sweep_interval, now, random, || intake.sweep())?;
+                Ok(web::json(200, &ticked))
             }
             Endpoint::FileReport | Endpoint::Health => unreachable!("served above"),
         }

@@ -17,6 +17,8 @@ use shared::watchdog;
 pub fn report<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<Vec<String>, StoreError> {
     let now = ctx.clock.now();
     let mut reported = Vec::new();
+    // Read once, when the first late sweep is reported.
+    let mut operators: Option<Vec<Subscription>> = None;
     for (_, status) in watchdog::all(ctx.store, now)? {
         if !status.late || !watchdog::alert_due(ctx.store, &status.sweep, now, ctx.random)? {
             continue;
@@ -34,11 +36,11 @@ pub fn report<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<Vec<Strin
         // A stopped sweep stops every organisation's escalations and retries, and the
         // page names no case: every operator subscription hears of it, the programme's
         // and each organisation's.
-        let operators: Vec<Subscription> = subscription::load_all(ctx.store)?
-            .into_iter()
-            .map(|d| d.data)
-            .filter(|s| s.enabled && s.operator_events)
-            .collect();
+        if operators.is_none() {
+            let all = subscription::load_all(ctx.store)?.into_iter().map(|d| d.data);
+            operators = Some(all.filter(|s| s.enabled && s.operator_events).collect());
+        }
+        let operators = operators.as_deref().unwrap_or_default();
         if !operators.is_empty() {
             let body = Webhook {
                 event_type: SWEEP_LATE_TYPE.to_string(),
@@ -50,7 +52,7 @@ pub fn report<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<Vec<Strin
                 },
             }
             .body();
-            for id in outbox::enqueue(ctx, &operators, SWEEP_LATE_TYPE, &body)? {
+            for id in outbox::enqueue(ctx, operators, SWEEP_LATE_TYPE, &body)? {
                 // Stored now; a failed attempt is retried by the sweep, if it runs again.
                 if let Err(problem) = delivery::attempt(ctx, &id, Trigger::First, ctx.config.first_attempt_timeout) {
                     shared::log::warn(COMPONENT, ctx.correlation_id, "first_attempt", &format!("{id}: {problem:?}"));

@@ -81,39 +81,30 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve(COMPONENT, &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            let interval = shared::watchdog::interval(ports.variables, crate::config::NOTIFICATION_SWEEP_SECONDS);
             let now = ports.clock.now();
             let config = NotificationConfig::load(ports.variables);
-            let configured = config.as_ref().map(drop).map_err(Clone::clone);
-            return Ok(shared::watchdog::health(
-                "notification",
-                VERSION,
-                configured,
-                open_store,
-                interval,
-                now,
-                |store, _| {
-                    // The watchdog's alarm.
-                    let mut details = shared::watchdog::Details::new();
-                    if let Ok(config) = &config {
-                        let ctx = Ctx {
-                            store,
-                            outbound: ports.outbound,
-                            clock: ports.clock,
-                            random: ports.random,
-                            config,
-                            correlation_id,
-                        };
-                        match crate::late_sweeps::report(&ctx) {
-                            Ok(reported) => {
-                                details.insert("late_sweeps_reported".into(), json!(reported));
-                            }
-                            Err(e) => shared::log::warn(COMPONENT, correlation_id, "sweep_late", &format!("{e}")),
+            let interval = config.as_ref().map(|c| c.sweep_interval).map_err(Clone::clone);
+            return Ok(shared::watchdog::health("notification", VERSION, interval, open_store, now, |store, _| {
+                // The watchdog's alarm.
+                let mut details = shared::watchdog::Details::new();
+                if let Ok(config) = &config {
+                    let ctx = Ctx {
+                        store,
+                        outbound: ports.outbound,
+                        clock: ports.clock,
+                        random: ports.random,
+                        config,
+                        correlation_id,
+                    };
+                    match crate::late_sweeps::report(&ctx) {
+                        Ok(reported) => {
+                            details.insert("late_sweeps_reported".into(), json!(reported));
                         }
+                        Err(e) => shared::log::warn(COMPONENT, correlation_id, "sweep_late", &format!("{e}")),
                     }
-                    details
-                },
-            ));
+                }
+                details
+            }));
         }
         let config = NotificationConfig::load(ports.variables)?;
         let store = open_store()?;
@@ -140,13 +131,12 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 Ok(web::json(200, &swept))
             }
             Endpoint::SweepTick => {
-                let now = ctx.clock.now();
-                let swept = shared::watchdog::tick_due(&store, "notification", config.sweep_interval, now, ctx.random)?;
-                if swept {
-                    let did = sweep::sweep(&ctx)?;
-                    shared::watchdog::record_run(&store, "notification", config.sweep_interval, now, &did)?;
-                }
-                Ok(web::json(200, &shared::watchdog::Ticked { swept }))
+                let (now, random) = (ctx.clock.now(), ctx.random);
+                let ticked =
+                    shared::watchdog::tick(&store, "notification", config.sweep_interval, now, random, || {
+                        sweep::sweep(&ctx)
+                    })?;
+                Ok(web::json(200, &ticked))
             }
             _ => {
                 let who = authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?;

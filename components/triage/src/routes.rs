@@ -93,18 +93,11 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve("triage", &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            let interval = shared::watchdog::interval(ports.variables, crate::config::TRIAGE_SWEEP_SECONDS);
+            let interval = TriageConfig::load(ports.variables).map(|c| c.sweep_interval);
             let now = ports.clock.now();
-            let configured = TriageConfig::load(ports.variables).map(drop);
-            return Ok(shared::watchdog::health(
-                "triage",
-                VERSION,
-                configured,
-                open_store,
-                interval,
-                now,
-                |store, record| crate::sweep::health_details(store, record, now),
-            ));
+            return Ok(shared::watchdog::health("triage", VERSION, interval, open_store, now, |store, record| {
+                crate::sweep::health_details(store, record, now)
+            }));
         }
         let config = TriageConfig::load(ports.variables)?;
         let store = open_store()?;
@@ -154,19 +147,11 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             Ok(web::json(200, &report))
         }
         Endpoint::SweepTick => {
-            let now = triage.clock.now();
-            let swept = shared::watchdog::tick_due(triage.store, "triage", config.sweep_interval, now, triage.random)?;
-            if swept {
-                let report = triage.sweep()?;
-                shared::watchdog::record_run(
-                    triage.store,
-                    "triage",
-                    config.sweep_interval,
-                    now,
-                    &report.for_watchdog(),
-                )?;
-            }
-            Ok(web::json(200, &shared::watchdog::Ticked { swept }))
+            let (now, random) = (triage.clock.now(), triage.random);
+            let ticked = shared::watchdog::tick(triage.store, "triage", config.sweep_interval, now, random, || {
+                triage.sweep().map(|report| report.for_watchdog())
+            })?;
+            Ok(web::json(200, &ticked))
         }
         Endpoint::CreateToken => {
             let admin = staff(triage, req)?;

@@ -178,15 +178,25 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
 
         let outbox = outbox_log();
         let (mut pass, found) = self.begin(&cursors, "outbox", &outbox)?;
-        let (empty, entries): (Vec<_>, Vec<_>) = found.into_iter().partition(|(_, bytes)| bytes.is_none());
-        let resent = self.resend(entries.into_iter().filter_map(|(slot, b)| b.map(|b| (slot, b))).collect())?;
+        let mut empty = BTreeSet::new();
+        let mut entries = Vec::new();
+        for (slot, bytes) in found {
+            match bytes {
+                Some(bytes) => entries.push((slot, bytes)),
+                None => {
+                    empty.insert(slot);
+                }
+            }
+        }
+        let resent = self.resend(entries)?;
         report.events_sent += resent.sent;
         report.events_unsent += resent.unsent;
         report.events_dropped += resent.dropped;
+        let waiting: BTreeSet<u64> = resent.waiting.into_iter().collect();
         for slot in pass.slots() {
-            let outcome = if resent.waiting.contains(&slot) {
+            let outcome = if waiting.contains(&slot) {
                 Outcome::Waiting
-            } else if empty.iter().any(|(s, _)| *s == slot) {
+            } else if empty.contains(&slot) {
                 Outcome::Unsettled
             } else {
                 Outcome::Done
