@@ -7,96 +7,18 @@ use weerbaar_tests::TestApp;
 
 mod e2e;
 
+use e2e::callers::{case_event, issue, message_of, post_event, subscribe, Callers};
 use e2e::receiver::Receiver;
 use e2e::{call, get, options, staff, start, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
 
-/// The four callers, in the order of every row's expected statuses.
-struct Callers {
-    /// A confidant of NGB.
-    confidant: String,
-    /// An admin of NGB, the organisation that owns the object.
-    owner: String,
-    /// An admin of NVvR.
-    other: String,
-    /// A BZK admin with the programme scope.
-    programme: String,
-}
-
-impl Callers {
-    fn each(&self) -> [(&'static str, &str); 4] {
-        [
-            ("confidant", &self.confidant),
-            ("owning admin", &self.owner),
-            ("other organisation's admin", &self.other),
-            ("programme admin", &self.programme),
-        ]
-    }
-}
-
-fn issue(app: &TestApp, by: &str, body: Value) -> String {
-    let r = staff(app, by, "POST", "/triage/tokens", &[], Some(body));
-    r.conforms("POST", "/triage/tokens");
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["token"].as_str().unwrap().to_string()
-}
-
 fn callers(app: &TestApp) -> Callers {
-    let programme = issue(
-        app,
-        ADMIN_TOKEN,
-        json!({"organisation": "bzk", "role": "admin", "holder": "Programme desk", "scope": "programme"}),
-    );
-    Callers {
-        confidant: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "confidant", "holder": "NGB desk"})),
-        owner: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "admin", "holder": "NGB admin"})),
-        other: issue(app, ADMIN_TOKEN, json!({"organisation": "nvvr", "role": "admin", "holder": "NVvR admin"})),
-        // Issued by a programme admin, who may grant the scope too.
-        programme: issue(
-            app,
-            &programme,
-            json!({"organisation": "bzk", "role": "admin", "holder": "Programme lead", "scope": "programme"}),
-        ),
-    }
-}
-
-fn subscribe(app: &TestApp, token: &str, body: Value) -> Reply {
-    let r = staff(app, token, "POST", "/notification/subscriptions", &[], Some(body));
-    r.conforms("POST", "/notification/subscriptions");
-    r
-}
-
-fn case_event(n: u32, organisation: &str) -> Value {
-    let id = |prefix: &str| format!("{prefix}{:0>26}", format!("ntk{n}"));
-    let case = id("case_");
-    json!({
-        "id": id("evt_"), "type": "case.triaged", "timestamp": "2026-11-28T12:00:00Z",
-        "data": {"case_reference": case, "priority": "P2", "organisation": organisation, "region": "VR09",
-                 "status": "triaged", "first_contact_due": "2026-11-28T16:00:00Z", "escalation_level": null,
-                 "api_link": format!("/triage/cases/{case}")}
-    })
-}
-
-fn post_event(app: &TestApp, event: &Value) {
-    let r = e2e::call(
-        app,
-        "POST",
-        "/notification/internal/events",
-        &[("weerbaar-internal-secret", INTERNAL_SECRET), ("content-type", "application/json")],
-        Some(serde_json::to_vec(event).unwrap()),
-    );
-    assert_eq!(r.status, 202, "{}", r.body);
+    Callers::issue(app)
 }
 
 /// A subscription and one of its messages.
 struct Object {
     sub: String,
     msg: String,
-}
-
-fn message_of(app: &TestApp, sub: &str) -> String {
-    let r = staff(app, ADMIN_TOKEN, "GET", &format!("/notification/subscriptions/{sub}/messages"), &[], None);
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["messages"][0]["id"].as_str().expect("a message").to_string()
 }
 
 /// The staff routes of notification's router, read from its route table.
