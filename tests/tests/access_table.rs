@@ -1,7 +1,9 @@
 //! Need to know, as one table (issue 13): every endpoint of directory and notification,
 //! called by each of six callers against objects NGB owns (a subscription, its message
 //! and that message's attempts, an NGB member of the network), answers exactly the
-//! status in its cell. A refused call writes nothing.
+//! status in its cell. A refused call writes nothing. The rows that name a subscription
+//! or message run again on the programme's (a cross-organisation subscription), which
+//! is not NGB's either: there NGB's admin gets the 404 NVvR's gets.
 //!
 //! The table is complete by construction: its (method, path) set must equal both the
 //! operations `openapi.yaml` documents under `/directory/` and `/notification/` and the
@@ -123,8 +125,16 @@ fn member(name: &str) -> Value {
     })
 }
 
-/// Objects NGB owns, made by their owners.
+/// Who owns a subscription and its messages.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Owner {
+    Ngb,
+    Programme,
+}
+
+/// The objects a row acts on, made by their owners.
 struct Objects {
+    owner: Owner,
     member: String,
     subscription: String,
     message: String,
@@ -137,9 +147,16 @@ impl Objects {
         r.body["id"].as_str().unwrap().to_string()
     }
 
-    fn new_subscription(app: &TestApp, who: &Callers, url: &str) -> String {
-        let r = subscribe(app, &who.owner, json!({"url": url}));
-        assert_eq!((r.status, r.body["owner"].as_str()), (201, Some("ngb")), "{}", r.body);
+    /// NGB's admin subscribes (the filter is forced to NGB), or a programme admin
+    /// subscribes without a filter (to every organisation's cases, the programme's).
+    fn new_subscription(app: &TestApp, who: &Callers, url: &str, owner: Owner) -> String {
+        let (token, expected) = match owner {
+            Owner::Ngb => (&who.owner, json!({"owner": "ngb", "organisations": ["ngb"]})),
+            Owner::Programme => (&who.programme, json!({"owner": "programme", "organisations": []})),
+        };
+        let r = subscribe(app, token, json!({"url": url}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(json!({"owner": r.body["owner"], "organisations": r.body["organisations"]}), expected);
         r.body["id"].as_str().unwrap().to_string()
     }
 
@@ -147,7 +164,7 @@ impl Objects {
         let (member, subscription) = match row.target {
             Target::Shared => (self.member.clone(), self.subscription.clone()),
             Target::Fresh if row.template.contains("{member_id}") => (Self::new_member(app), String::new()),
-            Target::Fresh => (String::new(), Self::new_subscription(app, who, url)),
+            Target::Fresh => (String::new(), Self::new_subscription(app, who, url, self.owner)),
         };
         let path = row
             .template
@@ -230,6 +247,19 @@ fn routed(component: &str) -> BTreeSet<(String, String)> {
     routes
 }
 
+/// The row as it runs on `objects`: all of them on NGB's, and on the programme's those
+/// that name a subscription or message, where NGB's admin is a stranger too.
+fn programme_s(objects: &Objects, mut row: Row) -> Option<Row> {
+    match objects.owner {
+        Owner::Ngb => Some(row),
+        Owner::Programme if row.template.contains("{subscription_id}") || row.template.contains("{message_id}") => {
+            row.expect[3] = row.expect[4];
+            Some(row)
+        }
+        Owner::Programme => None,
+    }
+}
+
 #[test]
 fn the_table_has_a_row_for_every_route_of_directory_and_notification() {
     let rows: BTreeSet<(String, String)> = rows("http://127.0.0.1:1/hook", "case_00000000000000000000000001")
@@ -251,13 +281,19 @@ fn every_endpoint_of_directory_and_notification_answers_each_caller_as_the_table
     let url = receiver.url("/hook");
     let who = Callers::issue(&app);
 
-    // NGB's objects: a member of the network, a subscription, a message with attempts.
-    let subscription = Objects::new_subscription(&app, &who, &url);
+    // A member of the network from NGB; NGB's and the programme's subscriptions, each
+    // with a message of an NGB case that has an attempt.
+    let member = Objects::new_member(&app);
+    let subscriptions =
+        [Owner::Ngb, Owner::Programme].map(|owner| (owner, Objects::new_subscription(&app, &who, &url, owner)));
     post_event(&app, &case_event(1, "ngb"));
-    let message = message_of(&app, &subscription);
-    let attempts = staff(&app, &who.owner, "GET", &format!("/notification/messages/{message}/attempts"), &[], None);
-    assert!(!attempts.body["attempts"].as_array().expect("attempts").is_empty(), "{}", attempts.body);
-    let objects = Objects { member: Objects::new_member(&app), subscription, message };
+    let objects = subscriptions.map(|(owner, subscription)| {
+        let message = message_of(&app, &subscription);
+        let attempts =
+            staff(&app, ADMIN_TOKEN, "GET", &format!("/notification/messages/{message}/attempts"), &[], None);
+        assert!(!attempts.body["attempts"].as_array().expect("attempts").is_empty(), "{}", attempts.body);
+        Objects { owner, member: member.clone(), subscription, message }
+    });
     let case_id = format!("case_{:026}", 7);
 
     let credentials = [
@@ -269,14 +305,17 @@ fn every_endpoint_of_directory_and_notification_answers_each_caller_as_the_table
         Credential::Bearer(&who.programme),
     ];
     let mut failures = Vec::new();
-    for row in rows(&url, &case_id) {
+    let runs = objects
+        .iter()
+        .flat_map(|o| rows(&url, &case_id).into_iter().filter_map(|row| programme_s(o, row)).map(move |row| (o, row)));
+    for (objects, row) in runs {
         for ((column, credential), expected) in COLUMNS.iter().zip(&credentials).zip(row.expect) {
             let path = objects.path(&row, &app, &who, &url);
             let etag = etag(&app, row.method, &path);
             let before = app.kv_dump("default");
             let r = send(&app, credential, row.method, &path, etag.as_deref(), row.body.as_ref());
             r.conforms(row.method, row.template);
-            let cell = format!("{} {} as {column}", row.method, row.template);
+            let cell = format!("{} {} ({:?}'s) as {column}", row.method, row.template, objects.owner);
             if r.status != expected {
                 failures.push(format!("{cell}: {} instead of {expected}: {}", r.status, r.body));
             }
