@@ -175,6 +175,21 @@ impl Objects {
     }
 }
 
+/// `path` with every id in it replaced by a well-formed id of the same kind that names
+/// nothing.
+fn ghost(path: &str) -> String {
+    let (path, query) = path.split_once('?').map_or((path, String::new()), |(p, q)| (p, format!("?{q}")));
+    let path = path
+        .split('/')
+        .map(|part| match part.split_once('_') {
+            Some((kind, body)) if body.len() == 26 => format!("{kind}_{}", "0".repeat(26)),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    format!("{path}{query}")
+}
+
 /// The current `ETag` of what `path` names, for the rows that need `If-Match`.
 fn etag(app: &TestApp, method: &str, path: &str) -> Option<String> {
     let read = match method {
@@ -321,6 +336,14 @@ fn every_endpoint_of_directory_and_notification_answers_each_caller_as_the_table
             }
             if !(200..300).contains(&r.status) && app.kv_dump("default") != before {
                 failures.push(format!("{cell}: refused with {}, yet the store changed", r.status));
+            }
+            // A stranger's 404 must not tell the object exists: it reads as no object at all.
+            if r.status == 404 {
+                let ghost = send(&app, credential, row.method, &ghost(&path), etag.as_deref(), row.body.as_ref());
+                let problem = |r: &Reply| json!([r.status, r.body["type"], r.body["title"], r.body["detail"]]);
+                if problem(&ghost) != problem(&r) {
+                    failures.push(format!("{cell}: {} for a stranger, {} for no object", problem(&r), problem(&ghost)));
+                }
             }
         }
     }
