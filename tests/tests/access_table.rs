@@ -2,8 +2,9 @@
 //! called by each of six callers against objects NGB owns (a subscription, its message
 //! and that message's attempts, an NGB member of the network), answers exactly the
 //! status in its cell. A refused call writes nothing. The rows that name a subscription
-//! or message run again on the programme's (a cross-organisation subscription), which
-//! is not NGB's either: there NGB's admin gets the 404 NVvR's gets.
+//! or message run again on the programme's (a cross-organisation subscription), and those
+//! that name a message on one whose NGB subscription was deleted (the programme's now):
+//! neither is NGB's, so there NGB's admin gets the 404 NVvR's gets.
 //!
 //! The table is complete by construction: its (method, path) set must equal both the
 //! operations `openapi.yaml` documents under `/directory/` and `/notification/` and the
@@ -130,6 +131,18 @@ fn member(name: &str) -> Value {
 enum Owner {
     Ngb,
     Programme,
+    /// A message of an NGB subscription since deleted: the programme's.
+    Deleted,
+}
+
+impl Owner {
+    fn objects(self) -> &'static str {
+        match self {
+            Owner::Ngb => "NGB's objects",
+            Owner::Programme => "the programme's subscription",
+            Owner::Deleted => "a deleted subscription's message",
+        }
+    }
 }
 
 /// The objects a row acts on, made by their owners.
@@ -151,7 +164,7 @@ impl Objects {
     /// subscribes without a filter (to every organisation's cases, the programme's).
     fn new_subscription(app: &TestApp, who: &Callers, url: &str, owner: Owner) -> String {
         let (token, expected) = match owner {
-            Owner::Ngb => (&who.owner, json!({"owner": "ngb", "organisations": ["ngb"]})),
+            Owner::Ngb | Owner::Deleted => (&who.owner, json!({"owner": "ngb", "organisations": ["ngb"]})),
             Owner::Programme => (&who.programme, json!({"owner": "programme", "organisations": []})),
         };
         let r = subscribe(app, token, json!({"url": url}));
@@ -262,17 +275,20 @@ fn routed(component: &str) -> BTreeSet<(String, String)> {
     routes
 }
 
-/// The row as it runs on `objects`: all of them on NGB's, and on the programme's those
-/// that name a subscription or message, where NGB's admin is a stranger too.
-fn programme_s(objects: &Objects, mut row: Row) -> Option<Row> {
-    match objects.owner {
-        Owner::Ngb => Some(row),
-        Owner::Programme if row.template.contains("{subscription_id}") || row.template.contains("{message_id}") => {
-            row.expect[3] = row.expect[4];
-            Some(row)
-        }
-        Owner::Programme => None,
-    }
+/// The row as it runs on `objects`: all of them on NGB's; on the programme's those that
+/// name a subscription or message, and on a deleted subscription's those that name a
+/// message, where NGB's admin is a stranger too.
+fn run_on(objects: &Objects, mut row: Row) -> Option<Row> {
+    let names = |placeholder: &str| row.template.contains(placeholder);
+    let runs = match objects.owner {
+        Owner::Ngb => return Some(row),
+        Owner::Programme => names("{subscription_id}") || names("{message_id}"),
+        Owner::Deleted => names("{message_id}"),
+    };
+    runs.then(|| {
+        row.expect[3] = row.expect[4];
+        row
+    })
 }
 
 #[test]
@@ -299,14 +315,18 @@ fn every_endpoint_of_directory_and_notification_answers_each_caller_as_the_table
     // A member of the network from NGB; NGB's and the programme's subscriptions, each
     // with a message of an NGB case that has an attempt.
     let member = Objects::new_member(&app);
-    let subscriptions =
-        [Owner::Ngb, Owner::Programme].map(|owner| (owner, Objects::new_subscription(&app, &who, &url, owner)));
+    let subscriptions = [Owner::Ngb, Owner::Programme, Owner::Deleted]
+        .map(|owner| (owner, Objects::new_subscription(&app, &who, &url, owner)));
     post_event(&app, &case_event(1, "ngb"));
     let objects = subscriptions.map(|(owner, subscription)| {
         let message = message_of(&app, &subscription);
         let attempts =
             staff(&app, ADMIN_TOKEN, "GET", &format!("/notification/messages/{message}/attempts"), &[], None);
         assert!(!attempts.body["attempts"].as_array().expect("attempts").is_empty(), "{}", attempts.body);
+        if owner == Owner::Deleted {
+            let path = format!("/notification/subscriptions/{subscription}");
+            assert_eq!(staff(&app, &who.owner, "DELETE", &path, &[], None).status, 204);
+        }
         Objects { owner, member: member.clone(), subscription, message }
     });
     let case_id = format!("case_{:026}", 7);
@@ -322,7 +342,7 @@ fn every_endpoint_of_directory_and_notification_answers_each_caller_as_the_table
     let mut failures = Vec::new();
     let runs = objects
         .iter()
-        .flat_map(|o| rows(&url, &case_id).into_iter().filter_map(|row| programme_s(o, row)).map(move |row| (o, row)));
+        .flat_map(|o| rows(&url, &case_id).into_iter().filter_map(|row| run_on(o, row)).map(move |row| (o, row)));
     for (objects, row) in runs {
         for ((column, credential), expected) in COLUMNS.iter().zip(&credentials).zip(row.expect) {
             let path = objects.path(&row, &app, &who, &url);
@@ -330,7 +350,7 @@ fn every_endpoint_of_directory_and_notification_answers_each_caller_as_the_table
             let before = app.kv_dump("default");
             let r = send(&app, credential, row.method, &path, etag.as_deref(), row.body.as_ref());
             r.conforms(row.method, row.template);
-            let cell = format!("{} {} ({:?}'s) as {column}", row.method, row.template, objects.owner);
+            let cell = format!("{} {} on {} as {column}", row.method, row.template, objects.owner.objects());
             if r.status != expected {
                 failures.push(format!("{cell}: {} instead of {expected}: {}", r.status, r.body));
             }
