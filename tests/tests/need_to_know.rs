@@ -1,173 +1,24 @@
-//! Need to know, end to end (issue 13): every staff endpoint of notification, called
-//! as each of four callers, answers only what that caller may know. Another
-//! organisation's admin gets 404 wherever the object is not theirs, never 403.
+//! Need to know, end to end (issue 13): who owns subscriptions, operator events, staff
+//! tokens, and the directory network. Every endpoint of directory and notification as
+//! each caller, with the answer it must get, is the table in `access_table.rs`.
 
 use serde_json::{json, Value};
-use weerbaar_tests::TestApp;
 
 mod e2e;
 
+use e2e::callers::{case_event, issue, post_event, subscribe, Callers};
 use e2e::receiver::Receiver;
 use e2e::{call, get, options, staff, start, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
 
-/// The four callers, in the order of every row's expected statuses.
-struct Callers {
-    /// A confidant of NGB.
-    confidant: String,
-    /// An admin of NGB, the organisation that owns the object.
-    owner: String,
-    /// An admin of NVvR.
-    other: String,
-    /// A BZK admin with the programme scope.
-    programme: String,
-}
-
-impl Callers {
-    fn each(&self) -> [(&'static str, &str); 4] {
-        [
-            ("confidant", &self.confidant),
-            ("owning admin", &self.owner),
-            ("other organisation's admin", &self.other),
-            ("programme admin", &self.programme),
-        ]
-    }
-}
-
-fn issue(app: &TestApp, by: &str, body: Value) -> String {
-    let r = staff(app, by, "POST", "/triage/tokens", &[], Some(body));
-    r.conforms("POST", "/triage/tokens");
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["token"].as_str().unwrap().to_string()
-}
-
-fn callers(app: &TestApp) -> Callers {
-    let programme = issue(
-        app,
-        ADMIN_TOKEN,
-        json!({"organisation": "bzk", "role": "admin", "holder": "Programme desk", "scope": "programme"}),
-    );
-    Callers {
-        confidant: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "confidant", "holder": "NGB desk"})),
-        owner: issue(app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "admin", "holder": "NGB admin"})),
-        other: issue(app, ADMIN_TOKEN, json!({"organisation": "nvvr", "role": "admin", "holder": "NVvR admin"})),
-        // Issued by a programme admin, who may grant the scope too.
-        programme: issue(
-            app,
-            &programme,
-            json!({"organisation": "bzk", "role": "admin", "holder": "Programme lead", "scope": "programme"}),
-        ),
-    }
-}
-
-fn subscribe(app: &TestApp, token: &str, body: Value) -> Reply {
-    let r = staff(app, token, "POST", "/notification/subscriptions", &[], Some(body));
-    r.conforms("POST", "/notification/subscriptions");
-    r
-}
-
-fn case_event(n: u32, organisation: &str) -> Value {
-    let id = |prefix: &str| format!("{prefix}{:0>26}", format!("ntk{n}"));
-    let case = id("case_");
-    json!({
-        "id": id("evt_"), "type": "case.triaged", "timestamp": "2026-11-28T12:00:00Z",
-        "data": {"case_reference": case, "priority": "P2", "organisation": organisation, "region": "VR09",
-                 "status": "triaged", "first_contact_due": "2026-11-28T16:00:00Z", "escalation_level": null,
-                 "api_link": format!("/triage/cases/{case}")}
-    })
-}
-
-fn post_event(app: &TestApp, event: &Value) {
-    let r = e2e::call(
-        app,
-        "POST",
-        "/notification/internal/events",
-        &[("weerbaar-internal-secret", INTERNAL_SECRET), ("content-type", "application/json")],
-        Some(serde_json::to_vec(event).unwrap()),
-    );
-    assert_eq!(r.status, 202, "{}", r.body);
-}
-
-/// A subscription and one of its messages.
-struct Object {
-    sub: String,
-    msg: String,
-}
-
-fn message_of(app: &TestApp, sub: &str) -> String {
-    let r = staff(app, ADMIN_TOKEN, "GET", &format!("/notification/subscriptions/{sub}/messages"), &[], None);
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["messages"][0]["id"].as_str().expect("a message").to_string()
-}
-
-/// The staff routes of notification's router, read from its route table.
-fn router_staff_routes() -> Vec<(String, String)> {
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../components/notification/src/routes.rs"),
-    )
-    .unwrap();
-    source
-        .lines()
-        .filter_map(|line| {
-            let rest = line.trim().strip_prefix("(\"")?;
-            let (method, rest) = rest.split_once("\", \"")?;
-            let (path, _) = rest.split_once("\", Endpoint::")?;
-            Some((method.to_string(), path.to_string()))
-        })
-        // Not staff endpoints: internal calls, the sweep and its public tick, health.
-        .filter(|(_, path)| {
-            !path.contains("/internal/")
-                && !path.ends_with("/sweep")
-                && !path.ends_with("/sweep/tick")
-                && !path.ends_with("/health")
-        })
-        .collect()
-}
-
-/// One endpoint: how to call it on an object, and what each caller gets.
-struct Row {
-    method: &'static str,
-    template: &'static str,
-    body: Option<Value>,
-    /// confidant, owning admin, other organisation's admin, programme admin
-    expect: [u16; 4],
-}
-
-fn rows(owned_by_ngb: bool) -> Vec<Row> {
-    // The owning admin of a programme subscription is no owner: NGB's admin gets 404.
-    let mine = |ok: u16| if owned_by_ngb { [403, ok, 404, ok] } else { [403, 404, 404, ok] };
-    let row = |method, template, body, expect| Row { method, template, body, expect };
-    vec![
-        row("GET", "/notification/subscriptions", None, [403, 200, 200, 200]),
-        row("POST", "/notification/subscriptions", Some(json!({"url": "URL"})), [403, 201, 201, 201]),
-        row("GET", "/notification/subscriptions/{subscription_id}", None, mine(200)),
-        row(
-            "PATCH",
-            "/notification/subscriptions/{subscription_id}",
-            Some(json!({"description": "changed"})),
-            mine(200),
-        ),
-        row("POST", "/notification/subscriptions/{subscription_id}/rotate-secret", None, mine(200)),
-        row("POST", "/notification/subscriptions/{subscription_id}/ping", None, mine(200)),
-        row("GET", "/notification/subscriptions/{subscription_id}/messages", None, mine(200)),
-        row(
-            "POST",
-            "/notification/subscriptions/{subscription_id}/recover",
-            Some(json!({"since": "2000-01-01T00:00:00Z"})),
-            mine(202),
-        ),
-        row("GET", "/notification/messages/{message_id}", None, mine(200)),
-        row("GET", "/notification/messages/{message_id}/attempts", None, mine(200)),
-        row("POST", "/notification/messages/{message_id}/resend", None, mine(200)),
-        // Last: each caller deletes a fresh copy.
-        row("DELETE", "/notification/subscriptions/{subscription_id}", None, mine(204)),
-    ]
-}
-
+/// Subscriptions belong to an organisation (issue 13, point 1): the creator's, whose
+/// filter is forced to it, or the programme's when a programme admin subscribes across
+/// organisations; lists show only what the caller may manage. What every endpoint
+/// answers each caller is the table in `access_table.rs`.
 #[test]
-fn every_notification_endpoint_answers_only_what_the_caller_may_know() {
+fn subscriptions_belong_to_their_creators_organisation() {
     let app = e2e::start(e2e::webhook_options());
     let receiver = Receiver::start();
-    let who = callers(&app);
+    let who = Callers::issue(&app);
     let url = receiver.url("/hook");
 
     // NGB's admin subscribes without a filter: it is set to NGB.
@@ -184,69 +35,14 @@ fn every_notification_endpoint_answers_only_what_the_caller_may_know() {
         (json!([]), json!("programme"))
     );
 
-    post_event(&app, &case_event(1, "ngb"));
     let id = |r: &Reply| r.body["id"].as_str().unwrap().to_string();
-    let objects = [
-        (true, Object { sub: id(&ngb), msg: message_of(&app, &id(&ngb)) }),
-        (false, Object { sub: id(&programme), msg: message_of(&app, &id(&programme)) }),
-    ];
-
-    // The table covers exactly the router's staff endpoints.
-    let mut covered: Vec<(String, String)> =
-        rows(true).iter().map(|r| (r.method.to_string(), r.template.to_string())).collect();
-    let mut routed = router_staff_routes();
-    covered.sort();
-    routed.sort();
-    assert_eq!(covered, routed, "the table must call every staff endpoint of notification's router");
-
-    let mut failures = Vec::new();
-    for (owned_by_ngb, object) in &objects {
-        for row in rows(*owned_by_ngb) {
-            for ((caller, token), expected) in who.each().into_iter().zip(row.expect) {
-                let sub = if row.method == "DELETE" {
-                    // A fresh copy per caller, owned like the object.
-                    let by = if *owned_by_ngb { &who.owner } else { &who.programme };
-                    id(&subscribe(&app, by, json!({"url": url})))
-                } else {
-                    object.sub.clone()
-                };
-                let path = row.template.replace("{subscription_id}", &sub).replace("{message_id}", &object.msg);
-                let mut headers = Vec::new();
-                let etag;
-                if row.method == "PATCH" {
-                    let read = staff(&app, ADMIN_TOKEN, "GET", &path, &[], None);
-                    etag = read.header("etag").unwrap().to_string();
-                    headers.push(("if-match", etag.as_str()));
-                }
-                let body = row.body.clone().map(|mut b| {
-                    if b.get("url").is_some() {
-                        b["url"] = json!(url);
-                    }
-                    b
-                });
-                let r = staff(&app, token, row.method, &path, &headers, body);
-                r.conforms(row.method, row.template);
-                if r.status != expected {
-                    failures.push(format!(
-                        "{} {} ({}) as {caller}: {} instead of {expected}: {}",
-                        row.method,
-                        row.template,
-                        if *owned_by_ngb { "NGB's" } else { "the programme's" },
-                        r.status,
-                        r.body
-                    ));
-                }
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{} wrong answers:\n{}", failures.len(), failures.join("\n"));
+    let (ngb_id, programme_id) = (&id(&ngb), &id(&programme));
 
     // Lists show only what the caller may manage.
     let listed = |token: &str| -> Vec<String> {
         let r = staff(&app, token, "GET", "/notification/subscriptions", &[], None);
         r.body["subscriptions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
     };
-    let (ngb_id, programme_id) = (&objects[0].1.sub, &objects[1].1.sub);
     assert!(listed(&who.owner).contains(ngb_id) && !listed(&who.owner).contains(programme_id));
     assert!(!listed(&who.other).contains(ngb_id) && !listed(&who.other).contains(programme_id));
     assert!(listed(&who.programme).contains(ngb_id) && listed(&who.programme).contains(programme_id));
@@ -270,7 +66,7 @@ fn operator_events_reach_the_programme_and_the_owning_organisation_only() {
     let operators = Receiver::start();
     let gone = Receiver::start();
     gone.answer(410, None);
-    let who = callers(&app);
+    let who = Callers::issue(&app);
     let operator = |token: &str, path: &str| {
         let r = subscribe(
             &app,
@@ -417,7 +213,7 @@ fn member(name: &str) -> Value {
 #[test]
 fn the_network_is_the_programmes_and_contact_reads_are_audited() {
     let app = start(options());
-    let who = callers(&app);
+    let who = Callers::issue(&app);
     let created = staff(&app, &who.programme, "POST", "/directory/members", &[], Some(member("Demo-Anna")));
     created.conforms("POST", "/directory/members");
     assert_eq!(created.status, 201, "{}", created.body);
