@@ -118,6 +118,16 @@ impl Principal {
         }
     }
 
+    /// Requires a programme admin, for what acts on every organisation's data at once
+    /// (the sweeps, the network); `what` says what was refused.
+    pub fn require_programme_admin(&self, what: &str) -> Result<(), Problem> {
+        if self.is_programme_admin() {
+            Ok(())
+        } else {
+            Err(Problem::new(ProblemKind::Forbidden, format!("only a programme admin may {what}")))
+        }
+    }
+
     /// The bootstrap admin, who acts for the ministry (BZK) that hosts the support team.
     pub fn bootstrap_admin() -> Self {
         Principal {

@@ -189,11 +189,7 @@ pub fn handle<S: KeyValue>(
 fn allow(endpoint: Endpoint, who: &Principal) -> Result<(), Problem> {
     match endpoint {
         Endpoint::Create | Endpoint::Import | Endpoint::Update | Endpoint::Deactivate | Endpoint::ContactReads => {
-            if who.is_programme_admin() {
-                Ok(())
-            } else {
-                Err(Problem::new(ProblemKind::Forbidden, "only a programme admin may do this in the network"))
-            }
+            who.require_programme_admin("do this in the network")
         }
         Endpoint::Read => who.require_admin(),
         _ => Ok(()),

@@ -124,14 +124,9 @@ pub fn handle<S: KeyValue, O: Outbound>(
             }
             Endpoint::Sweep => {
                 if verify_internal(req.headers(), &config.internal_secret).is_err() {
-                    let who = authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?;
                     // Its report counts every organisation's webhooks: the programme's to run.
-                    if !who.is_programme_admin() {
-                        return Err(Problem::new(
-                            ProblemKind::Forbidden,
-                            "the sweep works on every organisation's webhooks: only a programme admin may run it",
-                        ));
-                    }
+                    authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?
+                        .require_programme_admin("run the sweep: it works on every organisation's webhooks")?;
                 }
                 let swept = sweep::sweep(&ctx)?;
                 shared::watchdog::record_run(&store, "notification", config.sweep_interval, ctx.clock.now(), &swept)?;
