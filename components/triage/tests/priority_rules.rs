@@ -171,3 +171,31 @@ fn deadlines_follow_the_configured_sla() {
     assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
     assert!(reply.body["detail"].as_str().unwrap().contains("first_contact_sla_minutes"));
 }
+
+/// The manifest's default of an application variable (split manifests are held equal to
+/// it by `tests/tests/deploy_manifests.rs`).
+fn manifest_default(name: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spin.toml");
+    let manifest: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let variable = &manifest["variables"][name];
+    variable["default"].as_str().unwrap_or_else(|| panic!("spin.toml: `{name}` has no default")).to_string()
+}
+
+/// The rules hold their defaults in code (for a deployment that leaves the variable out)
+/// and spin.toml states them again for operators: both must say the same.
+#[test]
+fn the_rule_defaults_in_code_are_the_manifests_defaults() {
+    use triage::rules::{PerPriority, DEFAULT_ESCALATION, DEFAULT_SLA};
+    let routing = manifest_default("routing");
+    assert_eq!(Routing::parse(&routing).unwrap(), Routing::parse(DEFAULT_ROUTING).unwrap(), "routing: {routing}");
+    for (name, in_code) in
+        [("first_contact_sla_minutes", DEFAULT_SLA), ("escalation_interval_minutes", DEFAULT_ESCALATION)]
+    {
+        let in_manifest = manifest_default(name);
+        assert_eq!(
+            PerPriority::parse_minutes(&in_manifest).unwrap(),
+            PerPriority::parse_minutes(in_code).unwrap(),
+            "{name}: spin.toml says {in_manifest}, the code {in_code}"
+        );
+    }
+}
