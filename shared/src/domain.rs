@@ -1,4 +1,4 @@
-//! The vocabulary of the support line (see `docs/domain.md` of the team), as types that
+//! The vocabulary of the support line (see `docs/domain.md`), as types that
 //! can only hold valid values. Wire names are the snake_case words of the domain.
 
 /// Declares a closed set of wire words as a Rust enum with serde, `as_str` and `ALL`.

@@ -45,7 +45,7 @@ impl KeyValue for SpinStore {
     }
     /// One `get` per key, never `batch::get_many`: Spin's Redis store sends
     /// `KEYS k1 k2 ...` for it, which fails with two or more keys and kills the
-    /// request with one (`spin-kv.md`), and one get per key measured as fast
+    /// request with one (`docs/spin-kv.md`, "The Redis backend"), and one get per key measured as fast
     /// on SQLite (`docs/decisions.md`). Every key is answered, in order.
     fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         keys.iter().map(|k| self.get(k)).collect()

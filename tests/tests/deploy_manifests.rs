@@ -275,6 +275,42 @@ fn the_deployment_guides_name_only_files_and_tests_that_exist() {
     assert!(missing.is_empty(), "guides name what does not exist: {missing:#?}");
 }
 
+/// The README's "Where is what" table sends a newcomer to a file and a name in it, one
+/// hop each: every file must exist and hold every name its row gives.
+#[test]
+fn the_readme_where_is_what_table_names_files_and_items_that_exist() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = readme.split("\n## Where is what\n").nth(1).expect("README.md has a \"Where is what\" section");
+    let section = section.split("\n## ").next().unwrap();
+    let backticked = |cell: &str| -> Vec<String> { cell.split('`').skip(1).step_by(2).map(String::from).collect() };
+    let (mut rows, mut missing) = (0, Vec::new());
+    for line in section.lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.split('|').collect();
+        let paths = backticked(cells.get(2).copied().unwrap_or(""));
+        if paths.is_empty() {
+            continue; // the header and its rule
+        }
+        rows += 1;
+        let [path] = paths.as_slice() else {
+            missing.push(format!("one file per row, not {paths:?}"));
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(repo().join(path)) else {
+            missing.push(format!("`{path}` does not exist"));
+            continue;
+        };
+        let items = backticked(cells.get(3).copied().unwrap_or(""));
+        if items.is_empty() {
+            missing.push(format!("`{path}`: the row names nothing to look for"));
+        }
+        missing.extend(
+            items.iter().filter(|item| !text.contains(item.as_str())).map(|i| format!("`{path}` has no `{i}`")),
+        );
+    }
+    assert!(rows >= 30, "the \"Where is what\" table lost its rows: {rows}");
+    assert!(missing.is_empty(), "README.md's \"Where is what\" table is out of date: {missing:#?}");
+}
+
 /// `docs/deploy-local.md` explains every variable of `spin.toml`: a new variable without
 /// a line there fails here.
 #[test]

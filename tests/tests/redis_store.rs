@@ -1,4 +1,4 @@
-//! Spin's Redis store on a real redis-server, row by row of `shared/docs/spin-kv.md`'s
+//! Spin's Redis store on a real redis-server, row by row of `docs/spin-kv.md`'s
 //! table "The Redis backend, command by command": what the host sends to Redis (seen
 //! through `MONITOR`) and what the guest gets back, observed through the probe.
 mod common;

@@ -1,5 +1,5 @@
 //! The triage decision: priority rules, needs, routing and deadlines, as data in one
-//! place (the baseline of the team's `domain.md`; see `docs/triage.md` for the choices
+//! place (the baseline of `docs/domain.md`, "Priority" and "Routing"; see `docs/triage.md` for the choices
 //! made where it is silent).
 
 use shared::case::{FollowUpFacts, ReportFacts};
@@ -28,7 +28,7 @@ fn recent_violence(facts: &ReportFacts, received_at: Timestamp) -> bool {
         && facts.occurred_at.is_none_or(|at| at + Duration::hours(24) >= received_at)
 }
 
-/// The baseline rules of `domain.md`, most urgent first. The priority of a case is the
+/// The baseline rules of `docs/domain.md` ("Priority"), most urgent first. The priority of a case is the
 /// most urgent rule that fires; [`REPEATED_RAISES`] then applies.
 pub const RULES: &[Rule] = &[
     Rule {
@@ -270,9 +270,9 @@ impl PerPriority {
     }
 }
 
-/// The default first-contact deadlines of `domain.md`.
+/// The default first-contact deadlines of `docs/domain.md` ("Priority").
 pub const DEFAULT_SLA: &str = "P1=15,P2=240,P3=1440,P4=4320";
-/// The default routing table of `domain.md`.
+/// The default routing table of `docs/domain.md` ("Routing").
 pub const DEFAULT_ROUTING: &str = "mayor=ngb,alderman=wethoudersvereniging,council_member=nvvr,*=bzk";
 /// Every overdue case escalates until acknowledged: by default P1 every 15 minutes, P2
 /// every hour, P3 every 4 hours and P4 every day.

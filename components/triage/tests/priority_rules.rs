@@ -1,4 +1,4 @@
-//! Each priority rule of domain.md, by name, plus routing, needs and deadlines.
+//! Each priority rule of `docs/domain.md` ("Priority"), by name, plus routing, needs and deadlines.
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! The key-value port: exactly what real Spin guarantees, no more.
 //!
-//! Spin's store (see the team's `spin-kv.md`) is narrower than its interface suggests,
+//! Spin's store (see `docs/spin-kv.md`) is narrower than its interface suggests,
 //! and this port's contract is written down to what it really does:
 //!
 //! - `set_many` is atomic (one SQLite transaction, one Redis `MSET`): write a record

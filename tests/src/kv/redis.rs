@@ -1,5 +1,5 @@
 //! Spin's Redis store: the commands Spin's own Redis backend sends, on a real
-//! redis-server, with the answers Spin gives its guests (`shared/docs/spin-kv.md`,
+//! redis-server, with the answers Spin gives its guests (`docs/spin-kv.md`,
 //! "The Redis backend, command by command"). Labels are ignored, as in Spin: two
 //! labels on one Redis URL share one keyspace.
 

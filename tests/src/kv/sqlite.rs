@@ -1,5 +1,5 @@
 //! Spin's default store: SQLite with Spin's table layout and Spin's semantics,
-//! including its weaknesses (see `shared/docs/spin-kv.md`).
+//! including its weaknesses (see `docs/spin-kv.md`, "The facts, and what the code does about them").
 
 use super::{Expectation, Found, HostError, Refusal};
 use anyhow::{Context, Result};

@@ -1,4 +1,4 @@
-//! Spin's rules for the names in a manifest (`shared/docs/spin-host.md`, "Names Spin
+//! Spin's rules for the names in a manifest (`docs/spin-host.md`, "Names Spin
 //! refuses"). Spin parses variable names as lower-case snake ids and component ids as
 //! kebab ids while reading the TOML, so a name it refuses stops `spin up` before
 //! anything is served; the host refuses the same names the same way.
