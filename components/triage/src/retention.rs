@@ -26,7 +26,7 @@
 //! only sends events a case lists. Two sweeps at once delete the same keys and move
 //! the mark forward by compare-and-swap, never back.
 
-use crate::audit::audit_log;
+use crate::audit::{activity_claim_key, activity_head_key, audit_log};
 use crate::context::Triage;
 use crate::index;
 use crate::work::{set_work, work_of};
@@ -141,21 +141,38 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let id = &entry.case_id;
         let key = case_key(id);
         let now = self.clock.now();
+        // The organisation's record of the purge is written before the mark, like a
+        // prepared entry: kept if this sweep marks the case, removed otherwise.
+        let audited = match versioned::read::<_, CaseRecord>(self.store, &key)? {
+            Some(doc) if closed_by(&doc.data, entry.closed_at) && work_of(&doc.data).purging.is_none() => {
+                match doc.data.assessment.as_ref().map(|a| a.organisation) {
+                    Some(organisation) => Some(self.audit_purge(organisation, id)?),
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         let marked = versioned::update(self.store, &key, self.random, |record: &mut CaseRecord, _| {
-            if !closed_by(record, entry.closed_at) {
+            let owner = record.assessment.as_ref().map(|a| a.organisation);
+            if !closed_by(record, entry.closed_at) || audited.as_ref().is_some_and(|(o, _)| Some(*o) != owner) {
                 return Err(());
             }
             let mut work = work_of(record);
             if work.purging.is_some() {
-                return Ok(Change::Keep(()));
+                return Ok(Change::Keep(false));
             }
             work.purging = Some(now);
             set_work(record, &work);
-            Ok(Change::Write(()))
+            Ok(Change::Write(true))
         });
+        if let Some((_, written)) = &audited {
+            if !matches!(marked, Ok((_, true))) {
+                let _ = self.store.delete(written);
+            }
+        }
         let mut keys: Vec<String> = Vec::new();
         match marked {
-            Ok((doc, ())) => {
+            Ok((doc, _)) => {
                 let record: &CaseRecord = &doc.data;
                 let work = work_of(record);
                 let members = work.assignment.map(|a| a.members).unwrap_or_default();
@@ -192,6 +209,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         for log in [messages_log(id), audit_log(id)] {
             keys.extend(log.all_keys(log.last_slot(self.store)?));
         }
+        keys.extend([activity_head_key(id), activity_claim_key(id)]);
         let pointer = case_receipt_key(id);
         if let Some(receipt) = get_json::<_, CaseReceipt>(self.store, &pointer)? {
             keys.extend(receipt.keys());
