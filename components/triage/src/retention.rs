@@ -16,9 +16,14 @@
 //! - the index entries the case holds (`triage/idx/…`, from its held slots) and its
 //!   pending-triage entry if it still has one;
 //! - its messages (`case/<id>/messages`, every slot and the counter), its audit trail
-//!   (`case/<id>/audit`, likewise), its receipt (`receipt/<hmac>` and its claim, found
+//!   (`case/<id>/audit`, likewise, and the activity chain's head), its receipt (`receipt/<hmac>` and its claim, found
 //!   through `case/<id>/receipt`) and that pointer;
 //! - the case record, then the purge entry itself.
+//!
+//! What outlives the case is one record in its organisation's purge log
+//! ([`crate::org_audit`]): the case id and when. It is written before the mark, and
+//! removed unless this sweep's mark lands, so a case purged by overlapping sweeps has
+//! one record.
 //!
 //! Every step is idempotent: an entry whose case is already gone (a concurrent sweep,
 //! or a purge that stopped half way) deletes the case-derived keys again and itself.
@@ -81,6 +86,15 @@ enum Outcome {
     Purged,
     Cancelled,
     Deferred,
+}
+
+/// Why a purge does not mark its case.
+#[derive(Debug)]
+enum Refused {
+    /// Reopened, or closed again later: the entry is stale.
+    NotClosed,
+    /// Its organisation changed after the purge record was written.
+    Moved,
 }
 
 /// Whether `record` is still closed by the close at `closed_at`.
@@ -153,9 +167,13 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             _ => None,
         };
         let marked = versioned::update(self.store, &key, self.random, |record: &mut CaseRecord, _| {
+            if !closed_by(record, entry.closed_at) {
+                return Err(Refused::NotClosed);
+            }
             let owner = record.assessment.as_ref().map(|a| a.organisation);
-            if !closed_by(record, entry.closed_at) || audited.as_ref().is_some_and(|(o, _)| Some(*o) != owner) {
-                return Err(());
+            if audited.as_ref().is_some_and(|(o, _)| Some(*o) != owner) {
+                // Handed over since it was read: the next sweep records it where it is.
+                return Err(Refused::Moved);
             }
             let mut work = work_of(record);
             if work.purging.is_some() {
@@ -190,7 +208,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                     keys.push(pending_triage_log().key(slot));
                 }
             }
-            Err(UpdateError::Rejected(())) => return Ok(Outcome::Cancelled),
+            Err(UpdateError::Rejected(Refused::NotClosed)) => return Ok(Outcome::Cancelled),
+            Err(UpdateError::Rejected(Refused::Moved)) => return Ok(Outcome::Deferred),
             // Gone already: clear what may be left of it.
             Err(UpdateError::NotFound) => {}
             Err(UpdateError::Store(e)) => return Err(e.into()),
