@@ -195,20 +195,17 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let head = Versioned::first(ActivityHead::default(), self.random);
             entries.push((activity_head_key(&record.id), head.encode()));
         }
-        {
-            let first = audit_log(&record.id).reserve_many(self.store, decision.audit.len() as u64)?;
-            for (i, (action, note)) in decision.audit.iter().enumerate() {
-                let prev = work.audit_head.take();
-                let entry =
-                    self.audit_entry(&record.id, first + i as u64, (Chain::Record, prev), by, action, note.as_deref());
-                entries.push((entry.key, entry.bytes));
-                work.audit_head = Some(entry.link);
-            }
+        // Each entry extends the chain from the head of the record this change replaces.
+        let first = audit_log(&record.id).reserve_many(self.store, decision.audit.len() as u64)?;
+        for (i, (action, note)) in decision.audit.iter().enumerate() {
+            let prev = work.audit_head.take();
+            let entry =
+                self.audit_entry(&record.id, first + i as u64, (Chain::Record, prev), by, action, note.as_deref());
+            entries.push((entry.key, entry.bytes));
+            work.audit_head = Some(entry.link);
         }
         set_work(&mut record, &work);
-        if !entries.is_empty() {
-            self.store.set_many(&entries)?;
-        }
+        self.store.set_many(&entries)?;
         let head_key = activity_head_key(&record.id);
         let written = entries.into_iter().map(|(k, _)| k).filter(|k| *k != head_key).collect();
         Ok((record, written, events, leave))

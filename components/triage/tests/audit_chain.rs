@@ -8,10 +8,8 @@ use serde_json::{json, Value};
 use shared::case::ReportFacts;
 use shared::domain::{IncidentKind, Role};
 use shared::id::CaseId;
-use shared::kv::memory::{CasMode, MemoryStore};
-use shared::kv::{KeyValue, StoreError, Swap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use triage::routes::{self, Ports};
+use shared::kv::memory::CasMode;
+use shared::kv::KeyValue;
 
 fn case_path(id: &CaseId, rest: &str) -> String {
     format!("/triage/cases/{id}{rest}")
@@ -110,50 +108,6 @@ fn only_admins_of_the_owning_organisation_verify() {
     assert_eq!(w.staff(&other, "GET", &case_path(&id, "/audit/verify"), &[], None).status, 404);
 }
 
-/// The store of a world, with the case record's compare-and-swap failing when armed:
-/// the failure lands after the change's entries are written, before the commit point.
-struct FailingSwap<'a> {
-    inner: &'a MemoryStore,
-    armed: AtomicBool,
-}
-
-impl KeyValue for FailingSwap<'_> {
-    type Cas = <MemoryStore as KeyValue>::Cas;
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key)
-    }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.inner.set(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key)
-    }
-    fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        self.inner.exists(key)
-    }
-    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.inner.get_many(keys)
-    }
-    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
-        self.inner.set_many(entries)
-    }
-    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
-        self.inner.delete_many(keys)
-    }
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-        self.inner.increment(key, delta)
-    }
-    fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), StoreError> {
-        self.inner.cas_begin(key)
-    }
-    fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<Swap, StoreError> {
-        if self.armed.load(Ordering::SeqCst) {
-            return Err(StoreError("injected failure at the commit point".into()));
-        }
-        self.inner.cas_swap(cas, value)
-    }
-}
-
 #[test]
 fn a_failure_between_the_entry_and_the_change_leaves_neither() {
     for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
@@ -162,18 +116,13 @@ fn a_failure_between_the_entry_and_the_change_leaves_neither() {
         let confidant = w.token("ngb", "confidant");
         let admin = w.token("ngb", "admin");
         let before = w.record(&id);
-        let store = FailingSwap { inner: &w.store, armed: AtomicBool::new(true) };
-        let req = http::Request::builder()
-            .method("POST")
-            .uri(case_path(&id, "/acknowledge"))
-            .header("authorization", format!("Bearer {confidant}"))
-            .header("if-match", format!("\"{}\"", before.version))
-            .body(Vec::new())
-            .unwrap();
-        let ports = Ports { outbound: &w.outbound, clock: &w.clock, random: &w.random, variables: &w.vars };
-        let reply = routes::handle(req, || Ok(&store), ports);
-        assert_eq!(reply.status(), 503, "{mode:?}: the store failed");
-        store.armed.store(false, Ordering::SeqCst);
+        // The swap of the case is the commit point: it fails after the change's
+        // entries were written.
+        w.store.fail_swaps(true);
+        let etag = format!("\"{}\"", before.version);
+        let reply = w.staff(&confidant, "POST", &case_path(&id, "/acknowledge"), &[("if-match", &etag)], None);
+        w.store.fail_swaps(false);
+        assert_eq!(reply.status, 503, "{mode:?}: the store failed: {}", reply.body);
 
         // The entry was written (slot 2) but no head names it: the change did not
         // happen and its entry neither shows nor counts.
@@ -185,6 +134,21 @@ fn a_failure_between_the_entry_and_the_change_leaves_neither() {
         assert_eq!(verified["valid"], true, "{mode:?}: {verified}");
         assert_eq!(verified["entries"], 3, "{mode:?}: triaged and two audit reads: {verified}");
     }
+}
+
+#[test]
+fn a_read_whose_entry_is_not_chained_is_not_answered() {
+    let w = World::new();
+    let id = ngb_case(&w);
+    let confidant = w.token("ngb", "confidant");
+    let admin = w.token("ngb", "admin");
+    w.store.fail_swaps(true);
+    let reply = w.staff(&confidant, "GET", &case_path(&id, ""), &[], None);
+    w.store.fail_swaps(false);
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(reply.body.get("reporter").is_none(), "{}", reply.body);
+    assert!(!actions(&w, &admin, &id).contains(&"read".to_string()), "an unanswered read is not in the trail");
+    assert_eq!(verify(&w, &admin, &id)["valid"], true);
 }
 
 #[test]
@@ -234,4 +198,30 @@ fn list_reads_are_in_the_organisation_audit_for_its_admins_only() {
     let other = w.token("wethoudersvereniging", "admin");
     let theirs = w.staff(&other, "GET", "/triage/audit", &[], None);
     assert_eq!(theirs.body["list_reads"].as_array().unwrap().len(), 1, "only their own: {}", theirs.body);
+}
+
+#[test]
+fn concurrent_reads_keep_one_unbroken_activity_chain() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let id = ngb_case(&w);
+        let confidant = w.token("ngb", "confidant");
+        let admin = w.token("ngb", "admin");
+        let etag = w.record(&id).version;
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    for _ in 0..5 {
+                        let reply = w.staff(&confidant, "GET", &case_path(&id, ""), &[], None);
+                        assert_eq!(reply.status, 200, "{mode:?}: {}", reply.body);
+                    }
+                });
+            }
+        });
+        assert_eq!(w.record(&id).version, etag, "{mode:?}: reads move no version");
+        let verified = verify(&w, &admin, &id);
+        assert_eq!(verified["valid"], true, "{mode:?}: {verified}");
+        // triaged, 30 reads, the verification itself.
+        assert_eq!(verified["entries"], 32, "{mode:?}: {verified}");
+    }
 }
