@@ -225,3 +225,21 @@ fn concurrent_reads_keep_one_unbroken_activity_chain() {
         assert_eq!(verified["entries"], 32, "{mode:?}: {verified}");
     }
 }
+
+#[test]
+fn entries_from_before_the_chains_are_shown_below_them_unverified() {
+    let w = World::new();
+    let id = w.file(ReportFacts { role: Role::Mayor, ..incident(&[IncidentKind::ThreatOfViolence]) });
+    // What an earlier release wrote: no chain, no prev.
+    let legacy = json!({"at": "2026-11-28T09:00:00.000Z", "actor": {"kind": "system"}, "action": "legacy"});
+    let slot = w.store.increment(&format!("case/{id}/audit/n"), 1).unwrap() as u64;
+    w.store.set(&entry_key(&id, slot), &serde_json::to_vec(&legacy).unwrap()).unwrap();
+    assert_eq!(w.handover(&id).status, 200);
+    let admin = w.token("ngb", "admin");
+    let trail = w.staff(&admin, "GET", &case_path(&id, "/audit"), &[], None).body;
+    assert_eq!(trail["entries"][0]["action"], "legacy", "{trail}");
+    assert_eq!(trail["entries"][0]["chain"], Value::Null);
+    assert_eq!(trail["entries"][1]["chain"], "record");
+    let verified = verify(&w, &admin, &id);
+    assert_eq!((&verified["valid"], &verified["unchained"]), (&json!(true), &json!(1)), "{verified}");
+}
