@@ -182,6 +182,17 @@ impl TestApp {
         self.runtime.store.dump(label).expect("reading the key-value store for a test")
     }
 
+    /// Writes `key` of store `label` straight, past every component: for tests that
+    /// tamper with what a component stored.
+    pub fn kv_set(&self, label: &str, key: &str, value: &[u8]) {
+        self.runtime.store.set(label, key, value).expect("writing the key-value store for a test")
+    }
+
+    /// Deletes `key` of store `label` straight, past every component.
+    pub fn kv_delete(&self, label: &str, key: &str) {
+        self.runtime.store.delete(label, key).expect("deleting from the key-value store for a test")
+    }
+
     /// Fault hook: every store write fails with `other(..)` while on.
     pub fn fail_store_writes(&self, fail: bool) {
         self.runtime.store.set_write_fault(if fail { WriteFault::All } else { WriteFault::None });

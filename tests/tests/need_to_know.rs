@@ -234,6 +234,7 @@ fn the_network_is_the_programmes_and_contact_reads_are_audited() {
             ("PUT", path.clone(), template, Some(member("Demo-Anna"))),
             ("POST", format!("{path}/deactivate"), "/directory/members/{member_id}/deactivate", None),
             ("GET", "/directory/audit/contact-reads".into(), "/directory/audit/contact-reads", None),
+            ("GET", "/directory/audit/log-reads".into(), "/directory/audit/log-reads", None),
         ];
         for (method, p, t, body) in tries {
             let r = staff(&app, token, method, &p, &[("if-match", "\"1\"")], body);
@@ -269,4 +270,10 @@ fn the_network_is_the_programmes_and_contact_reads_are_audited() {
         (&json!("NVvR admin"), &json!("case_contact"), &json!(case), &json!(id))
     );
     assert!(!log.body.to_string().contains("demo-peer@example.org"), "no contact details in the audit");
+    // Reading the contact-read log was recorded before it was answered.
+    let reads = staff(&app, &who.programme, "GET", "/directory/audit/log-reads", &[], None);
+    reads.conforms("GET", "/directory/audit/log-reads");
+    let logs: Vec<&str> =
+        reads.body["entries"].as_array().unwrap().iter().map(|e| e["log"].as_str().unwrap()).collect();
+    assert_eq!(logs, ["contact_reads", "log_reads"], "{}", reads.body);
 }

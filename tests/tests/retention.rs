@@ -109,7 +109,17 @@ fn retention_story(app: TestApp) {
     let notification = sweep(&app, "/notification/sweep");
     assert!(notification["purged_messages"].as_u64().unwrap() >= 3, "{notification}");
 
-    assert_eq!(traces(&app, &closed), Vec::<String>::new(), "nothing of the purged case is left");
+    // Nothing of the purged case is left but its organisation's record of the purge.
+    let left = traces(&app, &closed);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("triage/org-audit/ngb/purged/"), "{left:?}");
+    let audit = staff(&app, ADMIN_TOKEN, "GET", "/triage/audit", &[], None);
+    audit.conforms("GET", "/triage/audit");
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    let purged = audit.body["purged"].as_array().unwrap();
+    assert_eq!(purged.len(), 1, "{}", audit.body);
+    assert_eq!(purged[0]["case_id"], closed.to_string());
+    assert_eq!(purged[0].as_object().unwrap().len(), 3, "organisation, case id and time only: {}", purged[0]);
     let lookup = post_json(&app, "/intake/reports/status", &json!({ "receipt_code": receipt }));
     assert_eq!(lookup.status, 404, "{}", lookup.body);
     let gone = staff(&app, &ngb, "GET", &format!("/triage/cases/{closed}"), &[], None);

@@ -5,7 +5,11 @@
 //! they read for, never the contact details themselves. The purpose is a closed set,
 //! not free text: it travels in the URL of a GET and is stored in clear, and typed text
 //! there could name a reporter. Programme admins read the log.
+//!
+//! Reading an audit log is itself audited (issue 13, point 4): every read of this log,
+//! and of that record of reads, first appends a [`LogRead`] to `dir/audit/log-reads`.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::domain::Organisation;
@@ -115,22 +119,86 @@ impl ContactRead {
     }
 }
 
-/// The log: `dir/audit/contact/n` and `dir/audit/contact/s/<slot>`.
-fn log() -> SlotLog {
-    SlotLog::new("dir/audit/contact")
+/// Which audit log of the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditLog {
+    /// Contact reads: `dir/audit/contact/n` and `dir/audit/contact/s/<slot>`.
+    ContactReads,
+    /// Reads of the audit logs: `dir/audit/log-reads/…`.
+    LogReads,
 }
 
-/// Appends `entry`. An error means the contact details must not be answered.
-pub fn record<S: KeyValue>(store: &S, entry: &ContactRead) -> Result<(), Problem> {
-    let log = log();
+impl AuditLog {
+    fn slots(self) -> SlotLog {
+        match self {
+            AuditLog::ContactReads => SlotLog::new("dir/audit/contact"),
+            AuditLog::LogReads => SlotLog::new("dir/audit/log-reads"),
+        }
+    }
+}
+
+/// One read of an audit log: who, when, which log, from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRead {
+    pub at: Timestamp,
+    pub log: AuditLog,
+    /// The `cursor` asked for (0 for the first page).
+    pub cursor: u64,
+    pub holder: String,
+    pub token_id: Option<TokenId>,
+    pub organisation: Organisation,
+    pub correlation_id: String,
+}
+
+impl LogRead {
+    /// The entry for `who` reading `log` from `cursor` at `at`.
+    pub fn new(who: &Principal, log: AuditLog, cursor: u64, at: Timestamp, correlation_id: &str) -> Self {
+        LogRead {
+            at,
+            log,
+            cursor,
+            holder: who.holder.clone(),
+            token_id: who.token.clone(),
+            organisation: who.organisation,
+            correlation_id: correlation_id.to_string(),
+        }
+    }
+}
+
+fn append<S: KeyValue, T: Serialize>(store: &S, log: AuditLog, entry: &T) -> Result<(), Problem> {
+    let log = log.slots();
     let slot = log.reserve(store)?;
     store.set(&log.key(slot), &to_json(entry))?;
     Ok(())
 }
 
-/// A page of the log, oldest first, after slot `cursor`; the next cursor if more follow.
-pub fn page<S: KeyValue>(store: &S, cursor: u64, limit: usize) -> Result<(Vec<ContactRead>, Option<u64>), Problem> {
-    let log = log();
+/// Appends `entry`. An error means the contact details must not be answered.
+pub fn record<S: KeyValue>(store: &S, entry: &ContactRead) -> Result<(), Problem> {
+    append(store, AuditLog::ContactReads, entry)
+}
+
+/// Appends a read of an audit log. An error means the log must not be answered.
+pub fn record_log_read<S: KeyValue>(store: &S, entry: &LogRead) -> Result<(), Problem> {
+    append(store, AuditLog::LogReads, entry)
+}
+
+/// A page of an audit log, as answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub entries: Vec<T>,
+    /// Pass as `cursor` for the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of `log`, oldest first, after slot `cursor`, with the next cursor if more follow.
+pub fn page<S: KeyValue, T: DeserializeOwned>(
+    store: &S,
+    log: AuditLog,
+    cursor: u64,
+    limit: usize,
+) -> Result<Page<T>, Problem> {
+    let log = log.slots();
     let last = log.last_slot(store)?;
     let end = last.min(cursor.saturating_add(limit as u64));
     let mut entries = Vec::new();
@@ -139,7 +207,7 @@ pub fn page<S: KeyValue>(store: &S, cursor: u64, limit: usize) -> Result<(Vec<Co
         // written entry that does not decode is a fault the operator must see.
         entries.push(serde_json::from_slice(&bytes).map_err(|e| Problem::internal(e.into()))?);
     }
-    Ok((entries, (end < last).then_some(end)))
+    Ok(Page { entries, next_cursor: (end < last).then(|| end.to_string()) })
 }
 
 #[cfg(test)]

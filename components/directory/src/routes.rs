@@ -2,7 +2,7 @@
 //! handlers that authenticate, parse, call the core and shape the answer.
 
 use crate::config::DirectoryConfig;
-use crate::contact_audit::{self, ContactRead, Purpose};
+use crate::contact_audit::{self, AuditLog, ContactRead, LogRead, Purpose};
 use crate::load::{assign, release};
 use crate::matching::{match_members, MatchForm, MatchRequest};
 use crate::member::{MemberForm, MemberKind, MemberProfile};
@@ -36,6 +36,7 @@ pub enum Endpoint {
     Assign,
     Release,
     ContactReads,
+    LogReads,
 }
 
 /// Every route, exactly as in `openapi.yaml`. `import` comes before `{member_id}`.
@@ -52,6 +53,7 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/directory/internal/members/{member_id}/assign", Endpoint::Assign),
     ("POST", "/directory/internal/members/{member_id}/release", Endpoint::Release),
     ("GET", "/directory/audit/contact-reads", Endpoint::ContactReads),
+    ("GET", "/directory/audit/log-reads", Endpoint::LogReads),
 ];
 
 /// The component's version, reported by the health endpoint.
@@ -170,11 +172,20 @@ pub fn handle<S: KeyValue>(
                 };
                 Ok(web::json(200, &view))
             }
-            Endpoint::ContactReads => {
+            Endpoint::ContactReads | Endpoint::LogReads => {
                 let (cursor, limit) = page_query(&req)?;
-                let (entries, next) = contact_audit::page(&store, cursor, limit)?;
-                let next = next.map(|c| c.to_string());
-                Ok(private(web::json(200, &json!({ "entries": entries, "next_cursor": next }))))
+                let who = who.as_ref().expect("staff endpoints are authenticated");
+                let log = if endpoint == Endpoint::ContactReads { AuditLog::ContactReads } else { AuditLog::LogReads };
+                // Alone and before the answer: an audit read that is not recorded is not answered.
+                contact_audit::record_log_read(&store, &LogRead::new(who, log, cursor, now, correlation_id))?;
+                Ok(private(match log {
+                    AuditLog::ContactReads => {
+                        web::json(200, &contact_audit::page::<_, ContactRead>(&store, log, cursor, limit)?)
+                    }
+                    AuditLog::LogReads => {
+                        web::json(200, &contact_audit::page::<_, LogRead>(&store, log, cursor, limit)?)
+                    }
+                }))
             }
             Endpoint::Health => unreachable!("served above"),
         }
@@ -188,9 +199,12 @@ pub fn handle<S: KeyValue>(
 /// hide from staff, so there is no existence to conceal.
 fn allow(endpoint: Endpoint, who: &Principal) -> Result<(), Problem> {
     match endpoint {
-        Endpoint::Create | Endpoint::Import | Endpoint::Update | Endpoint::Deactivate | Endpoint::ContactReads => {
-            who.require_programme_admin("do this in the network")
-        }
+        Endpoint::Create
+        | Endpoint::Import
+        | Endpoint::Update
+        | Endpoint::Deactivate
+        | Endpoint::ContactReads
+        | Endpoint::LogReads => who.require_programme_admin("do this in the network"),
         Endpoint::Read => who.require_admin(),
         _ => Ok(()),
     }

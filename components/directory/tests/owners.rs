@@ -21,6 +21,7 @@ fn a_plain_admin_and_a_confidant_are_refused_network_changes_and_change_nothing(
             h.call("PUT", &path, &with_if_match, Some(&moved)),
             h.call("POST", &format!("{path}/deactivate"), &auth, None),
             h.call("GET", "/directory/audit/contact-reads", &auth, None),
+            h.call("GET", "/directory/audit/log-reads", &auth, None),
         ];
         for r in refused {
             assert_eq!((r.status, r.body["type"].as_str().unwrap().ends_with(":forbidden")), (403, true), "{}", r.body);
@@ -118,4 +119,31 @@ fn a_contact_read_whose_audit_cannot_be_written_shows_no_contact() {
     h.store.fail_writes(false);
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(!r.body.to_string().contains("anna@example.org"));
+}
+
+#[test]
+fn reading_the_audit_logs_is_audited_first() {
+    let h = Harness::new();
+    let programme = h.token("bzk", "admin", true);
+    let auth = [("authorization", programme.as_str())];
+    // Bad paging is refused before anything is written.
+    let before = h.store.dump();
+    assert_eq!(h.call("GET", "/directory/audit/contact-reads?limit=0", &auth, None).status, 400);
+    assert_eq!(h.store.dump(), before);
+    assert_eq!(h.call("GET", "/directory/audit/contact-reads", &auth, None).status, 200);
+    let reads = h.call("GET", "/directory/audit/log-reads", &auth, None);
+    assert_eq!(reads.status, 200, "{}", reads.body);
+    let logs: Vec<&str> =
+        reads.body["entries"].as_array().unwrap().iter().map(|e| e["log"].as_str().unwrap()).collect();
+    // This read was recorded before it was answered, so it shows itself.
+    assert_eq!(logs, ["contact_reads", "log_reads"], "{}", reads.body);
+    assert_eq!(reads.body["entries"][0]["holder"], "bzk admin");
+    assert!(reads.body["entries"][0]["token_id"].as_str().unwrap().starts_with("tok_"));
+
+    // An audit read whose entry cannot be written is not answered.
+    h.store.fail_writes(true);
+    let refused = h.call("GET", "/directory/audit/contact-reads", &auth, None);
+    h.store.fail_writes(false);
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(refused.body.get("entries").is_none());
 }

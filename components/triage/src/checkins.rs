@@ -10,7 +10,8 @@
 //! (`case.check_in_overdue`) every escalation interval of the case's priority until it
 //! is completed. A handover moves the entries with the case; a purge deletes them.
 
-use crate::commit::Base;
+use crate::audit::By;
+use crate::commit::{Base, Decision};
 use crate::context::Triage;
 use crate::escalation::level_due;
 use crate::work::{Actor, CaseWork};
@@ -188,33 +189,38 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         let check_in_id = CheckInId::generate(self.random);
         let actor = Actor::of(who);
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
-            if !record.status.is_open() {
-                return Err(conflict("a closed case takes no check-ins; reopen it first", "/due_at"));
-            }
-            if work.check_ins.iter().filter(|c| c.is_open()).count() >= MAX_OPEN {
-                return Err(conflict("this case has the most open check-ins it may have; complete one", "/due_at"));
-            }
-            let note = new.note.as_ref().map(|text| {
-                self.config.keyring.seal(text.as_bytes(), id.as_str(), &note_field(&check_in_id, "note"), self.random)
-            });
-            work.check_ins.push(CheckIn {
-                id: check_in_id.clone(),
-                purpose: new.purpose,
-                due_at: new.due_at,
-                note,
-                scheduled_by: actor.clone(),
-                scheduled_at: now,
-                fell_due_at: None,
-                overdue_level: 0,
-                last_announced_at: None,
-                completion: None,
-            });
-            drop_old_completed(work);
-            Ok(Some(Vec::new()))
-        })?;
         let action = format!("check_in_scheduled:{check_in_id}:{}:{}", new.purpose, new.due_at);
-        self.audit(id, &actor, &action, None)?;
+        let done =
+            self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
+                if !record.status.is_open() {
+                    return Err(conflict("a closed case takes no check-ins; reopen it first", "/due_at"));
+                }
+                if work.check_ins.iter().filter(|c| c.is_open()).count() >= MAX_OPEN {
+                    return Err(conflict("this case has the most open check-ins it may have; complete one", "/due_at"));
+                }
+                let note = new.note.as_ref().map(|text| {
+                    self.config.keyring.seal(
+                        text.as_bytes(),
+                        id.as_str(),
+                        &note_field(&check_in_id, "note"),
+                        self.random,
+                    )
+                });
+                work.check_ins.push(CheckIn {
+                    id: check_in_id.clone(),
+                    purpose: new.purpose,
+                    due_at: new.due_at,
+                    note,
+                    scheduled_by: actor.clone(),
+                    scheduled_at: now,
+                    fell_due_at: None,
+                    overdue_level: 0,
+                    last_announced_at: None,
+                    completion: None,
+                });
+                drop_old_completed(work);
+                Ok(Some(Decision::new(action.clone(), Vec::new())))
+            })?;
         Ok((done.doc, check_in_id))
     }
 
@@ -230,7 +236,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         note: &str,
     ) -> Result<Versioned<CaseRecord>, Problem> {
         let actor = Actor::of(who);
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |_, work, now| {
+        let done = self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |_, work, now| {
             let check_in = work.check_ins.iter_mut().find(|c| &c.id == check_in_id).ok_or_else(Problem::not_found)?;
             if !check_in.is_open() {
                 return Err(conflict("this check-in is already completed", "/outcome"));
@@ -239,16 +245,16 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let sealed = self.config.keyring.seal(note.as_bytes(), id.as_str(), &field, self.random);
             check_in.completion = Some(Completion { outcome, note: sealed, by: actor.clone(), at: now });
             drop_old_completed(work);
-            Ok(Some(Vec::new()))
+            let action = format!("check_in_completed:{check_in_id}:{outcome}");
+            Ok(Some(Decision::new(action, Vec::new()).noted(Some(note))))
         })?;
-        self.audit(id, &actor, &format!("check_in_completed:{check_in_id}:{outcome}"), Some(note))?;
         Ok(done.doc)
     }
 
     /// Announces check-in `check_in_id` of case `id` due, if it is; true if this call
     /// did. Two sweeps at once announce it once (the announcement is part of the swap).
     pub fn announce_check_in_due(&self, id: &CaseId, check_in_id: &CheckInId) -> Result<bool, Problem> {
-        let done = self.commit(id, None, Base::Latest, |record, work, now| {
+        let done = self.commit(id, None, Base::Latest, &By::system(), |record, work, now| {
             let open = record.status.is_open();
             let Some(check_in) = work.check_ins.iter_mut().find(|c| &c.id == check_in_id) else { return Ok(None) };
             if !open || !check_in.is_open() || check_in.fell_due_at.is_some() || check_in.due_at > now {
@@ -256,7 +262,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
             check_in.fell_due_at = Some(now);
             check_in.last_announced_at = Some(now);
-            Ok(Some(vec![EventType::CaseCheckInDue]))
+            Ok(Some(Decision::new(format!("check_in_due:{check_in_id}"), vec![EventType::CaseCheckInDue])))
         })?;
         Ok(done.changed)
     }
@@ -264,12 +270,13 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Announces check-in `check_in_id` of case `id` overdue, if another interval of
     /// the case's priority has passed; true if this call did.
     pub fn announce_check_in_overdue(&self, id: &CaseId, check_in_id: &CheckInId) -> Result<bool, Problem> {
-        let done = self.commit(id, None, Base::Latest, |record, work, now| {
+        let done = self.commit(id, None, Base::Latest, &By::system(), |record, work, now| {
             let Some(level) = self.overdue_level(record, work, check_in_id, now) else { return Ok(None) };
             let check_in = work.check_ins.iter_mut().find(|c| &c.id == check_in_id).expect("found above");
             check_in.overdue_level = level;
             check_in.last_announced_at = Some(now);
-            Ok(Some(vec![EventType::CaseCheckInOverdue]))
+            let action = format!("check_in_overdue:{check_in_id}:{level}");
+            Ok(Some(Decision::new(action, vec![EventType::CaseCheckInOverdue])))
         })?;
         Ok(done.changed)
     }

@@ -2,13 +2,18 @@
 //!
 //! 1. Read the case; with `If-Match`, a different version is 412 and nothing is written.
 //! 2. Apply the change to a copy (pure; may say "nothing to do").
-//! 3. Reserve slots for the index lists the case joins and for its events, and write
-//!    those entries in one `set_many`.
-//! 4. Compare-and-swap the case, which now names its new slots and event ids: the
-//!    commit point. If another writer got in first, the prepared entries are deleted,
-//!    and the change is 412 (with `If-Match`) or is decided again on the fresh case.
+//! 3. Reserve slots for the index lists the case joins, for its events and for its
+//!    audit entries, and write those entries in one `set_many`. The audit entries
+//!    extend the case's record chain (see [`crate::audit`]) from the head the record
+//!    being replaced names.
+//! 4. Compare-and-swap the case, which now names its new slots, event ids and audit
+//!    head: the commit point. A change without its audit entry cannot happen, nor an
+//!    entry without its change: an entry no head reaches does not count. If another
+//!    writer got in first, the prepared entries are deleted, and the change is 412
+//!    (with `If-Match`) or is decided again on the fresh case.
 //! 5. Delete the entries of lists the case left, and send the events.
 
+use crate::audit::{activity_claim_key, activity_head_key, audit_log, ActivityHead, By, Chain};
 use crate::context::Triage;
 use crate::index::{self, IndexEntry};
 use crate::outbox::{self, outbox_log, OutboxEntry};
@@ -19,7 +24,7 @@ use shared::events::{CaseEvent, EventType};
 use shared::id::{CaseId, EventId};
 use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, UpdateError, Versioned};
-use shared::kv::{to_json, KeyValue};
+use shared::kv::{claim, to_json, KeyValue};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
 use shared::time::Timestamp;
@@ -36,8 +41,37 @@ pub enum Base {
 /// How often a `Latest` change is decided again when other writers keep winning.
 const ATTEMPTS: usize = 5;
 
-/// What a change decided: `None` = nothing to do; else the events it emits.
-pub type Decided = Option<Vec<EventType>>;
+/// What a change decided: `None` = nothing to do; else what it emits and records.
+pub type Decided = Option<Decision>;
+
+/// A change's events and the audit entries that record it (at least one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub events: Vec<EventType>,
+    /// `(action, note)`: the note is free text, sealed in the entry. Never empty.
+    audit: Vec<(String, Option<String>)>,
+}
+
+impl Decision {
+    /// A change recorded as `action`, emitting `events`.
+    pub fn new(action: impl Into<String>, events: Vec<EventType>) -> Decision {
+        Decision { events, audit: vec![(action.into(), None)] }
+    }
+
+    /// The same, with a note on the (last) entry.
+    pub fn noted(mut self, note: Option<&str>) -> Decision {
+        if let Some(last) = self.audit.last_mut() {
+            last.1 = note.map(str::to_string);
+        }
+        self
+    }
+
+    /// One more entry recording the same change.
+    pub fn and(mut self, action: impl Into<String>, note: Option<&str>) -> Decision {
+        self.audit.push((action.into(), note.map(str::to_string)));
+        self
+    }
+}
 
 /// The case after a change, and whether this change wrote it.
 pub struct Committed {
@@ -47,12 +81,14 @@ pub struct Committed {
 
 impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Changes case `id` with `decide` (only if `owner`, when given, owns it), which gets the record, triage's bookkeeping and
-    /// the time, and may be called again on a fresher record.
+    /// the time, and may be called again on a fresher record. The change is audited as
+    /// done `by`, with the entries `decide` names.
     pub fn commit(
         &self,
         id: &CaseId,
         owner: Option<Organisation>,
         base: Base,
+        by: &By,
         mut decide: impl FnMut(&mut CaseRecord, &mut CaseWork, Timestamp) -> Result<Decided, Problem>,
     ) -> Result<Committed, Problem> {
         let key = case_key(id);
@@ -76,10 +112,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let mut record = doc.data.clone();
             let mut work = try_work_of(&record)
                 .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable triage bookkeeping on a case: {e}")))?;
-            let Some(kinds) = decide(&mut record, &mut work, now)? else {
+            let Some(decision) = decide(&mut record, &mut work, now)? else {
                 return Ok(Committed { doc, changed: false });
             };
-            let (target, prepared, events, leave) = self.prepare(record, work, &kinds, now)?;
+            let (target, prepared, events, leave) = self.prepare(record, work, &decision, by, now)?;
             let expected = doc.version;
             let swapped = versioned::update(self.store, &key, self.random, |data: &mut CaseRecord, version| {
                 if version != expected {
@@ -113,15 +149,16 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         Err(Problem::internal(anyhow::anyhow!("case change contended {ATTEMPTS} times")))
     }
 
-    /// Reserves and writes the index and outbox entries of a change. Returns the record
-    /// to swap in, the keys written, the events with their outbox slots, and the keys of
-    /// index entries to delete after the swap.
+    /// Reserves and writes the index, outbox and audit entries of a change. Returns the
+    /// record to swap in, the keys written, the events with their outbox slots, and the
+    /// keys of index entries to delete after the swap.
     #[allow(clippy::type_complexity)]
     fn prepare(
         &self,
         mut record: CaseRecord,
         mut work: CaseWork,
-        kinds: &[EventType],
+        decision: &Decision,
+        by: &By,
         now: Timestamp,
     ) -> Result<(CaseRecord, Vec<String>, Vec<(u64, CaseEvent)>, Vec<String>), Problem> {
         record.next_check_in = crate::checkins::next_check_in(&record, &work);
@@ -139,6 +176,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         let leave: Vec<String> = change.leave.iter().map(index::entry_key).collect();
 
+        let kinds = &decision.events;
         let mut events = Vec::new();
         if !kinds.is_empty() {
             let first = outbox_log().reserve_many(self.store, kinds.len() as u64)?;
@@ -150,11 +188,26 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
             remember_events(&mut work, events.iter().map(|(_, e)| e.id.clone()));
         }
-        set_work(&mut record, &work);
-        if !entries.is_empty() {
-            self.store.set_many(&entries)?;
+
+        if work.audit_head.is_none() && claim(self.store, &activity_claim_key(&record.id))? {
+            // The case's first audited change also starts its activity chain, so a read
+            // never pays for creating it. Kept whatever the swap does (it is empty).
+            let head = Versioned::first(ActivityHead::default(), self.random);
+            entries.push((activity_head_key(&record.id), head.encode()));
         }
-        let written = entries.into_iter().map(|(k, _)| k).collect();
+        // Each entry extends the chain from the head of the record this change replaces.
+        let first = audit_log(&record.id).reserve_many(self.store, decision.audit.len() as u64)?;
+        for (i, (action, note)) in decision.audit.iter().enumerate() {
+            let prev = work.audit_head.take();
+            let entry =
+                self.audit_entry(&record.id, first + i as u64, (Chain::Record, prev), by, action, note.as_deref());
+            entries.push((entry.key, entry.bytes));
+            work.audit_head = Some(entry.link);
+        }
+        set_work(&mut record, &work);
+        self.store.set_many(&entries)?;
+        let head_key = activity_head_key(&record.id);
+        let written = entries.into_iter().map(|(k, _)| k).filter(|k| *k != head_key).collect();
         Ok((record, written, events, leave))
     }
 }

@@ -7,7 +7,8 @@
 //! or a new incident, the new priority, a fresh first-contact deadline, a reset
 //! acknowledgement and escalation, and a case in aftercare or closed back at work.
 
-use crate::commit::Base;
+use crate::audit::By;
+use crate::commit::{Base, Decision};
 use crate::context::Triage;
 use crate::listing::{parse_limit, Cursor, DEFAULT_LIMIT};
 use crate::rules::{self, PerPriority};
@@ -145,7 +146,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             return Ok(false);
         }
         let follow_up = message.follow_up.filter(FollowUpFacts::reports_something);
-        let done = self.commit(id, None, Base::Latest, |record, work, _| {
+        let done = self.commit(id, None, Base::Latest, &By::reporter(), |record, work, _| {
             if work.conversation.has_taken_in(slot) {
                 return Ok(None);
             }
@@ -154,18 +155,15 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             if let Some(follow_up) = &follow_up {
                 events.extend(act_on_follow_up(record, work, follow_up, slot, message.at, &self.config.sla));
             }
-            Ok(Some(events))
-        })?;
-        if done.changed {
-            let (action, note) = match (&follow_up, &done.doc.data.assessment) {
+            let (action, note) = match (&follow_up, &record.assessment) {
                 (Some(_), Some(a)) => {
                     let reasons: Vec<&str> = a.reasons.iter().map(String::as_str).filter(|r| names(r, slot)).collect();
                     (format!("reporter_follow_up:{}", a.priority), Some(reasons.join("; ")))
                 }
                 _ => ("reporter_message".to_string(), None),
             };
-            self.audit(id, &Actor::Reporter, &format!("{action}:message:{slot}"), note.as_deref())?;
-        }
+            Ok(Some(Decision::new(format!("{action}:message:{slot}"), events).noted(note.as_deref())))
+        })?;
         Ok(done.changed)
     }
 
@@ -201,7 +199,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 read,
             });
         }
-        self.audit_by(id, who, &format!("messages_read:{}-{to}", query.from), None)?;
+        self.audit_read(id, who, &format!("messages_read:{}-{to}", query.from))?;
         Ok(ConversationPage {
             case_id: id.clone(),
             messages,
@@ -224,12 +222,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         if up_to == 0 || !self.store.exists(&messages_log(id).key(up_to))? {
             return Err(Problem::invalid_field("/up_to", "must be the number of a message of this case"));
         }
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |_, work, _| {
-            Ok(work.conversation.mark_read(up_to).then(Vec::new))
+        let done = self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |_, work, _| {
+            Ok(work.conversation.mark_read(up_to).then(|| Decision::new(format!("marked_read:{up_to}"), Vec::new())))
         })?;
-        if done.changed {
-            self.audit_by(id, who, &format!("marked_read:{up_to}"), None)?;
-        }
         Ok(done.doc)
     }
 }

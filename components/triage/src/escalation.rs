@@ -4,7 +4,8 @@
 //! (`escalation_interval_minutes`, by default P1 every 15 minutes, P2 every hour, P3
 //! every 4 hours, P4 every day; a priority left out never escalates).
 
-use crate::commit::Base;
+use crate::audit::By;
+use crate::commit::{Base, Decision};
 use crate::context::Triage;
 use shared::events::EventType;
 use shared::id::CaseId;
@@ -28,7 +29,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Escalates case `id` if it is due; true if this call escalated it. Two sweeps at
     /// once escalate a level once: the level is part of the compare-and-swap.
     pub fn escalate(&self, id: &CaseId) -> Result<bool, Problem> {
-        let done = self.commit(id, None, Base::Latest, |record, work, now| {
+        let done = self.commit(id, None, Base::Latest, &By::system(), |record, work, now| {
             let Some(assessment) = &record.assessment else { return Ok(None) };
             let Some(interval) = self.config.escalation.get(assessment.priority) else { return Ok(None) };
             if record.acknowledged_at.is_some() || !record.status.is_open() {
@@ -40,7 +41,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
             work.escalation_level = level;
             work.last_escalated_at = Some(now);
-            Ok(Some(vec![EventType::CaseEscalated]))
+            Ok(Some(Decision::new(format!("escalated:{level}"), vec![EventType::CaseEscalated])))
         })?;
         Ok(done.changed)
     }

@@ -12,6 +12,7 @@ pub mod conversation;
 pub mod escalation;
 pub mod index;
 pub mod listing;
+pub mod org_audit;
 pub mod outbox;
 pub mod peers;
 pub mod retention;

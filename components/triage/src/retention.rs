@@ -16,9 +16,14 @@
 //! - the index entries the case holds (`triage/idx/…`, from its held slots) and its
 //!   pending-triage entry if it still has one;
 //! - its messages (`case/<id>/messages`, every slot and the counter), its audit trail
-//!   (`case/<id>/audit`, likewise), its receipt (`receipt/<hmac>` and its claim, found
+//!   (`case/<id>/audit`, likewise, and the activity chain's head), its receipt (`receipt/<hmac>` and its claim, found
 //!   through `case/<id>/receipt`) and that pointer;
 //! - the case record, then the purge entry itself.
+//!
+//! What outlives the case is one record in its organisation's purge log
+//! ([`crate::org_audit`]): the case id and when. It is written before the mark, and
+//! removed unless this sweep's mark lands, so a case purged by overlapping sweeps has
+//! one record.
 //!
 //! Every step is idempotent: an entry whose case is already gone (a concurrent sweep,
 //! or a purge that stopped half way) deletes the case-derived keys again and itself.
@@ -26,7 +31,7 @@
 //! only sends events a case lists. Two sweeps at once delete the same keys and move
 //! the mark forward by compare-and-swap, never back.
 
-use crate::audit::audit_log;
+use crate::audit::{activity_claim_key, activity_head_key, audit_log};
 use crate::context::Triage;
 use crate::index;
 use crate::work::{set_work, work_of};
@@ -81,6 +86,15 @@ enum Outcome {
     Purged,
     Cancelled,
     Deferred,
+}
+
+/// Why a purge does not mark its case.
+#[derive(Debug)]
+enum Refused {
+    /// Reopened, or closed again later: the entry is stale.
+    NotClosed,
+    /// Its organisation changed after the purge record was written.
+    Moved,
 }
 
 /// Whether `record` is still closed by the close at `closed_at`.
@@ -141,21 +155,42 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let id = &entry.case_id;
         let key = case_key(id);
         let now = self.clock.now();
+        // The organisation's record of the purge is written before the mark, like a
+        // prepared entry: kept if this sweep marks the case, removed otherwise.
+        let audited = match versioned::read::<_, CaseRecord>(self.store, &key)? {
+            Some(doc) if closed_by(&doc.data, entry.closed_at) && work_of(&doc.data).purging.is_none() => {
+                match doc.data.assessment.as_ref().map(|a| a.organisation) {
+                    Some(organisation) => Some(self.audit_purge(organisation, id)?),
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         let marked = versioned::update(self.store, &key, self.random, |record: &mut CaseRecord, _| {
             if !closed_by(record, entry.closed_at) {
-                return Err(());
+                return Err(Refused::NotClosed);
+            }
+            let owner = record.assessment.as_ref().map(|a| a.organisation);
+            if audited.as_ref().is_some_and(|(o, _)| Some(*o) != owner) {
+                // Handed over since it was read: the next sweep records it where it is.
+                return Err(Refused::Moved);
             }
             let mut work = work_of(record);
             if work.purging.is_some() {
-                return Ok(Change::Keep(()));
+                return Ok(Change::Keep(false));
             }
             work.purging = Some(now);
             set_work(record, &work);
-            Ok(Change::Write(()))
+            Ok(Change::Write(true))
         });
+        if let Some((_, written)) = &audited {
+            if !matches!(marked, Ok((_, true))) {
+                let _ = self.store.delete(written);
+            }
+        }
         let mut keys: Vec<String> = Vec::new();
         match marked {
-            Ok((doc, ())) => {
+            Ok((doc, _)) => {
                 let record: &CaseRecord = &doc.data;
                 let work = work_of(record);
                 let members = work.assignment.map(|a| a.members).unwrap_or_default();
@@ -173,7 +208,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                     keys.push(pending_triage_log().key(slot));
                 }
             }
-            Err(UpdateError::Rejected(())) => return Ok(Outcome::Cancelled),
+            Err(UpdateError::Rejected(Refused::NotClosed)) => return Ok(Outcome::Cancelled),
+            Err(UpdateError::Rejected(Refused::Moved)) => return Ok(Outcome::Deferred),
             // Gone already: clear what may be left of it.
             Err(UpdateError::NotFound) => {}
             Err(UpdateError::Store(e)) => return Err(e.into()),
@@ -192,6 +228,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         for log in [messages_log(id), audit_log(id)] {
             keys.extend(log.all_keys(log.last_slot(self.store)?));
         }
+        keys.extend([activity_head_key(id), activity_claim_key(id)]);
         let pointer = case_receipt_key(id);
         if let Some(receipt) = get_json::<_, CaseReceipt>(self.store, &pointer)? {
             keys.extend(receipt.keys());

@@ -7,6 +7,7 @@ use crate::config::TriageConfig;
 use crate::context::Triage;
 use crate::conversation::MessagesQuery;
 use crate::listing::Query;
+use crate::org_audit::Listing;
 use crate::tokens::NewToken;
 use crate::view::case_view;
 use crate::work::work_of;
@@ -34,10 +35,12 @@ pub enum Endpoint {
     CreateToken,
     ListTokens,
     ReadTokenAudit,
+    ReadOrganisationAudit,
     RevokeToken,
     ListCases,
     ReadCase,
     ReadAudit,
+    VerifyAudit,
     Acknowledge,
     Assign,
     OverridePriority,
@@ -61,10 +64,12 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/triage/tokens", Endpoint::CreateToken),
     ("GET", "/triage/tokens", Endpoint::ListTokens),
     ("GET", "/triage/tokens/audit", Endpoint::ReadTokenAudit),
+    ("GET", "/triage/audit", Endpoint::ReadOrganisationAudit),
     ("DELETE", "/triage/tokens/{token_id}", Endpoint::RevokeToken),
     ("GET", "/triage/cases", Endpoint::ListCases),
     ("GET", "/triage/cases/{case_id}", Endpoint::ReadCase),
     ("GET", "/triage/cases/{case_id}/audit", Endpoint::ReadAudit),
+    ("GET", "/triage/cases/{case_id}/audit/verify", Endpoint::VerifyAudit),
     ("POST", "/triage/cases/{case_id}/acknowledge", Endpoint::Acknowledge),
     ("POST", "/triage/cases/{case_id}/assign", Endpoint::Assign),
     ("POST", "/triage/cases/{case_id}/priority", Endpoint::OverridePriority),
@@ -167,13 +172,23 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             )))
         }
         Endpoint::ListTokens => {
-            let tokens = triage.list_tokens(&staff(triage, req)?)?;
+            let who = staff(triage, req)?;
+            who.require_admin()?;
+            triage.audit_list_read(&who, Listing::Tokens)?;
+            let tokens = triage.list_tokens(&who)?;
             let views: Vec<_> = tokens.iter().map(crate::tokens::token_view).collect();
             Ok(no_store(web::json(200, &json!({ "tokens": views }))))
         }
         Endpoint::ReadTokenAudit => {
-            let entries = triage.token_audit_trail(&staff(triage, req)?)?;
+            let who = staff(triage, req)?;
+            who.require_admin()?;
+            triage.audit_list_read(&who, Listing::TokenAudit)?;
+            let entries = triage.token_audit_trail(&who)?;
             Ok(no_store(web::json(200, &json!({ "entries": entries }))))
+        }
+        Endpoint::ReadOrganisationAudit => {
+            let audit = triage.organisation_audit(&staff(triage, req)?)?;
+            Ok(no_store(web::json(200, &audit)))
         }
         Endpoint::RevokeToken => {
             let admin = staff(triage, req)?;
@@ -184,11 +199,13 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
         Endpoint::ListCases => {
             let who = staff(triage, req)?;
             let query = Query::parse(&web::query_pairs(req))?;
+            triage.audit_list_read(&who, Listing::Cases)?;
             Ok(no_store(web::json(200, &triage.list(who.organisation, &query)?)))
         }
         Endpoint::ListCheckIns => {
             let who = staff(triage, req)?;
             let query = AgendaQuery::parse(&web::query_pairs(req), triage.clock.now())?;
+            triage.audit_list_read(&who, Listing::CheckIns)?;
             Ok(no_store(web::json(200, &triage.agenda(who.organisation, &query)?)))
         }
         _ => serve_case(triage, endpoint, params, req),
@@ -213,7 +230,15 @@ fn serve_case<S: KeyValue, O: Outbound>(
         }
         Endpoint::ReadAudit => {
             crate::workflow::owned(triage.read_case(&id)?, &who)?;
-            return Ok(no_store(web::json(200, &json!({"case_id": id, "entries": triage.audit_trail(&id)?}))));
+            triage.audit_read(&id, &who, "audit_read")?;
+            return Ok(no_store(web::json(200, &triage.audit_trail(&id)?)));
+        }
+        Endpoint::VerifyAudit => {
+            crate::workflow::owned(triage.read_case(&id)?, &who)?;
+            // Admins only, and another organisation's case is 404 whoever asks.
+            who.require_admin()?;
+            triage.audit_read(&id, &who, "audit_verified")?;
+            return Ok(no_store(web::json(200, &triage.verify_audit(&id)?)));
         }
         Endpoint::ReadMessages => {
             let query = MessagesQuery::parse(&web::query_pairs(req))?;

@@ -2,7 +2,8 @@
 //! case on): one compare-and-swap change that moves the case with all its index
 //! entries, so the old organisation gets 404 and the new one lists it at once.
 
-use crate::commit::Base;
+use crate::audit::By;
+use crate::commit::{Base, Decision};
 use crate::context::Triage;
 use shared::auth::{Principal, StaffRole};
 use shared::case::CaseRecord;
@@ -42,8 +43,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         to: Organisation,
         reason: &str,
     ) -> Result<Versioned<CaseRecord>, Problem> {
-        let mut from = None;
-        let done = self.commit(id, None, Base::Exact(version), |record, work, now| {
+        let done = self.commit(id, None, Base::Exact(version), &By::staff(who), |record, work, now| {
             let acknowledged = record.acknowledged_at.is_some();
             let Some(assessment) = record.assessment.as_mut() else { return Err(Problem::not_found()) };
             if !may_hand_over(who, assessment.organisation) {
@@ -52,8 +52,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             if assessment.organisation == to {
                 return Err(Problem::invalid_field("/organisation", "the case already belongs to this organisation"));
             }
-            from = Some(assessment.organisation);
-            assessment.reasons.push(format!("handed_over: from {} to {to}", assessment.organisation));
+            let from = assessment.organisation;
+            assessment.reasons.push(format!("handed_over: from {from} to {to}"));
             assessment.organisation = to;
             if !acknowledged {
                 let sla = self.config.sla.get(assessment.priority).expect("configuration covers every priority");
@@ -61,10 +61,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 work.escalation_level = 0;
                 work.last_escalated_at = None;
             }
-            Ok(Some(vec![EventType::CaseHandedOver]))
+            let action = format!("handed_over:{from}:{to}");
+            Ok(Some(Decision::new(action, vec![EventType::CaseHandedOver]).noted(Some(reason))))
         })?;
-        let from = from.expect("a committed handover names its origin");
-        self.audit_by(id, who, &format!("handed_over:{from}:{to}"), Some(reason))?;
         Ok(done.doc)
     }
 }

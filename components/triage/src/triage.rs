@@ -2,7 +2,8 @@
 //! organisation, deadline and suggestions, stored once; the same case twice is
 //! triaged once.
 
-use crate::commit::Base;
+use crate::audit::By;
+use crate::commit::{Base, Decision};
 use crate::context::Triage;
 use crate::rules;
 use crate::work::Suggestion;
@@ -25,17 +26,19 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         // Asked once, outside the compare-and-swap (which may run its decision twice).
         let (suggestions, rematch) = self.suggestions_for(&doc.data);
-        let committed = self.commit(id, None, Base::Latest, |record, work, now| {
+        let committed = self.commit(id, None, Base::Latest, &By::system(), |record, work, now| {
             if record.assessment.is_some() {
                 return Ok(None);
             }
             let decision = rules::decide(&record.facts, record.received_at);
             let sla = self.config.sla.get(decision.priority).expect("configuration covers every priority");
+            let organisation = self.config.routing.organisation(record.facts.role);
+            let action = format!("triaged:{}:{organisation}", decision.priority);
             record.assessment = Some(Assessment {
                 priority: decision.priority,
                 reasons: decision.reasons,
                 needs: decision.needs,
-                organisation: self.config.routing.organisation(record.facts.role),
+                organisation,
                 first_contact_due: record.received_at + sla,
                 triaged_at: now,
             });
@@ -45,7 +48,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             record.pending_triage_slot = None;
             work.suggestions = suggestions.clone();
             work.rematch = rematch;
-            Ok(Some(vec![EventType::CaseCreated, EventType::CaseTriaged]))
+            Ok(Some(Decision::new(action, vec![EventType::CaseCreated, EventType::CaseTriaged])))
         })?;
         self.forget_pending(&doc.data);
         Ok(committed.doc)

@@ -53,6 +53,10 @@ pub struct CaseWork {
     /// the case takes no change (see [`crate::retention`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purging: Option<Timestamp>,
+    /// The latest entry of the case's audit record chain (see [`crate::audit`]): the
+    /// swap that writes this record is what makes that entry valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::audit::Link>,
 }
 
 impl CaseWork {

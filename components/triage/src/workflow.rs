@@ -3,8 +3,9 @@
 //! Every change is based on the version the confidant read (`If-Match`), and every
 //! read and change goes into the audit trail.
 
+use crate::audit::By;
 use crate::checkins::has_open_check_in;
-use crate::commit::Base;
+use crate::commit::{Base, Decision};
 use crate::context::Triage;
 use crate::outbox::status_event;
 use crate::work::{set_work, work_of, Actor, Assignment, PriorityOverride, Transition};
@@ -35,22 +36,20 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Reads a case of the caller's organisation, and records the read.
     pub fn read_for(&self, principal: &Principal, id: &CaseId) -> Result<Versioned<CaseRecord>, Problem> {
         let doc = owned(versioned::read(self.store, &case_key(id))?, principal)?;
-        self.audit_by(id, principal, "read", None)?;
+        self.audit_read(id, principal, "read")?;
         Ok(doc)
     }
 
     /// Acknowledges a case: a confidant has it in hand, escalation stops.
     pub fn acknowledge(&self, who: &Principal, id: &CaseId, version: u64) -> Result<Versioned<CaseRecord>, Problem> {
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, _, now| {
-            if record.acknowledged_at.is_some() {
-                return Ok(None);
-            }
-            record.acknowledged_at = Some(now);
-            Ok(Some(Vec::new()))
-        })?;
-        if done.changed {
-            self.audit_by(id, who, "acknowledged", None)?;
-        }
+        let done =
+            self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, _, now| {
+                if record.acknowledged_at.is_some() {
+                    return Ok(None);
+                }
+                record.acknowledged_at = Some(now);
+                Ok(Some(Decision::new("acknowledged", Vec::new())))
+            })?;
         Ok(done.doc)
     }
 
@@ -80,23 +79,24 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let before: Vec<MemberId> = work_of(&doc.data).assignment.map(|a| a.members).unwrap_or_default();
         let taken = self.take_on(id, members, &before)?;
         let actor = Actor::of(who);
-        let result = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
-            if !assignable(record.status) {
-                return Err(invalid_transition(record.status, CaseStatus::Assigned, "/confidant"));
-            }
-            if record.status != CaseStatus::Assigned && record.status.may_become(CaseStatus::Assigned) {
-                work.last_transition =
-                    Some(Transition { from: record.status, to: CaseStatus::Assigned, by: actor.clone(), at: now });
-                record.status = CaseStatus::Assigned;
-            }
-            work.assignment = Some(Assignment {
-                confidant: confidant.to_string(),
-                members: members.to_vec(),
-                by: actor.clone(),
-                at: now,
+        let result =
+            self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
+                if !assignable(record.status) {
+                    return Err(invalid_transition(record.status, CaseStatus::Assigned, "/confidant"));
+                }
+                if record.status != CaseStatus::Assigned && record.status.may_become(CaseStatus::Assigned) {
+                    work.last_transition =
+                        Some(Transition { from: record.status, to: CaseStatus::Assigned, by: actor.clone(), at: now });
+                    record.status = CaseStatus::Assigned;
+                }
+                work.assignment = Some(Assignment {
+                    confidant: confidant.to_string(),
+                    members: members.to_vec(),
+                    by: actor.clone(),
+                    at: now,
+                });
+                Ok(Some(Decision::new("assigned", vec![EventType::CaseAssigned]).noted(reason)))
             });
-            Ok(Some(vec![EventType::CaseAssigned]))
-        });
         let done = match result {
             Ok(done) => done,
             Err(problem) => {
@@ -106,7 +106,6 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         };
         let dropped: Vec<MemberId> = before.into_iter().filter(|m| !members.contains(m)).collect();
         self.release_all(id, &dropped);
-        self.audit_by(id, who, "assigned", reason)?;
         Ok(done.doc)
     }
 
@@ -162,31 +161,31 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         reason: &str,
     ) -> Result<Versioned<CaseRecord>, Problem> {
         let actor = Actor::of(who);
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
-            let sla = self.config.sla.get(priority).expect("configuration covers every priority");
-            let received_at = record.received_at;
-            let Some(assessment) = record.assessment.as_mut() else {
-                return Err(Problem::not_found());
-            };
-            if assessment.priority == priority {
-                return Ok(None);
-            }
-            let sealed = self.config.keyring.seal(reason.as_bytes(), id.as_str(), "priority-override", self.random);
-            work.priority_override = Some(PriorityOverride {
-                from: assessment.priority,
-                to: priority,
-                reason: sealed,
-                by: actor.clone(),
-                at: now,
-            });
-            assessment.reasons.push(format!("confidant_override: {} to {priority}", assessment.priority));
-            assessment.priority = priority;
-            assessment.first_contact_due = received_at + sla;
-            Ok(Some(vec![EventType::CaseTriaged]))
-        })?;
-        if done.changed {
-            self.audit_by(id, who, &format!("priority:{priority}"), Some(reason))?;
-        }
+        let done =
+            self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
+                let sla = self.config.sla.get(priority).expect("configuration covers every priority");
+                let received_at = record.received_at;
+                let Some(assessment) = record.assessment.as_mut() else {
+                    return Err(Problem::not_found());
+                };
+                if assessment.priority == priority {
+                    return Ok(None);
+                }
+                let sealed = self.config.keyring.seal(reason.as_bytes(), id.as_str(), "priority-override", self.random);
+                work.priority_override = Some(PriorityOverride {
+                    from: assessment.priority,
+                    to: priority,
+                    reason: sealed,
+                    by: actor.clone(),
+                    at: now,
+                });
+                assessment.reasons.push(format!("confidant_override: {} to {priority}", assessment.priority));
+                assessment.priority = priority;
+                assessment.first_contact_due = received_at + sla;
+                Ok(Some(
+                    Decision::new(format!("priority:{priority}"), vec![EventType::CaseTriaged]).noted(Some(reason)),
+                ))
+            })?;
         Ok(done.doc)
     }
 
@@ -205,38 +204,38 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             return Err(Problem::invalid_field("/no_aftercare_reason", "only with status aftercare"));
         }
         let actor = Actor::of(who);
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
-            if to == CaseStatus::Assigned && record.status.may_become(to) {
-                return Err(
-                    Problem::new(ProblemKind::InvalidTransition, "assign a confidant with POST …/assign").at("/status")
-                );
-            }
-            if !record.status.may_become(to) {
-                return Err(invalid_transition(record.status, to, "/status"));
-            }
-            // Aftercare is planned work: a check-in, or a reason why none is wanted.
-            if to == CaseStatus::Aftercare && no_aftercare_reason.is_none() && !has_open_check_in(work) {
-                return Err(Problem::new(
-                    ProblemKind::InvalidTransition,
-                    "aftercare needs an open check-in (POST …/check-ins) or no_aftercare_reason",
-                )
-                .at("/no_aftercare_reason"));
-            }
-            if to == CaseStatus::Closed {
-                // Scheduled with the close time this change records; a reopen cancels it.
-                self.schedule_purge(id, now)?;
-            }
-            work.last_transition = Some(Transition { from: record.status, to, by: actor.clone(), at: now });
-            record.status = to;
-            Ok(Some(status_event(to).into_iter().collect()))
-        })?;
+        let done =
+            self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
+                if to == CaseStatus::Assigned && record.status.may_become(to) {
+                    return Err(Problem::new(ProblemKind::InvalidTransition, "assign a confidant with POST …/assign")
+                        .at("/status"));
+                }
+                if !record.status.may_become(to) {
+                    return Err(invalid_transition(record.status, to, "/status"));
+                }
+                // Aftercare is planned work: a check-in, or a reason why none is wanted.
+                if to == CaseStatus::Aftercare && no_aftercare_reason.is_none() && !has_open_check_in(work) {
+                    return Err(Problem::new(
+                        ProblemKind::InvalidTransition,
+                        "aftercare needs an open check-in (POST …/check-ins) or no_aftercare_reason",
+                    )
+                    .at("/no_aftercare_reason"));
+                }
+                if to == CaseStatus::Closed {
+                    // Scheduled with the close time this change records; a reopen cancels it.
+                    self.schedule_purge(id, now)?;
+                }
+                work.last_transition = Some(Transition { from: record.status, to, by: actor.clone(), at: now });
+                record.status = to;
+                let decision = Decision::new(format!("status:{to}"), status_event(to).into_iter().collect());
+                Ok(Some(match no_aftercare_reason {
+                    Some(why) => decision.noted(Some(reason)).and("no_aftercare_wanted", Some(why)),
+                    None => decision.noted(Some(reason)),
+                }))
+            })?;
         if to == CaseStatus::Closed {
             let members = work_of(&done.doc.data).assignment.map(|a| a.members).unwrap_or_default();
             self.release_all(id, &members);
-        }
-        self.audit_by(id, who, &format!("status:{to}"), Some(reason))?;
-        if let Some(why) = no_aftercare_reason {
-            self.audit_by(id, who, "no_aftercare_wanted", Some(why))?;
         }
         Ok(done.doc)
     }
@@ -249,8 +248,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let now = self.clock.now();
         let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
         let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
-        self.store.set_many(&[(log.key(slot), to_json(&message))])?;
-        self.audit_by(id, who, "message", None)?;
+        // The message and its audit entry in one write; it counts once the activity
+        // chain names the entry (else both are removed and the request fails).
+        self.audit_activity(id, &By::staff(who), "message", &[(log.key(slot), to_json(&message))])?;
         Ok((now, slot))
     }
 
@@ -264,14 +264,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         if still_down {
             return Ok(false);
         }
-        let done = self.commit(id, None, Base::Latest, |record, work, _| {
+        let done = self.commit(id, None, Base::Latest, &By::system(), |record, work, _| {
             if !work.rematch {
                 return Ok(None);
             }
             work.rematch = false;
             work.suggestions = found.clone();
             set_work(record, work);
-            Ok(Some(Vec::new()))
+            Ok(Some(Decision::new("rematched", Vec::new())))
         })?;
         Ok(done.changed)
     }

@@ -41,8 +41,11 @@ fn a_confidant_reads_the_decrypted_case_and_the_read_is_audited() {
     assert_eq!(reply.headers["cache-control"], "no-store");
     let audit = w.staff(&token, "GET", &case_path(&id, "/audit"), &[], None);
     assert_eq!(audit.status, 200);
-    assert_eq!(audit.body["entries"][0]["action"], "read");
-    assert_eq!(audit.body["entries"][0]["actor"]["kind"], "staff");
+    // Triage's own decision at intake's handover comes first, by the system.
+    assert_eq!(audit.body["entries"][0]["action"], format!("triaged:P2:{}", "ngb"), "{}", audit.body);
+    assert_eq!(audit.body["entries"][0]["actor"]["kind"], "system");
+    assert_eq!(audit.body["entries"][1]["action"], "read");
+    assert_eq!(audit.body["entries"][1]["actor"]["kind"], "staff");
 }
 
 #[test]

@@ -76,10 +76,14 @@ fn every_answer_fits_openapi() {
         conforms("POST", "/triage/cases/{case_id}/handover", &handed);
     }
     conforms("GET", "/triage/cases/{case_id}/audit", &w.staff(ADMIN, "GET", &case("/audit"), &[], None));
+    conforms("GET", "/triage/cases/{case_id}/audit/verify", &w.staff(ADMIN, "GET", &case("/audit/verify"), &[], None));
+    conforms("GET", "/triage/cases/{case_id}/audit/verify", &w.staff(&token, "GET", &case("/audit/verify"), &[], None));
     conforms("GET", "/triage/cases", &w.staff(ADMIN, "GET", "/triage/cases?sort=unread_first", &[], None));
     conforms("GET", "/triage/cases", &w.staff(&token, "GET", "/triage/cases?sort=urgent", &[], None));
     conforms("GET", "/triage/cases", &w.staff(&token, "GET", "/triage/cases?limit=0", &[], None));
     conforms("POST", "/triage/sweep", &w.sweep());
+    conforms("GET", "/triage/audit", &w.staff(ADMIN, "GET", "/triage/audit", &[], None));
+    conforms("GET", "/triage/audit", &w.staff(&token, "GET", "/triage/audit", &[], None));
     let token_id = created.body["id"].as_str().unwrap();
     let revoked = w.staff(ADMIN, "DELETE", &format!("/triage/tokens/{token_id}"), &[], None);
     conforms("DELETE", "/triage/tokens/{token_id}", &revoked);

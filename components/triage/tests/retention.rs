@@ -85,6 +85,14 @@ fn traces(w: &World, id: &CaseId) -> Vec<String> {
         .collect()
 }
 
+/// What is left of a purged case besides its organisation's purge records, and how
+/// many purge records name it (exactly one for a purged case).
+fn after_purge(w: &World, id: &CaseId) -> (Vec<String>, usize) {
+    let (records, rest): (Vec<_>, Vec<_>) =
+        traces(w, id).into_iter().partition(|k| k.starts_with("triage/org-audit/ngb/purged/s/"));
+    (rest, records.len())
+}
+
 #[test]
 fn a_closed_case_is_purged_after_the_retention_with_every_key_that_holds_its_id() {
     for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
@@ -103,7 +111,12 @@ fn a_closed_case_is_purged_after_the_retention_with_every_key_that_holds_its_id(
         w.advance(Duration::days(2));
         let report = w.sweep();
         assert_eq!(report.body["cases_purged"], 1, "{mode:?}: {}", report.body);
-        assert_eq!(traces(&w, &id), Vec::<String>::new(), "{mode:?}: nothing of the purged case is left");
+        // Nothing but the organisation's record that it was purged: the id and when.
+        let left = traces(&w, &id);
+        assert_eq!(left, vec!["triage/org-audit/ngb/purged/s/000000000001".to_string()], "{mode:?}");
+        let purged: serde_json::Value = serde_json::from_slice(&w.store.dump()[&left[0]]).unwrap();
+        let fields: Vec<&String> = purged.as_object().unwrap().keys().collect();
+        assert_eq!(fields, ["case_id", "organisation", "purged_at"], "{mode:?}: {purged}");
         assert_eq!(w.staff(&token, "GET", &case_path(&id, ""), &[], None).status, 404);
         assert_eq!(w.record(&open).data.status, shared::domain::CaseStatus::Assigned, "an open case is kept");
         let releases = w
@@ -142,7 +155,7 @@ fn a_reopened_case_is_not_purged_and_a_second_close_starts_the_period_again() {
         assert_eq!(w.sweep().body["cases_purged"], 0, "{mode:?}: the new close counts");
         w.advance(Duration::days(66));
         assert_eq!(w.sweep().body["cases_purged"], 1, "{mode:?}");
-        assert!(traces(&w, &id).is_empty(), "{mode:?}: {:?}", traces(&w, &id));
+        assert_eq!(after_purge(&w, &id), (vec![], 1), "{mode:?}: the cancelled purge left no record");
     }
 }
 
@@ -168,7 +181,7 @@ fn a_purge_waits_while_the_directory_cannot_release_its_members() {
     assert_eq!(reopen.status, 404, "{}", reopen.body);
     w.peers.lock().unwrap().directory_down = false;
     assert_eq!(w.sweep().body["cases_purged"], 1);
-    assert!(traces(&w, &id).is_empty());
+    assert_eq!(after_purge(&w, &id), (vec![], 1), "one purge record, written by the sweep that purged");
 }
 
 #[test]
@@ -191,7 +204,7 @@ fn sweeps_running_at_once_leave_nothing_of_the_due_cases() {
         // Overlapping sweeps may both count a case they both deleted.
         assert!((6..=18).contains(&purged), "{mode:?}: {purged}");
         for id in &closed {
-            assert_eq!(traces(&w, id), Vec::<String>::new(), "{mode:?}");
+            assert_eq!(after_purge(&w, id), (vec![], 1), "{mode:?}: one purge record however many sweeps ran");
         }
         assert_eq!(w.sweep().body["cases_purged"], 0, "{mode:?}: nothing left to purge");
     }
@@ -206,7 +219,7 @@ fn the_retention_is_configurable_and_checked() {
     set_status(&w, &token, &id, &etag, "closed");
     w.advance(Duration::days(31));
     assert_eq!(w.sweep().body["cases_purged"], 1);
-    assert!(traces(&w, &id).is_empty());
+    assert_eq!(after_purge(&w, &id), (vec![], 1));
     w.vars.set("case_retention_days", "0");
     let reply = w.call("POST", "/triage/sweep", &[("weerbaar-internal-secret", INTERNAL)], None);
     assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));

@@ -3,7 +3,8 @@
 //! It reproduces what code must not rely on: a swap from an absent key upserts, and in
 //! [`CasMode::RedisLike`] every applied swap still reports a conflict. It counts
 //! operations, so tests and notes can state the store cost of a request, and it can
-//! fail writes, so tests can prove that nothing half-done is left behind.
+//! fail writes (all of them, or only swaps), so tests can prove that nothing half-done
+//! is left behind.
 
 use super::{KeyValue, StoreError, Swap};
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub struct MemoryStore {
     data: Mutex<BTreeMap<String, Vec<u8>>>,
     mode: CasMode,
     fail_writes: AtomicBool,
+    fail_swaps: AtomicBool,
     ops: AtomicU64,
 }
 
@@ -50,6 +52,12 @@ impl MemoryStore {
     /// Makes every write fail (reads still work), like a store that lost its disk.
     pub fn fail_writes(&self, fail: bool) {
         self.fail_writes.store(fail, Ordering::SeqCst);
+    }
+
+    /// Makes every compare-and-swap fail (everything else still works): a failure at
+    /// the commit point, after whatever was written before the swap.
+    pub fn fail_swaps(&self, fail: bool) {
+        self.fail_swaps.store(fail, Ordering::SeqCst);
     }
 
     /// Every key and value, for tests that inspect what was stored.
@@ -162,6 +170,9 @@ impl KeyValue for MemoryStore {
     fn cas_swap(&self, cas: MemoryCas, value: &[u8]) -> Result<Swap, StoreError> {
         self.count();
         self.check_write()?;
+        if self.fail_swaps.load(Ordering::SeqCst) {
+            return Err(StoreError("injected swap failure".into()));
+        }
         let mut data = self.data.lock().unwrap();
         let applies = match &cas.current {
             // What real Spin does: a swap from "absent" guards nothing.
