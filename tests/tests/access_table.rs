@@ -81,6 +81,7 @@ fn rows(receiver_url: &str, case_id: &str) -> Vec<Row> {
         Row { target: Target::Fresh, ..row("POST", "/directory/members/{member_id}/deactivate", None, programme(200)) },
         row("POST", "/directory/match", Some(matching.clone()), staff(200)),
         row("GET", "/directory/audit/contact-reads", None, programme(200)),
+        row("GET", "/directory/audit/log-reads", None, programme(200)),
         row("POST", "/directory/internal/match", Some(matching), internal(200)),
         row("POST", "/directory/internal/members/{member_id}/assign", Some(case.clone()), internal(200)),
         row("POST", "/directory/internal/members/{member_id}/release", Some(case), internal(200)),
