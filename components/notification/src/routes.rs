@@ -124,7 +124,8 @@ pub fn handle<S: KeyValue, O: Outbound>(
             }
             Endpoint::Sweep => {
                 if verify_internal(req.headers(), &config.internal_secret).is_err() {
-                    authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?.require_admin()?;
+                    authenticate(&store, req.headers(), &config.admin_token, &config.record_mac, ports.clock.now())?
+                        .require_admin()?;
                 }
                 let swept = sweep::sweep(&ctx)?;
                 shared::watchdog::record_run(&store, "notification", config.sweep_interval, ctx.clock.now(), &swept)?;
@@ -139,7 +140,8 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 Ok(web::json(200, &ticked))
             }
             _ => {
-                let who = authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?;
+                let who =
+                    authenticate(&store, req.headers(), &config.admin_token, &config.record_mac, ports.clock.now())?;
                 who.require_admin()?;
                 admin(&ctx, &who, endpoint, &params, &req)
             }

@@ -78,7 +78,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     ) -> Result<(), Problem> {
         let log = audit_log(case);
         let slot = log.reserve(self.store)?;
-        let note = note.map(|n| self.config.keyring.seal(n.as_bytes(), case.as_str(), &note_field(slot), self.random));
+        let note = match note {
+            Some(n) => Some(self.case_cipher(case)?.seal(n.as_bytes(), case.as_str(), &note_field(slot), self.random)),
+            None => None,
+        };
         let entry = AuditEntry {
             at: self.clock.now(),
             actor: actor.clone(),
@@ -96,13 +99,13 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let last = log.last_slot(self.store)?;
         let first = last.saturating_sub(AUDIT_SHOWN - 1).max(1);
         let mut trail = Vec::new();
+        let cipher = self.case_cipher(case)?;
         for (slot, bytes) in log.read(self.store, first, last)? {
             let entry: AuditEntry = serde_json::from_slice(&bytes)
                 .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable audit entry: {e}")))?;
             let note = match &entry.note {
                 Some(sealed) => Some(
-                    self.config
-                        .keyring
+                    cipher
                         .open(sealed, case.as_str(), &note_field(slot))
                         .map(|b| String::from_utf8_lossy(&b).into_owned())
                         .map_err(|e| Problem::internal(anyhow::anyhow!("audit note: {e:?}")))?,

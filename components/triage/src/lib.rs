@@ -15,6 +15,7 @@ pub mod listing;
 pub mod outbox;
 pub mod peers;
 pub mod retention;
+pub mod rewrap;
 pub mod routes;
 pub mod rules;
 pub mod sweep;

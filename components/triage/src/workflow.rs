@@ -162,6 +162,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         reason: &str,
     ) -> Result<Versioned<CaseRecord>, Problem> {
         let actor = Actor::of(who);
+        let cipher = self.case_cipher(id)?;
         let done = self.commit(id, Some(who.organisation), Base::Exact(version), |record, work, now| {
             let sla = self.config.sla.get(priority).expect("configuration covers every priority");
             let received_at = record.received_at;
@@ -171,7 +172,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             if assessment.priority == priority {
                 return Ok(None);
             }
-            let sealed = self.config.keyring.seal(reason.as_bytes(), id.as_str(), "priority-override", self.random);
+            let sealed = cipher.seal(reason.as_bytes(), id.as_str(), "priority-override", self.random);
             work.priority_override = Some(PriorityOverride {
                 from: assessment.priority,
                 to: priority,
@@ -247,7 +248,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let log = messages_log(id);
         let slot = log.reserve(self.store)?;
         let now = self.clock.now();
-        let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
+        let sealed = self.case_cipher(id)?.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
         let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
         self.store.set_many(&[(log.key(slot), to_json(&message))])?;
         self.audit_by(id, who, "message", None)?;
