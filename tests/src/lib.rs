@@ -182,6 +182,12 @@ impl TestApp {
         self.runtime.store.dump(label).expect("reading the key-value store for a test")
     }
 
+    /// Writes `value` at `key` of store `label` straight into the store, past every
+    /// component: what anything else with access to the store could do.
+    pub fn kv_set(&self, label: &str, key: &str, value: &[u8]) {
+        self.runtime.store.set(label, key, value).expect("writing the key-value store for a test")
+    }
+
     /// Fault hook: every store write fails with `other(..)` while on.
     pub fn fail_store_writes(&self, fail: bool) {
         self.runtime.store.set_write_fault(if fail { WriteFault::All } else { WriteFault::None });
