@@ -20,7 +20,7 @@
 //! until they are purged.
 
 use crate::case::pending_triage_log;
-use crate::crypto::{CryptoError, DataKey, Keyring, Sealed, DATA_KEY_KID};
+use crate::crypto::{CryptoError, DataKey, FieldSealer, Keyring, Sealed, DATA_KEY_KID};
 use crate::id::CaseId;
 use crate::kv::slots::SlotLog;
 use crate::kv::versioned::{self, Change, UpdateError, Versioned};
@@ -104,7 +104,7 @@ impl<'a> CaseCipher<'a> {
         }
     }
 
-    /// Opens a field sealed by [`CaseCipher::seal`] (or, on a legacy case, by the keyring).
+    /// Opens a field sealed by `seal` (or, on a legacy case, by the keyring).
     pub fn open(&self, sealed: &Sealed, record_id: &str, field: &str) -> Result<Vec<u8>, CryptoError> {
         match (&self.data_key, sealed.kid == DATA_KEY_KID) {
             (Some(key), true) => key.open(sealed, record_id, field),
@@ -112,21 +112,16 @@ impl<'a> CaseCipher<'a> {
             (_, false) => self.keyring.open(sealed, record_id, field),
         }
     }
+}
 
-    /// Seals a document as JSON.
-    pub fn seal_json<T: Serialize>(&self, value: &T, record_id: &str, field: &str, random: &dyn Random) -> Sealed {
-        self.seal(&serde_json::to_vec(value).expect("document serialises"), record_id, field, random)
+/// The JSON helpers of [`FieldSealer`] for a case's fields.
+impl FieldSealer for CaseCipher<'_> {
+    fn seal(&self, plaintext: &[u8], record_id: &str, field: &str, random: &dyn Random) -> Sealed {
+        CaseCipher::seal(self, plaintext, record_id, field, random)
     }
 
-    /// Opens a document sealed with [`CaseCipher::seal_json`].
-    pub fn open_json<T: serde::de::DeserializeOwned>(
-        &self,
-        sealed: &Sealed,
-        record_id: &str,
-        field: &str,
-    ) -> Result<T, CryptoError> {
-        let bytes = self.open(sealed, record_id, field)?;
-        serde_json::from_slice(&bytes).map_err(|_| CryptoError::Undecodable)
+    fn open(&self, sealed: &Sealed, record_id: &str, field: &str) -> Result<Vec<u8>, CryptoError> {
+        CaseCipher::open(self, sealed, record_id, field)
     }
 }
 

@@ -122,14 +122,23 @@ impl Keyring {
             .ok_or_else(|| CryptoError::UnknownKey(sealed.kid.clone()))?;
         open_with(cipher, sealed, record_id, field)
     }
+}
+
+/// Seals and opens fields bound to a record and a field name, and documents as JSON.
+pub trait FieldSealer {
+    /// Seals `plaintext` for the field `field` of record `record_id`.
+    fn seal(&self, plaintext: &[u8], record_id: &str, field: &str, random: &dyn Random) -> Sealed;
+
+    /// Opens what `seal` sealed for the same record and field.
+    fn open(&self, sealed: &Sealed, record_id: &str, field: &str) -> Result<Vec<u8>, CryptoError>;
 
     /// Seals a document as JSON.
-    pub fn seal_json<T: Serialize>(&self, value: &T, record_id: &str, field: &str, random: &dyn Random) -> Sealed {
+    fn seal_json<T: Serialize>(&self, value: &T, record_id: &str, field: &str, random: &dyn Random) -> Sealed {
         self.seal(&serde_json::to_vec(value).expect("document serialises"), record_id, field, random)
     }
 
-    /// Opens a document sealed with [`Keyring::seal_json`].
-    pub fn open_json<T: serde::de::DeserializeOwned>(
+    /// Opens a document sealed with [`FieldSealer::seal_json`].
+    fn open_json<T: serde::de::DeserializeOwned>(
         &self,
         sealed: &Sealed,
         record_id: &str,
@@ -137,6 +146,16 @@ impl Keyring {
     ) -> Result<T, CryptoError> {
         let bytes = self.open(sealed, record_id, field)?;
         serde_json::from_slice(&bytes).map_err(|_| CryptoError::Undecodable)
+    }
+}
+
+impl FieldSealer for Keyring {
+    fn seal(&self, plaintext: &[u8], record_id: &str, field: &str, random: &dyn Random) -> Sealed {
+        Keyring::seal(self, plaintext, record_id, field, random)
+    }
+
+    fn open(&self, sealed: &Sealed, record_id: &str, field: &str) -> Result<Vec<u8>, CryptoError> {
+        Keyring::open(self, sealed, record_id, field)
     }
 }
 

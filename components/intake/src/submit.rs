@@ -13,6 +13,7 @@ use shared::case::{
     RECEIPT_PURPOSE, REPORTER_FIELD,
 };
 use shared::case_keys::CaseCipher;
+use shared::crypto::FieldSealer;
 use shared::domain::{CaseStatus, Language};
 use shared::id::CaseId;
 use shared::kv::expiry::{Expiring, ExpiryClass};

@@ -8,7 +8,7 @@ use shared::case::{
     case_key, message_field, messages_log, pending_triage_log, CaseMessage, CaseRecord, MessageAuthor, PendingMessage,
 };
 use shared::case_keys::{data_key_key, CaseCipher, WrappedKey};
-use shared::crypto::Keyring;
+use shared::crypto::{FieldSealer, Keyring};
 use shared::id::CaseId;
 use shared::kv::memory::CasMode;
 use shared::kv::versioned::{self, Versioned};

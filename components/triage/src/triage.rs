@@ -8,6 +8,7 @@ use crate::rules;
 use crate::work::Suggestion;
 use shared::case::{pending_triage_log, Assessment, CaseRecord, ReporterDetails, REPORTER_FIELD};
 use shared::case_keys::CaseCipher;
+use shared::crypto::FieldSealer;
 use shared::domain::CaseStatus;
 use shared::events::EventType;
 use shared::id::CaseId;

@@ -5,6 +5,7 @@ use crate::work::{work_of, Actor, Assignment, Suggestion, Transition};
 use serde::Serialize;
 use shared::case::{Assessment, CaseRecord, ReportFacts, ReporterDetails, REPORTER_FIELD};
 use shared::case_keys::CaseCipher;
+use shared::crypto::FieldSealer;
 use shared::domain::{CaseStatus, Priority};
 use shared::id::CaseId;
 use shared::kv::versioned::Versioned;

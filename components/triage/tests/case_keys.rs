@@ -8,7 +8,7 @@ use serde_json::json;
 use shared::auth::{issue_token, token_key, RecordMac, StaffRole, TokenRecord, TokenScope};
 use shared::case::{case_key, message_field, messages_log, CaseMessage, CaseRecord, ReporterDetails, REPORTER_FIELD};
 use shared::case_keys::{data_key_key, CaseCipher, WrappedKey};
-use shared::crypto::{base64_encode, DATA_KEY_KID};
+use shared::crypto::{base64_encode, FieldSealer, DATA_KEY_KID};
 use shared::domain::{IncidentKind, Organisation, Role};
 use shared::id::{CaseId, TokenId};
 use shared::kv::memory::CasMode;

@@ -10,7 +10,7 @@ use shared::case::{
 use shared::case_keys::CaseCipher;
 use shared::clock::ManualClock;
 use shared::config::MapVariables;
-use shared::crypto::{base64_encode, Keyring};
+use shared::crypto::{base64_encode, FieldSealer, Keyring};
 use shared::domain::*;
 use shared::events::CaseEvent;
 use shared::id::CaseId;
