@@ -145,6 +145,13 @@ pub fn rewrap<S: KeyValue>(
     id: &CaseId,
     random: &dyn Random,
 ) -> Result<Rewrap, anyhow::Error> {
+    // A plain read first: after the walk has passed once, nearly every key is current,
+    // and a read is cheaper than opening a compare-and-swap.
+    match versioned::read::<_, WrappedKey>(store, &data_key_key(id))? {
+        None => return Ok(Rewrap::Gone),
+        Some(doc) if doc.data.wrapped.kid == keyring.current_kid() => return Ok(Rewrap::Current),
+        Some(_) => {}
+    }
     let outcome = versioned::update(store, &data_key_key(id), random, |stored: &mut WrappedKey, _| {
         if stored.wrapped.kid == keyring.current_kid() {
             return Ok::<_, CryptoError>(Change::Keep(Rewrap::Current));

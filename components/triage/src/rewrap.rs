@@ -55,12 +55,17 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Re-wraps at most [`REWRAP_BATCH`] data keys under the current key.
     pub fn rewrap_keys(&self) -> Result<Rewrapped, Problem> {
         let kid = self.config.keyring.current_kid().to_string();
-        let start = match versioned::read::<_, RewrapProgress>(self.store, PROGRESS)? {
-            Some(doc) if doc.data.kid == kid => doc.data.next_slot,
+        let stored = versioned::read::<_, RewrapProgress>(self.store, PROGRESS)?.map(|doc| doc.data);
+        let start = match &stored {
+            Some(progress) if progress.kid == kid => progress.next_slot,
             _ => 1,
         };
         let log = wrapped_keys_log();
         let last = key_slots_reserved(self.store)?.min(start + REWRAP_BATCH - 1);
+        if last < start && stored.as_ref().is_some_and(|p| p.kid == kid && !p.stuck) {
+            // Caught up under the current key, and no new case since: nothing to write.
+            return Ok(Rewrapped::default());
+        }
         let mut done = Rewrapped::default();
         let mut next = start;
         for (slot, value) in log.read_slots(self.store, &(start..=last).collect::<Vec<_>>())? {
