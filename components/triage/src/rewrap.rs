@@ -70,9 +70,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let mut next = start;
         for (slot, value) in log.read_slots(self.store, &(start..=last).collect::<Vec<_>>())? {
             if let Some(bytes) = value {
-                let entry: WrappedKeyEntry = serde_json::from_slice(&bytes)
-                    .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case-key entry: {e}")))?;
-                match rewrap(self.store, &self.config.keyring, &entry.case_id, self.random) {
+                let rewrapped = serde_json::from_slice::<WrappedKeyEntry>(&bytes)
+                    .map_err(|e| anyhow::anyhow!("undecodable entry in slot {slot}: {e}"))
+                    .and_then(|entry| rewrap(self.store, &self.config.keyring, &entry.case_id, self.random));
+                match rewrapped {
                     Ok(Rewrap::Rewrapped) => done.keys += 1,
                     Ok(Rewrap::Current | Rewrap::Gone) => {}
                     Err(e) => {
