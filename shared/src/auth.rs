@@ -5,8 +5,14 @@
 //! token has 256 bits of entropy, so a plain hash cannot be reversed by guessing), at
 //! `auth/token/<sha256>`. The bootstrap admin token comes from the secret variable
 //! `admin_token` and is never stored.
+//!
+//! A token record carries a MAC ([`RecordMac`], secret variable `record_mac_key`) over
+//! its fields and its store key: a record written into the store by anything that does
+//! not hold that key (a component with store access only, a restored tampered backup)
+//! is refused like an unknown token, so write access to the store cannot mint an
+//! admin. Records from before the MAC existed are refused too: re-issue them.
 
-use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::crypto::{constant_time_eq, hex, sha256_hex, KeyedHasher};
 use crate::domain::{wire_enum, Organisation};
 use crate::id::TokenId;
 use crate::kv::{get_json, KeyValue};
@@ -67,6 +73,62 @@ pub struct TokenRecord {
     /// Extra powers; only ever set on a BZK admin's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<TokenScope>,
+    /// The record's MAC (hex), set by [`TokenRecord::signed`]; a record without a valid
+    /// one authenticates no one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+/// The MAC key of authorisation records, from the secret variable `record_mac_key`
+/// (base64, at least 32 bytes). Only the components that read or write such records
+/// hold it.
+pub struct RecordMac(KeyedHasher);
+
+impl fmt::Debug for RecordMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordMac(<secret>)")
+    }
+}
+
+/// The HMAC purpose label of authorisation records.
+const RECORD_MAC_PURPOSE: &str = "authorisation-record";
+
+impl RecordMac {
+    /// From the variable's base64 value.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        KeyedHasher::parse(text).map(RecordMac)
+    }
+
+    /// The MAC of `value` stored at `key`: over the key and the value's JSON (a struct
+    /// serialises its fields in declaration order, so the encoding is canonical), so a
+    /// valid record moved to another key fails too.
+    pub fn of<T: Serialize>(&self, key: &str, value: &T) -> String {
+        let mut message = key.as_bytes().to_vec();
+        message.push(0);
+        message.extend(serde_json::to_vec(value).expect("record serialises"));
+        hex(&self.0.mac(RECORD_MAC_PURPOSE, &message))
+    }
+
+    /// Whether `mac` is the MAC of `value` at `key` (in constant time).
+    pub fn verify<T: Serialize>(&self, key: &str, value: &T, mac: &str) -> bool {
+        constant_time_eq(self.of(key, value).as_bytes(), mac.as_bytes())
+    }
+}
+
+impl TokenRecord {
+    /// The record with its MAC for storing at `key`: every write of a token record.
+    pub fn signed(mut self, mac: &RecordMac, key: &str) -> Self {
+        self.mac = None;
+        self.mac = Some(mac.of(key, &self));
+        self
+    }
+
+    /// Whether the record carries a valid MAC for `key`.
+    pub fn is_authentic(&self, mac: &RecordMac, key: &str) -> bool {
+        let Some(given) = &self.mac else { return false };
+        let unsigned = TokenRecord { mac: None, ..self.clone() };
+        mac.verify(key, &unsigned, given)
+    }
 }
 
 /// How long a token lives unless its issuer says otherwise (and how long a token
@@ -177,13 +239,14 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Authenticates a staff request by its bearer token at `now`. An unknown, revoked or
-/// expired token gets one and the same answer. `bootstrap_admin_token` empty: the
-/// bootstrap admin is switched off.
+/// Authenticates a staff request by its bearer token at `now`. An unknown, revoked,
+/// expired or unauthentic (no valid MAC under `mac`) token gets one and the same
+/// answer. `bootstrap_admin_token` empty: the bootstrap admin is switched off.
 pub fn authenticate<S: KeyValue>(
     store: &S,
     headers: &http::HeaderMap,
     bootstrap_admin_token: &str,
+    mac: &RecordMac,
     now: Timestamp,
 ) -> Result<Principal, Problem> {
     let token = bearer(headers).ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
@@ -193,9 +256,10 @@ pub fn authenticate<S: KeyValue>(
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(unauthorized(REFUSED));
     }
-    let record: Option<TokenRecord> = get_json(store, &token_key(&sha256_hex(token.as_bytes())))?;
+    let key = token_key(&sha256_hex(token.as_bytes()));
+    let record: Option<TokenRecord> = get_json(store, &key)?;
     match record {
-        Some(r) if r.revoked_at.is_none() && now < r.expires() => {
+        Some(r) if r.revoked_at.is_none() && now < r.expires() && r.is_authentic(mac, &key) => {
             let programme = r.scope == Some(TokenScope::Programme);
             Ok(Principal { token: Some(r.id), organisation: r.organisation, role: r.role, programme, holder: r.holder })
         }
@@ -227,6 +291,10 @@ mod tests {
         h
     }
 
+    fn mac() -> RecordMac {
+        RecordMac::parse(&crate::crypto::base64_encode(&[7u8; 32])).unwrap()
+    }
+
     fn t0() -> Timestamp {
         Timestamp::from_unix_millis(0)
     }
@@ -245,20 +313,26 @@ mod tests {
             expires_at: Some(Timestamp::from_unix_millis(1_000)),
             revoked_at: None,
             scope: None,
-        };
+            mac: None,
+        }
+        .signed(&mac(), &token_key(&issued.hash));
         store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
         let auth = headers(&format!("Bearer {}", issued.secret));
-        assert_eq!(authenticate(&store, &auth, "", Timestamp::from_unix_millis(999)).unwrap().holder, "A. Jansen");
-        let expired = authenticate(&store, &auth, "", Timestamp::from_unix_millis(1_000)).unwrap_err();
-        let unknown = authenticate(&store, &headers("Bearer wbt_00"), "", t0()).unwrap_err();
+        assert_eq!(
+            authenticate(&store, &auth, "", &mac(), Timestamp::from_unix_millis(999)).unwrap().holder,
+            "A. Jansen"
+        );
+        let expired = authenticate(&store, &auth, "", &mac(), Timestamp::from_unix_millis(1_000)).unwrap_err();
+        let unknown = authenticate(&store, &headers("Bearer wbt_00"), "", &mac(), t0()).unwrap_err();
         assert_eq!((expired.kind, &expired.detail), (unknown.kind, &unknown.detail));
         // A record from before expiry existed lives DEFAULT_TOKEN_DAYS.
         let old = serde_json::json!({"id": record.id, "organisation": "ngb", "role": "admin", "label": "desk",
                                      "created_at": t0()});
-        store.set(&token_key(&issued.hash), old.to_string().as_bytes()).unwrap();
+        let old: TokenRecord = serde_json::from_value(old).unwrap();
+        store.set(&token_key(&issued.hash), &to_json(&old.signed(&mac(), &token_key(&issued.hash)))).unwrap();
         let day = 24 * 3600 * 1000;
-        assert!(authenticate(&store, &auth, "", Timestamp::from_unix_millis(89 * day)).is_ok());
-        assert!(authenticate(&store, &auth, "", Timestamp::from_unix_millis(90 * day)).is_err());
+        assert!(authenticate(&store, &auth, "", &mac(), Timestamp::from_unix_millis(89 * day)).is_ok());
+        assert!(authenticate(&store, &auth, "", &mac(), Timestamp::from_unix_millis(90 * day)).is_err());
     }
 
     #[test]
@@ -275,10 +349,12 @@ mod tests {
             expires_at: Some(Timestamp::from_unix_millis(1_000)),
             revoked_at: None,
             scope: None,
-        };
+            mac: None,
+        }
+        .signed(&mac(), &token_key(&issued.hash));
         store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
-        let who =
-            authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token", t0()).unwrap();
+        let who = authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token", &mac(), t0())
+            .unwrap();
         assert_eq!(who.organisation, Organisation::Nvvr);
         assert_eq!(who.role, StaffRole::Confidant);
         assert!(who.require_admin().is_err());
@@ -286,22 +362,61 @@ mod tests {
         assert!(!store.dump().keys().any(|k| k.contains(&issued.secret)));
 
         record.revoked_at = Some(Timestamp::from_unix_millis(1));
+        let record = record.signed(&mac(), &token_key(&issued.hash));
         store.set(&token_key(&issued.hash), &to_json(&record)).unwrap();
-        let err =
-            authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token", t0()).unwrap_err();
+        let err = authenticate(&store, &headers(&format!("Bearer {}", issued.secret)), "bootstrap-token", &mac(), t0())
+            .unwrap_err();
         assert_eq!(err.kind, ProblemKind::Unauthorized);
+    }
+
+    #[test]
+    fn a_token_record_written_without_the_mac_key_is_refused() {
+        let store = MemoryStore::new();
+        let r = SeededRandom::new(6);
+        let issued = issue_token(&r);
+        let key = token_key(&issued.hash);
+        let record = TokenRecord {
+            id: TokenId::generate(&r),
+            organisation: Organisation::Bzk,
+            role: StaffRole::Admin,
+            holder: "indringer".into(),
+            created_at: t0(),
+            expires_at: Some(Timestamp::from_unix_millis(1_000)),
+            revoked_at: None,
+            scope: Some(TokenScope::Programme),
+            mac: None,
+        };
+        let auth = headers(&format!("Bearer {}", issued.secret));
+        let unknown = authenticate(&store, &headers("Bearer wbt_00"), "", &mac(), t0()).unwrap_err();
+        let other_key = RecordMac::parse(&crate::crypto::base64_encode(&[8u8; 32])).unwrap();
+        let signed = record.clone().signed(&mac(), &key);
+        let mut widened = signed.clone();
+        widened.organisation = Organisation::Ngb;
+        let forgeries = [
+            record.clone(),
+            record.clone().signed(&other_key, &key),
+            record.clone().signed(&mac(), &token_key("another")),
+            widened,
+        ];
+        for forged in forgeries {
+            store.set(&key, &to_json(&forged)).unwrap();
+            let refused = authenticate(&store, &auth, "", &mac(), t0()).unwrap_err();
+            assert_eq!((refused.kind, &refused.detail), (unknown.kind, &unknown.detail), "{forged:?}");
+        }
+        store.set(&key, &to_json(&signed)).unwrap();
+        assert!(authenticate(&store, &auth, "", &mac(), t0()).unwrap().is_programme_admin());
     }
 
     #[test]
     fn the_bootstrap_token_is_an_admin_and_nothing_else_is() {
         let store = MemoryStore::new();
-        let who = authenticate(&store, &headers("Bearer bootstrap-token"), "bootstrap-token", t0()).unwrap();
+        let who = authenticate(&store, &headers("Bearer bootstrap-token"), "bootstrap-token", &mac(), t0()).unwrap();
         assert_eq!(who.role, StaffRole::Admin);
         assert!(who.is_programme_admin());
-        assert!(authenticate(&store, &headers("Bearer wbt_0000"), "bootstrap-token", t0()).is_err());
-        assert!(authenticate(&store, &headers("Basic abc"), "bootstrap-token", t0()).is_err());
-        assert!(authenticate(&store, &http::HeaderMap::new(), "bootstrap-token", t0()).is_err());
-        assert!(authenticate(&store, &headers("Bearer "), "", t0()).is_err());
+        assert!(authenticate(&store, &headers("Bearer wbt_0000"), "bootstrap-token", &mac(), t0()).is_err());
+        assert!(authenticate(&store, &headers("Basic abc"), "bootstrap-token", &mac(), t0()).is_err());
+        assert!(authenticate(&store, &http::HeaderMap::new(), "bootstrap-token", &mac(), t0()).is_err());
+        assert!(authenticate(&store, &headers("Bearer "), "", &mac(), t0()).is_err());
     }
 
     #[test]

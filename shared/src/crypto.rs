@@ -56,7 +56,7 @@ impl fmt::Display for CryptoError {
 
 impl std::error::Error for CryptoError {}
 
-/// The encryption keys, from the secret variable `encryption_keys`:
+/// A keyring, from a secret variable (`case_keys`, `directory_keys`, `webhook_keys`):
 /// `kid:base64(32 bytes)[,kid:base64(32 bytes)...]`; the first key seals.
 pub struct Keyring {
     keys: Vec<(String, XChaCha20Poly1305)>,
@@ -104,13 +104,12 @@ impl Keyring {
     /// Seals `plaintext` for the field `field` of record `record_id`.
     pub fn seal(&self, plaintext: &[u8], record_id: &str, field: &str, random: &dyn Random) -> Sealed {
         let (kid, cipher) = &self.keys[0];
-        let mut nonce = [0u8; 24];
-        random.fill(&mut nonce);
-        let aad = associated_data(record_id, field);
-        let ct = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: aad.as_bytes() })
-            .expect("encryption of an in-memory buffer cannot fail");
-        Sealed { kid: kid.clone(), nonce: B64.encode(nonce), ct: B64.encode(ct) }
+        seal_with(cipher, kid, plaintext, record_id, field, random)
+    }
+
+    /// Whether the keyring holds a key with this id.
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|(k, _)| k == kid)
     }
 
     /// Opens what [`Keyring::seal`] sealed for the same record and field.
@@ -121,24 +120,25 @@ impl Keyring {
             .find(|(kid, _)| *kid == sealed.kid)
             .map(|(_, c)| c)
             .ok_or_else(|| CryptoError::UnknownKey(sealed.kid.clone()))?;
-        let nonce = B64.decode(&sealed.nonce).map_err(|_| CryptoError::Unauthentic)?;
-        if nonce.len() != 24 {
-            return Err(CryptoError::Unauthentic);
-        }
-        let ct = B64.decode(&sealed.ct).map_err(|_| CryptoError::Unauthentic)?;
-        let aad = associated_data(record_id, field);
-        cipher
-            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: aad.as_bytes() })
-            .map_err(|_| CryptoError::Unauthentic)
+        open_with(cipher, sealed, record_id, field)
     }
+}
+
+/// Seals and opens fields bound to a record and a field name, and documents as JSON.
+pub trait FieldSealer {
+    /// Seals `plaintext` for the field `field` of record `record_id`.
+    fn seal(&self, plaintext: &[u8], record_id: &str, field: &str, random: &dyn Random) -> Sealed;
+
+    /// Opens what `seal` sealed for the same record and field.
+    fn open(&self, sealed: &Sealed, record_id: &str, field: &str) -> Result<Vec<u8>, CryptoError>;
 
     /// Seals a document as JSON.
-    pub fn seal_json<T: Serialize>(&self, value: &T, record_id: &str, field: &str, random: &dyn Random) -> Sealed {
+    fn seal_json<T: Serialize>(&self, value: &T, record_id: &str, field: &str, random: &dyn Random) -> Sealed {
         self.seal(&serde_json::to_vec(value).expect("document serialises"), record_id, field, random)
     }
 
-    /// Opens a document sealed with [`Keyring::seal_json`].
-    pub fn open_json<T: serde::de::DeserializeOwned>(
+    /// Opens a document sealed with [`FieldSealer::seal_json`].
+    fn open_json<T: serde::de::DeserializeOwned>(
         &self,
         sealed: &Sealed,
         record_id: &str,
@@ -149,8 +149,108 @@ impl Keyring {
     }
 }
 
+impl FieldSealer for Keyring {
+    fn seal(&self, plaintext: &[u8], record_id: &str, field: &str, random: &dyn Random) -> Sealed {
+        Keyring::seal(self, plaintext, record_id, field, random)
+    }
+
+    fn open(&self, sealed: &Sealed, record_id: &str, field: &str) -> Result<Vec<u8>, CryptoError> {
+        Keyring::open(self, sealed, record_id, field)
+    }
+}
+
 fn associated_data(record_id: &str, field: &str) -> String {
     format!("weerbaar/v1/{record_id}/{field}")
+}
+
+fn seal_with(
+    cipher: &XChaCha20Poly1305,
+    kid: &str,
+    plaintext: &[u8],
+    record_id: &str,
+    field: &str,
+    random: &dyn Random,
+) -> Sealed {
+    let mut nonce = [0u8; 24];
+    random.fill(&mut nonce);
+    let aad = associated_data(record_id, field);
+    let ct = cipher
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: aad.as_bytes() })
+        .expect("encryption of an in-memory buffer cannot fail");
+    Sealed { kid: kid.to_string(), nonce: B64.encode(nonce), ct: B64.encode(ct) }
+}
+
+fn open_with(
+    cipher: &XChaCha20Poly1305,
+    sealed: &Sealed,
+    record_id: &str,
+    field: &str,
+) -> Result<Vec<u8>, CryptoError> {
+    let nonce = B64.decode(&sealed.nonce).map_err(|_| CryptoError::Unauthentic)?;
+    if nonce.len() != 24 {
+        return Err(CryptoError::Unauthentic);
+    }
+    let ct = B64.decode(&sealed.ct).map_err(|_| CryptoError::Unauthentic)?;
+    let aad = associated_data(record_id, field);
+    cipher
+        .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: aad.as_bytes() })
+        .map_err(|_| CryptoError::Unauthentic)
+}
+
+/// The key id of values sealed with a record's own [`DataKey`]. A keyring refuses it
+/// as a key id (`@` is not allowed there), so the two can never be confused.
+pub const DATA_KEY_KID: &str = "@data";
+
+/// The sealed-field name under which a keyring wraps a record's data key.
+pub const DATA_KEY_FIELD: &str = "data-key";
+
+/// A random key of one record (a case), stored only wrapped by a keyring: destroying
+/// the wrapped key makes everything sealed with it unreadable for good, copies and
+/// backups included, and rotating the keyring re-wraps 32 bytes per record instead of
+/// re-encrypting the record.
+pub struct DataKey {
+    cipher: XChaCha20Poly1305,
+    bytes: [u8; 32],
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataKey(<secret>)")
+    }
+}
+
+impl DataKey {
+    /// A fresh random key.
+    pub fn generate(random: &dyn Random) -> Self {
+        let mut bytes = [0u8; 32];
+        random.fill(&mut bytes);
+        DataKey { cipher: XChaCha20Poly1305::new_from_slice(&bytes).expect("32-byte key"), bytes }
+    }
+
+    /// The key sealed by the keyring's current key for record `record_id`.
+    pub fn wrap(&self, keyring: &Keyring, record_id: &str, random: &dyn Random) -> Sealed {
+        keyring.seal(&self.bytes, record_id, DATA_KEY_FIELD, random)
+    }
+
+    /// Opens what [`DataKey::wrap`] wrapped for the same record.
+    pub fn unwrap(keyring: &Keyring, wrapped: &Sealed, record_id: &str) -> Result<Self, CryptoError> {
+        let bytes: [u8; 32] =
+            keyring.open(wrapped, record_id, DATA_KEY_FIELD)?.try_into().map_err(|_| CryptoError::Undecodable)?;
+        Ok(DataKey { cipher: XChaCha20Poly1305::new_from_slice(&bytes).expect("32-byte key"), bytes })
+    }
+
+    /// Seals `plaintext` for the field `field` of record `record_id`, under [`DATA_KEY_KID`].
+    pub fn seal(&self, plaintext: &[u8], record_id: &str, field: &str, random: &dyn Random) -> Sealed {
+        seal_with(&self.cipher, DATA_KEY_KID, plaintext, record_id, field, random)
+    }
+
+    /// Opens what [`DataKey::seal`] sealed for the same record and field.
+    pub fn open(&self, sealed: &Sealed, record_id: &str, field: &str) -> Result<Vec<u8>, CryptoError> {
+        if sealed.kid != DATA_KEY_KID {
+            return Err(CryptoError::UnknownKey(sealed.kid.clone()));
+        }
+        open_with(&self.cipher, sealed, record_id, field)
+    }
 }
 
 /// Keyed hashing (HMAC-SHA-256), for values that must be found again but never
@@ -256,6 +356,25 @@ mod tests {
         assert_eq!(rotated.seal(b"new", "case_a", "f", &r).kid, "k2");
         let only_new = ring(&format!("k2:{}", key(2)));
         assert_eq!(only_new.open(&sealed_old, "case_a", "f"), Err(CryptoError::UnknownKey("k1".into())));
+    }
+
+    #[test]
+    fn a_data_key_opens_only_through_its_wrapping_and_survives_a_rewrap() {
+        let r = SeededRandom::new(3);
+        let old = ring(&format!("k1:{}", key(1)));
+        let dk = DataKey::generate(&r);
+        let wrapped = dk.wrap(&old, "case_a", &r);
+        let sealed = dk.seal(b"Jan Jansen", "case_a", "reporter", &r);
+        assert_eq!(sealed.kid, DATA_KEY_KID);
+        assert_eq!(old.open(&sealed, "case_a", "reporter"), Err(CryptoError::UnknownKey(DATA_KEY_KID.into())));
+        assert!(DataKey::unwrap(&old, &wrapped, "case_b").is_err(), "a wrapped key is bound to its record");
+        let rotated = ring(&format!("k2:{},k1:{}", key(2), key(1)));
+        let rewrapped = DataKey::unwrap(&rotated, &wrapped, "case_a").unwrap().wrap(&rotated, "case_a", &r);
+        assert_eq!(rewrapped.kid, "k2");
+        let only_new = ring(&format!("k2:{}", key(2)));
+        let opened = DataKey::unwrap(&only_new, &rewrapped, "case_a").unwrap();
+        assert_eq!(opened.open(&sealed, "case_a", "reporter").unwrap(), b"Jan Jansen");
+        assert!(Keyring::parse(&format!("{DATA_KEY_KID}:{}", key(1))).is_err(), "no keyring kid looks like a data key");
     }
 
     #[test]

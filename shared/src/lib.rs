@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod case;
+pub mod case_keys;
 pub mod clock;
 pub mod config;
 #[cfg(feature = "contract")]

@@ -325,3 +325,38 @@ fn every_variable_of_spin_toml_is_explained_in_the_local_guide() {
     let missing: Vec<String> = main_manifest().variables.keys().filter(|n| !explained(n)).cloned().collect();
     assert!(missing.is_empty(), "variables of spin.toml not explained in docs/deploy-local.md: {missing:?}");
 }
+
+/// Least privilege for keys: each keyring goes only to the components whose data it
+/// seals, and no component holds a keyring it does not need; the one keyring every
+/// component once held is gone, in the main manifest and in every split one.
+#[test]
+fn each_component_holds_only_the_keyrings_it_needs() {
+    let keyrings = ["case_keys", "directory_keys", "webhook_keys", "record_mac_key", "encryption_keys"];
+    let expected = [
+        ("intake", vec!["case_keys"]),
+        ("triage", vec!["case_keys", "record_mac_key"]),
+        ("directory", vec!["directory_keys", "record_mac_key"]),
+        ("notification", vec!["record_mac_key", "webhook_keys"]),
+    ];
+    let main = main_manifest();
+    for (id, wanted) in expected {
+        for (where_, manifest) in [("spin.toml", &main), (&*format!("deploy/{id}/spin.toml"), &split_manifest(id))] {
+            let held: Vec<String> =
+                used_variables(manifest, id).into_iter().filter(|n| keyrings.contains(&n.as_str())).collect();
+            assert_eq!(held, wanted, "{where_}: the keys `{id}` holds");
+            let variables: Vec<&String> = manifest.components[id].variables.keys().collect();
+            assert!(
+                !variables.iter().any(|v| v.as_str() == "encryption_keys"),
+                "{where_}: `{id}` still gets encryption_keys"
+            );
+        }
+    }
+    for id in ["directory", "notification"] {
+        assert!(!used_variables(&main, id).contains(&"case_keys".to_string()), "{id} never holds the case keyring");
+    }
+    for name in keyrings.iter().take(4) {
+        let declared = &main.variables[*name];
+        assert!(declared.required && declared.secret && declared.default.is_none(), "`{name}`: required secret");
+    }
+    assert!(!main.variables.contains_key("encryption_keys"), "spin.toml: encryption_keys is gone");
+}

@@ -14,7 +14,11 @@ const INTERNAL: &str = "internal-secret-for-directory-e2e-0123";
 fn options() -> Options {
     let mut o = Options::new(weerbaar_tests::project_manifest())
         .only(&["directory"])
-        .variable("encryption_keys", format!("k1:{}", shared::crypto::base64_encode(&[21u8; 32])))
+        .variable("directory_keys", format!("k1:{}", shared::crypto::base64_encode(&[21u8; 32])))
+        // Required by the app manifest, read by components this test does not run.
+        .variable("case_keys", format!("c1:{}", shared::crypto::base64_encode(&[24u8; 32])))
+        .variable("webhook_keys", format!("w1:{}", shared::crypto::base64_encode(&[25u8; 32])))
+        .variable("record_mac_key", shared::crypto::base64_encode(&[23u8; 32]))
         .variable("receipt_hmac_key", shared::crypto::base64_encode(&[22u8; 32]))
         .variable("internal_secret", INTERNAL)
         .variable("admin_token", ADMIN);

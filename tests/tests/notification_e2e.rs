@@ -20,7 +20,11 @@ const INTERNAL: &str = "internal-secret-for-notification-e2e";
 fn options() -> Options {
     let mut o = Options::new(weerbaar_tests::project_manifest())
         .only(&["notification"])
-        .variable("encryption_keys", format!("k1:{}", base64_encode(&[21u8; 32])))
+        .variable("webhook_keys", format!("k1:{}", base64_encode(&[21u8; 32])))
+        // Required by the app manifest, read by components this test does not run.
+        .variable("case_keys", format!("c1:{}", base64_encode(&[24u8; 32])))
+        .variable("directory_keys", format!("d1:{}", base64_encode(&[25u8; 32])))
+        .variable("record_mac_key", base64_encode(&[23u8; 32]))
         .variable("receipt_hmac_key", base64_encode(&[22u8; 32]))
         .variable("internal_secret", INTERNAL)
         .variable("admin_token", ADMIN)

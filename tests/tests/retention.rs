@@ -70,6 +70,20 @@ fn traces(app: &TestApp, needle: &str) -> Vec<String> {
     store_text(app).into_iter().filter(|(k, v)| k.contains(needle) || v.contains(needle)).map(|(k, _)| k).collect()
 }
 
+/// The reporter's sealed details as the case record holds them.
+fn sealed_reporter(app: &TestApp, case: &str) -> shared::crypto::Sealed {
+    let (_, record) = store_text(app).into_iter().find(|(k, _)| k == &format!("case/{case}")).unwrap();
+    let record: Value = serde_json::from_str(&record).unwrap();
+    serde_json::from_value(record["data"]["reporter"].clone()).unwrap()
+}
+
+/// The case's data key as stored (wrapped by the case keyring), if it has one.
+fn data_key_of(app: &TestApp, case: &str) -> Option<shared::crypto::Sealed> {
+    let (_, stored) = store_text(app).into_iter().find(|(k, _)| k == &format!("case/{case}/key"))?;
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    Some(serde_json::from_value(stored["data"]["wrapped"].clone()).unwrap())
+}
+
 fn sweep(app: &TestApp, path: &str) -> Value {
     let r = call(app, "POST", path, &[("weerbaar-internal-secret", INTERNAL_SECRET)], None);
     r.conforms("POST", path);
@@ -98,6 +112,14 @@ fn retention_story(app: TestApp) {
 
     assert!(receiver.types_for(&closed).contains(&"case.closed".to_string()));
     assert!(!traces(&app, &closed).is_empty(), "the closed case is stored before its time");
+    // A copy of the case taken now (a backup): it opens with the keyring through the
+    // case's wrapped data key, and only so.
+    let copy = sealed_reporter(&app, &closed);
+    let keyring = shared::crypto::Keyring::parse(&keyring_spec()).unwrap();
+    let wrapped = data_key_of(&app, &closed).expect("the case has a wrapped data key");
+    let data_key = shared::crypto::DataKey::unwrap(&keyring, &wrapped, &closed).unwrap();
+    assert!(data_key.open(&copy, &closed, shared::case::REPORTER_FIELD).is_ok());
+    assert!(keyring.open(&copy, &closed, shared::case::REPORTER_FIELD).is_err(), "the keyring alone opens nothing");
 
     app.advance_clock(Duration::from_secs(366 * 24 * 3600));
     // A year on, the desk works with a new token: the old one expired after 90 days.
@@ -120,6 +142,8 @@ fn retention_story(app: TestApp) {
     assert_eq!(purged.len(), 1, "{}", audit.body);
     assert_eq!(purged[0]["case_id"], closed.to_string());
     assert_eq!(purged[0].as_object().unwrap().len(), 3, "organisation, case id and time only: {}", purged[0]);
+    assert!(data_key_of(&app, &closed).is_none(), "crypto-shredded: the wrapped data key is gone");
+    assert!(keyring.open(&copy, &closed, shared::case::REPORTER_FIELD).is_err(), "the copy stays sealed for good");
     let lookup = post_json(&app, "/intake/reports/status", &json!({ "receipt_code": receipt }));
     assert_eq!(lookup.status, 404, "{}", lookup.body);
     let gone = staff(&app, &ngb, "GET", &format!("/triage/cases/{closed}"), &[], None);

@@ -22,7 +22,10 @@ fn split(component: &str, store: &StoreBacking) -> Options {
         weerbaar_tests::project_manifest().parent().unwrap().join("deploy").join(component).join("spin.toml");
     let mut o = Options::new(manifest);
     let shared_secrets = [
-        ("encryption_keys", keyring_spec()),
+        ("case_keys", keyring_spec()),
+        ("directory_keys", directory_keys()),
+        ("webhook_keys", webhook_keys()),
+        ("record_mac_key", record_mac_key()),
         ("receipt_hmac_key", base64_encode(&[12u8; 32])),
         ("internal_secret", INTERNAL_SECRET.to_string()),
         ("admin_token", ADMIN_TOKEN.to_string()),
@@ -343,7 +346,7 @@ fn a_keyring_rotated_on_intake_before_triage_has_the_key_is_readable_once_triage
     let triage_with = |ring: &str| {
         start(
             split("triage", &store)
-                .variable("encryption_keys", ring)
+                .variable("case_keys", ring)
                 .variable("directory_url", directory.url())
                 .variable("notification_url", notification.url()),
         )
@@ -365,9 +368,7 @@ fn a_keyring_rotated_on_intake_before_triage_has_the_key_is_readable_once_triage
 
     // Intake rolled out with k2 first while triage still has only k1 (phase 1 skipped).
     let intake_new = start(
-        split("intake", &store)
-            .variable("encryption_keys", format!("{new},{old}"))
-            .variable("triage_url", triage.url()),
+        split("intake", &store).variable("case_keys", format!("{new},{old}")).variable("triage_url", triage.url()),
     );
     let during = post_json(&intake_new, "/intake/reports", &report("Houten"));
     assert_eq!(during.status, 201, "the reporter's report is kept whatever triage can do: {}", during.body);

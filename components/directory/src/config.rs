@@ -1,13 +1,16 @@
 //! The directory's configuration, read from Spin variables once per request.
 
+use shared::auth::RecordMac;
 use shared::config::{parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;
 
 /// Everything the directory needs from its variables.
 #[derive(Debug)]
 pub struct DirectoryConfig {
-    /// Seals members' contact details.
+    /// Seals members' contact details (`directory_keys`).
     pub keyring: Keyring,
+    /// The MAC key of token records (`record_mac_key`).
+    pub record_mac: RecordMac,
     /// Proves a call comes from triage (or another component).
     pub internal_secret: String,
     /// The bootstrap admin token.
@@ -18,7 +21,8 @@ impl DirectoryConfig {
     /// Reads and checks every variable; the error names the first one at fault.
     pub fn load(vars: &dyn Variables) -> Result<Self, ConfigError> {
         Ok(DirectoryConfig {
-            keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
+            keyring: parsed(vars, "directory_keys", Keyring::parse)?,
+            record_mac: parsed(vars, "record_mac_key", RecordMac::parse)?,
             internal_secret: secret(vars, "internal_secret")?,
             admin_token: shared::config::bootstrap_admin_token(vars)?,
         })

@@ -10,7 +10,7 @@
 use crate::member::{Contact, Coverage, LeaveUntil, MemberKind, MemberProfile, Profile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use shared::crypto::{Keyring, Sealed};
+use shared::crypto::{FieldSealer, Keyring, Sealed};
 use shared::domain::Language;
 use shared::id::{CaseId, MemberId};
 use shared::random::Random;

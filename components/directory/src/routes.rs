@@ -86,7 +86,7 @@ pub fn handle<S: KeyValue>(
                 verify_internal(req.headers(), &config.internal_secret)?;
                 None
             }
-            _ => Some(authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?),
+            _ => Some(authenticate(&store, req.headers(), &config.admin_token, &config.record_mac, ports.clock.now())?),
         };
         if let Some(who) = &who {
             allow(endpoint, who)?;

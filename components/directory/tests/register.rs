@@ -146,8 +146,11 @@ fn only_admins_reach_the_admin_api_and_only_components_the_internal_one() {
         created_at: shared::time::Timestamp::from_unix_millis(0),
         revoked_at: None,
         scope: None,
+        mac: None,
     };
-    shared::kv::KeyValue::set(&h.store, &shared::auth::token_key(&issued.hash), &shared::kv::to_json(&record)).unwrap();
+    let key = shared::auth::token_key(&issued.hash);
+    let record = record.signed(&common::record_mac(), &key);
+    shared::kv::KeyValue::set(&h.store, &key, &shared::kv::to_json(&record)).unwrap();
     let confidant = format!("Bearer {}", issued.secret);
     let path = format!("/directory/members/{id}");
     assert_eq!(h.call("GET", &path, &[], None).status, 401);

@@ -12,6 +12,7 @@ pub const DEFAULT_PROOF_OF_WORK_BITS: u8 = 20;
 /// Everything intake needs from its variables.
 #[derive(Debug)]
 pub struct IntakeConfig {
+    /// The case keyring (`case_keys`): wraps each case's data key.
     pub keyring: Keyring,
     pub hasher: KeyedHasher,
     pub internal_secret: String,
@@ -41,7 +42,7 @@ impl IntakeConfig {
         }
         Ok(IntakeConfig {
             sweep_interval: shared::watchdog::interval(vars, INTAKE_SWEEP_SECONDS),
-            keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
+            keyring: parsed(vars, "case_keys", Keyring::parse)?,
             hasher: parsed(vars, "receipt_hmac_key", KeyedHasher::parse)?,
             internal_secret: secret(vars, "internal_secret")?,
             triage_url: base_url(vars, "triage_url")?,

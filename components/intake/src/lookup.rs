@@ -10,6 +10,7 @@ use shared::case::{
     case_key, message_field, messages_log, pending_messages_log, receipt_key, CaseMessage, CaseRecord, FollowUpFacts,
     MessageAuthor, PendingMessage, ReceiptEntry, RECEIPT_PURPOSE,
 };
+use shared::case_keys::CaseCipher;
 use shared::domain::CaseStatus;
 use shared::id::CaseId;
 use shared::kv::versioned::{self, Versioned};
@@ -84,12 +85,11 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
         let last = log.last_slot(self.store)?;
         let first = last.saturating_sub(MESSAGES_SHOWN - 1).max(1);
         let mut messages = Vec::new();
+        let cipher = CaseCipher::load(self.store, &self.config.keyring, &case.id).map_err(Problem::internal)?;
         for (slot, bytes) in log.read(self.store, first, last)? {
             let message: CaseMessage = serde_json::from_slice(&bytes)
                 .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case message: {e}")))?;
-            let text = self
-                .config
-                .keyring
+            let text = cipher
                 .open(&message.text, case.id.as_str(), &message_field(slot))
                 .map_err(|e| Problem::internal(anyhow::anyhow!("case message: {e}")))?;
             messages.push(VisibleMessage {
@@ -120,13 +120,14 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
         client: &Client,
     ) -> Result<AddedMessage, Problem> {
         let case = self.open_case(code, client)?.data;
+        let cipher = CaseCipher::load(self.store, &self.config.keyring, &case.id).map_err(Problem::internal)?;
         let now = self.clock.now();
         let log = messages_log(&case.id);
         let slot = log.reserve(self.store)?;
         let pending = pending_messages_log();
         let pending_slot = pending.reserve(self.store)?;
         let text = text.into_inner();
-        let sealed = self.config.keyring.seal(text.as_bytes(), case.id.as_str(), &message_field(slot), self.random);
+        let sealed = cipher.seal(text.as_bytes(), case.id.as_str(), &message_field(slot), self.random);
         let advice = advice::for_follow_up(follow_up.as_ref(), case.facts.language);
         let emergency = follow_up.as_ref().is_some_and(FollowUpFacts::urgent);
         let message = CaseMessage { author: MessageAuthor::Reporter, at: now, text: sealed, follow_up };

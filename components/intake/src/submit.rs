@@ -12,6 +12,8 @@ use shared::case::{
     case_key, case_receipt_key, pending_triage_log, receipt_key, CaseReceipt, CaseRecord, PendingTriage, ReceiptEntry,
     RECEIPT_PURPOSE, REPORTER_FIELD,
 };
+use shared::case_keys::CaseCipher;
+use shared::crypto::FieldSealer;
 use shared::domain::{CaseStatus, Language};
 use shared::id::CaseId;
 use shared::kv::expiry::{Expiring, ExpiryClass};
@@ -247,9 +249,10 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
     fn write_case(&self, report: NewReport, now: Timestamp, idem: Option<&Idempotency>) -> Result<Filed, Problem> {
         let case_id = CaseId::generate(self.random);
         let (receipt, receipt_hash, attempt) = self.claim_receipt(idem)?;
-        let reporter = self.config.keyring.seal_json(&report.details, case_id.as_str(), REPORTER_FIELD, self.random);
         let pending = pending_triage_log();
         let slot = pending.reserve(self.store)?;
+        let (cipher, key_entries) = CaseCipher::create(&self.config.keyring, &case_id, slot, self.random);
+        let reporter = cipher.seal_json(&report.details, case_id.as_str(), REPORTER_FIELD, self.random);
         let advice = advice::for_report(&report.facts);
         let emergency = report.facts.immediate_danger || report.facts.threat_to_life;
         let record = CaseRecord {
@@ -270,6 +273,7 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             (pending.key(slot), to_json(&PendingTriage { case_id: case_id.clone(), since: now })),
             (case_receipt_key(&case_id), to_json(&CaseReceipt { receipt_hash: receipt_hash.clone() })),
         ];
+        entries.extend(key_entries);
         if let Some(idem) = idem {
             let record = IdempotencyRecord {
                 case_id: case_id.clone(),
@@ -284,8 +288,8 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
             };
             entries.push(expiring_idempotency().schedule(self.store, &expiring)?);
         }
-        // One atomic write: the case, its receipt and its place in the triage queue
-        // exist together or not at all.
+        // One atomic write: the case, its data key, its receipt and its place in the
+        // triage queue exist together or not at all.
         self.store.set_many(&entries)?;
         Ok(Filed { case_id, receipt, status: CaseStatus::Received, advice, emergency, replayed: false })
     }

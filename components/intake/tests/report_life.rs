@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use shared::case::{
     case_key, message_field, messages_log, pending_triage_log, CaseMessage, CaseRecord, MessageAuthor, PendingMessage,
 };
-use shared::crypto::Keyring;
+use shared::case_keys::{data_key_key, CaseCipher, WrappedKey};
+use shared::crypto::{FieldSealer, Keyring};
 use shared::id::CaseId;
 use shared::kv::memory::CasMode;
 use shared::kv::versioned::{self, Versioned};
@@ -44,11 +45,17 @@ fn the_sealed_details_open_only_for_their_own_case() {
     let case = case_of(&h.file(&report()));
     let stored: Versioned<CaseRecord> = versioned::read(&*h.store, &case_key(&case)).unwrap().unwrap();
     let keyring = Keyring::parse(&keyring_spec()).unwrap();
+    let cipher = CaseCipher::load(&*h.store, &keyring, &case).unwrap();
     let details: shared::case::ReporterDetails =
-        keyring.open_json(&stored.data.reporter, case.as_str(), shared::case::REPORTER_FIELD).unwrap();
+        cipher.open_json(&stored.data.reporter, case.as_str(), shared::case::REPORTER_FIELD).unwrap();
     assert_eq!(details.municipality, "Houten");
     assert_eq!(details.name.as_deref(), Some("Marieke van Dijkhuizen"));
-    assert!(keyring.open(&stored.data.reporter, "case_00000000000000000000000000", "reporter").is_err());
+    assert!(cipher.open(&stored.data.reporter, "case_00000000000000000000000000", "reporter").is_err());
+    // Sealed with the case's own data key, which the keyring only wraps.
+    assert_eq!(stored.data.reporter.kid, shared::crypto::DATA_KEY_KID);
+    assert!(keyring.open(&stored.data.reporter, case.as_str(), shared::case::REPORTER_FIELD).is_err());
+    let wrapped: Versioned<WrappedKey> = versioned::read(&*h.store, &data_key_key(&case)).unwrap().unwrap();
+    assert_eq!(wrapped.data.wrapped.kid, "k1");
 }
 
 #[test]
@@ -225,7 +232,12 @@ fn status_lookup_shows_status_next_contact_and_confidant_messages() {
     let message = CaseMessage {
         author: MessageAuthor::Confidant,
         at: shared::time::Timestamp::parse("2026-11-28T03:10:00Z").unwrap(),
-        text: keyring.seal(b"Ik bel u om 9 uur.", case.as_str(), &message_field(slot), &r),
+        text: CaseCipher::load(&*h.store, &keyring, &case).unwrap().seal(
+            b"Ik bel u om 9 uur.",
+            case.as_str(),
+            &message_field(slot),
+            &r,
+        ),
         follow_up: None,
     };
     h.store.set(&log.key(slot), &to_json(&message)).unwrap();
@@ -362,10 +374,10 @@ fn submissions_are_limited_per_client_per_hour() {
 #[test]
 fn a_missing_secret_fails_with_a_message_naming_it() {
     let mut h = Harness::new();
-    h.vars.0.remove("encryption_keys");
+    h.vars.0.remove("case_keys");
     let reply = h.file(&report());
     assert_eq!((reply.status, reply.body["type"].as_str()), (503, Some("urn:weerbaar:problem:misconfigured")));
-    assert!(reply.body["detail"].as_str().unwrap().contains("encryption_keys"), "{}", reply.body);
+    assert!(reply.body["detail"].as_str().unwrap().contains("case_keys"), "{}", reply.body);
     assert!(h.dump().is_empty());
 }
 

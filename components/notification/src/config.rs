@@ -1,6 +1,7 @@
 //! The notification component's configuration, read from Spin variables per request.
 
 use crate::url_policy::LocalHosts;
+use shared::auth::RecordMac;
 use shared::config::{days_or, number, parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;
 use std::time::Duration;
@@ -8,8 +9,10 @@ use std::time::Duration;
 /// Everything notification needs from its variables.
 #[derive(Debug)]
 pub struct NotificationConfig {
-    /// Seals subscription secrets at rest.
+    /// Seals subscription signing secrets at rest (`webhook_keys`).
     pub keyring: Keyring,
+    /// The MAC key of token records (`record_mac_key`).
+    pub record_mac: RecordMac,
     pub internal_secret: String,
     pub admin_token: String,
     /// `webhook_allowed_http_hosts`: hosts that may use http and private addresses
@@ -61,7 +64,8 @@ impl NotificationConfig {
         }
         Ok(NotificationConfig {
             sweep_interval: shared::watchdog::interval(vars, NOTIFICATION_SWEEP_SECONDS),
-            keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
+            keyring: parsed(vars, "webhook_keys", Keyring::parse)?,
+            record_mac: parsed(vars, "record_mac_key", RecordMac::parse)?,
             internal_secret: secret(vars, "internal_secret")?,
             admin_token: shared::config::bootstrap_admin_token(vars)?,
             local_hosts: LocalHosts::parse(&vars.get("webhook_allowed_http_hosts").unwrap_or_default()),

@@ -125,7 +125,7 @@ pub fn handle<S: KeyValue, O: Outbound>(
             Endpoint::Sweep => {
                 if verify_internal(req.headers(), &config.internal_secret).is_err() {
                     // Its report counts every organisation's webhooks: the programme's to run.
-                    authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?
+                    authenticate(&store, req.headers(), &config.admin_token, &config.record_mac, ports.clock.now())?
                         .require_programme_admin("run the sweep: it works on every organisation's webhooks")?;
                 }
                 let swept = sweep::sweep(&ctx)?;
@@ -141,7 +141,8 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 Ok(web::json(200, &ticked))
             }
             _ => {
-                let who = authenticate(&store, req.headers(), &config.admin_token, ports.clock.now())?;
+                let who =
+                    authenticate(&store, req.headers(), &config.admin_token, &config.record_mac, ports.clock.now())?;
                 who.require_admin()?;
                 admin(&ctx, &who, endpoint, &params, &req)
             }

@@ -25,6 +25,7 @@ use crate::work::{work_of, Actor};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::case::{case_key, CaseRecord};
+use shared::case_keys::CaseCipher;
 use shared::crypto::{sha256_hex, Sealed};
 use shared::id::CaseId;
 use shared::kv::slots::SlotLog;
@@ -218,9 +219,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         (chain, prev): (Chain, Option<Link>),
         by: &By,
         action: &str,
-        note: Option<&str>,
+        note: Option<Sealed>,
     ) -> Written {
-        let note = note.map(|n| self.config.keyring.seal(n.as_bytes(), case.as_str(), &note_field(slot), self.random));
         let entry = AuditEntry {
             at: self.clock.now(),
             actor: by.actor.clone(),
@@ -295,11 +295,21 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         Ok(doc.and_then(|d| work_of(&d.data).audit_head))
     }
 
-    fn open_note(&self, case: &CaseId, slot: u64, note: &Option<Sealed>) -> Result<Option<String>, Problem> {
+    /// Seals the note of the entry in `slot` of `case`'s log with the case's data key.
+    pub fn seal_note(&self, case: &CaseId, slot: u64, note: &str) -> Result<Sealed, Problem> {
+        Ok(self.case_cipher(case)?.seal(note.as_bytes(), case.as_str(), &note_field(slot), self.random))
+    }
+
+    fn open_note(
+        &self,
+        cipher: &CaseCipher,
+        case: &CaseId,
+        slot: u64,
+        note: &Option<Sealed>,
+    ) -> Result<Option<String>, Problem> {
         note.as_ref()
             .map(|sealed| {
-                self.config
-                    .keyring
+                cipher
                     .open(sealed, case.as_str(), &note_field(slot))
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .map_err(|e| Problem::internal(anyhow::anyhow!("audit note: {e:?}")))
@@ -334,8 +344,16 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
         }
         let mut entries = Vec::new();
+        // The data key is read only when a shown entry has a note to open.
+        let cipher = match shown.values().any(|e| e.note.is_some()) {
+            true => Some(self.case_cipher(case)?),
+            false => None,
+        };
         for (slot, entry) in shown {
-            let note = self.open_note(case, slot, &entry.note)?;
+            let note = match &cipher {
+                Some(cipher) => self.open_note(cipher, case, slot, &entry.note)?,
+                None => None,
+            };
             let AuditEntry { at, actor, action, holder, chain, .. } = entry;
             entries.push(AuditView { slot, at, actor, holder, action, note, chain });
         }

@@ -18,7 +18,8 @@ use crate::work::{Actor, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::case::CaseRecord;
-use shared::crypto::{Keyring, Sealed};
+use shared::case_keys::CaseCipher;
+use shared::crypto::Sealed;
 use shared::domain::{CheckInOutcome, CheckInPurpose};
 use shared::events::EventType;
 use shared::id::{CaseId, CheckInId};
@@ -126,23 +127,23 @@ pub struct CompletionView {
     pub at: Timestamp,
 }
 
-fn open_text(keyring: &Keyring, sealed: &Sealed, case: &CaseId, field: &str) -> Result<String, Problem> {
-    keyring
+fn open_text(cipher: &CaseCipher, sealed: &Sealed, case: &CaseId, field: &str) -> Result<String, Problem> {
+    cipher
         .open(sealed, case.as_str(), field)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| Problem::internal(anyhow::anyhow!("check-in text: {e:?}")))
 }
 
 /// Opens and shapes a check-in of case `case`.
-pub fn check_in_view(case: &CaseId, c: &CheckIn, keyring: &Keyring) -> Result<CheckInView, Problem> {
+pub fn check_in_view(case: &CaseId, c: &CheckIn, cipher: &CaseCipher) -> Result<CheckInView, Problem> {
     let note = match &c.note {
-        Some(sealed) => Some(open_text(keyring, sealed, case, &note_field(&c.id, "note"))?),
+        Some(sealed) => Some(open_text(cipher, sealed, case, &note_field(&c.id, "note"))?),
         None => None,
     };
     let completion = match &c.completion {
         Some(done) => Some(CompletionView {
             outcome: done.outcome,
-            note: open_text(keyring, &done.note, case, &note_field(&c.id, "outcome"))?,
+            note: open_text(cipher, &done.note, case, &note_field(&c.id, "outcome"))?,
             by: done.by.clone(),
             at: done.at,
         }),
@@ -189,6 +190,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         let check_in_id = CheckInId::generate(self.random);
         let actor = Actor::of(who);
+        let cipher = self.case_cipher(id)?;
         let action = format!("check_in_scheduled:{check_in_id}:{}:{}", new.purpose, new.due_at);
         let done =
             self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
@@ -199,12 +201,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                     return Err(conflict("this case has the most open check-ins it may have; complete one", "/due_at"));
                 }
                 let note = new.note.as_ref().map(|text| {
-                    self.config.keyring.seal(
-                        text.as_bytes(),
-                        id.as_str(),
-                        &note_field(&check_in_id, "note"),
-                        self.random,
-                    )
+                    cipher.seal(text.as_bytes(), id.as_str(), &note_field(&check_in_id, "note"), self.random)
                 });
                 work.check_ins.push(CheckIn {
                     id: check_in_id.clone(),
@@ -236,13 +233,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         note: &str,
     ) -> Result<Versioned<CaseRecord>, Problem> {
         let actor = Actor::of(who);
+        let cipher = self.case_cipher(id)?;
         let done = self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |_, work, now| {
             let check_in = work.check_ins.iter_mut().find(|c| &c.id == check_in_id).ok_or_else(Problem::not_found)?;
             if !check_in.is_open() {
                 return Err(conflict("this check-in is already completed", "/outcome"));
             }
             let field = note_field(check_in_id, "outcome");
-            let sealed = self.config.keyring.seal(note.as_bytes(), id.as_str(), &field, self.random);
+            let sealed = cipher.seal(note.as_bytes(), id.as_str(), &field, self.random);
             check_in.completion = Some(Completion { outcome, note: sealed, by: actor.clone(), at: now });
             drop_old_completed(work);
             let action = format!("check_in_completed:{check_in_id}:{outcome}");

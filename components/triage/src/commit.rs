@@ -199,8 +199,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let first = audit_log(&record.id).reserve_many(self.store, decision.audit.len() as u64)?;
         for (i, (action, note)) in decision.audit.iter().enumerate() {
             let prev = work.audit_head.take();
-            let entry =
-                self.audit_entry(&record.id, first + i as u64, (Chain::Record, prev), by, action, note.as_deref());
+            let slot = first + i as u64;
+            let note = note.as_deref().map(|text| self.seal_note(&record.id, slot, text)).transpose()?;
+            let entry = self.audit_entry(&record.id, slot, (Chain::Record, prev), by, action, note);
             entries.push((entry.key, entry.bytes));
             work.audit_head = Some(entry.link);
         }

@@ -1,6 +1,7 @@
 //! Triage's configuration, read from Spin variables once per request.
 
 use crate::rules::{PerPriority, Routing};
+use shared::auth::RecordMac;
 use shared::config::{base_url, days_or, parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;
 use shared::time::Duration;
@@ -14,7 +15,10 @@ pub const DEFAULT_TOKEN_MAX_DAYS: u32 = 365;
 /// Everything triage needs from its variables.
 #[derive(Debug)]
 pub struct TriageConfig {
+    /// The case keyring (`case_keys`): wraps each case's data key.
     pub keyring: Keyring,
+    /// The MAC key of token records (`record_mac_key`).
+    pub record_mac: RecordMac,
     pub internal_secret: String,
     pub admin_token: String,
     pub directory_url: String,
@@ -49,7 +53,8 @@ impl TriageConfig {
         }
         Ok(TriageConfig {
             sweep_interval: shared::watchdog::interval(vars, TRIAGE_SWEEP_SECONDS),
-            keyring: parsed(vars, "encryption_keys", Keyring::parse)?,
+            keyring: parsed(vars, "case_keys", Keyring::parse)?,
+            record_mac: parsed(vars, "record_mac_key", RecordMac::parse)?,
             internal_secret: secret(vars, "internal_secret")?,
             admin_token: shared::config::bootstrap_admin_token(vars)?,
             directory_url: base_url(vars, "directory_url")?,

@@ -2,7 +2,11 @@
 
 use crate::config::TriageConfig;
 use crate::peers::Peer;
+use shared::case_keys::CaseCipher;
 use shared::clock::Clock;
+use shared::id::CaseId;
+use shared::kv::KeyValue;
+use shared::problem::Problem;
 use shared::random::Random;
 
 /// What a triage operation needs: the store, the outbound client, time, randomness,
@@ -35,6 +39,14 @@ impl<S, O> Triage<'_, S, O> {
             internal_secret: &self.config.internal_secret,
             correlation_id: self.correlation_id,
         }
+    }
+
+    /// Seals and opens the fields of case `id` (its data key, unwrapped by `case_keys`).
+    pub fn case_cipher(&self, id: &CaseId) -> Result<CaseCipher<'_>, Problem>
+    where
+        S: KeyValue,
+    {
+        CaseCipher::load(self.store, &self.config.keyring, id).map_err(Problem::internal)
     }
 
     /// Logs that work was left for the sweep (ids and kinds only).

@@ -181,12 +181,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let last = log.last_slot(self.store)?;
         let to = (query.from + query.limit - 1).min(last);
         let mut messages = Vec::new();
+        let cipher = self.case_cipher(id)?;
         for (slot, bytes) in log.read(self.store, query.from, to)? {
             let message: CaseMessage = serde_json::from_slice(&bytes)
                 .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case message: {e}")))?;
-            let text = self
-                .config
-                .keyring
+            let text = cipher
                 .open(&message.text, id.as_str(), &message_field(slot))
                 .map_err(|e| Problem::internal(anyhow::anyhow!("case message: {e:?}")))?;
             let read = message.author == MessageAuthor::Confidant || !conversation.unread.contains(&slot);

@@ -16,6 +16,7 @@ pub mod org_audit;
 pub mod outbox;
 pub mod peers;
 pub mod retention;
+pub mod rewrap;
 pub mod routes;
 pub mod rules;
 pub mod sweep;

@@ -16,8 +16,10 @@
 //! - the index entries the case holds (`triage/idx/…`, from its held slots) and its
 //!   pending-triage entry if it still has one;
 //! - its messages (`case/<id>/messages`, every slot and the counter), its audit trail
-//!   (`case/<id>/audit`, likewise, and the activity chain's head), its receipt (`receipt/<hmac>` and its claim, found
-//!   through `case/<id>/receipt`) and that pointer;
+//!   (`case/<id>/audit`, likewise, and the activity chain's head), its receipt
+//!   (`receipt/<hmac>` and its claim, found through `case/<id>/receipt`) and that
+//!   pointer, its wrapped data key (`case/<id>/key`, crypto-shredding every copy of the
+//!   case) and its entry in `idx/case_keys`;
 //! - the case record, then the purge entry itself.
 //!
 //! What outlives the case is one record in its organisation's purge log
@@ -37,6 +39,7 @@ use crate::index;
 use crate::work::{set_work, work_of};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, case_receipt_key, messages_log, pending_triage_log, CaseReceipt, CaseRecord};
+use shared::case_keys::{data_key_key, wrapped_keys_log, WrappedKey};
 use shared::domain::CaseStatus;
 use shared::id::CaseId;
 use shared::kv::expiry::DueList;
@@ -234,6 +237,13 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             keys.extend(receipt.keys());
         }
         keys.push(pointer);
+        // Crypto-shredding: without its data key nothing sealed for the case opens
+        // again, in the store or in any copy of it.
+        let data_key = data_key_key(id);
+        if let Some(stored) = versioned::read::<_, WrappedKey>(self.store, &data_key)? {
+            keys.push(wrapped_keys_log().key(stored.data.slot));
+        }
+        keys.push(data_key);
         Ok(keys)
     }
 }

@@ -98,10 +98,12 @@ pub fn handle<S: KeyValue, O: Outbound>(
     web::serve("triage", &req, ports.random, |correlation_id| {
         let (endpoint, params) = web::route(ROUTES, req.method(), req.uri().path())?;
         if endpoint == Endpoint::Health {
-            let interval = TriageConfig::load(ports.variables).map(|c| c.sweep_interval);
+            let config = TriageConfig::load(ports.variables);
+            let kid = config.as_ref().ok().map(|c| c.keyring.current_kid().to_string());
+            let interval = config.map(|c| c.sweep_interval);
             let now = ports.clock.now();
             return Ok(shared::watchdog::health("triage", VERSION, interval, open_store, now, |store, record| {
-                crate::sweep::health_details(store, record, now)
+                crate::sweep::health_details(store, record, now, kid.as_deref())
             }));
         }
         let config = TriageConfig::load(ports.variables)?;
@@ -225,7 +227,7 @@ fn serve_case<S: KeyValue, O: Outbound>(
     let doc = match endpoint {
         Endpoint::ReadCase => {
             let doc = triage.read_for(&who, &id)?;
-            let view = case_view(&doc, triage.config)?;
+            let view = case_view(&doc, &triage.case_cipher(&doc.data.id)?)?;
             return Ok(no_store(web::json_with_etag(200, &view, doc.version)));
         }
         Endpoint::ReadAudit => {
@@ -316,7 +318,7 @@ fn owned_if_match<S: KeyValue, O: Outbound>(
 }
 
 fn staff<S: KeyValue, O: Outbound>(triage: &Triage<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
-    authenticate(triage.store, req.headers(), &triage.config.admin_token, triage.clock.now())
+    authenticate(triage.store, req.headers(), &triage.config.admin_token, &triage.config.record_mac, triage.clock.now())
 }
 
 /// What an update answers: the case's new state and its ETag.
@@ -351,7 +353,7 @@ fn check_in_response<S: KeyValue, O: Outbound>(
         .iter()
         .find(|c| &c.id == check_in_id)
         .ok_or_else(|| Problem::internal(anyhow::anyhow!("a committed check-in is missing from its case")))?;
-    let view = check_in_view(&doc.data.id, check_in, &triage.config.keyring)?;
+    let view = check_in_view(&doc.data.id, check_in, &triage.case_cipher(&doc.data.id)?)?;
     let body = json!({"case_id": doc.data.id, "version": doc.version, "status": doc.data.status, "check_in": view});
     Ok(no_store(web::json_with_etag(status, &body, doc.version)))
 }

@@ -62,6 +62,8 @@ pub struct SweepReport {
     pub cases_purged: u32,
     /// Scheduled purges dropped because the case was reopened (or closed again later).
     pub purges_cancelled: u32,
+    /// Case data keys re-wrapped under the current key of `case_keys`.
+    pub keys_rewrapped: u32,
     /// Check-ins announced due (`case.check_in_due`).
     pub check_ins_due: u32,
     /// Check-ins announced overdue (`case.check_in_overdue`).
@@ -85,8 +87,19 @@ impl SweepReport {
 /// waited, as the last sweep saw it (growing while no sweep runs), and per list the
 /// entries the sweep keeps reading again and the oldest one's age: a triage that keeps
 /// failing, or a purge deferred for days, shows here instead of staying silent.
-pub fn health_details<S: KeyValue>(store: &S, record: &SweepRecord, now: Timestamp) -> Details {
+///
+/// With the case keyring's current key id (`None`: `case_keys` is not usable), also how
+/// far the re-wrap of data keys under it is ([`crate::rewrap`]).
+pub fn health_details<S: KeyValue>(
+    store: &S,
+    record: &SweepRecord,
+    now: Timestamp,
+    current_kid: Option<&str>,
+) -> Details {
     let mut details = overdue_details(record, now);
+    if let Some(rewrap) = current_kid.and_then(|kid| crate::rewrap::health(store, kid).ok()) {
+        details.insert("case_keys_rewrap".into(), serde_json::to_value(rewrap).unwrap_or_default());
+    }
     let marks = versioned::read::<_, BTreeMap<String, ListMark>>(store, MARKS).ok().flatten().map(|d| d.data);
     let backlog: serde_json::Map<String, serde_json::Value> = marks
         .unwrap_or_default()
@@ -211,6 +224,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         report.cases_purged = purged.cases;
         report.purges_cancelled = purged.cancelled;
         report.failures += purged.deferred;
+        // After the purge: a key purged this sweep is not re-wrapped first.
+        let rewrapped = self.rewrap_keys()?;
+        report.keys_rewrapped = rewrapped.keys;
+        report.failures += rewrapped.failed;
         Ok(report)
     }
 

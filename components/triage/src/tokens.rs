@@ -146,7 +146,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             expires_at: Some(now + Duration::days(days.into())),
             revoked_at: None,
             scope: new.scope,
-        };
+            mac: None,
+        }
+        .signed(&self.config.record_mac, &token_key(&issued.hash));
         let list_slot = listing(record.organisation).reserve(self.store)?;
         let audit = self.token_audit_entry(admin, "token_issued", &record)?;
         let index = TokenIndex { hash: issued.hash.clone() };
@@ -243,6 +245,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         }
         if record.revoked_at.is_none() {
             record.revoked_at = Some(self.clock.now());
+            record = record.signed(&self.config.record_mac, &token_key(&index.hash));
             let audit = self.token_audit_entry(admin, "token_revoked", &record)?;
             self.store.set_many(&[(token_key(&index.hash), to_json(&record)), audit])?;
         }

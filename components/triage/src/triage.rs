@@ -8,6 +8,8 @@ use crate::context::Triage;
 use crate::rules;
 use crate::work::Suggestion;
 use shared::case::{pending_triage_log, Assessment, CaseRecord, ReporterDetails, REPORTER_FIELD};
+use shared::case_keys::CaseCipher;
+use shared::crypto::FieldSealer;
 use shared::domain::CaseStatus;
 use shared::events::EventType;
 use shared::id::CaseId;
@@ -66,14 +68,16 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// directory cannot be asked.
     pub fn suggestions_for(&self, record: &CaseRecord) -> (Vec<Suggestion>, bool) {
         let decision = rules::decide(&record.facts, record.received_at);
-        let details: ReporterDetails =
-            match self.config.keyring.open_json(&record.reporter, record.id.as_str(), REPORTER_FIELD) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.deferred("match-deferred", &format!("{}: reporter details unreadable ({e:?})", record.id));
-                    return (Vec::new(), true);
-                }
-            };
+        let opened = CaseCipher::load(self.store, &self.config.keyring, &record.id).and_then(|cipher| {
+            Ok(cipher.open_json::<ReporterDetails>(&record.reporter, record.id.as_str(), REPORTER_FIELD)?)
+        });
+        let details = match opened {
+            Ok(d) => d,
+            Err(e) => {
+                self.deferred("match-deferred", &format!("{}: reporter details unreadable ({e})", record.id));
+                return (Vec::new(), true);
+            }
+        };
         let asked = self.directory().match_members(
             record.facts.role,
             record.facts.region,

@@ -1,10 +1,11 @@
 //! A case as its confidant sees it: decrypted, with triage's decision and work.
 
 use crate::checkins::{check_in_view, CheckInView};
-use crate::config::TriageConfig;
 use crate::work::{work_of, Actor, Assignment, Suggestion, Transition};
 use serde::Serialize;
 use shared::case::{Assessment, CaseRecord, ReportFacts, ReporterDetails, REPORTER_FIELD};
+use shared::case_keys::CaseCipher;
+use shared::crypto::FieldSealer;
 use shared::domain::{CaseStatus, Priority};
 use shared::id::CaseId;
 use shared::kv::versioned::Versioned;
@@ -46,18 +47,16 @@ pub struct OverrideView {
 }
 
 /// Opens and shapes a triaged case.
-pub fn case_view(doc: &Versioned<CaseRecord>, config: &TriageConfig) -> Result<CaseView, Problem> {
+pub fn case_view(doc: &Versioned<CaseRecord>, cipher: &CaseCipher) -> Result<CaseView, Problem> {
     let record = &doc.data;
     let id = record.id.as_str();
-    let reporter: ReporterDetails = config
-        .keyring
+    let reporter: ReporterDetails = cipher
         .open_json(&record.reporter, id, REPORTER_FIELD)
         .map_err(|e| Problem::internal(anyhow::anyhow!("reporter details of a case: {e:?}")))?;
     let work = work_of(record);
     let priority_override = match work.priority_override {
         Some(o) => {
-            let reason = config
-                .keyring
+            let reason = cipher
                 .open(&o.reason, id, "priority-override")
                 .map_err(|e| Problem::internal(anyhow::anyhow!("override reason: {e:?}")))?;
             Some(OverrideView {
@@ -88,10 +87,6 @@ pub fn case_view(doc: &Versioned<CaseRecord>, config: &TriageConfig) -> Result<C
         last_transition: work.last_transition,
         unread_reporter_messages: work.conversation.unread_count(),
         last_reporter_message_at: work.conversation.last_reporter_message_at,
-        check_ins: work
-            .check_ins
-            .iter()
-            .map(|c| check_in_view(&record.id, c, &config.keyring))
-            .collect::<Result<_, _>>()?,
+        check_ins: work.check_ins.iter().map(|c| check_in_view(&record.id, c, cipher)).collect::<Result<_, _>>()?,
     })
 }

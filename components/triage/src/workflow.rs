@@ -161,6 +161,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         reason: &str,
     ) -> Result<Versioned<CaseRecord>, Problem> {
         let actor = Actor::of(who);
+        let cipher = self.case_cipher(id)?;
         let done =
             self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
                 let sla = self.config.sla.get(priority).expect("configuration covers every priority");
@@ -171,7 +172,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 if assessment.priority == priority {
                     return Ok(None);
                 }
-                let sealed = self.config.keyring.seal(reason.as_bytes(), id.as_str(), "priority-override", self.random);
+                let sealed = cipher.seal(reason.as_bytes(), id.as_str(), "priority-override", self.random);
                 work.priority_override = Some(PriorityOverride {
                     from: assessment.priority,
                     to: priority,
@@ -246,7 +247,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let log = messages_log(id);
         let slot = log.reserve(self.store)?;
         let now = self.clock.now();
-        let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
+        let sealed = self.case_cipher(id)?.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
         let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
         // The message and its audit entry in one write; it counts once the activity
         // chain names the entry (else both are removed and the request fails).

@@ -190,7 +190,7 @@ fn a_confidant_message_shows_for_the_reporter() {
     let (slot, bytes) = log.read(&w.store, 1, log.last_slot(&w.store).unwrap()).unwrap().pop().unwrap();
     let message: CaseMessage = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(message.author, MessageAuthor::Confidant);
-    let text = w.keyring().open(&message.text, id.as_str(), &message_field(slot)).unwrap();
+    let text = w.open(&id, &message.text, &message_field(slot)).unwrap();
     assert_eq!(text, b"Ik bel u om 14:00.");
 }
 

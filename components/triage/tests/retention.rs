@@ -33,7 +33,7 @@ fn worked_case(w: &World, token: &str) -> (CaseId, String) {
         .unwrap();
     let log = messages_log(&id);
     let slot = log.reserve(&w.store).unwrap();
-    let text = w.keyring().seal(b"nog een brief", id.as_str(), &message_field(slot), &w.random);
+    let text = w.seal(&id, b"nog een brief", &message_field(slot));
     let message = CaseMessage { author: MessageAuthor::Reporter, at: w.clock_now(), text, follow_up: None };
     w.store.set_many(&[(log.key(slot), to_json(&message))]).unwrap();
     let etag = w.staff(token, "GET", &case_path(&id, ""), &[], None).etag();

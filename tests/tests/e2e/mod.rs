@@ -12,9 +12,24 @@ use weerbaar_tests::{Options, StoreBacking, TestApp};
 pub const ADMIN_TOKEN: &str = "admin-token-for-end-to-end-tests-0123456789";
 pub const INTERNAL_SECRET: &str = "internal-secret-for-end-to-end-tests-0123";
 
-/// The keyring the app runs with (tests open sealed values with it).
+/// The case keyring the app runs with (`case_keys`: tests open sealed values with it).
 pub fn keyring_spec() -> String {
     format!("k1:{}", shared::crypto::base64_encode(&[11u8; 32]))
+}
+
+/// The directory's keyring (`directory_keys`): another key than the case keyring.
+pub fn directory_keys() -> String {
+    format!("d1:{}", shared::crypto::base64_encode(&[13u8; 32]))
+}
+
+/// Notification's keyring (`webhook_keys`): another key again.
+pub fn webhook_keys() -> String {
+    format!("w1:{}", shared::crypto::base64_encode(&[14u8; 32]))
+}
+
+/// The MAC key of token records (`record_mac_key`).
+pub fn record_mac_key() -> String {
+    shared::crypto::base64_encode(&[15u8; 32])
 }
 
 /// Which of Spin's stores the stories run on: `WEERBAAR_TEST_STORE=redis` for Spin's
@@ -51,7 +66,10 @@ pub fn shared_backing(dir: &Path) -> StoreBacking {
 /// on this run's store.
 pub fn options() -> Options {
     let mut o = Options::new(weerbaar_tests::project_manifest())
-        .variable("encryption_keys", keyring_spec())
+        .variable("case_keys", keyring_spec())
+        .variable("directory_keys", directory_keys())
+        .variable("webhook_keys", webhook_keys())
+        .variable("record_mac_key", record_mac_key())
         .variable("receipt_hmac_key", shared::crypto::base64_encode(&[12u8; 32]))
         .variable("internal_secret", INTERNAL_SECRET)
         .variable("admin_token", ADMIN_TOKEN);

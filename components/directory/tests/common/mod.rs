@@ -13,6 +13,16 @@ use shared::time::Timestamp;
 pub const ADMIN: &str = "admin-token-for-tests-0123456789abcdef";
 pub const INTERNAL: &str = "internal-secret-for-tests-0123456789";
 
+/// The MAC key of token records the harness runs with.
+pub fn record_mac_key() -> String {
+    shared::crypto::base64_encode(&[5u8; 32])
+}
+
+/// [`record_mac_key`], parsed: signs token records written straight into the store.
+pub fn record_mac() -> shared::auth::RecordMac {
+    shared::auth::RecordMac::parse(&record_mac_key()).unwrap()
+}
+
 pub struct Harness {
     pub store: MemoryStore,
     pub clock: ManualClock,
@@ -45,7 +55,8 @@ impl Harness {
             clock: ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap()),
             random: SeededRandom::new(42),
             vars: MapVariables::from_pairs(&[
-                ("encryption_keys", &format!("k1:{key}")),
+                ("directory_keys", &format!("k1:{key}")),
+                ("record_mac_key", &record_mac_key()),
                 ("internal_secret", INTERNAL),
                 ("admin_token", ADMIN),
             ]),
@@ -102,8 +113,10 @@ impl Harness {
             created_at: Timestamp::from_unix_millis(0),
             revoked_at: None,
             scope: programme.then_some(shared::auth::TokenScope::Programme),
+            mac: None,
         };
         let key = shared::auth::token_key(&issued.hash);
+        let record = record.signed(&record_mac(), &key);
         shared::kv::KeyValue::set(&self.store, &key, &shared::kv::to_json(&record)).unwrap();
         format!("Bearer {}", issued.secret)
     }

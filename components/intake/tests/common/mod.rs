@@ -47,7 +47,7 @@ impl Harness {
 
     pub fn with_mode(mode: CasMode) -> Self {
         let vars = MapVariables::from_pairs(&[
-            ("encryption_keys", &keyring_spec()),
+            ("case_keys", &keyring_spec()),
             ("receipt_hmac_key", &base64_encode(&[9u8; 32])),
             ("internal_secret", INTERNAL_SECRET),
             ("triage_url", TRIAGE_URL),

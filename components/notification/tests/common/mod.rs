@@ -86,7 +86,8 @@ impl Harness {
             clock: ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap()),
             random: SeededRandom::new(42),
             vars: MapVariables::from_pairs(&[
-                ("encryption_keys", &keys()),
+                ("webhook_keys", &keys()),
+                ("record_mac_key", &shared::crypto::base64_encode(&[5u8; 32])),
                 ("internal_secret", INTERNAL),
                 ("admin_token", ADMIN),
                 ("webhook_allowed_http_hosts", "127.0.0.1"),

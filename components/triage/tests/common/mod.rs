@@ -7,9 +7,10 @@ use shared::case::{
     case_key, pending_triage_log, CaseRecord, ContactChannel, ContactPreference, PendingTriage, ReportFacts,
     ReporterDetails, REPORTER_FIELD,
 };
+use shared::case_keys::CaseCipher;
 use shared::clock::ManualClock;
 use shared::config::MapVariables;
-use shared::crypto::{base64_encode, Keyring};
+use shared::crypto::{base64_encode, FieldSealer, Keyring};
 use shared::domain::*;
 use shared::events::CaseEvent;
 use shared::id::CaseId;
@@ -134,7 +135,8 @@ impl World {
             clock: ManualClock::at(start()),
             random: SeededRandom::new(42),
             vars: MapVariables::from_pairs(&[
-                ("encryption_keys", &keyring_spec()),
+                ("case_keys", &keyring_spec()),
+                ("record_mac_key", &shared::crypto::base64_encode(&[5u8; 32])),
                 ("internal_secret", INTERNAL),
                 ("admin_token", ADMIN),
                 ("directory_url", "http://directory.test"),
@@ -196,9 +198,45 @@ impl World {
         reply.body["token"].as_str().unwrap().to_string()
     }
 
-    /// Files a case the way intake does (record and pending entry in one set_many).
+    /// Files a case the way intake does (record, data key and pending entry in one
+    /// set_many).
     pub fn file(&self, facts: ReportFacts) -> CaseId {
+        self.file_sealed(facts, true)
+    }
+
+    /// Files a case as intake did before cases had their own data key: sealed with the
+    /// keyring itself.
+    pub fn file_legacy(&self, facts: ReportFacts) -> CaseId {
+        self.file_sealed(facts, false)
+    }
+
+    /// Seals `plaintext` for field `field` of case `id` as triage does.
+    pub fn seal(&self, id: &CaseId, plaintext: &[u8], field: &str) -> shared::crypto::Sealed {
+        let keyring = self.keyring();
+        CaseCipher::load(&self.store, &keyring, id).unwrap().seal(plaintext, id.as_str(), field, &self.random)
+    }
+
+    /// Opens field `field` of case `id` as triage does.
+    pub fn open(
+        &self,
+        id: &CaseId,
+        sealed: &shared::crypto::Sealed,
+        field: &str,
+    ) -> Result<Vec<u8>, shared::crypto::CryptoError> {
+        let keyring = self.keyring();
+        CaseCipher::load(&self.store, &keyring, id).unwrap().open(sealed, id.as_str(), field)
+    }
+
+    fn file_sealed(&self, facts: ReportFacts, data_key: bool) -> CaseId {
         let id = CaseId::generate(&self.random);
+        let keyring = self.keyring();
+        let pending = pending_triage_log();
+        let slot = pending.reserve(&self.store).unwrap();
+        let (cipher, mut entries) = if data_key {
+            CaseCipher::create(&keyring, &id, slot, &self.random)
+        } else {
+            (CaseCipher::load(&self.store, &keyring, &id).unwrap(), Vec::new())
+        };
         let details = ReporterDetails {
             name: Some("Jeroen Koolhoven".into()),
             municipality: MUNICIPALITY.into(),
@@ -210,9 +248,7 @@ impl World {
                 when: None,
             },
         };
-        let reporter = self.keyring().seal_json(&details, id.as_str(), REPORTER_FIELD, &self.random);
-        let pending = pending_triage_log();
-        let slot = pending.reserve(&self.store).unwrap();
+        let reporter = cipher.seal_json(&details, id.as_str(), REPORTER_FIELD, &self.random);
         let record = CaseRecord {
             id: id.clone(),
             received_at: self.clock_now(),
@@ -225,12 +261,9 @@ impl World {
             next_check_in: None,
             work: None,
         };
-        self.store
-            .set_many(&[
-                (case_key(&id), Versioned::first(record, &self.random).encode()),
-                (pending.key(slot), to_json(&PendingTriage { case_id: id.clone(), since: self.clock_now() })),
-            ])
-            .unwrap();
+        entries.push((case_key(&id), Versioned::first(record, &self.random).encode()));
+        entries.push((pending.key(slot), to_json(&PendingTriage { case_id: id.clone(), since: self.clock_now() })));
+        self.store.set_many(&entries).unwrap();
         id
     }
 
