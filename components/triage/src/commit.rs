@@ -89,13 +89,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 Ok(Change::Write(()))
             });
             match swapped {
-                Ok((doc, ())) => {
+                Ok((swapped, ())) => {
+                    crate::stats::count(self.store, &doc.data, &swapped.data, &kinds, now, self.correlation_id);
                     if !leave.is_empty() {
                         // Stale entries are harmless (readers check the record); best effort.
                         let _ = self.store.delete_many(&leave);
                     }
                     self.send_committed(&events);
-                    return Ok(Committed { doc, changed: true });
+                    return Ok(Committed { doc: swapped, changed: true });
                 }
                 Err(UpdateError::Rejected(current)) => {
                     let _ = self.store.delete_many(&prepared);

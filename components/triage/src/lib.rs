@@ -17,6 +17,7 @@ pub mod peers;
 pub mod retention;
 pub mod routes;
 pub mod rules;
+pub mod stats;
 pub mod sweep;
 pub mod tokens;
 pub mod transfer;

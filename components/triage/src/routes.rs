@@ -50,6 +50,8 @@ pub enum Endpoint {
     ScheduleCheckIn,
     CompleteCheckIn,
     ListCheckIns,
+    Stats,
+    StatsReport,
 }
 
 /// Every route, exactly as in `openapi.yaml`.
@@ -77,6 +79,8 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/triage/cases/{case_id}/check-ins", Endpoint::ScheduleCheckIn),
     ("POST", "/triage/cases/{case_id}/check-ins/{check_in_id}/complete", Endpoint::CompleteCheckIn),
     ("GET", "/triage/check-ins", Endpoint::ListCheckIns),
+    ("GET", "/triage/stats", Endpoint::Stats),
+    ("GET", "/triage/stats/report", Endpoint::StatsReport),
 ];
 
 /// The component's version, reported by the health endpoint.
@@ -190,6 +194,7 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let query = AgendaQuery::parse(&web::query_pairs(req), triage.clock.now())?;
             Ok(no_store(web::json(200, &triage.agenda(who.organisation, &query)?)))
         }
+        Endpoint::Stats | Endpoint::StatsReport => crate::stats::serve(triage, endpoint == Endpoint::StatsReport, req),
         _ => serve_case(triage, endpoint, params, req),
     }
 }
