@@ -79,6 +79,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let Some(kinds) = decide(&mut record, &mut work, now)? else {
                 return Ok(Committed { doc, changed: false });
             };
+            crate::stats::mark_counted(&mut work, now);
             let (target, prepared, events, leave) = self.prepare(record, work, &kinds, now)?;
             let expected = doc.version;
             let swapped = versioned::update(self.store, &key, self.random, |data: &mut CaseRecord, version| {

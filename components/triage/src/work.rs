@@ -53,6 +53,9 @@ pub struct CaseWork {
     /// the case takes no change (see [`crate::retention`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purging: Option<Timestamp>,
+    /// What the programme figures counted of this case (see [`crate::stats`]).
+    #[serde(default, skip_serializing_if = "crate::stats::StatsMarks::is_empty")]
+    pub stats: crate::stats::StatsMarks,
 }
 
 impl CaseWork {

@@ -9,6 +9,7 @@
 
 pub mod layout;
 pub mod query;
+pub mod rebuild;
 pub mod report;
 pub mod suppress;
 
@@ -18,6 +19,30 @@ use shared::domain::{Organisation, Priority};
 use shared::events::EventType;
 use shared::kv::KeyValue;
 use shared::time::Timestamp;
+
+/// What the figures counted of a case, kept in its bookkeeping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatsMarks {
+    /// Since when every change of this case is counted as it commits: set by the first
+    /// change after counting began. What happened before is the rebuild's to count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_from: Option<Timestamp>,
+    /// The rebuild has counted what happened before `counted_from`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rebuilt: bool,
+}
+
+impl StatsMarks {
+    /// Nothing counted yet (a case from before counting began, never changed since).
+    pub fn is_empty(&self) -> bool {
+        self.counted_from.is_none() && !self.rebuilt
+    }
+}
+
+/// Marks a case as counted live from `now` on (the change being committed included).
+pub fn mark_counted(work: &mut crate::work::CaseWork, now: Timestamp) {
+    work.stats.counted_from.get_or_insert(now);
+}
 
 pub use layout::CELLS_PER_UNIT;
 
