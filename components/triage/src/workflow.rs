@@ -250,6 +250,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
         let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
         self.store.set_many(&[(log.key(slot), to_json(&message))])?;
+        self.mark_first_reply(id, now)?;
         self.audit_by(id, who, "message", None)?;
         Ok((now, slot))
     }

@@ -212,7 +212,7 @@ fn lines(cells: &BTreeMap<CellKey, Value>) -> Vec<Vec<CellKey>> {
     let key = |m: &str, o: &str, t: &str, r: &str, c: &str| (m.into(), o.into(), t.into(), r.into(), c.into());
     let mut all = Vec::new();
     for (m, o) in &units {
-        for t in ["event", "role", "province", "region", "request", "incident", "ack"] {
+        for t in ["event", "role", "province", "region", "request", "incident", "ack", "reply"] {
             for r in rows_of(m, o, t) {
                 all.push(PRIORITIES.iter().chain(&["total"]).map(|c| key(m, o, t, &r, c)).collect());
             }
@@ -226,9 +226,12 @@ fn lines(cells: &BTreeMap<CellKey, Value>) -> Vec<Vec<CellKey>> {
                     all.push(line);
                 }
             }
-            let mut line: Vec<CellKey> = rows_of(m, o, "ack").iter().map(|r| key(m, o, "ack", r, c)).collect();
-            line.push(key(m, o, "event", "acknowledged", c));
-            all.push(line);
+            for (histogram, events) in [("ack", "acknowledged"), ("reply", "replied")] {
+                let mut line: Vec<CellKey> =
+                    rows_of(m, o, histogram).iter().map(|r| key(m, o, histogram, r, c)).collect();
+                line.push(key(m, o, "event", events, c));
+                all.push(line);
+            }
             all.push(
                 ["acknowledged_within_deadline", "acknowledged_after_deadline", "acknowledged"]
                     .iter()
@@ -256,7 +259,7 @@ fn every_published_count_matches_the_cases_filed_and_small_ones_are_withheld() {
     assert_eq!(answer["geography"], "province", "few cases: regions would show small cells");
     let cells = cells_of(&answer);
     // 3 months × 4 organisations × rows × (4 priorities + total).
-    let rows = 9 + 8 + 12 + 3 + 10 + 9;
+    let rows = 10 + 8 + 12 + 3 + 10 + 9 + 9;
     assert_eq!(cells.len(), 3 * 4 * rows * 5);
     let (mut shown, mut withheld, mut complementary) = (0, 0, 0);
     for (key, value) in &cells {
@@ -445,6 +448,24 @@ fn transitions_count_once_and_the_counters_outlive_the_purged_case() {
     assert_eq!(count(Table::Event, "acknowledged_after_deadline"), 1);
     assert_eq!(count(Table::Event, "acknowledged_within_deadline"), 0);
     assert_eq!(count(Table::Ack, "le_30"), 1);
+    // The first confidant message counts, from the assignment; later ones do not.
+    let assigned = w.staff(
+        &token,
+        "POST",
+        &format!("{path}/assign"),
+        &[("if-match", &again.etag())],
+        Some(json!({"confidant": "Desk Noord", "members": []})),
+    );
+    assert_eq!(assigned.status, 200, "{}", assigned.body);
+    w.advance(Duration::minutes(50));
+    for text in ["Ik bel u zo.", "Nog een bericht."] {
+        let sent = w.staff(&token, "POST", &format!("{path}/messages"), &[], Some(json!({ "text": text })));
+        assert_eq!(sent.status, 201, "{}", sent.body);
+    }
+    assert_eq!(count(Table::Reply, "le_60"), 1);
+    let total_replies: i64 = layout::rows(Table::Reply).iter().map(|b| count(Table::Reply, b)).sum();
+    assert_eq!(total_replies, 1);
+    let again = w.staff(&token, "GET", &path, &[], None);
     let closed = w.staff(
         &token,
         "POST",

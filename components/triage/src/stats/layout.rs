@@ -116,6 +116,8 @@ words!(
         Incident => "incident",
         /// Acknowledgements, by minutes from triage to acknowledgement ([`ACK_BUCKETS`]).
         Ack => "ack",
+        /// First confidant messages, by minutes from assignment (same buckets).
+        Reply => "reply",
     }
 );
 
@@ -167,7 +169,7 @@ pub fn rows(table: Table) -> Vec<&'static str> {
         Table::Region => RegionCode::ALL.iter().map(|r| r.as_str()).collect(),
         Table::Request => RequestKind::ALL.iter().map(|r| r.as_str()).collect(),
         Table::Incident => IncidentKind::ALL.iter().map(|r| r.as_str()).collect(),
-        Table::Ack => ACK_BUCKETS.iter().map(|(_, n)| *n).chain([ACK_OVER]).collect(),
+        Table::Ack | Table::Reply => ACK_BUCKETS.iter().map(|(_, n)| *n).chain([ACK_OVER]).collect(),
     }
 }
 
@@ -177,7 +179,7 @@ pub fn key(month: Month, org: Organisation, table: Table, row: &str, p: Priority
 }
 
 /// How many counters one month of one organisation has: what a query reads per unit.
-pub const CELLS_PER_UNIT: usize = (8 + 8 + 25 + 3 + 10 + 9) * 4;
+pub const CELLS_PER_UNIT: usize = (8 + 8 + 25 + 3 + 10 + 9 + 9) * 4;
 
 #[cfg(test)]
 mod tests {

@@ -30,12 +30,15 @@ pub struct StatsMarks {
     /// The rebuild has counted what happened before `counted_from`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rebuilt: bool,
+    /// When a confidant first wrote to the reporter (counted once, in `reply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_reply_at: Option<Timestamp>,
 }
 
 impl StatsMarks {
     /// Nothing counted yet (a case from before counting began, never changed since).
     pub fn is_empty(&self) -> bool {
-        self.counted_from.is_none() && !self.rebuilt
+        self.counted_from.is_none() && !self.rebuilt && self.first_reply_at.is_none()
     }
 }
 
@@ -74,6 +77,10 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
         let minutes = a.triaged_at.until(at).whole_minutes();
         keys.push(cell(org, Table::Ack, ack_bucket(minutes), p));
     }
+    let replied = |r: &CaseRecord| crate::work::work_of(r).stats.first_reply_at;
+    if let (None, Some(at)) = (replied(before), replied(after)) {
+        keys.push(cell(org, Table::Reply, ack_bucket(reply_start(after).until(at).whole_minutes()), p));
+    }
     for kind in kinds {
         match kind {
             EventType::CaseEscalated => keys.push(event(org, EventRow::Escalated, p)),
@@ -89,6 +96,29 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
         }
     }
     keys
+}
+
+/// Where the time to the first confidant message starts: the assignment, or the triage
+/// when no one was assigned before the message.
+pub fn reply_start(record: &CaseRecord) -> Timestamp {
+    let assigned = crate::work::work_of(record).assignment.map(|a| a.at);
+    let triaged = record.assessment.as_ref().map_or(record.received_at, |a| a.triaged_at);
+    assigned.unwrap_or(triaged)
+}
+
+impl<S: KeyValue, O: shared::outbound::Outbound> crate::context::Triage<'_, S, O> {
+    /// Marks the first confidant message of a case (once; later ones change nothing), so
+    /// that the commit counts the time to it.
+    pub fn mark_first_reply(&self, id: &shared::id::CaseId, at: Timestamp) -> Result<(), shared::problem::Problem> {
+        self.commit(id, None, crate::commit::Base::Latest, |_, work, _| {
+            if work.stats.first_reply_at.is_some() {
+                return Ok(None);
+            }
+            work.stats.first_reply_at = Some(at);
+            Ok(Some(Vec::new()))
+        })?;
+        Ok(())
+    }
 }
 
 /// Adds the committed change's tallies to the counters. Best effort after the commit

@@ -141,6 +141,12 @@ pub struct FirstContactView {
     pub p50_minutes: Option<i64>,
     /// Likewise for the 90th percentile.
     pub p90_minutes: Option<i64>,
+    /// First confidant messages to the reporter.
+    pub replied: Count,
+    /// Like `p50_minutes`, for the time from assignment to the first confidant message.
+    pub reply_p50_minutes: Option<i64>,
+    /// Like `p90_minutes`, for the time from assignment to the first confidant message.
+    pub reply_p90_minutes: Option<i64>,
 }
 
 /// The answer of `GET /triage/stats`.
@@ -263,6 +269,20 @@ fn grid(counters: &Counters, by_region: bool) -> Grid {
         let parts = buckets.iter().map(|row| id("ack", row, col)).collect();
         g.bind(parts, id("event", "acknowledged", col));
     }
+    // First confidant messages: the buckets add up to the row `replied` of the event table.
+    let mut replied = [0u64; 4];
+    for row in &buckets {
+        let values = per(Table::Reply, row);
+        for (r, v) in replied.iter_mut().zip(values) {
+            *r += v;
+        }
+        put_row(&mut g, "reply", row, values);
+    }
+    put_row(&mut g, "event", "replied", replied);
+    for col in p_cols().chain([TOTAL]) {
+        let parts = buckets.iter().map(|row| id("reply", row, col)).collect();
+        g.bind(parts, id("event", "replied", col));
+    }
     g
 }
 
@@ -271,6 +291,7 @@ fn table_order() -> Vec<(&'static str, Vec<String>)> {
     let words = |t: Table| rows(t).into_iter().map(str::to_string).collect::<Vec<_>>();
     let mut event: Vec<String> = EventRow::ALL.iter().map(|r| r.as_str().to_string()).collect();
     event.insert(3, "acknowledged".into());
+    event.push("replied".into());
     vec![
         ("event", event),
         ("role", words(Table::Role)),
@@ -279,6 +300,7 @@ fn table_order() -> Vec<(&'static str, Vec<String>)> {
         ("request", words(Table::Request)),
         ("incident", words(Table::Incident)),
         ("ack", words(Table::Ack)),
+        ("reply", words(Table::Reply)),
     ]
 }
 
@@ -305,9 +327,15 @@ impl Unit {
             (Some(w), Some(a)) if a > 0 => Some((w as f64 * 1000.0 / a as f64).round() / 10.0),
             _ => None,
         };
-        let histogram: Option<Vec<(String, u64)>> =
-            rows(Table::Ack).into_iter().map(|b| c_ack(self, b, p, threshold).map(|v| (b.to_string(), v))).collect();
-        let quantile = |q: f64| histogram.as_ref().and_then(|h| quantile(h, q));
+        // Only from published buckets: a withheld one leaves the percentiles out.
+        let histogram = |table: &str| -> Option<Vec<(String, u64)>> {
+            rows(Table::Ack)
+                .into_iter()
+                .map(|b| self.count(&id(table, b, p.as_str()), threshold).value().map(|v| (b.to_string(), v)))
+                .collect()
+        };
+        let (ack, reply) = (histogram("ack"), histogram("reply"));
+        let of = |h: &Option<Vec<(String, u64)>>, q: f64| h.as_ref().and_then(|h| quantile(h, q));
         FirstContactView {
             month: self.month.to_string(),
             organisation: self.org,
@@ -318,14 +346,13 @@ impl Unit {
             acknowledged_after_deadline: c(EventRow::AcknowledgedLate.as_str()),
             escalated: c(EventRow::Escalated.as_str()),
             within_deadline_percent,
-            p50_minutes: quantile(0.5),
-            p90_minutes: quantile(0.9),
+            p50_minutes: of(&ack, 0.5),
+            p90_minutes: of(&ack, 0.9),
+            replied: c("replied"),
+            reply_p50_minutes: of(&reply, 0.5),
+            reply_p90_minutes: of(&reply, 0.9),
         }
     }
-}
-
-fn c_ack(unit: &Unit, bucket: &str, p: Priority, threshold: u64) -> Option<u64> {
-    unit.count(&id("ack", bucket, p.as_str()), threshold).value()
 }
 
 /// The upper bound of the bucket where the cumulative share reaches `q`.
