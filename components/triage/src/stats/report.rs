@@ -20,15 +20,15 @@ const BAR_COLOURS: [&str; 4] = ["#b2182b", "#ef8a62", "#67a9cf", "#2166ac"];
 /// One bar chart: groups of bars (one per priority), each labelled; a withheld count is
 /// drawn as an empty bar labelled with its `<n`.
 fn bar_chart(title: &str, groups: &[(String, Vec<(Priority, Option<f64>, String)>)], max: f64) -> String {
-    let (bar, gap, height) = (14.0, 18.0, 160.0);
+    let (bar, gap, height) = (14.0, 24.0, 160.0);
     let group_width = bar * 4.0 + gap;
     let width = 60.0 + group_width * groups.len().max(1) as f64;
     let mut svg = format!(
         "<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" \
          width=\"{width}\" height=\"{}\" viewBox=\"0 0 {width} {}\"><title>{}</title>",
         esc(title),
-        height + 60.0,
-        height + 60.0,
+        height + 150.0,
+        height + 150.0,
         esc(title)
     );
     svg.push_str(&format!(
@@ -55,10 +55,10 @@ fn bar_chart(title: &str, groups: &[(String, Vec<(Priority, Option<f64>, String)
                 esc(text)
             ));
         }
+        // Labels slanted, so long organisation names do not run into each other.
+        let (lx, ly) = (x0 + bar * 2.0, height + 12.0);
         svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"9\" text-anchor=\"middle\">{}</text>",
-            x0 + bar * 2.0,
-            height + 14.0,
+            "<text x=\"{lx}\" y=\"{ly}\" font-size=\"9\" text-anchor=\"end\" transform=\"rotate(-40 {lx} {ly})\">{}</text>",
             esc(label)
         ));
     }
@@ -66,10 +66,10 @@ fn bar_chart(title: &str, groups: &[(String, Vec<(Priority, Option<f64>, String)
         let x = 50.0 + i as f64 * 50.0;
         svg.push_str(&format!(
             "<rect x=\"{x}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"10\">{p}</text>",
-            height + 30.0,
+            height + 125.0,
             BAR_COLOURS[i],
             x + 14.0,
-            height + 39.0
+            height + 134.0
         ));
     }
     svg.push_str("</svg></figure>");
@@ -143,6 +143,9 @@ pub fn render(answer: &StatsAnswer) -> String {
         "within %",
         "p50 ≤ min",
         "p90 ≤ min",
+        "first message",
+        "message p50 ≤ min",
+        "message p90 ≤ min",
     ] {
         html.push_str(&format!("<th>{h}</th>"));
     }
@@ -161,6 +164,9 @@ pub fn render(answer: &StatsAnswer) -> String {
             opt(f.within_deadline_percent.map(|p| format!("{p}"))),
             opt(f.p50_minutes.map(|m| m.to_string())),
             opt(f.p90_minutes.map(|m| m.to_string())),
+            text(f.replied),
+            opt(f.reply_p50_minutes.map(|m| m.to_string())),
+            opt(f.reply_p90_minutes.map(|m| m.to_string())),
         ];
         html.push_str("<tr>");
         for cell in row {
