@@ -21,7 +21,7 @@ fn report(i: usize) -> Value {
     json!({
         "role": role, "relation": "self", "region": region,
         "municipality": "Wijk bij Duurstede", "request_kind": "incident",
-        "incident_kinds": ["intimidation"], "immediate_danger": i % 3 == 0,
+        "incident_kinds": ["intimidation"], "immediate_danger": i.is_multiple_of(3),
         "description": "Een man staat elke avond voor de deur.",
         "contact": {"channel": "phone", "phone": "+31 6 12345678"}, "language": "nl"
     })
@@ -33,7 +33,7 @@ fn file_and_acknowledge(app: &TestApp, tokens: &[(String, String)], n: usize, mi
     for i in 0..n {
         let filed = post_json(app, "/intake/reports", &report(i));
         assert_eq!(filed.status, 201, "{}", filed.body);
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             to_ack.push(filed.body["case_reference"].as_str().unwrap().to_string());
         }
     }

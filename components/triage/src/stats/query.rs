@@ -203,6 +203,9 @@ fn id(table: &str, row: &str, column: &str) -> String {
     format!("{table}/{row}/{column}")
 }
 
+/// A row of a table: its name and its counts by priority.
+type Row = (String, [u64; 4]);
+
 /// The grid of one unit, with regions or with provinces.
 fn grid(counters: &Counters, by_region: bool) -> Grid {
     let mut g = Grid::default();
@@ -226,7 +229,7 @@ fn grid(counters: &Counters, by_region: bool) -> Grid {
     }
     // Tables of triaged cases: rows by priority, and each priority (and the grand
     // total) is the event table's `triaged` cell, shared.
-    let geography: Vec<(String, [u64; 4])> = if by_region {
+    let geography: Vec<Row> = if by_region {
         RegionCode::ALL.iter().map(|r| (r.as_str().to_string(), per(Table::Region, r.as_str()))).collect()
     } else {
         Province::ALL
@@ -243,7 +246,7 @@ fn grid(counters: &Counters, by_region: bool) -> Grid {
             .collect()
     };
     let geo_table = if by_region { "region" } else { "province" };
-    let mut partitions: Vec<(&str, Vec<(String, [u64; 4])>)> = vec![(geo_table, geography)];
+    let mut partitions: Vec<(&str, Vec<Row>)> = vec![(geo_table, geography)];
     for table in [Table::Role, Table::Request] {
         partitions.push((table.as_str(), rows(table).into_iter().map(|r| (r.to_string(), per(table, r))).collect()));
     }

@@ -17,9 +17,12 @@ fn esc(text: &str) -> String {
 
 const BAR_COLOURS: [&str; 4] = ["#b2182b", "#ef8a62", "#67a9cf", "#2166ac"];
 
+/// One bar: its priority, its height (none when withheld) and its label.
+type Bar = (Priority, Option<f64>, String);
+
 /// One bar chart: groups of bars (one per priority), each labelled; a withheld count is
 /// drawn as an empty bar labelled with its `<n`.
-fn bar_chart(title: &str, groups: &[(String, Vec<(Priority, Option<f64>, String)>)], max: f64) -> String {
+fn bar_chart(title: &str, groups: &[(String, Vec<Bar>)], max: f64) -> String {
     let (bar, gap, height) = (14.0, 24.0, 160.0);
     let group_width = bar * 4.0 + gap;
     let width = 60.0 + group_width * groups.len().max(1) as f64;
