@@ -70,38 +70,7 @@ impl fmt::Display for Month {
     }
 }
 
-/// Declares a closed set of words as an enum with `ALL` and `as_str`.
-macro_rules! words {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The word.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $wire),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-    };
-}
-
-words!(
+shared::domain::wire_enum!(
     /// The marginal tables, each something × priority for one month and organisation.
     Table {
         /// Transitions counted as they happen ([`EventRow`]).
@@ -121,7 +90,7 @@ words!(
     }
 );
 
-words!(
+shared::domain::wire_enum!(
     /// The rows of the event table: transitions of a case.
     EventRow {
         Triaged => "triaged",
