@@ -243,14 +243,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
 
     /// Writes to the reporter: the message shows on intake's status lookup.
     pub fn message_reporter(&self, who: &Principal, id: &CaseId, text: &str) -> Result<(Timestamp, u64), Problem> {
-        owned(versioned::read(self.store, &case_key(id))?, who)?;
+        let doc = owned(versioned::read(self.store, &case_key(id))?, who)?;
         let log = messages_log(id);
         let slot = log.reserve(self.store)?;
         let now = self.clock.now();
         let sealed = self.config.keyring.seal(text.as_bytes(), id.as_str(), &message_field(slot), self.random);
         let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
         self.store.set_many(&[(log.key(slot), to_json(&message))])?;
-        self.mark_first_reply(id, now)?;
+        self.count_first_reply(&doc.data, slot, now);
         self.audit_by(id, who, "message", None)?;
         Ok((now, slot))
     }

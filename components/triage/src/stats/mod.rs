@@ -30,15 +30,12 @@ pub struct StatsMarks {
     /// The rebuild has counted what happened before `counted_from`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rebuilt: bool,
-    /// When a confidant first wrote to the reporter (counted once, in `reply`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_reply_at: Option<Timestamp>,
 }
 
 impl StatsMarks {
     /// Nothing counted yet (a case from before counting began, never changed since).
     pub fn is_empty(&self) -> bool {
-        self.counted_from.is_none() && !self.rebuilt && self.first_reply_at.is_none()
+        self.counted_from.is_none() && !self.rebuilt
     }
 }
 
@@ -77,10 +74,6 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
         let minutes = a.triaged_at.until(at).whole_minutes();
         keys.push(cell(org, Table::Ack, ack_bucket(minutes), p));
     }
-    let replied = |r: &CaseRecord| crate::work::work_of(r).stats.first_reply_at;
-    if let (None, Some(at)) = (replied(before), replied(after)) {
-        keys.push(cell(org, Table::Reply, ack_bucket(reply_start(after).until(at).whole_minutes()), p));
-    }
     for kind in kinds {
         match kind {
             EventType::CaseEscalated => keys.push(event(org, EventRow::Escalated, p)),
@@ -106,18 +99,34 @@ pub fn reply_start(record: &CaseRecord) -> Timestamp {
     assigned.unwrap_or(triaged)
 }
 
-impl<S: KeyValue, O: shared::outbound::Outbound> crate::context::Triage<'_, S, O> {
-    /// Marks the first confidant message of a case (once; later ones change nothing), so
-    /// that the commit counts the time to it.
-    pub fn mark_first_reply(&self, id: &shared::id::CaseId, at: Timestamp) -> Result<(), shared::problem::Problem> {
-        self.commit(id, None, crate::commit::Base::Latest, |_, work, _| {
-            if work.stats.first_reply_at.is_some() {
-                return Ok(None);
-            }
-            work.stats.first_reply_at = Some(at);
-            Ok(Some(Vec::new()))
-        })?;
-        Ok(())
+impl<S: KeyValue, O> crate::context::Triage<'_, S, O> {
+    /// Counts a confidant message written to `slot` at `at` in `reply`, if it is the
+    /// first confidant message of the case. A message does not change the case (its
+    /// version stays, so clients' ETags do too): the message log itself tells whether
+    /// an earlier confidant message exists. Best effort, like [`count`]; two first
+    /// messages written at the same moment may both count.
+    pub fn count_first_reply(&self, record: &CaseRecord, slot: u64, at: Timestamp) {
+        let Some(a) = record.assessment.as_ref() else { return };
+        let earlier = match shared::case::messages_log(&record.id).read(self.store, 1, slot.saturating_sub(1)) {
+            Ok(entries) => entries,
+            Err(_) => return self.stats_lost(),
+        };
+        let confidant_wrote = earlier.iter().any(|(_, bytes)| {
+            serde_json::from_slice::<shared::case::CaseMessage>(bytes)
+                .is_ok_and(|m| m.author == shared::case::MessageAuthor::Confidant)
+        });
+        if confidant_wrote {
+            return;
+        }
+        let bucket = ack_bucket(reply_start(record).until(at).whole_minutes());
+        let key = layout::key(Month::of(at), a.organisation, Table::Reply, bucket, a.priority);
+        if self.store.increment(&key, 1).is_err() {
+            self.stats_lost();
+        }
+    }
+
+    fn stats_lost(&self) {
+        shared::log::warn("triage", self.correlation_id, "stats_lost", "a programme counter could not be added to");
     }
 }
 
