@@ -259,7 +259,7 @@ fn every_published_count_matches_the_cases_filed_and_small_ones_are_withheld() {
     assert_eq!(answer["geography"], "province", "few cases: regions would show small cells");
     let cells = cells_of(&answer);
     // 3 months × 4 organisations × rows × (4 priorities + total).
-    let rows = 10 + 8 + 12 + 3 + 10 + 9 + 9;
+    let rows = 11 + 8 + 12 + 3 + 10 + 9 + 9;
     assert_eq!(cells.len(), 3 * 4 * rows * 5);
     let (mut shown, mut withheld, mut complementary) = (0, 0, 0);
     for (key, value) in &cells {
@@ -465,6 +465,22 @@ fn transitions_count_once_and_the_counters_outlive_the_purged_case() {
     assert_eq!(count(Table::Reply, "le_60"), 1);
     let total_replies: i64 = layout::rows(Table::Reply).iter().map(|b| count(Table::Reply, b)).sum();
     assert_eq!(total_replies, 1);
+    // A check-in planned and done counts as done once.
+    let etag = w.staff(&token, "GET", &path, &[], None).etag();
+    let due_at = (w.clock_now() + Duration::hours(1)).to_string();
+    let body = json!({"due_at": due_at, "purpose": "aftercare_call", "note": "nabellen"});
+    let planned = w.staff(&token, "POST", &format!("{path}/check-ins"), &[("if-match", &etag)], Some(body));
+    assert_eq!(planned.status, 201, "{}", planned.body);
+    let check_in = planned.body["check_in"]["check_in_id"].as_str().unwrap().to_string();
+    let done = w.staff(
+        &token,
+        "POST",
+        &format!("{path}/check-ins/{check_in}/complete"),
+        &[("if-match", &planned.etag())],
+        Some(json!({"outcome": "reached", "note": "gaat goed"})),
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(count(Table::Event, "check_in_completed"), 1);
     let again = w.staff(&token, "GET", &path, &[], None);
     let closed = w.staff(
         &token,
@@ -508,7 +524,7 @@ fn a_handover_counts_out_for_one_organisation_and_in_for_the_other() {
 }
 
 #[test]
-fn regions_show_only_when_every_cell_clears_the_threshold() {
+fn with_nothing_counted_every_cell_is_withheld_and_the_answer_is_by_province() {
     let mut w = World::new();
     w.vars.set("stats_min_cell", "2");
     let one = stats(&w, ADMIN, "?organisation=ngb");

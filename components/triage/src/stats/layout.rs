@@ -101,6 +101,8 @@ shared::domain::wire_enum!(
         HandedOverOut => "handed_over_out",
         Closed => "closed",
         Reopened => "reopened",
+        /// A planned check-in (aftercare, prevention) done.
+        CheckInCompleted => "check_in_completed",
     }
 );
 
@@ -148,7 +150,7 @@ pub fn key(month: Month, org: Organisation, table: Table, row: &str, p: Priority
 }
 
 /// How many counters one month of one organisation has: what a query reads per unit.
-pub const CELLS_PER_UNIT: usize = (8 + 8 + 25 + 3 + 10 + 9 + 9) * 4;
+pub const CELLS_PER_UNIT: usize = (9 + 8 + 25 + 3 + 10 + 9 + 9) * 4;
 
 #[cfg(test)]
 mod tests {

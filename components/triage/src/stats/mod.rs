@@ -74,6 +74,14 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
         let minutes = a.triaged_at.until(at).whole_minutes();
         keys.push(cell(org, Table::Ack, ack_bucket(minutes), p));
     }
+    let open_before: Vec<_> =
+        crate::work::work_of(before).check_ins.into_iter().filter(|c| c.completion.is_none()).map(|c| c.id).collect();
+    let completed = crate::work::work_of(after)
+        .check_ins
+        .into_iter()
+        .filter(|c| c.completion.is_some() && open_before.contains(&c.id))
+        .count();
+    keys.extend(std::iter::repeat_n(event(org, EventRow::CheckInCompleted, p), completed));
     for kind in kinds {
         match kind {
             EventType::CaseEscalated => keys.push(event(org, EventRow::Escalated, p)),

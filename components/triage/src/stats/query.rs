@@ -433,3 +433,35 @@ impl<S: KeyValue, O> Triage<'_, S, O> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_cell(n: u64) -> Counters {
+        let mut c = Counters::new();
+        for table in Table::ALL {
+            for row in rows(*table) {
+                c.insert((*table, row), [n; 4]);
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn regions_are_offered_only_when_no_cell_is_withheld() {
+        let full = every_cell(3);
+        let regional = grid(&full, true);
+        assert!(regional.suppressed(2).is_empty(), "every cell clears 2");
+        assert!(regional.values.contains_key("region/VR09/P1"));
+        let mut one_small = full.clone();
+        one_small.insert((Table::Region, "VR09"), [1, 3, 3, 3]);
+        let hidden = grid(&one_small, true).suppressed(2);
+        assert!(hidden.contains("region/VR09/P1") && hidden.len() >= 2, "{hidden:?}");
+        // By province, Utrecht's P1 is VR09 alone: withheld too, and complemented.
+        let provincial = grid(&one_small, false);
+        assert!(provincial.values.contains_key("province/utrecht/P1"));
+        assert!(!provincial.values.contains_key("region/VR09/P1"));
+        assert_eq!(provincial.value("province/noord_holland/P2"), 15, "five regions of 3");
+    }
+}
