@@ -87,6 +87,9 @@ fn the_quarterly_report_renders_in_a_headless_browser_with_small_cells_withheld(
             (org.to_string(), r.body["token"].as_str().unwrap().to_string())
         })
         .collect();
+    // Last month 16 reports, this month 24, on the host's clock.
+    file_and_acknowledge(&app, &tokens, 16, 300);
+    app.advance_clock(Duration::from_secs(31 * 24 * 3600));
     file_and_acknowledge(&app, &tokens, 24, 10);
 
     let json_answer = staff(&app, ADMIN_TOKEN, "GET", "/triage/stats", &[], None);
@@ -113,6 +116,13 @@ fn the_quarterly_report_renders_in_a_headless_browser_with_small_cells_withheld(
     assert_eq!(cell("ngb", "event", "acknowledged", "total"), 6);
     assert_eq!(cell("bzk", "event", "triaged", "total"), "<5");
     assert_eq!(json_answer.body["geography"], "province");
+    // Last month's 8 mayors' cases (NGB) stay in their own month.
+    let last_month = cells
+        .iter()
+        .filter(|c| &c["month"] != this_month && c["organisation"] == "ngb" && c["table"] == "event")
+        .find(|c| c["row"] == "triaged" && c["column"] == "total" && c["value"] != "<5")
+        .expect("last month's NGB cases are counted in their month");
+    assert_eq!(last_month["value"], 8);
 
     let csv = staff(&app, ADMIN_TOKEN, "GET", "/triage/stats", &[("accept", "text/csv")], None);
     assert_eq!(csv.status, 200);
