@@ -13,6 +13,7 @@ pub mod rebuild;
 pub mod report;
 pub mod suppress;
 
+pub use layout::CELLS_PER_UNIT;
 use layout::{ack_bucket, EventRow, Month, Table};
 use shared::case::CaseRecord;
 use shared::domain::{Organisation, Priority};
@@ -43,8 +44,6 @@ impl StatsMarks {
 pub fn mark_counted(work: &mut crate::work::CaseWork, now: Timestamp) {
     work.stats.counted_from.get_or_insert(now);
 }
-
-pub use layout::CELLS_PER_UNIT;
 
 /// The counter keys one committed change adds one to, decided from the record before
 /// and after the change and the events it emitted (each transition counts once: a
