@@ -3,6 +3,7 @@
 
 /// Declares a closed set of wire words as a Rust enum with serde, `as_str` and `ALL`.
 /// An unknown word is refused with the list of allowed ones, so a client sees what fits.
+#[macro_export]
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -50,7 +51,7 @@ macro_rules! wire_enum {
         }
     };
 }
-pub(crate) use wire_enum;
+pub use crate::wire_enum;
 
 wire_enum!(
     /// The office the threatened person holds.

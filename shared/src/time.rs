@@ -36,6 +36,11 @@ impl Timestamp {
         Ok(Self::from_unix_millis((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
+    /// The calendar year and month (1 to 12), in UTC.
+    pub fn year_month(self) -> (i32, u8) {
+        (self.0.year(), u8::from(self.0.month()))
+    }
+
     /// The time until `later`, zero if `later` is not after `self`.
     pub fn until(self, later: Timestamp) -> Duration {
         if later > self {

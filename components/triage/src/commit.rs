@@ -115,6 +115,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let Some(decision) = decide(&mut record, &mut work, now)? else {
                 return Ok(Committed { doc, changed: false });
             };
+            crate::stats::mark_counted(&mut work, now);
             let (target, prepared, events, leave) = self.prepare(record, work, &decision, by, now)?;
             let expected = doc.version;
             let swapped = versioned::update(self.store, &key, self.random, |data: &mut CaseRecord, version| {
@@ -125,13 +126,21 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 Ok(Change::Write(()))
             });
             match swapped {
-                Ok((doc, ())) => {
+                Ok((swapped, ())) => {
+                    crate::stats::count(
+                        self.store,
+                        &doc.data,
+                        &swapped.data,
+                        &decision.events,
+                        now,
+                        self.correlation_id,
+                    );
                     if !leave.is_empty() {
                         // Stale entries are harmless (readers check the record); best effort.
                         let _ = self.store.delete_many(&leave);
                     }
                     self.send_committed(&events);
-                    return Ok(Committed { doc, changed: true });
+                    return Ok(Committed { doc: swapped, changed: true });
                 }
                 Err(UpdateError::Rejected(current)) => {
                     let _ = self.store.delete_many(&prepared);

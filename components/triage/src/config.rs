@@ -36,7 +36,12 @@ pub struct TriageConfig {
     pub sweep_interval: shared::time::Duration,
     /// The longest a staff token may live, in days (`token_max_days`, default 365).
     pub token_max_days: u32,
+    /// Published figures below this are withheld (`stats_min_cell`, default 5).
+    pub stats_min_cell: u64,
 }
+
+/// The smallest published count when `stats_min_cell` is not set.
+pub const DEFAULT_STATS_MIN_CELL: u32 = 5;
 
 /// The default interval of the sweep, as `deploy/sweeper` runs it.
 pub const TRIAGE_SWEEP_SECONDS: i64 = 60;
@@ -64,6 +69,19 @@ impl TriageConfig {
             routing: parsed(vars, "routing", Routing::parse)?,
             case_retention: Duration::days(days_or(vars, "case_retention_days", DEFAULT_CASE_RETENTION_DAYS)?.into()),
             token_max_days: days_or(vars, "token_max_days", DEFAULT_TOKEN_MAX_DAYS)?,
+            stats_min_cell: min_cell(vars)?,
         })
+    }
+}
+
+/// `stats_min_cell`: a whole number from 2 to 100 (1 would publish every count).
+fn min_cell(vars: &dyn Variables) -> Result<u64, ConfigError> {
+    match vars.get("stats_min_cell") {
+        None => Ok(DEFAULT_STATS_MIN_CELL.into()),
+        Some(raw) if raw.trim().is_empty() => Ok(DEFAULT_STATS_MIN_CELL.into()),
+        Some(raw) => raw.trim().parse().ok().filter(|n| (2..=100).contains(n)).ok_or_else(|| ConfigError {
+            variable: "stats_min_cell".into(),
+            reason: "must be a whole number from 2 to 100".into(),
+        }),
     }
 }

@@ -19,6 +19,7 @@ pub mod retention;
 pub mod rewrap;
 pub mod routes;
 pub mod rules;
+pub mod stats;
 pub mod sweep;
 pub mod tokens;
 pub mod transfer;

@@ -53,6 +53,10 @@ pub enum Endpoint {
     ScheduleCheckIn,
     CompleteCheckIn,
     ListCheckIns,
+    Stats,
+    StatsReport,
+    /// `POST …/stats/rebuild`: the one-off count of cases from before counting began.
+    StatsRebuild,
 }
 
 /// Every route, exactly as in `openapi.yaml`.
@@ -82,6 +86,9 @@ pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/triage/cases/{case_id}/check-ins", Endpoint::ScheduleCheckIn),
     ("POST", "/triage/cases/{case_id}/check-ins/{check_in_id}/complete", Endpoint::CompleteCheckIn),
     ("GET", "/triage/check-ins", Endpoint::ListCheckIns),
+    ("GET", "/triage/stats", Endpoint::Stats),
+    ("GET", "/triage/stats/report", Endpoint::StatsReport),
+    ("POST", "/triage/stats/rebuild", Endpoint::StatsRebuild),
 ];
 
 /// The component's version, reported by the health endpoint.
@@ -210,6 +217,15 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             triage.audit_list_read(&who, Listing::CheckIns)?;
             Ok(no_store(web::json(200, &triage.agenda(who.organisation, &query)?)))
         }
+        Endpoint::StatsRebuild => {
+            if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
+                verify_internal(req.headers(), &config.internal_secret)?;
+            } else if !staff(triage, req)?.is_programme_admin() {
+                return Err(Problem::new(shared::problem::ProblemKind::Forbidden, "programme admins only"));
+            }
+            Ok(web::json(200, &triage.rebuild_stats()?))
+        }
+        Endpoint::Stats | Endpoint::StatsReport => crate::stats::serve(triage, endpoint == Endpoint::StatsReport, req),
         _ => serve_case(triage, endpoint, params, req),
     }
 }

@@ -57,6 +57,9 @@ pub struct CaseWork {
     /// swap that writes this record is what makes that entry valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<crate::audit::Link>,
+    /// What the programme figures counted of this case (see [`crate::stats`]).
+    #[serde(default, skip_serializing_if = "crate::stats::StatsMarks::is_empty")]
+    pub stats: crate::stats::StatsMarks,
 }
 
 impl CaseWork {

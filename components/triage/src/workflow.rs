@@ -243,7 +243,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
 
     /// Writes to the reporter: the message shows on intake's status lookup.
     pub fn message_reporter(&self, who: &Principal, id: &CaseId, text: &str) -> Result<(Timestamp, u64), Problem> {
-        owned(versioned::read(self.store, &case_key(id))?, who)?;
+        let doc = owned(versioned::read(self.store, &case_key(id))?, who)?;
         let log = messages_log(id);
         let slot = log.reserve(self.store)?;
         let now = self.clock.now();
@@ -252,6 +252,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         // The message and its audit entry in one write; it counts once the activity
         // chain names the entry (else both are removed and the request fails).
         self.audit_activity(id, &By::staff(who), "message", &[(log.key(slot), to_json(&message))])?;
+        self.count_first_reply(&doc.data, slot, now);
         Ok((now, slot))
     }
 

@@ -91,3 +91,24 @@ fn every_answer_fits_openapi() {
     let down = w.file(facts());
     conforms("POST", "/triage/internal/cases", &w.handover(&down));
 }
+
+#[test]
+fn programme_figures_fit_openapi() {
+    let w = World::new();
+    w.triaged(ReportFacts { immediate_danger: true, ..facts() });
+    conforms("GET", "/triage/stats", &w.staff(ADMIN, "GET", "/triage/stats", &[], None));
+    conforms("GET", "/triage/stats", &w.staff(ADMIN, "GET", "/triage/stats?from=2026-13", &[], None));
+    let confidant = w.token("ngb", "confidant");
+    conforms("GET", "/triage/stats", &w.staff(&confidant, "GET", "/triage/stats", &[], None));
+    let csv = w.staff(ADMIN, "GET", "/triage/stats", &[("accept", "text/csv")], None);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let report = w.staff(ADMIN, "GET", "/triage/stats/report", &[], None);
+    assert_eq!(report.status, 200);
+    assert!(report.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(report.headers["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    conforms("GET", "/triage/stats/report", &w.call("GET", "/triage/stats/report", &[], None));
+    let rebuild = w.call("POST", "/triage/stats/rebuild", &[("weerbaar-internal-secret", INTERNAL)], None);
+    assert_eq!(rebuild.status, 200);
+    conforms("POST", "/triage/stats/rebuild", &rebuild);
+    conforms("POST", "/triage/stats/rebuild", &w.staff(&confidant, "POST", "/triage/stats/rebuild", &[], None));
+}
