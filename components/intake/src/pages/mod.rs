@@ -1,0 +1,251 @@
+//! The reporter pages: plain HTML forms over the same rules as the JSON API, for people
+//! who will never use curl. A form posts to the API's own endpoint; its media type
+//! (`application/x-www-form-urlencoded`) chooses an HTML answer. The form is turned into
+//! the API's JSON and checked, filed and looked up by the same code; only the answer is
+//! rendered differently. A receipt code travels only in POST bodies.
+//!
+//! Every page is sent with a strict Content-Security-Policy (nothing but our own
+//! stylesheet, forms only to ourselves, never framed), no referrer and no caching. There
+//! is no JavaScript, no cookie and nothing from another origin.
+
+pub mod form;
+pub mod html;
+pub mod texts;
+pub mod views;
+
+use crate::client::Client;
+use crate::intake::Intake;
+use crate::report::{follow_up, preferred_language, NewReport, ReportForm};
+use crate::routes::{MessageForm, StatusForm};
+use crate::submit::IdempotencyKey;
+use form::{field_of, Form, KEY_FIELD, LANGUAGE_FIELD};
+use shared::domain::Language;
+use shared::kv::KeyValue;
+use shared::outbound::Outbound;
+use shared::problem::{Problem, ProblemKind};
+use shared::random::Random;
+use shared::web::{self, Request, Response};
+use texts::Texts;
+use views::Errors;
+
+pub use form::is_form;
+
+/// The policy of every page: nothing loads but our stylesheet, forms post only to us,
+/// no page can be framed, no `<base>` can redirect links.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET: &str = include_str!("style.css");
+
+fn with_safety_headers(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
+        .header(http::header::REFERRER_POLICY, "no-referrer")
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(http::header::X_FRAME_OPTIONS, "DENY")
+        .body(body)
+        .expect("valid response parts")
+}
+
+fn page(status: u16, document: String) -> Response {
+    with_safety_headers(status, "text/html; charset=utf-8", document.into_bytes())
+}
+
+/// `GET /intake/style.css`.
+pub fn stylesheet() -> Response {
+    with_safety_headers(200, "text/css; charset=utf-8", STYLESHEET.as_bytes().to_vec())
+}
+
+fn accept_language(req: &Request) -> Option<&str> {
+    req.headers().get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
+}
+
+/// The page language: the one chosen on the page (`lang` in the form or the query),
+/// else `Accept-Language`, else Dutch.
+fn language(req: &Request, form: &Form) -> Language {
+    let query = web::query_pairs(req).into_iter().find(|(k, _)| k == LANGUAGE_FIELD).map(|(_, v)| v);
+    let chosen = form.get(LANGUAGE_FIELD).map(str::to_string).or(query);
+    chosen.and_then(|w| Language::parse(&w).ok()).unwrap_or_else(|| preferred_language(accept_language(req)))
+}
+
+/// A one-time key for a new form: a double click sends it twice and files one report.
+fn fresh_key(random: &dyn Random) -> String {
+    let mut bytes = [0u8; 16];
+    random.fill(&mut bytes);
+    shared::crypto::hex(&bytes)
+}
+
+/// `GET /intake/`: the report form.
+pub fn report_page(req: &Request, random: &dyn Random) -> Response {
+    let t = texts::of(language(req, &Form::default()));
+    page(200, views::report_form(t, &Form::default(), &fresh_key(random), &Errors::default()))
+}
+
+/// `GET /intake/follow-up`: the form that asks for the receipt code.
+pub fn follow_up_page(req: &Request) -> Response {
+    let t = texts::of(language(req, &Form::default()));
+    page(200, views::follow_up_form(t, &Form::default(), &Errors::default()))
+}
+
+/// What the reporter is told about a problem: field errors beside their fields, the
+/// rest above the form. Nothing of the problem's own (English, technical) text is shown.
+fn errors_of(t: &Texts, problem: &Problem, lookup: bool) -> Errors {
+    let minutes = |p: &Problem| p.retry_after.map_or(1, |s| s.div_ceil(60)).to_string();
+    // Only fields the pages have: a crafted name gets no summary link to nowhere.
+    let field = problem.field.as_deref().and_then(field_of).and_then(|f| t.field_error(&f).map(|m| (f, m)));
+    let notice = |text: &str| Errors { fields: Vec::new(), notice: Some(text.to_string()) };
+    match problem.kind {
+        ProblemKind::InvalidField | ProblemKind::InvalidFields | ProblemKind::MalformedBody if field.is_some() => {
+            Errors { fields: field.into_iter().collect(), notice: None }
+        }
+        ProblemKind::NotFound if lookup => {
+            Errors { fields: vec![("receipt_code".into(), t.unknown_receipt)], notice: None }
+        }
+        ProblemKind::TooManyRequests if lookup => notice(&t.too_many_lookups.replace("{minutes}", &minutes(problem))),
+        ProblemKind::TooManyRequests => notice(&t.too_many_reports.replace("{minutes}", &minutes(problem))),
+        ProblemKind::Conflict => notice(t.being_processed),
+        ProblemKind::IdempotencyKeyReused => notice(t.form_used),
+        ProblemKind::InvalidField | ProblemKind::InvalidFields | ProblemKind::MalformedBody => notice(t.check_field),
+        _ => notice(t.went_wrong),
+    }
+}
+
+/// Logs what the operator must see of a problem the page turned into words.
+fn log_cause(problem: &Problem, correlation_id: &str) {
+    if let Some(cause) = &problem.cause {
+        shared::log::error("intake", correlation_id, problem.kind.slug(), &format!("{cause:#}"));
+    }
+}
+
+/// The report form again, with what was typed and what is wrong with it.
+fn report_again(t: &Texts, form: &Form, random: &dyn Random, problem: &Problem) -> Response {
+    // A key used for other content is spent: the next send is a new report.
+    let key = match (problem.kind, form.get(KEY_FIELD)) {
+        (ProblemKind::IdempotencyKeyReused, _) | (_, None) => fresh_key(random),
+        (_, Some(key)) => key.to_string(),
+    };
+    let status = problem.kind.status();
+    page(status, views::report_form(t, form, &key, &errors_of(t, problem, false)))
+}
+
+/// A form post whose component could not be set up (configuration, store): the form
+/// again, keeping what was typed.
+pub fn unavailable(
+    req: &Request,
+    endpoint_is_report: bool,
+    random: &dyn Random,
+    problem: Problem,
+    correlation_id: &str,
+) -> Response {
+    log_cause(&problem, correlation_id);
+    let form = Form::read(req.body()).unwrap_or_default();
+    let t = texts::of(language(req, &form));
+    if endpoint_is_report {
+        report_again(t, &form, random, &problem)
+    } else {
+        page(problem.kind.status(), views::follow_up_form(t, &form, &errors_of(t, &problem, false)))
+    }
+}
+
+/// `POST /intake/reports` from the form: files the report as the API does (same rules,
+/// limits and idempotency: the form's one-time key is the `Idempotency-Key`) and
+/// answers the confirmation page.
+pub fn file_report<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
+    let form = Form::read(req.body()).unwrap_or_default();
+    let t = texts::of(language(req, &form));
+    let filed = (|| {
+        let form = Form::read(req.body())?;
+        let report: ReportForm = web::parse_json(&form.to_json())?;
+        let report = NewReport::parse(report, intake.clock.now(), t.language)?;
+        let key = form.get(KEY_FIELD).map(IdempotencyKey::parse).transpose()?;
+        intake.file(report, req.body(), client, key, None)
+    })();
+    match filed {
+        Ok(filed) => {
+            // When contact is due, as the status lookup tells it (triage has run within
+            // this request); if the lookup is refused, the page says it in general terms.
+            let due = intake.status(&filed.receipt, client).ok().and_then(|v| v.next_contact_due);
+            let mut response =
+                page(201, views::filed(t, &filed.receipt.to_string(), filed.emergency, &filed.advice, due));
+            if filed.replayed {
+                response.headers_mut().insert("idempotent-replayed", "true".parse().expect("ascii"));
+            }
+            response
+        }
+        Err(problem) => {
+            log_cause(&problem, intake.correlation_id);
+            report_again(t, &form, intake.random, &problem)
+        }
+    }
+}
+
+/// `POST /intake/reports/status` from the follow-up form: the status page.
+pub fn show_status<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
+    let form = Form::read(req.body()).unwrap_or_default();
+    let t = texts::of(language(req, &form));
+    let looked_up = (|| {
+        let form = Form::read(req.body())?;
+        let lookup: StatusForm = web::parse_json(&form.to_json())?;
+        let view = intake.status(&lookup.receipt_code.0, client)?;
+        Ok::<_, Problem>((lookup.receipt_code.0.to_string(), view))
+    })();
+    match looked_up {
+        Ok((receipt, view)) => page(200, views::status(t, &receipt, &view, &[], &Form::default(), &Errors::default())),
+        Err(problem) => {
+            log_cause(&problem, intake.correlation_id);
+            let mut retyped = Form::default();
+            retyped.keep(&form, "receipt_code");
+            page(problem.kind.status(), views::follow_up_form(t, &retyped, &errors_of(t, &problem, true)))
+        }
+    }
+}
+
+/// `POST /intake/reports/messages` from the reply form: adds the message as the API
+/// does and shows the conversation with it, the 112 advice first if danger was reported.
+pub fn add_message<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
+    let form = Form::read(req.body()).unwrap_or_default();
+    let t = texts::of(language(req, &form));
+    let added = (|| {
+        let form = Form::read(req.body())?;
+        let message: MessageForm = web::parse_json(&form.to_json())?;
+        let follow_up = follow_up(message.immediate_danger, message.threat_to_life, message.incident_kinds)?;
+        let added = intake.add_message(&message.receipt_code.0, message.text, follow_up, client)?;
+        let view = intake.status(&message.receipt_code.0, client)?;
+        Ok::<_, Problem>((message.receipt_code.0.to_string(), added.advice, view))
+    })();
+    match added {
+        Ok((receipt, advice, view)) => {
+            page(201, views::status(t, &receipt, &view, &advice, &Form::default(), &Errors::default()))
+        }
+        Err(problem) => {
+            log_cause(&problem, intake.correlation_id);
+            reply_again(intake, t, &form, client, &problem)
+        }
+    }
+}
+
+/// A refused reply: the conversation again with the typed message kept, or, if the
+/// receipt code itself is at fault, the follow-up form.
+fn reply_again<S: KeyValue, O: Outbound>(
+    intake: &Intake<'_, S, O>,
+    t: &Texts,
+    form: &Form,
+    client: &Client,
+    problem: &Problem,
+) -> Response {
+    let receipt = form.get("receipt_code").and_then(|c| shared::receipt::ReceiptCode::parse(c).ok());
+    let receipt_at_fault = problem.field.as_deref().and_then(field_of).as_deref() == Some("receipt_code")
+        || matches!(problem.kind, ProblemKind::NotFound | ProblemKind::TooManyRequests);
+    if let (Some(code), false) = (receipt, receipt_at_fault) {
+        if let Ok(view) = intake.status(&code, client) {
+            let status = problem.kind.status();
+            return page(status, views::status(t, &code.to_string(), &view, &[], form, &errors_of(t, problem, false)));
+        }
+    }
+    let mut retyped = Form::default();
+    retyped.keep(form, "receipt_code");
+    page(problem.kind.status(), views::follow_up_form(t, &retyped, &errors_of(t, problem, true)))
+}
