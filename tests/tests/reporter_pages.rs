@@ -167,6 +167,40 @@ fn each_field_error_answers_the_form_again_with_everything_that_was_typed() {
         }
         assert_eq!(store_text(&app), before, "{field}: a refused form writes nothing");
     }
+    // A form sent empty names every required field at once, in the summary and beside each.
+    let empty = Filling::of(&form, "/intake/reports").submit(&app, &[]);
+    assert_eq!(empty.status, 422);
+    empty.assert_safe();
+    let mut linked: Vec<&str> = empty.all(".error-summary a").iter().filter_map(|a| a.attr("href")).collect();
+    linked.sort_unstable();
+    assert_eq!(
+        linked,
+        [
+            "#f-contact-channel",
+            "#f-description",
+            "#f-immediate_danger",
+            "#f-municipality",
+            "#f-region",
+            "#f-relation",
+            "#f-request_kind",
+            "#f-role"
+        ]
+    );
+    for target in linked {
+        assert!(!empty.text(&format!("{target}-error")).is_empty(), "a message beside {target}");
+    }
+    // Several wrong values at once, and a rule across fields, in one answer.
+    let several = filled_report(&form)
+        .type_in("municipality", "U")
+        .type_in("contact.email", "geen adres")
+        .clear("incident_kinds")
+        .clear("contact.phone")
+        .submit(&app, &[]);
+    let mut linked: Vec<&str> = several.all(".error-summary a").iter().filter_map(|a| a.attr("href")).collect();
+    linked.sort_unstable();
+    assert_eq!(linked, ["#f-contact-email", "#f-contact-phone", "#f-incident_kinds", "#f-municipality"]);
+    assert_eq!(store_text(&app), before, "a refused form writes nothing");
+
     // An empty description too, in English.
     let english = open(&app, "/intake/?lang=en", &[]);
     let page = filled_report(&english).type_in("description", "   ").submit(&app, &[]);

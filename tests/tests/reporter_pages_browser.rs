@@ -87,7 +87,9 @@ impl Browser {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                          "--window-size=1280,1600", "--no-first-run", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", "--lang=nl-NL"]
+                         "--disable-component-update", "--disable-sync", "--lang=nl-NL"],
+                // A Dutch browser: the pages follow its Accept-Language.
+                "prefs": { "intl.accept_languages": "nl-NL,nl" }
             }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();

@@ -8,6 +8,7 @@
 //! stylesheet, forms only to ourselves, never framed), no referrer and no caching. There
 //! is no JavaScript, no cookie and nothing from another origin.
 
+pub mod check;
 pub mod form;
 pub mod html;
 pub mod texts;
@@ -15,7 +16,7 @@ pub mod views;
 
 use crate::client::Client;
 use crate::intake::Intake;
-use crate::report::{follow_up, preferred_language, NewReport, ReportForm};
+use crate::report::{follow_up, preferred_language};
 use crate::routes::{MessageForm, StatusForm};
 use crate::submit::IdempotencyKey;
 use form::{field_of, Form, KEY_FIELD, LANGUAGE_FIELD};
@@ -90,27 +91,50 @@ pub fn follow_up_page(req: &Request) -> Response {
     page(200, views::follow_up_form(t, &Form::default(), &Errors::default()))
 }
 
-/// What the reporter is told about a problem: field errors beside their fields, the
-/// rest above the form. Nothing of the problem's own (English, technical) text is shown.
-fn errors_of(t: &Texts, problem: &Problem, lookup: bool) -> Errors {
-    let minutes = |p: &Problem| p.retry_after.map_or(1, |s| s.div_ceil(60)).to_string();
-    // Only fields the pages have: a crafted name gets no summary link to nowhere.
-    let field = problem.field.as_deref().and_then(field_of).and_then(|f| t.field_error(&f).map(|m| (f, m)));
-    let notice = |text: &str| Errors { fields: Vec::new(), notice: Some(text.to_string()) };
-    match problem.kind {
-        ProblemKind::InvalidField | ProblemKind::InvalidFields | ProblemKind::MalformedBody if field.is_some() => {
-            Errors { fields: field.into_iter().collect(), notice: None }
+/// What the reporter is told about problems: field errors beside their fields, the
+/// rest above the form. Nothing of a problem's own (English, technical) text is shown.
+fn errors_of(t: &Texts, problems: &[Problem], lookup: bool) -> Errors {
+    let mut errors = Errors::default();
+    for problem in problems {
+        if let Some((field, message)) = field_error(t, problem) {
+            if !errors.fields.iter().any(|(f, _)| *f == field) {
+                errors.fields.push((field, message));
+            }
+            continue;
         }
-        ProblemKind::NotFound if lookup => {
-            Errors { fields: vec![("receipt_code".into(), t.unknown_receipt)], notice: None }
+        if lookup && problem.kind == ProblemKind::NotFound {
+            errors.fields.push(("receipt_code".into(), t.unknown_receipt));
+            continue;
         }
-        ProblemKind::TooManyRequests if lookup => notice(&t.too_many_lookups.replace("{minutes}", &minutes(problem))),
-        ProblemKind::TooManyRequests => notice(&t.too_many_reports.replace("{minutes}", &minutes(problem))),
-        ProblemKind::Conflict => notice(t.being_processed),
-        ProblemKind::IdempotencyKeyReused => notice(t.form_used),
-        ProblemKind::InvalidField | ProblemKind::InvalidFields | ProblemKind::MalformedBody => notice(t.check_field),
-        _ => notice(t.went_wrong),
+        let minutes = problem.retry_after.map_or(1, |s| s.div_ceil(60)).to_string();
+        let notice = match problem.kind {
+            ProblemKind::TooManyRequests if lookup => t.too_many_lookups.replace("{minutes}", &minutes),
+            ProblemKind::TooManyRequests => t.too_many_reports.replace("{minutes}", &minutes),
+            ProblemKind::Conflict => t.being_processed.to_string(),
+            ProblemKind::IdempotencyKeyReused => t.form_used.to_string(),
+            ProblemKind::InvalidField | ProblemKind::InvalidFields | ProblemKind::MalformedBody => {
+                t.check_field.to_string()
+            }
+            _ => t.went_wrong.to_string(),
+        };
+        errors.notice.get_or_insert(notice);
     }
+    errors
+}
+
+/// The page field a problem is about, with its message. Only fields the pages have: a
+/// crafted name gets no summary link to nowhere. A missing group (`contact`) is named
+/// by its first field (`contact.channel`).
+fn field_error(t: &Texts, problem: &Problem) -> Option<(String, &'static str)> {
+    if !matches!(problem.kind, ProblemKind::InvalidField | ProblemKind::InvalidFields | ProblemKind::MalformedBody) {
+        return None;
+    }
+    let field = problem.field.as_deref().and_then(field_of)?;
+    if let Some(message) = t.field_error(&field) {
+        return Some((field, message));
+    }
+    let prefix = format!("{field}.");
+    t.field_errors.iter().find(|(f, _)| f.starts_with(&prefix)).map(|(f, m)| (f.to_string(), *m))
 }
 
 /// Logs what the operator must see of a problem the page turned into words.
@@ -121,14 +145,15 @@ fn log_cause(problem: &Problem, correlation_id: &str) {
 }
 
 /// The report form again, with what was typed and what is wrong with it.
-fn report_again(t: &Texts, form: &Form, random: &dyn Random, problem: &Problem) -> Response {
+fn report_again(t: &Texts, form: &Form, random: &dyn Random, problems: &[Problem]) -> Response {
     // A key used for other content is spent: the next send is a new report.
-    let key = match (problem.kind, form.get(KEY_FIELD)) {
-        (ProblemKind::IdempotencyKeyReused, _) | (_, None) => fresh_key(random),
-        (_, Some(key)) => key.to_string(),
+    let spent = problems.iter().any(|p| p.kind == ProblemKind::IdempotencyKeyReused);
+    let key = match form.get(KEY_FIELD) {
+        Some(key) if !spent => key.to_string(),
+        _ => fresh_key(random),
     };
-    let status = problem.kind.status();
-    page(status, views::report_form(t, form, &key, &errors_of(t, problem, false)))
+    let status = problems.first().map_or(500, |p| p.kind.status());
+    page(status, views::report_form(t, form, &key, &errors_of(t, problems, false)))
 }
 
 /// A form post whose component could not be set up (configuration, store): the form
@@ -143,10 +168,11 @@ pub fn unavailable(
     log_cause(&problem, correlation_id);
     let form = Form::read(req.body()).unwrap_or_default();
     let t = texts::of(language(req, &form));
+    let status = problem.kind.status();
     if endpoint_is_report {
-        report_again(t, &form, random, &problem)
+        report_again(t, &form, random, &[problem])
     } else {
-        page(problem.kind.status(), views::follow_up_form(t, &form, &errors_of(t, &problem, false)))
+        page(status, views::follow_up_form(t, &form, &errors_of(t, &[problem], false)))
     }
 }
 
@@ -157,11 +183,10 @@ pub fn file_report<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
     let form = Form::read(req.body()).unwrap_or_default();
     let t = texts::of(language(req, &form));
     let filed = (|| {
-        let form = Form::read(req.body())?;
-        let report: ReportForm = web::parse_json(&form.to_json())?;
-        let report = NewReport::parse(report, intake.clock.now(), t.language)?;
-        let key = form.get(KEY_FIELD).map(IdempotencyKey::parse).transpose()?;
-        intake.file(report, req.body(), client, key, None)
+        let form = Form::read(req.body()).map_err(|p| vec![p])?;
+        let report = check::report(&form.to_json(), intake.clock.now(), t.language)?;
+        let key = form.get(KEY_FIELD).map(IdempotencyKey::parse).transpose().map_err(|p| vec![p])?;
+        intake.file(report, req.body(), client, key, None).map_err(|p| vec![p])
     })();
     match filed {
         Ok(filed) => {
@@ -175,9 +200,9 @@ pub fn file_report<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
             }
             response
         }
-        Err(problem) => {
-            log_cause(&problem, intake.correlation_id);
-            report_again(t, &form, intake.random, &problem)
+        Err(problems) => {
+            problems.iter().for_each(|p| log_cause(p, intake.correlation_id));
+            report_again(t, &form, intake.random, &problems)
         }
     }
 }
@@ -198,7 +223,7 @@ pub fn show_status<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
             log_cause(&problem, intake.correlation_id);
             let mut retyped = Form::default();
             retyped.keep(&form, "receipt_code");
-            page(problem.kind.status(), views::follow_up_form(t, &retyped, &errors_of(t, &problem, true)))
+            page(problem.kind.status(), views::follow_up_form(t, &retyped, &errors_of(t, &[problem], true)))
         }
     }
 }
@@ -242,10 +267,11 @@ fn reply_again<S: KeyValue, O: Outbound>(
     if let (Some(code), false) = (receipt, receipt_at_fault) {
         if let Ok(view) = intake.status(&code, client) {
             let status = problem.kind.status();
-            return page(status, views::status(t, &code.to_string(), &view, &[], form, &errors_of(t, problem, false)));
+            let errors = errors_of(t, std::slice::from_ref(problem), false);
+            return page(status, views::status(t, &code.to_string(), &view, &[], form, &errors));
         }
     }
     let mut retyped = Form::default();
     retyped.keep(form, "receipt_code");
-    page(problem.kind.status(), views::follow_up_form(t, &retyped, &errors_of(t, problem, true)))
+    page(problem.kind.status(), views::follow_up_form(t, &retyped, &errors_of(t, std::slice::from_ref(problem), true)))
 }
