@@ -125,6 +125,25 @@ fn hidden(h: &mut Html, name: &str, value: &str) {
     h.open("input", &[("type", Some("hidden")), ("name", Some(name)), ("value", Some(value))]);
 }
 
+/// How a one-line field is typed in: its input type, whether it may stay empty, and
+/// what the browser may fill in for it.
+#[derive(Clone, Copy)]
+struct Typed {
+    kind: &'static str,
+    optional: bool,
+    autocomplete: &'static str,
+}
+
+impl Typed {
+    const fn required(kind: &'static str) -> Typed {
+        Typed { kind, optional: false, autocomplete: "off" }
+    }
+
+    const fn optional(kind: &'static str, autocomplete: &'static str) -> Typed {
+        Typed { kind, optional: true, autocomplete }
+    }
+}
+
 /// Builds the fields of one form: what was typed is shown again, errors beside their field.
 struct Fields<'a> {
     t: &'a Texts,
@@ -184,16 +203,8 @@ impl Fields<'_> {
     }
 
     /// A one-line text input.
-    fn input(
-        &self,
-        h: &mut Html,
-        field: &str,
-        label: &str,
-        kind: &str,
-        hint: Option<&str>,
-        optional: bool,
-        autocomplete: &str,
-    ) {
+    fn input(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, typed: Typed) {
+        let Typed { kind, optional, autocomplete } = typed;
         let d = self.described(field, hint);
         h.open("div", &[("class", Some(self.group_class(field)))]);
         self.label(h, &d.id, label, optional);
@@ -342,7 +353,7 @@ pub fn report_form(t: &Texts, values: &Form, key: &str, errors: &Errors) -> Stri
             RegionCode::ALL.iter().map(|r| (r.as_str(), format!("{} ({})", r.name(), r.as_str()))).collect();
         let regions: Vec<(&str, &str)> = regions.iter().map(|(v, n)| (*v, n.as_str())).collect();
         f.select(h, "region", t.region, Some(t.region_hint), &regions);
-        f.input(h, "municipality", t.municipality, "text", None, false, "off");
+        f.input(h, "municipality", t.municipality, None, Typed::required("text"));
 
         h.element("h2", &[], t.what_happened);
         f.choices(
@@ -381,12 +392,12 @@ pub fn report_form(t: &Texts, values: &Form, key: &str, errors: &Errors) -> Stri
         f.textarea(h, "description", t.description, Some(t.description_hint));
 
         h.element("h2", &[], t.contact);
-        f.input(h, "name", t.name, "text", Some(t.name_hint), true, "name");
+        f.input(h, "name", t.name, Some(t.name_hint), Typed::optional("text", "name"));
         let channels = options(ContactChannel::ALL, &t.channels, ContactChannel::as_str);
         f.choices(h, "contact.channel", t.channel, None, "radio", &channels);
-        f.input(h, "contact.phone", t.phone, "tel", None, true, "tel");
-        f.input(h, "contact.email", t.email, "email", None, true, "email");
-        f.input(h, "contact.when", t.when, "text", Some(t.when_hint), true, "off");
+        f.input(h, "contact.phone", t.phone, None, Typed::optional("tel", "tel"));
+        f.input(h, "contact.email", t.email, None, Typed::optional("email", "email"));
+        f.input(h, "contact.when", t.when, Some(t.when_hint), Typed::optional("text", "off"));
         h.raw("<button type=\"submit\" class=\"button\">").text(t.submit_report).raw("</button></form>");
     })
 }
@@ -431,7 +442,7 @@ pub fn follow_up_form(t: &Texts, values: &Form, errors: &Errors) -> String {
         h.raw("<form method=\"post\" action=\"/intake/reports/status\" novalidate>");
         hidden(h, LANGUAGE_FIELD, t.language.as_str());
         let f = Fields { t, values, errors };
-        f.input(h, "receipt_code", t.receipt_code, "text", Some(t.receipt_code_hint), false, "off");
+        f.input(h, "receipt_code", t.receipt_code, Some(t.receipt_code_hint), Typed::required("text"));
         h.raw("<button type=\"submit\" class=\"button\">").text(t.show_status).raw("</button></form>");
         h.raw("<p>").element("a", &[("href", Some("/intake/"))], t.new_report_link).raw("</p>");
     })
