@@ -72,6 +72,17 @@ fn language(req: &Request, form: &Form) -> Language {
     chosen.and_then(|w| Language::parse(&w).ok()).unwrap_or_else(|| preferred_language(accept_language(req)))
 }
 
+/// Reads a posted form once: the form (empty if unreadable, so a page can still be
+/// shown), why it could not be read, and the page's texts.
+fn posted(req: &Request) -> (Form, Option<Problem>, &'static Texts) {
+    let (form, unreadable) = match Form::read(req.body()) {
+        Ok(form) => (form, None),
+        Err(problem) => (Form::default(), Some(problem)),
+    };
+    let t = texts::of(language(req, &form));
+    (form, unreadable, t)
+}
+
 /// A one-time key for a new form: a double click sends it twice and files one report.
 fn fresh_key(random: &dyn Random) -> String {
     let mut bytes = [0u8; 16];
@@ -166,8 +177,7 @@ pub fn unavailable(
     correlation_id: &str,
 ) -> Response {
     log_cause(&problem, correlation_id);
-    let form = Form::read(req.body()).unwrap_or_default();
-    let t = texts::of(language(req, &form));
+    let (form, _, t) = posted(req);
     let status = problem.kind.status();
     if endpoint_is_report {
         report_again(t, &form, random, &[problem])
@@ -180,10 +190,9 @@ pub fn unavailable(
 /// limits and idempotency: the form's one-time key is the `Idempotency-Key`) and
 /// answers the confirmation page.
 pub fn file_report<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
-    let form = Form::read(req.body()).unwrap_or_default();
-    let t = texts::of(language(req, &form));
+    let (form, unreadable, t) = posted(req);
     let filed = (|| {
-        let form = Form::read(req.body()).map_err(|p| vec![p])?;
+        unreadable.map_or(Ok(()), |p| Err(vec![p]))?;
         let report = check::report(&form.to_json(), intake.clock.now(), t.language)?;
         let key = form.get(KEY_FIELD).map(IdempotencyKey::parse).transpose().map_err(|p| vec![p])?;
         intake.file(report, req.body(), client, key, None).map_err(|p| vec![p])
@@ -209,10 +218,9 @@ pub fn file_report<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
 
 /// `POST /intake/reports/status` from the follow-up form: the status page.
 pub fn show_status<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
-    let form = Form::read(req.body()).unwrap_or_default();
-    let t = texts::of(language(req, &form));
+    let (form, unreadable, t) = posted(req);
     let looked_up = (|| {
-        let form = Form::read(req.body())?;
+        unreadable.map_or(Ok(()), Err)?;
         let lookup: StatusForm = web::parse_json(&form.to_json())?;
         let view = intake.status(&lookup.receipt_code.0, client)?;
         Ok::<_, Problem>((lookup.receipt_code.0.to_string(), view))
@@ -231,10 +239,9 @@ pub fn show_status<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
 /// `POST /intake/reports/messages` from the reply form: adds the message as the API
 /// does and shows the conversation with it, the 112 advice first if danger was reported.
 pub fn add_message<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
-    let form = Form::read(req.body()).unwrap_or_default();
-    let t = texts::of(language(req, &form));
+    let (form, unreadable, t) = posted(req);
     let added = (|| {
-        let form = Form::read(req.body())?;
+        unreadable.map_or(Ok(()), Err)?;
         let message: MessageForm = web::parse_json(&form.to_json())?;
         let follow_up = follow_up(message.immediate_danger, message.threat_to_life, message.incident_kinds)?;
         let added = intake.add_message(&message.receipt_code.0, message.text, follow_up, client)?;

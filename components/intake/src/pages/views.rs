@@ -202,13 +202,20 @@ impl Fields<'_> {
         h.close("label");
     }
 
-    /// A one-line text input.
-    fn input(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, typed: Typed) {
-        let Typed { kind, optional, autocomplete } = typed;
+    /// Opens a labelled field: its box, label, hint and error. The caller writes the
+    /// control, described by what this returns, and closes the box.
+    fn open_field(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, optional: bool) -> Described {
         let d = self.described(field, hint);
         h.open("div", &[("class", Some(self.group_class(field)))]);
         self.label(h, &d.id, label, optional);
         d.write(h, self.t);
+        d
+    }
+
+    /// A one-line text input.
+    fn input(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, typed: Typed) {
+        let Typed { kind, optional, autocomplete } = typed;
+        let d = self.open_field(h, field, label, hint, optional);
         let describedby = d.describedby();
         h.open(
             "input",
@@ -226,10 +233,7 @@ impl Fields<'_> {
     }
 
     fn textarea(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>) {
-        let d = self.described(field, hint);
-        h.open("div", &[("class", Some(self.group_class(field)))]);
-        self.label(h, &d.id, label, false);
-        d.write(h, self.t);
+        let d = self.open_field(h, field, label, hint, false);
         let describedby = d.describedby();
         h.open(
             "textarea",
@@ -245,10 +249,7 @@ impl Fields<'_> {
     }
 
     fn select(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, options: &[(&str, &str)]) {
-        let d = self.described(field, hint);
-        h.open("div", &[("class", Some(self.group_class(field)))]);
-        self.label(h, &d.id, label, false);
-        d.write(h, self.t);
+        let d = self.open_field(h, field, label, hint, false);
         let describedby = d.describedby();
         h.open(
             "select",
