@@ -108,6 +108,28 @@ impl Browser {
         self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
     }
 
+    /// Clicks a link or button that loads a new page, and waits for that page.
+    async fn follow(&self, css: &str) {
+        let target = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        self.navigating(target.click()).await;
+    }
+
+    /// Does what loads a new page, and waits until the old one is gone and the new one
+    /// is loaded (a click may return before the navigation it starts).
+    async fn navigating<F: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>>(&self, action: F) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        action.await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while old.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "no new page within 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        while self.js("return document.readyState").await != "complete" {
+            assert!(Instant::now() < deadline, "the new page did not load within 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn type_in(&self, css: &str, text: &str) {
         let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
         field.send_keys(text).await.unwrap();
@@ -177,7 +199,7 @@ impl Browser {
 
     async fn focused(&self) -> Value {
         self.js("const e = document.activeElement; const s = getComputedStyle(e);
-             return { cls: e.className, tag: e.tagName, outline: s.outlineStyle, shadow: s.boxShadow };")
+             return { id: e.id, cls: e.className, tag: e.tagName, outline: s.outlineStyle, shadow: s.boxShadow };")
             .await
     }
 }
@@ -212,7 +234,7 @@ fn a_person_files_a_report_and_follows_it_up_in_a_real_browser() {
         assert!(second["outline"] != "none" || second["shadow"] != "none", "a visible focus: {second}");
 
         // Sent empty: the form again, its error summary focused, linking to the fields.
-        b.click("form[action='/intake/reports'] button[type=submit]").await;
+        b.follow("form[action='/intake/reports'] button[type=submit]").await;
         assert!(b.text(".error-summary").await.contains("Er is een probleem"));
         assert_eq!(b.focused().await["cls"], "error-summary", "the summary takes the focus");
         b.check("02-report-form-errors").await;
@@ -228,7 +250,7 @@ fn a_person_files_a_report_and_follows_it_up_in_a_real_browser() {
         b.type_in("#f-description", "Een man staat elke avond voor de deur.").await;
         b.click("#f-contact-channel").await;
         b.type_in("#f-contact-phone", "+31 6 12345678").await;
-        b.click("form[action='/intake/reports'] button[type=submit]").await;
+        b.follow("form[action='/intake/reports'] button[type=submit]").await;
         assert_eq!(b.text("h1").await, "Uw melding is ontvangen");
         let code = b.text("#receipt-code").await;
         assert!(shared::receipt::ReceiptCode::parse(&code).is_ok(), "a receipt code on the page: {code:?}");
@@ -236,18 +258,29 @@ fn a_person_files_a_report_and_follows_it_up_in_a_real_browser() {
         b.check("03-confirmation").await;
 
         // Following up with the code read off the page.
-        b.click("main a[href='/intake/follow-up']").await;
+        b.follow("main a[href='/intake/follow-up']").await;
         assert_eq!(b.text("h1").await, "Uw melding volgen");
         b.check("04-follow-up").await;
-        b.type_in("#f-receipt_code", &code).await;
-        b.click("form[action='/intake/reports/status'] button[type=submit]").await;
+        // With the keyboard alone: Tab to the code field, type it, Enter.
+        b.client.find(Locator::Css("body")).await.unwrap().send_keys("\u{E004}").await.unwrap();
+        for _ in 0..10 {
+            if b.focused().await["id"] == "f-receipt_code" {
+                break;
+            }
+            b.client.active_element().await.unwrap().send_keys("\u{E004}").await.unwrap();
+        }
+        let field = b.focused().await;
+        assert_eq!(field["id"], "f-receipt_code", "Tab reaches the code field: {field}");
+        assert!(field["outline"] != "none" || field["shadow"] != "none", "a visible focus: {field}");
+        let typed = b.client.active_element().await.unwrap();
+        b.navigating(typed.send_keys(&format!("{code}\u{E007}"))).await;
         assert_eq!(b.text("#case-status").await, "Beoordeeld");
         b.check("05-status").await;
 
         // A reply in danger: 112 first, the message in the conversation.
         b.type_in("#f-text", "Hij is terug.").await;
         b.click("#f-immediate_danger").await;
-        b.click("form[action='/intake/reports/messages'] button[type=submit]").await;
+        b.follow("form[action='/intake/reports/messages'] button[type=submit]").await;
         assert!(b.text("main .alert").await.starts_with("Bent u of is iemand anders nu in gevaar? Bel direct 112."));
         assert_eq!(b.text(".messages .message-text").await, "Hij is terug.");
         assert!(!b.client.current_url().await.unwrap().as_str().contains(&code.replace('-', "")));
