@@ -238,6 +238,39 @@ fn a_double_submit_files_one_report_and_shows_the_same_receipt_code_twice() {
 }
 
 #[test]
+fn a_double_click_sending_twice_at_once_files_one_report() {
+    let app = app();
+    let filled = filled_report(&report_form(&app));
+    let (a, b) = std::thread::scope(|s| {
+        let first = s.spawn(|| filled.send(&app, &[]));
+        let second = s.spawn(|| filled.send(&app, &[]));
+        (first.join().unwrap().parse(), second.join().unwrap().parse())
+    });
+    let mut codes = Vec::new();
+    for page in [&a, &b] {
+        page.assert_safe();
+        match page.status {
+            201 => codes.push(receipt_on(page)),
+            // The other send was still being filed: the form comes back, same key, to send again.
+            409 => {
+                assert!(page.text(".error-summary").contains("wordt al verwerkt"));
+                let again = Filling::of(page, "/intake/reports");
+                let sorted = |f: &Filling| {
+                    let mut fields = f.fields.clone();
+                    fields.sort();
+                    fields
+                };
+                assert_eq!(sorted(&again), sorted(&filled), "the form comes back as sent, with its key");
+                codes.push(receipt_on(&again.submit(&app, &[])));
+            }
+            other => panic!("a double click answered {other}"),
+        }
+    }
+    assert_eq!(codes[0], codes[1], "both sends show the one receipt code");
+    assert_eq!(cases(&app), 1);
+}
+
+#[test]
 fn following_up_shows_the_status_and_the_conversation_and_takes_a_reply_with_danger() {
     let app = app();
     let code = receipt_on(&filled_report(&report_form(&app)).submit(&app, &[]));

@@ -105,12 +105,29 @@ fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into()
 }
 
-fn page(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
+/// A page as received, not parsed yet (a parsed page cannot cross threads).
+pub struct Received {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Received {
+    pub fn parse(self) -> Page {
+        Page { status: self.status, headers: self.headers, doc: Html::parse_document(&self.body) }
+    }
+}
+
+fn received(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Received {
     let mut response = result.expect("the request reaches the host");
     let headers =
         response.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let body = response.body_mut().read_to_string().unwrap_or_default();
-    Page { status: response.status().as_u16(), headers, doc: Html::parse_document(&body) }
+    Received { status: response.status().as_u16(), headers, body }
+}
+
+fn page(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
+    received(result).parse()
 }
 
 /// `GET path` with extra headers.
@@ -232,7 +249,16 @@ impl Filling {
 
     /// Posts the form as a browser does.
     pub fn submit(&self, app: &TestApp, headers: &[(&str, &str)]) -> Page {
-        post_form(app, &self.action, &self.body(), headers)
+        self.send(app, headers).parse()
+    }
+
+    /// [`Filling::submit`], the answer not parsed yet.
+    pub fn send(&self, app: &TestApp, headers: &[(&str, &str)]) -> Received {
+        let request = agent()
+            .post(format!("{}{}", app.url(), self.action))
+            .header("content-type", "application/x-www-form-urlencoded");
+        let request = headers.iter().fold(request, |r, (k, v)| r.header(*k, *v));
+        received(request.send(&self.body()))
     }
 }
 

@@ -66,6 +66,15 @@ impl Form {
         self.0.extend(other.0.iter().filter(|(k, _)| k == name).cloned());
     }
 
+    /// The form in a canonical order (by field name, the values of one name in the
+    /// order sent), for the idempotency fingerprint: the same answers sent again, from
+    /// the form as first served or as served back, are the same submission.
+    pub fn canonical(&self) -> Vec<u8> {
+        let mut pairs: Vec<&(String, String)> = self.0.iter().collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        serde_json::to_vec(&pairs).expect("pairs serialise")
+    }
+
     /// The API's JSON body for this form: empty fields are left out (so a required one
     /// is reported missing, an optional one is absent), flags become booleans, groups
     /// of boxes lists, dotted names nested objects. The pages' own fields are dropped.
@@ -133,6 +142,15 @@ mod tests {
                 "contact": {"channel": "phone", "phone": "+31 6 12345678"}
             })
         );
+    }
+
+    #[test]
+    fn the_canonical_form_does_not_depend_on_the_order_of_the_fields() {
+        let a = Form::read(b"role=mayor&incident_kinds=stalking&incident_kinds=doxxing&lang=nl").unwrap();
+        let b = Form::read(b"lang=nl&incident_kinds=stalking&role=mayor&incident_kinds=doxxing").unwrap();
+        let c = Form::read(b"lang=nl&incident_kinds=doxxing&role=mayor&incident_kinds=stalking").unwrap();
+        assert_eq!(a.canonical(), b.canonical());
+        assert_ne!(a.canonical(), c.canonical(), "the order of a list is part of the answer");
     }
 
     #[test]

@@ -195,7 +195,7 @@ pub fn file_report<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
         unreadable.map_or(Ok(()), |p| Err(vec![p]))?;
         let report = check::report(&form.to_json(), intake.clock.now(), t.language)?;
         let key = form.get(KEY_FIELD).map(IdempotencyKey::parse).transpose().map_err(|p| vec![p])?;
-        intake.file(report, req.body(), client, key, None).map_err(|p| vec![p])
+        intake.file(report, &form.canonical(), client, key, None).map_err(|p| vec![p])
     })();
     match filed {
         Ok(filed) => {
