@@ -99,6 +99,17 @@ fn a_filed_form_shows_the_receipt_code_and_what_happens_next_and_the_code_opens_
     assert_eq!(status.status, 200, "{}", status.body);
     assert_eq!(status.body["status"], "triaged");
     assert_eq!(cases(&app), 1);
+
+    // Nothing personal, and not the code, in clear in the store or the logs.
+    let digits = code.replace('-', "");
+    let logs = app.logs_text();
+    assert!(logs.contains("/intake/reports"), "one log line per request");
+    for needle in ["Wijk bij Duurstede", "Koolhoven", "6 12345678", "voor de deur", &digits, &code] {
+        assert!(!logs.contains(needle), "{needle:?} in the logs");
+        for (key, value) in store_text(&app) {
+            assert!(!key.contains(needle) && !value.contains(needle), "{needle:?} in clear at {key}");
+        }
+    }
 }
 
 #[test]
