@@ -396,8 +396,8 @@ pub fn report_form(t: &Texts, values: &Form, key: &str, errors: &Errors) -> Stri
         f.input(h, "name", t.name, Some(t.name_hint), Typed::optional("text", "name"));
         let channels = options(ContactChannel::ALL, &t.channels, ContactChannel::as_str);
         f.choices(h, "contact.channel", t.channel, None, "radio", &channels);
-        f.input(h, "contact.phone", t.phone, None, Typed::optional("tel", "tel"));
-        f.input(h, "contact.email", t.email, None, Typed::optional("email", "email"));
+        f.input(h, "contact.phone", t.phone, Some(t.phone_hint), Typed::optional("tel", "tel"));
+        f.input(h, "contact.email", t.email, Some(t.email_hint), Typed::optional("email", "email"));
         f.input(h, "contact.when", t.when, Some(t.when_hint), Typed::optional("text", "off"));
         h.raw("<button type=\"submit\" class=\"button\">").text(t.submit_report).raw("</button></form>");
     })
