@@ -57,6 +57,10 @@ fn the_form_is_dutch_by_default_and_english_by_accept_language_or_the_switch() {
     let switch = dutch.one("nav.languages a[lang=en]").expect("a visible switch to English");
     assert_eq!(switch.attr("href"), Some("/intake/?lang=en"));
 
+    let typed = open(&app, "/intake", &[]);
+    typed.assert_safe();
+    assert_eq!(typed.text("h1"), dutch.text("h1"), "the address without the slash shows the form too");
+
     let by_header = open(&app, "/intake/", &[("accept-language", "en-GB,en;q=0.9")]);
     by_header.assert_safe();
     assert_eq!(by_header.one("html").unwrap().attr("lang"), Some("en"));

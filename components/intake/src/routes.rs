@@ -37,6 +37,8 @@ pub enum Endpoint {
 /// Every route, exactly as in `openapi.yaml`.
 pub const ROUTES: &RouteTable<Endpoint> = &[
     ("GET", "/intake/", Endpoint::ReportPage),
+    // The address as people type it, without the slash.
+    ("GET", "/intake", Endpoint::ReportPage),
     ("GET", "/intake/follow-up", Endpoint::FollowUpPage),
     ("GET", "/intake/style.css", Endpoint::Stylesheet),
     ("POST", "/intake/reports", Endpoint::FileReport),
