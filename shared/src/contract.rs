@@ -53,6 +53,19 @@ pub fn assert_routes_documented<E>(table: &RouteTable<E>, prefix: &str) {
 
 /// Checks a response against the spec's operation `method path_template`.
 pub fn validate_response(method: &str, path_template: &str, status: u16, body: &[u8]) -> Result<(), String> {
+    validate_response_as(method, path_template, status, "json", body)
+}
+
+/// [`validate_response`] for an answer of media type `media_type` (e.g. `text/html`):
+/// the status must be documented with that media type; JSON bodies are checked against
+/// their schema, others only for being documented.
+pub fn validate_response_as(
+    method: &str,
+    path_template: &str,
+    status: u16,
+    media_type: &str,
+    body: &[u8],
+) -> Result<(), String> {
     let spec = openapi();
     let operation = &spec["paths"][path_template][method.to_lowercase()];
     if operation.is_null() {
@@ -68,9 +81,16 @@ pub fn validate_response(method: &str, path_template: &str, status: u16, body: &
     let Some(content) = response["content"].as_object() else {
         return if body.is_empty() { Ok(()) } else { Err(format!("{status}: documented without a body")) };
     };
-    let Some((_, media)) = content.iter().find(|(k, _)| k.contains("json")) else {
-        return Ok(());
+    let media_type = media_type.split(';').next().unwrap_or("").trim();
+    let Some((key, media)) = content.iter().find(|(k, _)| k.contains(media_type)) else {
+        if media_type == "json" {
+            return Ok(());
+        }
+        return Err(format!("{method} {path_template}: {status} is not documented as {media_type}"));
     };
+    if !key.contains("json") {
+        return Ok(());
+    }
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("{status}: body is not JSON: {e}"))?;
     check(spec, &media["schema"], &value, "")
 }

@@ -334,10 +334,13 @@ pub fn health_unavailable(component: &str, version: &str) -> Response {
 
 /// The query parameters, percent-decoded.
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
-    req.uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
+    urlencoded_pairs(req.uri().query().unwrap_or(""))
+}
+
+/// The pairs of `application/x-www-form-urlencoded` text (a query, or an HTML form's
+/// body), percent-decoded, `+` as a space, in order.
+pub fn urlencoded_pairs(text: &str) -> Vec<(String, String)> {
+    text.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));

@@ -11,6 +11,7 @@ pub mod handoff;
 pub mod intake;
 pub mod limits;
 pub mod lookup;
+pub mod pages;
 pub mod proof_of_work;
 pub mod report;
 pub mod routes;

@@ -4,6 +4,7 @@
 use crate::client::Client;
 use crate::config::IntakeConfig;
 use crate::intake::Intake;
+use crate::pages;
 use crate::proof_of_work::{self, Proof};
 use crate::report::{follow_up, preferred_language, MessageText, NewReport, ReportForm};
 use crate::submit::{Filed, IdempotencyKey};
@@ -18,6 +19,12 @@ use shared::web::{self, Request, Response, RouteTable};
 /// Intake's endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    /// `GET /intake/`: the report form (HTML).
+    ReportPage,
+    /// `GET /intake/follow-up`: the form that asks for the receipt code (HTML).
+    FollowUpPage,
+    /// `GET /intake/style.css`: the pages' one stylesheet.
+    Stylesheet,
     FileReport,
     Status,
     AddMessage,
@@ -29,6 +36,11 @@ pub enum Endpoint {
 
 /// Every route, exactly as in `openapi.yaml`.
 pub const ROUTES: &RouteTable<Endpoint> = &[
+    ("GET", "/intake/", Endpoint::ReportPage),
+    // The address as people type it, without the slash.
+    ("GET", "/intake", Endpoint::ReportPage),
+    ("GET", "/intake/follow-up", Endpoint::FollowUpPage),
+    ("GET", "/intake/style.css", Endpoint::Stylesheet),
     ("POST", "/intake/reports", Endpoint::FileReport),
     ("POST", "/intake/reports/status", Endpoint::Status),
     ("POST", "/intake/reports/messages", Endpoint::AddMessage),
@@ -57,12 +69,43 @@ pub fn handle<S: KeyValue, O: Outbound>(
                 Default::default()
             }));
         }
-        let config = IntakeConfig::load(ports.variables)?;
+        match endpoint {
+            Endpoint::ReportPage => return Ok(pages::report_page(&req, ports.random)),
+            Endpoint::FollowUpPage => return Ok(pages::follow_up_page(&req)),
+            Endpoint::Stylesheet => return Ok(pages::stylesheet()),
+            _ => {}
+        }
+        // A form posted by a browser is answered in HTML, whatever goes wrong.
+        let form_post =
+            matches!(endpoint, Endpoint::FileReport | Endpoint::Status | Endpoint::AddMessage) && pages::is_form(&req);
+        let config = match IntakeConfig::load(ports.variables) {
+            Ok(config) => config,
+            Err(e) if form_post => {
+                let report = endpoint == Endpoint::FileReport;
+                return Ok(pages::unavailable(&req, report, ports.random, e.into(), correlation_id));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let client = Client::of(req.headers(), &config.trusted_proxies);
         if client == Client::Unidentified && endpoint != Endpoint::Sweep {
             let why = "no usable client address (spin-client-addr, or forwarding headers of a trusted proxy): \
                        this request is not limited";
             shared::log::warn("intake", correlation_id, "client-address-unknown", why);
+        }
+        if form_post {
+            let store = match open_store() {
+                Ok(store) => store,
+                Err(e) => {
+                    let report = endpoint == Endpoint::FileReport;
+                    return Ok(pages::unavailable(&req, report, ports.random, e.into(), correlation_id));
+                }
+            };
+            let intake = intake(&store, &ports, &config, correlation_id);
+            return Ok(match endpoint {
+                Endpoint::FileReport => pages::file_report(&intake, &req, &client),
+                Endpoint::Status => pages::show_status(&intake, &req, &client),
+                _ => pages::add_message(&intake, &req, &client),
+            });
         }
         // Parse before touching the store: bad input writes nothing.
         let store = match endpoint {
@@ -110,7 +153,11 @@ pub fn handle<S: KeyValue, O: Outbound>(
                     shared::watchdog::tick(&store, "intake", config.sweep_interval, now, random, || intake.sweep())?;
                 Ok(web::json(200, &ticked))
             }
-            Endpoint::FileReport | Endpoint::Health => unreachable!("served above"),
+            Endpoint::FileReport
+            | Endpoint::Health
+            | Endpoint::ReportPage
+            | Endpoint::FollowUpPage
+            | Endpoint::Stylesheet => unreachable!("served above"),
         }
     })
 }
@@ -151,7 +198,7 @@ fn filed_response(filed: Filed) -> Response {
 
 /// A receipt code as typed by the reporter, parsed where the body is read.
 #[derive(Debug)]
-struct ReceiptInput(ReceiptCode);
+pub(crate) struct ReceiptInput(pub(crate) ReceiptCode);
 
 impl<'de> Deserialize<'de> for ReceiptInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -160,21 +207,23 @@ impl<'de> Deserialize<'de> for ReceiptInput {
     }
 }
 
+/// The body of a status lookup (the follow-up form sends the same field).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StatusForm {
-    receipt_code: ReceiptInput,
+pub(crate) struct StatusForm {
+    pub(crate) receipt_code: ReceiptInput,
 }
 
+/// The body of a follow-up message (the reply form sends the same fields).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MessageForm {
-    receipt_code: ReceiptInput,
-    text: MessageText,
+pub(crate) struct MessageForm {
+    pub(crate) receipt_code: ReceiptInput,
+    pub(crate) text: MessageText,
     #[serde(default)]
-    immediate_danger: bool,
+    pub(crate) immediate_danger: bool,
     #[serde(default)]
-    threat_to_life: bool,
+    pub(crate) threat_to_life: bool,
     #[serde(default)]
-    incident_kinds: Vec<IncidentKind>,
+    pub(crate) incident_kinds: Vec<IncidentKind>,
 }

@@ -115,8 +115,8 @@ fn cases() -> Vec<Case> {
         case("empty body", Raw(b""), 400, ""),
         Case { content_type: "text/plain", ..case("text/plain body", Changed(|_| {}), 415, "content-type") },
         Case {
-            content_type: "application/x-www-form-urlencoded",
-            ..case("form body", Raw(b"role=mayor"), 415, "content-type")
+            content_type: "application/xml",
+            ..case("xml body", Raw(b"<report><role>mayor</role></report>"), 415, "content-type")
         },
         Case {
             extra_header: Some(("idempotency-key", "")),
@@ -220,4 +220,25 @@ fn an_oversized_body_is_413_and_writes_nothing() {
     let reply = h.request("POST", REPORTS, &[("content-type", JSON)], serde_json::to_vec(&v).unwrap());
     assert_eq!(reply.status, 413);
     assert!(h.dump().is_empty());
+}
+
+/// A form body is no longer refused as the wrong media type: it is a browser's post of
+/// the report form, answered with the form again (HTML) naming what is missing, and
+/// nothing is written, as for JSON.
+#[test]
+fn an_incomplete_form_post_gets_the_form_again_in_html_and_writes_nothing() {
+    let h = Harness::new();
+    let before = h.dump();
+    let reply = h.request(
+        "POST",
+        REPORTS,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"role=mayor&description=Mes+aan+de+deur".to_vec(),
+    );
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.headers["content-type"], "text/html; charset=utf-8");
+    let page = reply.body.as_str().expect("an HTML page");
+    assert!(page.contains("class=\"error-summary\"") && page.contains("href=\"#f-municipality\""), "{page}");
+    assert!(page.contains(">Mes aan de deur</textarea>"), "what was typed is kept");
+    assert_eq!(h.dump(), before, "the store changed");
 }

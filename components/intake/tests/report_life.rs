@@ -420,7 +420,8 @@ fn unknown_routes_and_methods_are_problems() {
 
 #[test]
 fn every_route_is_in_openapi_and_every_intake_operation_is_served() {
-    shared::contract::assert_routes_documented(intake::routes::ROUTES, "/intake/");
+    // "/intake" without the slash too: the report form is served there as well.
+    shared::contract::assert_routes_documented(intake::routes::ROUTES, "/intake");
 }
 
 #[test]
