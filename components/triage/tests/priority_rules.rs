@@ -173,7 +173,7 @@ fn deadlines_follow_the_configured_sla() {
 }
 
 /// The manifest's default of an application variable (split manifests are held equal to
-/// it by `tests/tests/deploy_manifests.rs`).
+/// it by `tests/tests/suite/deploy_manifests.rs`).
 fn manifest_default(name: &str) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spin.toml");
     let manifest: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -4,11 +4,9 @@
 
 use serde_json::{json, Value};
 
-mod e2e;
-
-use e2e::callers::{case_event, issue, post_event, subscribe, Callers};
-use e2e::receiver::Receiver;
-use e2e::{call, get, options, staff, start, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
+use crate::e2e::callers::{case_event, issue, post_event, subscribe, Callers};
+use crate::e2e::receiver::Receiver;
+use crate::e2e::{call, get, options, staff, start, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
 
 /// Subscriptions belong to an organisation (issue 13, point 1): the creator's, whose
 /// filter is forced to it, or the programme's when a programme admin subscribes across
@@ -16,7 +14,7 @@ use e2e::{call, get, options, staff, start, Reply, ADMIN_TOKEN, INTERNAL_SECRET}
 /// answers each caller is the table in `access_table.rs`.
 #[test]
 fn subscriptions_belong_to_their_creators_organisation() {
-    let app = e2e::start(e2e::webhook_options());
+    let app = crate::e2e::start(crate::e2e::webhook_options());
     let receiver = Receiver::start();
     let who = Callers::issue(&app);
     let url = receiver.url("/hook");
@@ -62,7 +60,7 @@ fn subscriptions_belong_to_their_creators_organisation() {
 
 #[test]
 fn operator_events_reach_the_programme_and_the_owning_organisation_only() {
-    let app = e2e::start(e2e::webhook_options());
+    let app = crate::e2e::start(crate::e2e::webhook_options());
     let operators = Receiver::start();
     let gone = Receiver::start();
     gone.answer(410, None);
@@ -88,7 +86,13 @@ fn operator_events_reach_the_programme_and_the_owning_organisation_only() {
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while (disabled("/ngb") == 0 || disabled("/programme") == 0) && std::time::Instant::now() < deadline {
-        let r = e2e::call(&app, "POST", "/notification/sweep", &[("weerbaar-internal-secret", INTERNAL_SECRET)], None);
+        let r = crate::e2e::call(
+            &app,
+            "POST",
+            "/notification/sweep",
+            &[("weerbaar-internal-secret", INTERNAL_SECRET)],
+            None,
+        );
         assert_eq!(r.status, 200, "{}", r.body);
         app.advance_clock(std::time::Duration::from_secs(10));
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -98,7 +102,7 @@ fn operator_events_reach_the_programme_and_the_owning_organisation_only() {
 
 #[test]
 fn staff_tokens_name_a_holder_expire_and_are_listed_and_revoked_on_the_record() {
-    let app = e2e::start(e2e::options());
+    let app = crate::e2e::start(crate::e2e::options());
     let ngb_admin = issue(&app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "admin", "holder": "Els Bos"}));
     let body = json!({"organisation": "ngb", "role": "confidant", "holder": "Karin Smit", "expires_in_days": 7});
     let r = staff(&app, &ngb_admin, "POST", "/triage/tokens", &[], Some(body));
@@ -165,7 +169,7 @@ fn staff_tokens_name_a_holder_expire_and_are_listed_and_revoked_on_the_record() 
 
 #[test]
 fn the_bootstrap_admin_can_be_switched_off() {
-    let app = e2e::start(e2e::options().variable("bootstrap_admin_enabled", "false"));
+    let app = crate::e2e::start(crate::e2e::options().variable("bootstrap_admin_enabled", "false"));
     let r = staff(&app, ADMIN_TOKEN, "GET", "/triage/cases", &[], None);
     assert_eq!(r.status, 401, "{}", r.body);
     let r = staff(&app, ADMIN_TOKEN, "GET", "/notification/subscriptions", &[], None);

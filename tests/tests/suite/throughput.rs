@@ -1,8 +1,7 @@
 //! Measurements of the host itself, not behaviour: run with
-//! `cargo test -p weerbaar-tests --test throughput -- --ignored --nocapture`
+//! `cargo test -p weerbaar-tests --test suite throughput:: -- --ignored --nocapture`
 //! (add `--release` for the optimised host).
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 #[test]

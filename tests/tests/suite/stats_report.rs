@@ -6,9 +6,7 @@
 //! Build the components first:
 //! `cargo build --target wasm32-wasip2 --release --workspace --exclude weerbaar-tests`.
 
-mod e2e;
-
-use e2e::*;
+use crate::e2e::*;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,8 +3,6 @@
 //!
 //! Build the component first: `cargo build --target wasm32-wasip2 --release -p directory`.
 
-mod e2e;
-
 use serde_json::{json, Value};
 use weerbaar_tests::{Options, TestApp};
 
@@ -24,7 +22,7 @@ fn options() -> Options {
         .variable("admin_token", ADMIN);
     o.environment_variables = false;
     o.echo_logs = false;
-    o.store = e2e::backing();
+    o.store = crate::e2e::backing();
     o
 }
 
@@ -204,7 +202,7 @@ fn import_is_all_or_nothing_and_lists_every_bad_record() {
     );
     assert_eq!(app.kv_dump("default"), before, "nothing written");
 
-    let demo: Value = serde_json::from_str(include_str!("../../components/directory/demo/network.json")).unwrap();
+    let demo: Value = serde_json::from_str(include_str!("../../../components/directory/demo/network.json")).unwrap();
     let loaded = admin(&app, "POST", "/directory/members/import", "/directory/members/import", Some(&demo));
     assert_eq!((loaded.status, loaded.body["imported"].as_u64()), (201, Some(demo.as_array().unwrap().len() as u64)));
     let before = app.kv_dump("default");
@@ -315,7 +313,7 @@ fn only_admins_reach_the_admin_api_and_only_components_the_internal_one() {
 
 /// Matching over 10,000 members through the real `.wasm` over HTTP, next to a request that
 /// costs one key-value operation (`/directory/health`: one `exists`) in the same run.
-/// Prints figures, asserts none: `cargo test -p weerbaar-tests --release --test directory_e2e -- --ignored --nocapture`
+/// Prints figures, asserts none: `cargo test -p weerbaar-tests --release --test suite directory_e2e:: -- --ignored --nocapture`
 #[test]
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn benchmark_matching_over_ten_thousand_members_over_http() {

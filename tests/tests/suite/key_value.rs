@@ -1,6 +1,5 @@
 //! Key-value as Spin's default SQLite store behaves (its Redis store: `redis_store.rs`).
-mod common;
-use common::*;
+use crate::common::*;
 use weerbaar_tests::{StoreBacking, WriteFault};
 
 fn kv(app: &weerbaar_tests::TestApp, query: &str) -> String {

@@ -2,9 +2,7 @@
 //! store, by anything that can write to the store but does not hold that key, is
 //! refused by every component that reads token records, like an unknown token.
 
-mod e2e;
-
-use e2e::*;
+use crate::e2e::*;
 use serde_json::json;
 use shared::auth::{issue_token, token_key, RecordMac, StaffRole, TokenRecord, TokenScope};
 use shared::domain::Organisation;

@@ -1,6 +1,5 @@
 //! Routing and the request Spin hands a component.
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn exact_route_beats_wildcards_and_longest_wildcard_wins() {

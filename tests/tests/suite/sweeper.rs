@@ -9,10 +9,8 @@
 //! components first:
 //! `cargo build --target wasm32-wasip2 --release -p intake -p triage -p directory -p notification`.
 
-mod e2e;
-
-use e2e::receiver::Receiver;
-use e2e::*;
+use crate::e2e::receiver::Receiver;
+use crate::e2e::*;
 use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

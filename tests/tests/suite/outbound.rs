@@ -1,6 +1,5 @@
 //! Outbound HTTP: allowed_outbound_hosts, service chaining, faults.
-mod common;
-use common::*;
+use crate::common::*;
 
 fn call(app: &weerbaar_tests::TestApp, from: &str, url: &str) -> String {
     let r = get(app, &format!("/{from}?do=call&url={}", enc(url)));

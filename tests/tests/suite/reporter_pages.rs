@@ -1,11 +1,8 @@
 //! The reporter pages end to end: the real intake.wasm, real HTTP, pages read with a
 //! real HTML parser and forms filled and posted as a browser does.
 
-mod e2e;
-mod pages;
-
-use e2e::*;
-use pages::*;
+use crate::e2e::*;
+use crate::pages::*;
 use serde_json::json;
 use weerbaar_tests::TestApp;
 
@@ -77,7 +74,7 @@ fn the_form_is_dutch_by_default_and_english_by_accept_language_or_the_switch() {
     assert!(exit.attr("href").is_some_and(|h| h.starts_with("https://")));
     assert_eq!(exit.attr("rel"), Some("noreferrer"));
 
-    let css = e2e::get(&app, "/intake/style.css");
+    let css = crate::e2e::get(&app, "/intake/style.css");
     assert_eq!(css.status, 200);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     assert_eq!(css.header("content-security-policy"), Some(CSP));

@@ -1,8 +1,6 @@
 //! intake.wasm end to end: real HTTP, the real component, Spin's semantics.
 
-mod e2e;
-
-use e2e::*;
+use crate::e2e::*;
 use serde_json::{json, Value};
 
 const PERSONAL: &[&str] =

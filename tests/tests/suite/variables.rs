@@ -1,6 +1,5 @@
 //! Application and component variables.
-mod common;
-use common::*;
+use crate::common::*;
 use weerbaar_tests::{Options, TestApp};
 
 #[test]

@@ -4,9 +4,7 @@
 //! old key can go. App runs share one store, as a redeploy with a new `case_keys`
 //! value shares the production store.
 
-mod e2e;
-
-use e2e::*;
+use crate::e2e::*;
 use serde_json::{json, Value};
 use weerbaar_tests::TestApp;
 

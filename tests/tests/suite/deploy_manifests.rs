@@ -259,20 +259,36 @@ fn the_deployment_guides_name_only_files_and_tests_that_exist() {
                 }
             }
             if let Some(rest) = span.split("--test ").nth(1) {
-                let name = rest.split_whitespace().next().unwrap_or("");
-                if !repo().join("tests/tests").join(format!("{name}.rs")).exists() {
-                    missing.push(format!("{guide}: test `{name}`"));
+                if !names_a_test(rest) {
+                    missing.push(format!("{guide}: test `{rest}`"));
                 }
             }
         }
         for line in text.lines().filter(|l| l.contains("cargo test -p weerbaar-tests --test ")) {
-            let name = line.split("--test ").nth(1).unwrap().split_whitespace().next().unwrap();
-            if !repo().join("tests/tests").join(format!("{name}.rs")).exists() {
-                missing.push(format!("{guide}: test `{name}`"));
+            let rest = line.split("--test ").nth(1).unwrap();
+            if !names_a_test(rest) {
+                missing.push(format!("{guide}: test `{rest}`"));
             }
         }
     }
     assert!(missing.is_empty(), "guides name what does not exist: {missing:#?}");
+}
+
+/// Whether what follows `--test ` names a test binary and, for the one binary of
+/// `tests/` (`suite`), a module of it: `suite need_to_know::` or
+/// `suite throughput::batch_reads`, or a component crate's binary (`stats`).
+fn names_a_test(rest: &str) -> bool {
+    let mut words = rest.split_whitespace().map(|w| w.trim_end_matches(['`', ',', '.', ')']));
+    match words.next() {
+        Some("suite") => {
+            let module = words.next().unwrap_or("").split("::").next().unwrap_or("");
+            !module.is_empty() && repo().join("tests/tests/suite").join(format!("{module}.rs")).exists()
+        }
+        Some(binary) => ["intake", "triage", "directory", "notification"]
+            .iter()
+            .any(|c| repo().join("components").join(c).join("tests").join(format!("{binary}.rs")).exists()),
+        None => false,
+    }
 }
 
 /// The README's "Where is what" table sends a newcomer to a file and a name in it, one

@@ -1,8 +1,7 @@
 //! Spin's Redis store on a real redis-server, row by row of `docs/spin-kv.md`'s
 //! table "The Redis backend, command by command": what the host sends to Redis (seen
 //! through `MONITOR`) and what the guest gets back, observed through the probe.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 use weerbaar_tests::{StoreBacking, TestApp, WriteFault};
 

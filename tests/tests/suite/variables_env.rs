@@ -1,7 +1,6 @@
 //! Variables from the process environment. Alone in its binary because it
 //! changes the environment, which no other test may read meanwhile.
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn environment_supplies_values_and_explicit_values_win() {

@@ -1,6 +1,5 @@
 //! Component output capture and the movable clock.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 use weerbaar_tests::Stream;
 

@@ -12,8 +12,6 @@
 //! It runs on the SQLite pass only: it tests what a browser does with the pages, which
 //! does not depend on the store, and `reporter_pages.rs` runs every page story on both.
 
-mod e2e;
-
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -206,13 +204,13 @@ impl Browser {
 
 #[test]
 fn a_person_files_a_report_and_follows_it_up_in_a_real_browser() {
-    if e2e::on_redis() {
+    if crate::e2e::on_redis() {
         eprintln!("the browser test runs on the SQLite pass only (see the module's comment)");
         return;
     }
-    let mut options = e2e::options().variable("submission_limit_per_hour", "100").only(&["intake", "triage"]);
+    let mut options = crate::e2e::options().variable("submission_limit_per_hour", "100").only(&["intake", "triage"]);
     options.echo_logs = false;
-    let app = e2e::start(options);
+    let app = crate::e2e::start(options);
     let driver = Driver::start();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {

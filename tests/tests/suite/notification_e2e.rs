@@ -10,9 +10,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use weerbaar_tests::{Options, TestApp};
 
-mod e2e;
-
-use e2e::receiver::Receiver;
+use crate::e2e::receiver::Receiver;
 
 const ADMIN: &str = "admin-token-for-notification-e2e-0123456789";
 const INTERNAL: &str = "internal-secret-for-notification-e2e";
@@ -33,7 +31,7 @@ fn options() -> Options {
         .variable("webhook_outbound_host_a", "http://127.0.0.1:*");
     o.environment_variables = false;
     o.echo_logs = false;
-    o.store = e2e::backing();
+    o.store = crate::e2e::backing();
     o
 }
 

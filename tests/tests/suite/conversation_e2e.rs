@@ -5,10 +5,8 @@
 //! Build the components first:
 //! `cargo build --target wasm32-wasip2 --release -p intake -p triage -p directory -p notification`.
 
-mod e2e;
-
-use e2e::receiver::Receiver;
-use e2e::*;
+use crate::e2e::receiver::Receiver;
+use crate::e2e::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 use weerbaar_tests::TestApp;
@@ -68,7 +66,7 @@ fn reporter_status(app: &TestApp, receipt: &str) -> Reply {
     r
 }
 
-fn webhooks(receiver: &Receiver, path: &str, case: &str, kind: &str) -> Vec<e2e::receiver::Hit> {
+fn webhooks(receiver: &Receiver, path: &str, case: &str, kind: &str) -> Vec<crate::e2e::receiver::Hit> {
     receiver
         .hits_at(path)
         .into_iter()

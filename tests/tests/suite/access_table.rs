@@ -10,11 +10,9 @@
 //! operations `openapi.yaml` documents under `/directory/` and `/notification/` and the
 //! route tables of the two components, so a new route without a row fails here.
 
-mod e2e;
-
-use e2e::callers::{case_event, message_of, post_event, subscribe, Callers};
-use e2e::receiver::Receiver;
-use e2e::{call, staff, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
+use crate::e2e::callers::{case_event, message_of, post_event, subscribe, Callers};
+use crate::e2e::receiver::Receiver;
+use crate::e2e::{call, staff, Reply, ADMIN_TOKEN, INTERNAL_SECRET};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use weerbaar_tests::TestApp;
@@ -308,7 +306,7 @@ fn the_table_has_a_row_for_every_route_of_directory_and_notification() {
 
 #[test]
 fn every_endpoint_of_directory_and_notification_answers_each_caller_as_the_table_says() {
-    let app = e2e::start(e2e::webhook_options());
+    let app = crate::e2e::start(crate::e2e::webhook_options());
     let receiver = Receiver::start();
     let url = receiver.url("/hook");
     let who = Callers::issue(&app);
