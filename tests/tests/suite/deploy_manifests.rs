@@ -274,21 +274,21 @@ fn the_deployment_guides_name_only_files_and_tests_that_exist() {
     assert!(missing.is_empty(), "guides name what does not exist: {missing:#?}");
 }
 
-/// Whether what follows `--test ` names a test binary and, for the one binary of
-/// `tests/` (`suite`), a module of it: `suite need_to_know::` or
-/// `suite throughput::batch_reads`, or a component crate's binary (`stats`).
+/// Whether what follows `--test ` names a test binary and a module of it: the one
+/// binary of `tests/` (`suite need_to_know::`, `suite throughput::batch_reads`) or of a
+/// component crate (`api escalation_and_listing::store_cost`).
 fn names_a_test(rest: &str) -> bool {
     let mut words = rest.split_whitespace().map(|w| w.trim_end_matches(['`', ',', '.', ')']));
-    match words.next() {
-        Some("suite") => {
-            let module = words.next().unwrap_or("").split("::").next().unwrap_or("");
-            !module.is_empty() && repo().join("tests/tests/suite").join(format!("{module}.rs")).exists()
-        }
-        Some(binary) => ["intake", "triage", "directory", "notification"]
+    let dirs: Vec<PathBuf> = match words.next() {
+        Some("suite") => vec![repo().join("tests/tests/suite")],
+        Some("api") => ["intake", "triage", "directory", "notification"]
             .iter()
-            .any(|c| repo().join("components").join(c).join("tests").join(format!("{binary}.rs")).exists()),
-        None => false,
-    }
+            .map(|c| repo().join("components").join(c).join("tests/api"))
+            .collect(),
+        _ => return false,
+    };
+    let module = words.next().unwrap_or("").split("::").next().unwrap_or("");
+    !module.is_empty() && dirs.iter().any(|d| d.join(format!("{module}.rs")).exists())
 }
 
 /// The README's "Where is what" table sends a newcomer to a file and a name in it, one

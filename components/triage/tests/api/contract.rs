@@ -1,8 +1,6 @@
 //! Triage against openapi.yaml: every route documented, every answer as documented.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use shared::case::ReportFacts;
 use shared::contract::{assert_routes_documented, validate_response};

@@ -1,8 +1,6 @@
 //! Each priority rule of `docs/domain.md` ("Priority"), by name, plus routing, needs and deadlines.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use shared::case::ReportFacts;
 use shared::domain::{IncidentKind::*, *};
 use shared::time::Duration;

@@ -3,9 +3,7 @@
 //! any pair of answers, gives one away; counters outlive the cases; the cost of a query
 //! does not grow with the number of cases.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use shared::case::ReportFacts;
 use shared::domain::*;

@@ -1,8 +1,7 @@
 //! Matching rules: conflict of interest, leave, capacity, fallback order, ties, and
 //! that a match reads index lists, not every member.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use shared::kv::memory::CasMode;
 

@@ -1,8 +1,7 @@
 //! The directory has owners (issue 13, point 2): programme admins change the network,
 //! other admins and confidants search and match, and every contact read is audited.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]

@@ -1,8 +1,6 @@
 //! The delivery promises of issue 6, pinned natively on a Spin-like store.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use shared::domain::{Organisation, Priority, RegionCode};
 use shared::events::EventType;

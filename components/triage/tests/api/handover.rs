@@ -1,9 +1,7 @@
 //! Intake's handover: triage once, events durably out, the directory and notification
 //! components allowed to be down.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use shared::case::{pending_triage_log, ReportFacts};
 use shared::domain::{CaseStatus, IncidentKind, Priority};
 use shared::kv::memory::CasMode;

@@ -1,9 +1,7 @@
 //! The audit cannot be skipped or quietly changed (issue 13, point 4): a change and its
 //! entry stand or fall together, every entry is hash-chained, and tampering is found.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use shared::case::ReportFacts;
 use shared::domain::{IncidentKind, Role};

@@ -1,9 +1,7 @@
 //! The confidant's API: read, acknowledge, assign, override, lifecycle, messages,
 //! concurrency and isolation between organisations.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use shared::case::{message_field, messages_log, CaseMessage, MessageAuthor, ReportFacts};
 use shared::domain::{IncidentKind, Role};
@@ -21,11 +19,11 @@ fn ngb_case(w: &World) -> (CaseId, String) {
     (id, w.token("ngb", "confidant"))
 }
 
-fn read(w: &World, token: &str, id: &CaseId) -> common::Reply {
+fn read(w: &World, token: &str, id: &CaseId) -> crate::common::Reply {
     w.staff(token, "GET", &case_path(id, ""), &[], None)
 }
 
-fn post(w: &World, token: &str, id: &CaseId, rest: &str, etag: &str, body: Option<Value>) -> common::Reply {
+fn post(w: &World, token: &str, id: &CaseId, rest: &str, etag: &str, body: Option<Value>) -> crate::common::Reply {
     w.staff(token, "POST", &case_path(id, rest), &[("if-match", etag)], body)
 }
 

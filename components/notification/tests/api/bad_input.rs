@@ -1,8 +1,6 @@
 //! Bad input gets a problem naming the field, the right status, and writes nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn refused(h: &Harness, path: &str, body: Value, status: u16, field: &str) {

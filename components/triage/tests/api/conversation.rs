@@ -2,9 +2,7 @@
 //! follow-up, reading and marking read, the unread listing, and handover between
 //! organisations.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use shared::case::{
     message_field, messages_log, pending_messages_log, CaseMessage, FollowUpFacts, MessageAuthor, PendingMessage,
@@ -392,7 +390,7 @@ fn bad_input_to_the_conversation_and_handover_names_the_field_and_writes_nothing
 }
 
 /// The store cost of taking in a follow-up and of reading a page of the conversation
-/// (`cargo test -p triage --test conversation store_cost -- --nocapture`).
+/// (`cargo test -p triage --test api conversation::store_cost -- --nocapture`).
 #[test]
 fn store_cost_of_a_follow_up_and_a_conversation_page() {
     let w = World::new();

@@ -1,9 +1,7 @@
 //! Least privilege for keys in triage: each case's own data key (crypto-shredding at
 //! the purge, re-wrapping after a rotation of `case_keys`) and MACs on token records.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use shared::auth::{issue_token, token_key, RecordMac, StaffRole, TokenRecord, TokenScope};
 use shared::case::{case_key, message_field, messages_log, CaseMessage, CaseRecord, ReporterDetails, REPORTER_FIELD};

@@ -1,9 +1,7 @@
 //! Data retention: a closed case is purged after `case_retention_days`, with every key
 //! that holds its id; a reopened case and an open one are kept.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use shared::case::{
     case_receipt_key, message_field, messages_log, receipt_key, CaseMessage, CaseReceipt, MessageAuthor, ReceiptEntry,

@@ -1,8 +1,6 @@
 //! Bad input gets a clear problem naming the field, the right 4xx, and writes nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 enum Body {

@@ -1,8 +1,6 @@
 //! The route table and openapi.yaml agree, and every answer fits its documented schema.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use notification::routes::ROUTES;
 use serde_json::json;
 use shared::contract::{assert_routes_documented, validate_response};

@@ -2,9 +2,7 @@
 //! proxies, IPv6 /64 buckets, requests without an address, counting before the
 //! lookup, and the proof of work that admits a report past the limit.
 
-mod common;
-
-use common::{report, Harness, Reply, INTERNAL_SECRET};
+use crate::common::{report, Harness, Reply, INTERNAL_SECRET};
 use intake::client::{Client, TrustedProxies};
 use serde_json::{json, Value};
 use shared::time::Duration;

@@ -1,12 +1,11 @@
 //! The demo network that ships with the project imports, and gives every region an
 //! answer for every need.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn network() -> Value {
-    serde_json::from_str(include_str!("../demo/network.json")).unwrap()
+    serde_json::from_str(include_str!("../../demo/network.json")).unwrap()
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Load: assign and release are atomic, idempotent, bounded by capacity.
 
-mod common;
-use common::*;
+use crate::common::*;
 use shared::kv::memory::CasMode;
 
 fn member_with_capacity(h: &Harness, capacity: u32) -> String {

@@ -1,7 +1,7 @@
 //! Matching over 10,000 members, next to the cost of one key-value get in the same run.
 //!
 //! Not a test of timings (nothing here asserts one); run it to print the figures:
-//! `cargo test -p directory --release --test benchmark -- --ignored --nocapture`
+//! `cargo test -p directory --release --test api benchmark:: -- --ignored --nocapture`
 
 use directory::matching::{match_members, MatchRequest};
 use directory::member::{Contact, Coverage, LeaveUntil, MemberProfile, Municipality, Profile};

@@ -1,9 +1,7 @@
 //! Check-ins: planning aftercare and prevention work, the organisation's agenda, the
 //! sweep's announcements, the aftercare rule, handover and bad input.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use shared::domain::{IncidentKind, RequestKind};
 use shared::id::CaseId;
@@ -367,7 +365,7 @@ fn another_organisation_gets_404_for_the_check_ins_of_a_case() {
 }
 
 /// Store operations of planning a check-in and of an agenda page
-/// (`cargo test -p triage --test check_ins store_cost -- --nocapture`).
+/// (`cargo test -p triage --test api check_ins::store_cost -- --nocapture`).
 #[test]
 fn store_cost_of_planning_and_of_an_agenda_page() {
     let w = World::new();

@@ -1,8 +1,6 @@
 //! The life of a report through intake: filed, retried, looked up, answered, throttled.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use shared::case::{
     case_key, message_field, messages_log, pending_triage_log, CaseMessage, CaseRecord, MessageAuthor, PendingMessage,

@@ -1,7 +1,6 @@
 //! The admin API: CRUD with version checks, import all-or-nothing, access rules.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use shared::kv::memory::CasMode;
 
@@ -149,7 +148,7 @@ fn only_admins_reach_the_admin_api_and_only_components_the_internal_one() {
         mac: None,
     };
     let key = shared::auth::token_key(&issued.hash);
-    let record = record.signed(&common::record_mac(), &key);
+    let record = record.signed(&crate::common::record_mac(), &key);
     shared::kv::KeyValue::set(&h.store, &key, &shared::kv::to_json(&record)).unwrap();
     let confidant = format!("Bearer {}", issued.secret);
     let path = format!("/directory/members/{id}");

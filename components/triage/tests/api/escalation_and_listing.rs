@@ -1,8 +1,6 @@
 //! Escalation from the sweep, and listing from the index lists (with its store cost).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use shared::case::ReportFacts;
 use shared::domain::{IncidentKind, Priority, RegionCode, RequestKind, Role};
@@ -175,7 +173,7 @@ fn listing_filters_sorts_and_pages_from_the_indexes() {
 }
 
 /// The store cost of one triage and one listing page, as stated in docs/triage.md.
-/// `cargo test -p triage --test escalation_and_listing store_cost -- --nocapture`
+/// `cargo test -p triage --test api escalation_and_listing::store_cost -- --nocapture`
 #[test]
 fn store_cost_of_a_triage_and_a_listing_is_small_and_flat() {
     let w = World::new();

@@ -1,9 +1,7 @@
 //! Retention: finished messages, their attempt logs, list entries and event data are
 //! purged `notification_retention_days` after they finished; pending ones are kept.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use shared::domain::{Organisation, Priority, RegionCode};
 use shared::events::EventType;

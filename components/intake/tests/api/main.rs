@@ -1,0 +1,10 @@
+//! The intake component's tests, one module per behaviour, in one test binary (the
+//! layout of zero2prod's `tests/api/main.rs`): they call the component's routes
+//! in-process, with the in-memory store and a manual clock from `common`. Run one with
+//! its module path, e.g. `cargo test -p intake --test api abuse_limits::`.
+
+mod common;
+
+mod abuse_limits;
+mod bad_input;
+mod report_life;
