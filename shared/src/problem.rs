@@ -211,6 +211,32 @@ impl fmt::Display for Problem {
     }
 }
 
+impl Problem {
+    /// A change that kept losing its compare-and-swap to other writers: nothing was
+    /// changed, and the same request will very likely go through a second later. The one
+    /// answer of every component for this (503 with `Retry-After`).
+    pub fn contended() -> Self {
+        let mut p =
+            Problem::new(ProblemKind::StoreUnavailable, "too many concurrent changes; nothing was changed, try again");
+        p.retry_after = Some(1);
+        p
+    }
+}
+
+/// What a versioned update's failure is to a client: the change's own refusal, 404 for a
+/// record that is gone, 503 for the store or for contention (see [`Problem::contended`]).
+impl From<crate::kv::versioned::UpdateError<Problem>> for Problem {
+    fn from(err: crate::kv::versioned::UpdateError<Problem>) -> Self {
+        use crate::kv::versioned::UpdateError;
+        match err {
+            UpdateError::NotFound => Problem::not_found(),
+            UpdateError::Rejected(p) => p,
+            UpdateError::Store(e) => e.into(),
+            UpdateError::Contended => Problem::contended(),
+        }
+    }
+}
+
 impl From<crate::kv::StoreError> for Problem {
     fn from(err: crate::kv::StoreError) -> Self {
         let mut p =
@@ -269,5 +295,17 @@ mod tests {
         let r = Problem::too_many_requests(42).into_response("x");
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()[http::header::RETRY_AFTER], "42");
+    }
+
+    #[test]
+    fn an_update_that_keeps_losing_is_the_same_503_with_retry_after_everywhere() {
+        use crate::kv::versioned::UpdateError;
+        let r = Problem::from(UpdateError::<Problem>::Contended).into_response("x");
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[http::header::RETRY_AFTER], "1");
+        // The other failures keep their own answers.
+        assert_eq!(Problem::from(UpdateError::<Problem>::NotFound).kind, ProblemKind::NotFound);
+        let refused = Problem::new(ProblemKind::Conflict, "no");
+        assert_eq!(Problem::from(UpdateError::Rejected(refused)).kind, ProblemKind::Conflict);
     }
 }

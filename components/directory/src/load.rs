@@ -7,7 +7,6 @@
 //! assignments cannot overshoot and a Redis "conflict" that applied is not repeated.
 
 use crate::record::{load_key, member_key, Load, MemberRecord};
-use crate::registry::update_problem;
 use serde::Serialize;
 use shared::id::{CaseId, MemberId};
 use shared::kv::versioned::{self, Change};
@@ -48,7 +47,7 @@ pub fn assign<S: KeyValue>(
         load.open_cases.push(case.clone());
         Ok(Change::Write(()))
     })
-    .map_err(update_problem)?;
+    .map_err(Problem::from)?;
     Ok(LoadView { open_cases: doc.data.open_cases.len(), capacity })
 }
 
@@ -69,7 +68,7 @@ pub fn release<S: KeyValue>(
             }
         }
     })
-    .map_err(update_problem)?;
+    .map_err(Problem::from)?;
     Ok(LoadView { open_cases: doc.data.open_cases.len(), capacity: record.capacity })
 }
 

@@ -9,7 +9,7 @@ use shared::crypto::Keyring;
 use shared::domain::{Expertise, RegionCode};
 use shared::id::MemberId;
 use shared::kv::slots::SlotLog;
-use shared::kv::versioned::{self, Change, UpdateError, Versioned};
+use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{claim, KeyValue, StoreError};
 use shared::problem::{FieldError, Problem, ProblemKind};
 use shared::random::Random;
@@ -214,7 +214,7 @@ impl<S: KeyValue> Directory<'_, S> {
             }
             Err(e) => {
                 self.remove_entries(&added_keys);
-                Err(update_problem(e))
+                Err(Problem::from(e))
             }
         }
     }
@@ -234,7 +234,7 @@ impl<S: KeyValue> Directory<'_, S> {
             data.index_slots = kept;
             Ok(Change::Write(dropped))
         });
-        let (doc, dropped) = outcome.map_err(update_problem)?;
+        let (doc, dropped) = outcome.map_err(Problem::from)?;
         self.remove_entries(&dropped);
         Ok(doc)
     }
@@ -343,22 +343,6 @@ fn check_updatable(data: &MemberRecord, version: u64, expected: u64) -> Result<(
         ));
     }
     Ok(())
-}
-
-pub(crate) fn update_problem(e: UpdateError<Problem>) -> Problem {
-    match e {
-        UpdateError::NotFound => Problem::not_found(),
-        UpdateError::Rejected(p) => p,
-        UpdateError::Store(e) => e.into(),
-        UpdateError::Contended => {
-            let mut p = Problem::new(
-                ProblemKind::StoreUnavailable,
-                "too many concurrent changes; nothing was changed, try again",
-            );
-            p.retry_after = Some(1);
-            p
-        }
-    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {

@@ -176,7 +176,7 @@ pub fn attempt<S: KeyValue, O: Outbound>(
         Ok((_, None)) | Err(versioned::UpdateError::NotFound) | Err(versioned::UpdateError::Contended) => {
             return Ok(Tried::Skipped)
         }
-        Err(e) => return Err(subscription::update_problem(e)),
+        Err(e) => return Err(Problem::from(e)),
     };
 
     let sub = subscription::load(ctx.store, &message.subscription)?.map(|d| d.data);
@@ -269,7 +269,7 @@ fn finish<S: KeyValue, O>(
             outcome,
         }))
     })
-    .map_err(subscription::update_problem)?;
+    .map_err(Problem::from)?;
     if record.outcome != Outcome::Retrying {
         // Finished now, at `now` (the time the update recorded): purge it in time.
         crate::retention::schedule_message(ctx, id, now)?;
@@ -289,7 +289,7 @@ fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, rea
         m.last_error = Some(reason.to_string());
         Ok::<_, Problem>(Change::Write(()))
     })
-    .map_err(subscription::update_problem)?;
+    .map_err(Problem::from)?;
     crate::retention::schedule_message(ctx, id, now)?;
     Ok(())
 }
@@ -342,7 +342,7 @@ fn record_health<S: KeyValue, O>(
     match result {
         Ok((doc, Some(reason))) => endpoint_disabled(ctx, &doc.data, reason),
         Ok(_) | Err(versioned::UpdateError::NotFound) => Ok(()),
-        Err(e) => Err(subscription::update_problem(e)),
+        Err(e) => Err(Problem::from(e)),
     }
 }
 

@@ -34,7 +34,7 @@ fn requeue<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId) -> Result<Versio
         m.outbox_slot = slot;
         Ok::<_, Problem>(Change::Write(()))
     })
-    .map_err(subscription::update_problem)?;
+    .map_err(Problem::from)?;
     Ok(doc)
 }
 

@@ -24,9 +24,9 @@ use shared::domain::{Organisation, Priority, RegionCode};
 use shared::events::{CaseEvent, EventType};
 use shared::id::SubscriptionId;
 use shared::kv::slots::SlotLog;
-use shared::kv::versioned::{self, Change, UpdateError, Versioned};
+use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{to_json, KeyValue, StoreError};
-use shared::problem::{Problem, ProblemKind};
+use shared::problem::Problem;
 use shared::time::{Duration, Timestamp};
 
 /// How long a rotated-out secret keeps signing alongside the new one.
@@ -359,16 +359,6 @@ pub fn load_all<S: KeyValue>(store: &S) -> Result<Vec<Versioned<Subscription>>, 
     Ok(all)
 }
 
-/// Maps an update's failure to the problem a client sees.
-pub fn update_problem(err: UpdateError<Problem>) -> Problem {
-    match err {
-        UpdateError::NotFound => Problem::not_found(),
-        UpdateError::Rejected(p) => p,
-        UpdateError::Store(e) => e.into(),
-        UpdateError::Contended => Problem::new(ProblemKind::Conflict, "the subscription is changing; try again"),
-    }
-}
-
 /// Applies an admin's change, if the subscription is still at `version` and `who`
 /// may manage it.
 pub fn update<S: KeyValue, O>(
@@ -430,7 +420,7 @@ pub fn update<S: KeyValue, O>(
             sub.updated_at = now;
             Ok(Change::Write(()))
         })
-        .map_err(update_problem)?;
+        .map_err(Problem::from)?;
     Ok(doc)
 }
 
@@ -459,7 +449,7 @@ pub fn rotate_secret<S: KeyValue, O>(
         sub.updated_at = now;
         Ok(Change::Write(()))
     })
-    .map_err(update_problem)?;
+    .map_err(Problem::from)?;
     let (_, secret) = made.expect("the update ran");
     Ok((doc, secret, retires_at))
 }

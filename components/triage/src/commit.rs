@@ -155,7 +155,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 Err(UpdateError::Store(e)) => return Err(e.into()),
             }
         }
-        Err(Problem::internal(anyhow::anyhow!("case change contended {ATTEMPTS} times")))
+        Err(Problem::contended())
     }
 
     /// Reserves and writes the index, outbox and audit entries of a change. Returns the
