@@ -161,6 +161,14 @@ pub fn json_with_etag<T: Serialize>(status: u16, body: &T, version: u64) -> Resp
     response
 }
 
+/// Marks `response` as never to be stored by any cache (`Cache-Control: no-store`):
+/// every answer that carries case content, contact details, tokens, receipt codes or
+/// figures.
+pub fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response
+}
+
 /// The strong ETag of a document version.
 pub fn etag(version: u64) -> String {
     format!("\"{version}\"")

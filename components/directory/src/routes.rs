@@ -125,7 +125,7 @@ pub fn handle<S: KeyValue>(
                 let page = directory.list(&filters, cursor, limit)?;
                 let members: Vec<Value> = page.members.iter().map(|(m, l)| m.admin_view(l, now, None)).collect();
                 let next = page.next_cursor.map(|c| c.to_string());
-                Ok(private(web::json(200, &json!({ "members": members, "next_cursor": next }))))
+                Ok(web::no_store(web::json(200, &json!({ "members": members, "next_cursor": next }))))
             }
             Endpoint::Read => {
                 let purpose = Purpose::parse(web::query_pairs(&req))?;
@@ -136,7 +136,7 @@ pub fn handle<S: KeyValue>(
                 contact_audit::record(&store, &ContactRead::new(who, &id, &purpose, now, correlation_id))?;
                 let contact = stored.member.data.open_contact(&config.keyring).map_err(Problem::internal)?;
                 let view = stored.member.data.admin_view(&stored.load, now, Some(&contact));
-                Ok(private(web::json_with_etag(200, &view, stored.member.version)))
+                Ok(web::no_store(web::json_with_etag(200, &view, stored.member.version)))
             }
             Endpoint::Update => {
                 let id = member_id()?;
@@ -160,7 +160,7 @@ pub fn handle<S: KeyValue>(
                 let form: MatchForm = web::read_json(&req)?;
                 let request = MatchRequest::parse(form)?;
                 let matches = match_members(&store, &request, now)?;
-                Ok(private(web::json(200, &json!({ "matches": matches }))))
+                Ok(web::no_store(web::json(200, &json!({ "matches": matches }))))
             }
             Endpoint::Assign | Endpoint::Release => {
                 let id = member_id()?;
@@ -178,7 +178,7 @@ pub fn handle<S: KeyValue>(
                 let log = if endpoint == Endpoint::ContactReads { AuditLog::ContactReads } else { AuditLog::LogReads };
                 // Alone and before the answer: an audit read that is not recorded is not answered.
                 contact_audit::record_log_read(&store, &LogRead::new(who, log, cursor, now, correlation_id))?;
-                Ok(private(match log {
+                Ok(web::no_store(match log {
                     AuditLog::ContactReads => {
                         web::json(200, &contact_audit::page::<_, ContactRead>(&store, log, cursor, limit)?)
                     }
@@ -225,13 +225,7 @@ fn member_response(
 ) -> Response {
     let empty = crate::record::Load::default();
     let view = doc.data.admin_view(load.unwrap_or(&empty), now, None);
-    private(web::json_with_etag(status, &view, doc.version))
-}
-
-/// Member data is confidential: never cached.
-fn private(mut response: Response) -> Response {
-    response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
-    response
+    web::no_store(web::json_with_etag(status, &view, doc.version))
 }
 
 /// Parses an import: every bad record is listed with its pointer (`/3/regions/0`).

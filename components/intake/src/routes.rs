@@ -132,14 +132,14 @@ pub fn handle<S: KeyValue, O: Outbound>(
             Endpoint::Status => {
                 let form: StatusForm = web::read_json_object(&req)?;
                 let view = intake.status(&form.receipt_code.0, &client)?;
-                Ok(private(web::json(200, &view)))
+                Ok(web::no_store(web::json(200, &view)))
             }
             Endpoint::AddMessage => {
                 let form: MessageForm = web::read_json_object(&req)?;
                 // Checked before the receipt code is looked up: bad input writes nothing.
                 let follow_up = follow_up(form.immediate_danger, form.threat_to_life, form.incident_kinds)?;
                 let added = intake.add_message(&form.receipt_code.0, form.text, follow_up, &client)?;
-                Ok(private(web::json(201, &added)))
+                Ok(web::no_store(web::json(201, &added)))
             }
             Endpoint::Sweep => {
                 shared::auth::verify_internal(req.headers(), &config.internal_secret)?;
@@ -175,12 +175,6 @@ fn accept_language(req: &Request) -> Option<&str> {
     req.headers().get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
 }
 
-/// Responses that carry a receipt code or case content must never be cached.
-fn private(mut response: Response) -> Response {
-    response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
-    response
-}
-
 fn filed_response(filed: Filed) -> Response {
     let body = json!({
         "case_reference": filed.case_id,
@@ -189,7 +183,7 @@ fn filed_response(filed: Filed) -> Response {
         "emergency": filed.emergency,
         "advice": filed.advice,
     });
-    let mut response = private(web::json(201, &body));
+    let mut response = web::no_store(web::json(201, &body));
     if filed.replayed {
         response.headers_mut().insert("idempotent-replayed", "true".parse().expect("ascii"));
     }

@@ -227,7 +227,7 @@ fn admin<S: KeyValue, O: Outbound>(
             let (doc, secret) = subscription::create(ctx, who, form)?;
             let mut body = subscription::view(&doc, now);
             body["secret"] = json!(secret.expose());
-            Ok(no_store(web::json_with_etag(201, &body, doc.version)))
+            Ok(web::no_store(web::json_with_etag(201, &body, doc.version)))
         }
         Endpoint::GetSubscription => {
             let doc = subscription::load_visible(ctx.store, who, &subscription_id(params)?)?;
@@ -249,7 +249,7 @@ fn admin<S: KeyValue, O: Outbound>(
         Endpoint::RotateSecret => {
             let (doc, secret, until) = subscription::rotate_secret(ctx, who, &subscription_id(params)?)?;
             let body = json!({ "subscription_id": doc.data.id, "secret": secret.expose(), "previous_secret_valid_until": until });
-            Ok(no_store(web::json_with_etag(200, &body, doc.version)))
+            Ok(web::no_store(web::json_with_etag(200, &body, doc.version)))
         }
         Endpoint::Ping => ping(ctx, who, &subscription_id(params)?),
         Endpoint::ListMessages => {
@@ -325,11 +325,6 @@ fn ping<S: KeyValue, O: Outbound>(
             "response_body": answer.body,
         }),
     ))
-}
-
-fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
-    response
 }
 
 /// A recovery window.

@@ -174,7 +174,7 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let form: NewToken = web::read_json_object(req)?;
             let created = triage.create_token(&admin, form)?;
             let r = &created.record;
-            Ok(no_store(web::json(
+            Ok(web::no_store(web::json(
                 201,
                 &json!({"id": r.id, "token": created.secret, "organisation": r.organisation, "role": r.role,
                         "holder": r.holder, "scope": r.scope, "created_at": r.created_at, "expires_at": r.expires()}),
@@ -186,18 +186,18 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             triage.audit_list_read(&who, Listing::Tokens)?;
             let tokens = triage.list_tokens(&who)?;
             let views: Vec<_> = tokens.iter().map(crate::tokens::token_view).collect();
-            Ok(no_store(web::json(200, &json!({ "tokens": views }))))
+            Ok(web::no_store(web::json(200, &json!({ "tokens": views }))))
         }
         Endpoint::ReadTokenAudit => {
             let who = staff(triage, req)?;
             who.require_admin()?;
             triage.audit_list_read(&who, Listing::TokenAudit)?;
             let entries = triage.token_audit_trail(&who)?;
-            Ok(no_store(web::json(200, &json!({ "entries": entries }))))
+            Ok(web::no_store(web::json(200, &json!({ "entries": entries }))))
         }
         Endpoint::ReadOrganisationAudit => {
             let audit = triage.organisation_audit(&staff(triage, req)?)?;
-            Ok(no_store(web::json(200, &audit)))
+            Ok(web::no_store(web::json(200, &audit)))
         }
         Endpoint::RevokeToken => {
             let admin = staff(triage, req)?;
@@ -209,13 +209,13 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let who = staff(triage, req)?;
             let query = Query::parse(&web::query_pairs(req))?;
             triage.audit_list_read(&who, Listing::Cases)?;
-            Ok(no_store(web::json(200, &triage.list(who.organisation, &query)?)))
+            Ok(web::no_store(web::json(200, &triage.list(who.organisation, &query)?)))
         }
         Endpoint::ListCheckIns => {
             let who = staff(triage, req)?;
             let query = AgendaQuery::parse(&web::query_pairs(req), triage.clock.now())?;
             triage.audit_list_read(&who, Listing::CheckIns)?;
-            Ok(no_store(web::json(200, &triage.agenda(who.organisation, &query)?)))
+            Ok(web::no_store(web::json(200, &triage.agenda(who.organisation, &query)?)))
         }
         Endpoint::StatsRebuild => {
             if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
@@ -244,23 +244,23 @@ fn serve_case<S: KeyValue, O: Outbound>(
         Endpoint::ReadCase => {
             let doc = triage.read_for(&who, &id)?;
             let view = case_view(&doc, &triage.case_cipher(&doc.data.id)?)?;
-            return Ok(no_store(web::json_with_etag(200, &view, doc.version)));
+            return Ok(web::no_store(web::json_with_etag(200, &view, doc.version)));
         }
         Endpoint::ReadAudit => {
             crate::workflow::owned(triage.read_case(&id)?, &who)?;
             triage.audit_read(&id, &who, "audit_read")?;
-            return Ok(no_store(web::json(200, &triage.audit_trail(&id)?)));
+            return Ok(web::no_store(web::json(200, &triage.audit_trail(&id)?)));
         }
         Endpoint::VerifyAudit => {
             crate::workflow::owned(triage.read_case(&id)?, &who)?;
             // Admins only, and another organisation's case is 404 whoever asks.
             who.require_admin()?;
             triage.audit_read(&id, &who, "audit_verified")?;
-            return Ok(no_store(web::json(200, &triage.verify_audit(&id)?)));
+            return Ok(web::no_store(web::json(200, &triage.verify_audit(&id)?)));
         }
         Endpoint::ReadMessages => {
             let query = MessagesQuery::parse(&web::query_pairs(req))?;
-            return Ok(no_store(web::json(200, &triage.conversation(&who, &id, query)?)));
+            return Ok(web::no_store(web::json(200, &triage.conversation(&who, &id, query)?)));
         }
         Endpoint::MarkMessagesRead => {
             let version = owned_if_match(triage, &who, &id, req)?;
@@ -278,7 +278,7 @@ fn serve_case<S: KeyValue, O: Outbound>(
             let form: MessageForm = web::read_json_object(req)?;
             let (at, _) = triage.message_reporter(&who, &id, &form.text.0)?;
             let message = json!({"author": MessageAuthor::Confidant, "at": at, "text": form.text.0});
-            return Ok(no_store(web::json(201, &json!({"case_id": id, "message": message}))));
+            return Ok(web::no_store(web::json(201, &json!({"case_id": id, "message": message}))));
         }
         Endpoint::Acknowledge => {
             let version = owned_if_match(triage, &who, &id, req)?;
@@ -353,7 +353,7 @@ fn state_response(doc: &Versioned<CaseRecord>) -> Response {
         "assignment": work.assignment,
         "unread_reporter_messages": work.conversation.unread_count(),
     });
-    no_store(web::json_with_etag(200, &body, doc.version))
+    web::no_store(web::json_with_etag(200, &body, doc.version))
 }
 
 /// What a check-in change answers: the case's new version and the check-in.
@@ -371,13 +371,7 @@ fn check_in_response<S: KeyValue, O: Outbound>(
         .ok_or_else(|| Problem::internal(anyhow::anyhow!("a committed check-in is missing from its case")))?;
     let view = check_in_view(&doc.data.id, check_in, &triage.case_cipher(&doc.data.id)?)?;
     let body = json!({"case_id": doc.data.id, "version": doc.version, "status": doc.data.status, "check_in": view});
-    Ok(no_store(web::json_with_etag(status, &body, doc.version)))
-}
-
-/// Case content and tokens must never be cached.
-fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(http::header::CACHE_CONTROL, "no-store".parse().expect("ascii"));
-    response
+    Ok(web::no_store(web::json_with_etag(status, &body, doc.version)))
 }
 
 /// Free text of bounded length (1 to `N` characters after trimming).

@@ -181,9 +181,7 @@ pub fn serve<S: KeyValue, O>(
     } else if wants_csv {
         ("text/csv; charset=utf-8", answer.csv().into_bytes())
     } else {
-        let mut response = shared::web::json(200, &answer);
-        response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
-        return Ok(response);
+        return Ok(shared::web::no_store(shared::web::json(200, &answer)));
     };
     let mut builder = http::Response::builder()
         .status(200)
