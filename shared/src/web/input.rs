@@ -1,0 +1,108 @@
+//! Strict JSON input: a body becomes a validated type or a problem naming the field at
+//! fault (a JSON pointer), never a 500.
+
+use super::{Request, MAX_BODY_BYTES};
+use crate::problem::{Problem, ProblemKind};
+use serde::de::DeserializeOwned;
+
+/// Parses a JSON body into `T`, strictly: `application/json` only (415), at most
+/// [`MAX_BODY_BYTES`] (413), valid UTF-8 and well-formed JSON (400), and values that fit
+/// `T` with no unknown fields (422 with the JSON pointer of the field at fault).
+pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    let content_type = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media_type != "application/json" {
+        return Err(Problem::new(ProblemKind::UnsupportedMediaType, "send the body as Content-Type: application/json")
+            .at("content-type"));
+    }
+    parse_json(req.body())
+}
+
+/// [`read_json`] for bodies that must be a JSON object: anything else is refused as a
+/// whole (serde would otherwise read an array as the struct's fields in order).
+pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    let body = req.body().trim_ascii_start();
+    // Only well-formed non-objects are refused here; malformed bodies get read_json's 400.
+    let well_formed_non_object =
+        body.first().is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(body).is_ok();
+    if well_formed_non_object {
+        return Err(Problem::invalid_field("", "the body must be a JSON object"));
+    }
+    read_json(req)
+}
+
+/// [`read_json`] without the media-type check, for bodies already known to be JSON.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!("the body may be at most {MAX_BODY_BYTES} bytes"),
+        )
+        .at(""));
+    }
+    let text = std::str::from_utf8(body).map_err(|e| {
+        Problem::new(ProblemKind::MalformedBody, format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))
+            .at("")
+    })?;
+    // Well-formedness first, so a syntax error anywhere is a 400 even where the
+    // beginning of the body would already fail to fit `T`.
+    let document: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Problem::new(ProblemKind::MalformedBody, format!("malformed JSON at line {}, column {}", e.line(), e.column()))
+            .at("")
+    })?;
+    let value: T = serde_path_to_error::deserialize(document).map_err(json_problem)?;
+    Ok(value)
+}
+
+fn json_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let mut pointer = pointer_of(err.path());
+    let inner = err.inner();
+    match inner.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+            Problem::new(
+                ProblemKind::MalformedBody,
+                format!("malformed JSON at line {}, column {}", inner.line(), inner.column()),
+            )
+            .at(pointer)
+        }
+        serde_json::error::Category::Data => {
+            // serde's message without its " at line x column y" suffix.
+            let full = inner.to_string();
+            let message = full.split(" at line ").next().unwrap_or(&full).to_string();
+            for marker in ["missing field `", "unknown field `"] {
+                if let Some(rest) = message.strip_prefix(marker) {
+                    let name = rest.split('`').next().unwrap_or("");
+                    if !pointer.ends_with(&format!("/{}", escape(name))) {
+                        pointer = format!("{pointer}/{}", escape(name));
+                    }
+                }
+            }
+            let detail = if message.starts_with("unknown field") {
+                let name = message.split('`').nth(1).unwrap_or("");
+                format!("unknown field `{name}`")
+            } else {
+                message
+            };
+            Problem::invalid_field(pointer, detail)
+        }
+    }
+}
+
+/// A serde path as a JSON pointer (RFC 6901).
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } => pointer.push_str(&format!("/{}", escape(key))),
+            Segment::Enum { variant } => pointer.push_str(&format!("/{}", escape(variant))),
+            Segment::Unknown => {}
+        }
+    }
+    pointer
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,209 @@
+//! The edge: strict JSON input, JSON responses, correlation ids, ETags, routing, health.
+//!
+//! One idea per file: [`input`] (JSON bodies into validated types), [`response`] (JSON
+//! answers, ETags, `no-store`), [`router`] (route tables), [`health`] (health answers),
+//! [`query`] (query strings and form bodies). This file holds what every request
+//! shares: the request and response types, correlation ids, the client address, and
+//! [`serve`], which finishes every response with the correlation id in a header (and in
+//! every problem body) and writes the one log line per request.
+
+mod health;
+mod input;
+mod query;
+mod response;
+mod router;
+
+pub use health::{health, health_misconfigured, health_unavailable};
+pub use input::{parse_json, read_json, read_json_object};
+pub use query::{query_pairs, urlencoded_pairs};
+pub use response::{etag, if_match, json, json_with_etag, no_store, stale};
+pub use router::{route, PathParams, RouteTable};
+
+use crate::problem::Problem;
+use crate::random::Random;
+
+/// Largest request body we read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The header that carries the correlation id, in requests between components and in
+/// every response.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// A request as handlers see it.
+pub type Request = http::Request<Vec<u8>>;
+/// A response as handlers make it.
+pub type Response = http::Response<Vec<u8>>;
+
+/// The correlation id of a request: the caller's (one of our components) if it is
+/// well-formed, else a fresh one.
+pub fn correlation_id(req: &Request, random: &dyn Random) -> String {
+    if let Some(given) = req.headers().get(CORRELATION_HEADER).and_then(|v| v.to_str().ok()) {
+        if (8..=64).contains(&given.len()) && given.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return given.to_string();
+        }
+    }
+    format!("{:016x}", random.next_u64())
+}
+
+/// The client address Spin reports (`spin-client-addr`, `ip:port`), without the port.
+pub fn client_ip(req: &Request) -> Option<String> {
+    let addr = req.headers().get("spin-client-addr")?.to_str().ok()?;
+    let ip = match addr.rsplit_once(':') {
+        // `[::1]:8080` or `127.0.0.1:8080`
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => addr,
+    };
+    Some(ip.trim_start_matches('[').trim_end_matches(']').to_string())
+}
+/// Finishes a handler's result: problems become problem+json, every response gets the
+/// correlation id, and internal causes are logged (never shown).
+pub fn finish(result: Result<Response, Problem>, correlation_id: &str, component: &str) -> Response {
+    let mut response = match result {
+        Ok(response) => response,
+        Err(problem) => {
+            if let Some(cause) = &problem.cause {
+                crate::log::error(component, correlation_id, problem.kind.slug(), &format!("{cause:#}"));
+            }
+            problem.into_response(correlation_id)
+        }
+    };
+    response.headers_mut().insert(CORRELATION_HEADER, correlation_id.parse().expect("ascii id"));
+    response
+}
+
+/// Serves one request: gives the handler a correlation id, turns its problems into
+/// problem+json, adds the correlation header and writes the one log line per request
+/// (method, path, status, duration: paths hold only typed ids, never personal data).
+pub fn serve(
+    component: &str,
+    req: &Request,
+    random: &dyn Random,
+    handler: impl FnOnce(&str) -> Result<Response, Problem>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let correlation = correlation_id(req, random);
+    let response = finish(handler(&correlation), &correlation, component);
+    let elapsed = started.elapsed().as_millis() as u64;
+    crate::log::request(
+        component,
+        &correlation,
+        req.method().as_str(),
+        req.uri().path(),
+        response.status().as_u16(),
+        elapsed,
+    );
+    response
+}
+
+/// What a component's request is served with besides the store: the wasm entry passes
+/// the Spin adapters ([`crate::spin::ports`]), tests pass fakes.
+pub struct Ports<'a, O> {
+    pub outbound: &'a O,
+    pub clock: &'a dyn crate::clock::Clock,
+    pub random: &'a dyn Random,
+    pub variables: &'a dyn crate::config::Variables,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::ProblemKind;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Form {
+        role: crate::domain::Role,
+        kinds: Vec<crate::domain::IncidentKind>,
+        #[serde(default)]
+        note: Option<String>,
+    }
+
+    fn request(content_type: &str, body: &[u8]) -> Request {
+        http::Request::builder().header("content-type", content_type).body(body.to_vec()).unwrap()
+    }
+
+    fn problem(body: &str) -> Problem {
+        read_json::<Form>(&request("application/json", body.as_bytes())).unwrap_err()
+    }
+
+    #[test]
+    fn a_wrong_enum_value_names_its_pointer() {
+        let p = problem(r#"{"role":"mayor","kinds":["threat_of_violence","arson"]}"#);
+        assert_eq!(p.kind, ProblemKind::InvalidField);
+        assert_eq!(p.field.as_deref(), Some("/kinds/1"));
+        assert!(p.detail.contains("must be one of"), "{}", p.detail);
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_named() {
+        let p = problem(r#"{"kinds":[]}"#);
+        assert_eq!(p.field.as_deref(), Some("/role"));
+        let p = problem(r#"{"role":"mayor","kinds":[],"extra":1}"#);
+        assert_eq!(p.field.as_deref(), Some("/extra"));
+        assert_eq!(p.detail, "unknown field `extra`");
+    }
+
+    #[test]
+    fn malformed_input_is_400_and_wrong_media_type_415() {
+        assert_eq!(problem(r#"{"role":"#).kind, ProblemKind::MalformedBody);
+        assert_eq!(problem(r#"{"role":"mayor","kinds":[]} x"#).kind, ProblemKind::MalformedBody);
+        let bad_utf8 = read_json::<Form>(&request("application/json", b"{\"role\":\"\xff\"}")).unwrap_err();
+        assert_eq!(bad_utf8.kind, ProblemKind::MalformedBody);
+        let form = read_json::<Form>(&request("text/plain", b"{}")).unwrap_err();
+        assert_eq!(form.kind.status(), 415);
+        let ok = read_json::<Form>(&request("application/json; charset=utf-8", br#"{"role":"mayor","kinds":[]}"#));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn oversized_bodies_are_413() {
+        let big = format!(r#"{{"role":"mayor","kinds":[],"note":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(problem(&big).kind.status(), 413);
+    }
+
+    #[test]
+    fn client_ip_drops_the_port() {
+        let mut r = request("application/json", b"");
+        r.headers_mut().insert("spin-client-addr", "127.0.0.1:5555".parse().unwrap());
+        assert_eq!(client_ip(&r).as_deref(), Some("127.0.0.1"));
+        r.headers_mut().insert("spin-client-addr", "[::1]:5555".parse().unwrap());
+        assert_eq!(client_ip(&r).as_deref(), Some("::1"));
+    }
+
+    #[test]
+    fn if_match_parses_our_etags() {
+        let mut r = request("application/json", b"");
+        assert_eq!(if_match(&r).unwrap_err().kind.status(), 428);
+        r.headers_mut().insert("if-match", "\"7\"".parse().unwrap());
+        assert_eq!(if_match(&r).unwrap(), 7);
+        r.headers_mut().insert("if-match", "*".parse().unwrap());
+        assert_eq!(if_match(&r).unwrap_err().kind.status(), 400);
+    }
+
+    #[test]
+    fn routes_match_templates_and_tell_allowed_methods() {
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum E {
+            List,
+            Read,
+        }
+        let table: &RouteTable<E> = &[("GET", "/t/cases", E::List), ("GET", "/t/cases/{id}", E::Read)];
+        let (e, params) = route(table, &http::Method::GET, "/t/cases/case_1").unwrap();
+        assert_eq!((e, params.get("id")), (E::Read, "case_1"));
+        assert_eq!(route(table, &http::Method::GET, "/t/cases").unwrap().0, E::List);
+        assert_eq!(route(table, &http::Method::GET, "/t/cases/").unwrap_err().kind.status(), 404);
+        assert_eq!(route(table, &http::Method::GET, "/t/cases/a/b").unwrap_err().kind.status(), 404);
+        let p = route(table, &http::Method::DELETE, "/t/cases").unwrap_err();
+        assert_eq!((p.kind.status(), p.allow.as_deref()), (405, Some("GET")));
+    }
+
+    #[test]
+    fn query_pairs_are_decoded() {
+        let r = http::Request::builder().uri("/x?status=in_progress&q=a%20b&region=VR01").body(Vec::new()).unwrap();
+        let pairs = query_pairs(&r);
+        assert_eq!(pairs[1], ("q".to_string(), "a b".to_string()));
+        assert_eq!(pairs.len(), 3);
+    }
+}
