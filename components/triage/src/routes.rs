@@ -225,7 +225,9 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             }
             Ok(web::json(200, &triage.rebuild_stats()?))
         }
-        Endpoint::Stats | Endpoint::StatsReport => crate::stats::serve(triage, endpoint == Endpoint::StatsReport, req),
+        Endpoint::Stats | Endpoint::StatsReport => {
+            crate::stats::serve(triage, &staff(triage, req)?, endpoint == Endpoint::StatsReport, req)
+        }
         _ => serve_case(triage, endpoint, params, req),
     }
 }

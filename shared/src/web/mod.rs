@@ -16,7 +16,7 @@ mod router;
 pub use health::{health, health_misconfigured, health_unavailable};
 pub use input::{parse_json, read_json, read_json_object};
 pub use query::{query_pairs, urlencoded_pairs};
-pub use response::{etag, if_match, json, json_with_etag, no_store, stale};
+pub use response::{etag, if_match, json, json_with_etag, no_store, private_document, stale};
 pub use router::{route, PathParams, RouteTable};
 
 use crate::problem::Problem;

@@ -56,3 +56,18 @@ pub fn stale(current_version: u64) -> Problem {
     )
     .at("if-match")
 }
+
+/// A document for a person's browser (an HTML page, its stylesheet) that must stay
+/// private: under `csp`, never cached, never sniffed as another type, and sending no
+/// referrer when a link is followed.
+pub fn private_document(status: u16, content_type: &'static str, csp: &'static str, body: Vec<u8>) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::CONTENT_SECURITY_POLICY, csp)
+        .header(http::header::REFERRER_POLICY, "no-referrer")
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .body(body)
+        .expect("valid response parts")
+}

@@ -38,17 +38,12 @@ pub const CONTENT_SECURITY_POLICY: &str =
 
 const STYLESHEET: &str = include_str!("style.css");
 
+/// A page or the stylesheet: [`shared::web::private_document`] under our policy, and
+/// never framed (for browsers that predate `frame-ancestors`).
 fn with_safety_headers(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
-    http::Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .header(http::header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
-        .header(http::header::REFERRER_POLICY, "no-referrer")
-        .header(http::header::CACHE_CONTROL, "no-store")
-        .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(http::header::X_FRAME_OPTIONS, "DENY")
-        .body(body)
-        .expect("valid response parts")
+    let mut response = shared::web::private_document(status, content_type, CONTENT_SECURITY_POLICY, body);
+    response.headers_mut().insert(http::header::X_FRAME_OPTIONS, http::HeaderValue::from_static("DENY"));
+    response
 }
 
 fn page(status: u16, document: String) -> Response {

@@ -157,20 +157,15 @@ pub fn count<S: KeyValue>(
 
 /// Serves `GET /triage/stats` (JSON, or CSV with `Accept: text/csv`) and, with
 /// `report`, `GET /triage/stats/report` (HTML).
+/// `who` is the caller, authenticated by the route.
 pub fn serve<S: KeyValue, O>(
     triage: &crate::context::Triage<'_, S, O>,
+    who: &shared::auth::Principal,
     report: bool,
     req: &shared::web::Request,
 ) -> Result<shared::web::Response, shared::problem::Problem> {
-    let who = shared::auth::authenticate(
-        triage.store,
-        req.headers(),
-        &triage.config.admin_token,
-        &triage.config.record_mac,
-        triage.clock.now(),
-    )?;
     let parsed = query::StatsQuery::parse(&shared::web::query_pairs(req), Month::of(triage.clock.now()))?;
-    let answer = triage.stats(&who, &parsed)?;
+    let answer = triage.stats(who, &parsed)?;
     let wants_csv = req
         .headers()
         .get(http::header::ACCEPT)
@@ -183,15 +178,14 @@ pub fn serve<S: KeyValue, O>(
     } else {
         return Ok(shared::web::no_store(shared::web::json(200, &answer)));
     };
-    let mut builder = http::Response::builder()
-        .status(200)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .header(http::header::CACHE_CONTROL, "no-store");
     if report {
-        builder = builder
-            .header("content-security-policy", report::REPORT_CSP)
-            .header("x-content-type-options", "nosniff")
-            .header("referrer-policy", "no-referrer");
+        return Ok(shared::web::private_document(200, content_type, report::REPORT_CSP, body));
     }
-    builder.body(body).map_err(|e| shared::problem::Problem::internal(e.into()))
+    Ok(shared::web::no_store(
+        http::Response::builder()
+            .status(200)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .expect("valid response parts"),
+    ))
 }
