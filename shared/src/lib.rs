@@ -8,10 +8,14 @@
 //!   an in-memory fake that reproduces them, and the Spin adapter.
 //! - [`crypto`], [`auth`]: confidential fields at rest, keyed hashes, tokens.
 //! - [`web`]: strict JSON input, responses and correlation ids for thin handlers.
-//! - [`case`], [`events`]: the case record and the events components exchange.
+//! - [`case`], [`events`], [`calls`]: the case record, the events components exchange,
+//!   and the request and answer of every call between them.
+//! - [`service`]: the one skeleton every component follows ([`service::Service`],
+//!   [`service::Context`]); [`text`]: bounded free text.
 //! - [`clock`], [`random`], [`outbound`], [`config`]: the remaining ports.
 
 pub mod auth;
+pub mod calls;
 pub mod case;
 pub mod case_keys;
 pub mod clock;
@@ -28,6 +32,8 @@ pub mod outbound;
 pub mod problem;
 pub mod random;
 pub mod receipt;
+pub mod service;
+pub mod text;
 pub mod time;
 pub mod watchdog;
 pub mod web;

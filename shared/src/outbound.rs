@@ -36,6 +36,21 @@ impl<O: Outbound + ?Sized> Outbound for &O {
     }
 }
 
+/// The outbound port of a component that calls no one (the directory): every request
+/// is refused, as Spin refuses a host the manifest does not allow.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoOutbound;
+
+impl Outbound for NoOutbound {
+    fn send(
+        &self,
+        _request: http::Request<Vec<u8>>,
+        _timeout: Duration,
+    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        Err(OutboundError("this component makes no outbound calls".into()))
+    }
+}
+
 /// What a [`FakeOutbound`] answers.
 pub type Answer = Result<http::Response<Vec<u8>>, OutboundError>;
 

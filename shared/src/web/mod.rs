@@ -15,7 +15,7 @@ mod router;
 
 pub use health::{health, health_misconfigured, health_unavailable};
 pub use input::{parse_json, read_json, read_json_object};
-pub use query::{query_pairs, urlencoded_pairs};
+pub use query::{page_limit, parse_query, query_pairs, read_query, urlencoded_pairs, yes_or_no, FromQuery, CURSOR};
 pub use response::{etag, if_match, json, json_with_etag, no_store, private_document, stale};
 pub use router::{route, PathParams, RouteTable};
 
