@@ -179,7 +179,7 @@ mod tests {
         let random = SeededRandom::new(7);
         let ports = Ports { outbound: &NoOutbound, clock: &clock, random: &random, variables };
         let req = http::Request::get(path).body(Vec::new()).unwrap();
-        handle::<Greeter, _, _>(req, || Ok(store.clone()), ports)
+        handle::<Greeter, _, _>(req, || Ok(store), ports)
     }
 
     #[test]
