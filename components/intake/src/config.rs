@@ -1,7 +1,7 @@
 //! Intake's configuration, read from Spin variables once per request.
 
-use crate::client::TrustedProxies;
-use crate::proof_of_work::DIFFICULTY_BITS;
+use crate::core::client::TrustedProxies;
+use crate::core::proof_of_work::DIFFICULTY_BITS;
 use shared::config::{base_url, number, parsed, secret, ConfigError, Variables};
 use shared::crypto::{KeyedHasher, Keyring};
 

@@ -1,13 +1,13 @@
 //! Intake's HTTP surface: a route table matching `openapi.yaml`, and thin handlers
 //! that parse, call the core, and shape the answer.
 
-use crate::client::Client;
+use crate::core::client::Client;
 use crate::config::IntakeConfig;
-use crate::intake::Intake;
-use crate::pages;
-use crate::proof_of_work::{self, Proof};
-use crate::report::{follow_up, preferred_language, MessageText, NewReport, ReportForm};
-use crate::submit::{Filed, IdempotencyKey};
+use crate::context::Intake;
+use crate::http::pages;
+use crate::core::proof_of_work::{self, Proof};
+use crate::http::forms::{follow_up, preferred_language, MessageText, NewReport, ReportForm};
+use crate::core::submit::{Filed, IdempotencyKey};
 use serde::Deserialize;
 use serde_json::json;
 use shared::domain::IncidentKind;

@@ -3,7 +3,7 @@
 //! lookup, and the proof of work that admits a report past the limit.
 
 use crate::common::{report, Harness, Reply, INTERNAL_SECRET};
-use intake::client::{Client, TrustedProxies};
+use intake::core::client::{Client, TrustedProxies};
 use serde_json::{json, Value};
 use shared::time::Duration;
 use std::net::IpAddr;

@@ -9,7 +9,7 @@
 //! again with the header `Weerbaar-Proof-Of-Work: <challenge>:<nonce>`. A challenge is
 //! stored for 10 minutes and redeemed at most once (a claim, `increment == 1`).
 
-use crate::intake::Intake;
+use crate::context::Intake;
 use serde::{Deserialize, Serialize};
 use shared::crypto::{hex, sha256};
 use shared::kv::expiry::{Expiring, ExpiryClass};

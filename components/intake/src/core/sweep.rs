@@ -3,10 +3,10 @@
 //! hours. Called by the scheduler with the
 //! internal secret (see docs/operations.md); safe when two sweeps run at once.
 
-use crate::intake::Intake;
-use crate::limits::expiring_counters;
-use crate::proof_of_work::expiring_challenges;
-use crate::submit::expiring_idempotency;
+use crate::context::Intake;
+use crate::core::limits::expiring_counters;
+use crate::core::proof_of_work::expiring_challenges;
+use crate::core::submit::expiring_idempotency;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
 use shared::problem::Problem;

@@ -7,7 +7,7 @@
 //! `report.rs`; this only asks them more than once.
 
 use super::form::field_of;
-use crate::report::{NewReport, ReportForm};
+use crate::http::forms::{NewReport, ReportForm};
 use serde_json::Value;
 use shared::domain::Language;
 use shared::problem::Problem;

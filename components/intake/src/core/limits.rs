@@ -8,7 +8,7 @@
 //! sweep deletes it once the window has passed; nothing reads a counter without
 //! counting (a read by `increment(key, 0)` would create a key nobody expires).
 
-use crate::client::Client;
+use crate::core::client::Client;
 use shared::crypto::KeyedHasher;
 use shared::kv::expiry::{Expiring, ExpiryClass};
 use shared::kv::{claim, KeyValue, StoreError};

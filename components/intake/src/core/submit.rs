@@ -1,11 +1,11 @@
 //! Filing a report: durable, sealed, idempotent, and handed on to triage.
 
-use crate::advice;
-use crate::client::Client;
-use crate::intake::Intake;
-use crate::limits::{Counting, Limit};
-use crate::proof_of_work::{Proof, Rejected};
-use crate::report::NewReport;
+use crate::core::advice;
+use crate::core::client::Client;
+use crate::context::Intake;
+use crate::core::limits::{Counting, Limit};
+use crate::core::proof_of_work::{Proof, Rejected};
+use crate::http::forms::NewReport;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::case::{

@@ -1,7 +1,7 @@
 //! The ports and configuration one intake request works with.
 
 use crate::config::IntakeConfig;
-use crate::handoff::TriagePeer;
+use crate::core::handoff::TriagePeer;
 use shared::clock::Clock;
 use shared::random::Random;
 

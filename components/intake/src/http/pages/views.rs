@@ -4,7 +4,7 @@
 use super::form::{Form, KEY_FIELD, LANGUAGE_FIELD};
 use super::html::Html;
 use super::texts::{self, word, Texts};
-use crate::lookup::CaseStatusView;
+use crate::core::lookup::CaseStatusView;
 use shared::case::{ContactChannel, MessageAuthor};
 use shared::domain::{CaseStatus, IncidentKind, Recurrence, RegionCode, Relation, RequestKind, Role, SupportNeed};
 use shared::time::Timestamp;

@@ -1,11 +1,11 @@
 //! What the reporter can do with a receipt code: see the status and the confidant's
 //! messages, and add a message (which triage takes in: see `docs/triage.md`). Guessing codes is throttled per client address.
 
-use crate::advice;
-use crate::client::Client;
-use crate::intake::Intake;
-use crate::limits::{Counting, Limit};
-use crate::report::MessageText;
+use crate::core::advice;
+use crate::core::client::Client;
+use crate::context::Intake;
+use crate::core::limits::{Counting, Limit};
+use crate::http::forms::MessageText;
 use shared::case::{
     case_key, message_field, messages_log, pending_messages_log, receipt_key, CaseMessage, CaseRecord, FollowUpFacts,
     MessageAuthor, PendingMessage, ReceiptEntry, RECEIPT_PURPOSE,

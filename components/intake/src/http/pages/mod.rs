@@ -14,11 +14,11 @@ pub mod html;
 pub mod texts;
 pub mod views;
 
-use crate::client::Client;
-use crate::intake::Intake;
-use crate::report::{follow_up, preferred_language};
+use crate::core::client::Client;
+use crate::context::Intake;
+use crate::http::forms::{follow_up, preferred_language};
 use crate::routes::{MessageForm, StatusForm};
-use crate::submit::IdempotencyKey;
+use crate::core::submit::IdempotencyKey;
 use form::{field_of, Form, KEY_FIELD, LANGUAGE_FIELD};
 use shared::domain::Language;
 use shared::kv::KeyValue;

@@ -1,0 +1,2 @@
+pub mod forms;
+pub mod pages;
