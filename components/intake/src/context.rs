@@ -1,29 +1,38 @@
-//! The ports and configuration one intake request works with.
+//! The context of one intake request, and what is built from its configuration.
 
 use crate::config::IntakeConfig;
-use crate::core::handoff::TriagePeer;
-use shared::clock::Clock;
-use shared::random::Random;
+use crate::core::client::Client;
+use crate::core::handoff::TRIAGE_TIMEOUT;
+use http::HeaderMap;
+use shared::calls::Peer;
 
-/// What an intake operation needs: the store, the outbound client, time, randomness,
-/// configuration, and the request's correlation id for log lines and calls onward.
-pub struct Intake<'a, S, O> {
-    pub store: &'a S,
-    pub outbound: &'a O,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub config: &'a IntakeConfig,
-    pub correlation_id: &'a str,
+/// What one intake request is served with: the store, the outbound client, clock,
+/// randomness, [`IntakeConfig`] and the correlation id ([`shared::service::Context`]).
+pub type Ctx<'a, S, O> = shared::service::Context<'a, S, O, IntakeConfig>;
+
+/// The component's name, in log lines and health answers.
+pub const COMPONENT: &str = "intake";
+
+/// The triage component, called with the internal secret (see `core/handoff.rs`).
+pub fn triage<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
+    Peer {
+        outbound: ctx.outbound,
+        base_url: &ctx.config.triage_url,
+        internal_secret: &ctx.config.internal_secret,
+        correlation_id: ctx.correlation_id,
+        timeout: TRIAGE_TIMEOUT,
+    }
 }
 
-impl<S, O> Intake<'_, S, O> {
-    /// The triage component.
-    pub fn triage(&self) -> TriagePeer<'_, O> {
-        TriagePeer {
-            outbound: self.outbound,
-            triage_url: &self.config.triage_url,
-            internal_secret: &self.config.internal_secret,
-            correlation_id: self.correlation_id,
-        }
+/// The client a request with these headers is counted against, behind the configured
+/// trusted proxies. A request without a usable address is not limited: that is logged
+/// (never the headers), since many of them mean the proxy settings are wrong.
+pub fn client<S, O>(ctx: &Ctx<'_, S, O>, headers: &HeaderMap) -> Client {
+    let client = Client::of(headers, &ctx.config.trusted_proxies);
+    if client == Client::Unidentified {
+        let why = "no usable client address (spin-client-addr, or forwarding headers of a trusted proxy): \
+                   this request is not limited";
+        shared::log::warn(COMPONENT, ctx.correlation_id, "client-address-unknown", why);
     }
+    client
 }

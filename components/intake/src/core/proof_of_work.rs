@@ -9,12 +9,11 @@
 //! again with the header `Weerbaar-Proof-Of-Work: <challenge>:<nonce>`. A challenge is
 //! stored for 10 minutes and redeemed at most once (a claim, `increment == 1`).
 
-use crate::context::Intake;
+use crate::context::Ctx;
 use serde::{Deserialize, Serialize};
 use shared::crypto::{hex, sha256};
 use shared::kv::expiry::{Expiring, ExpiryClass};
 use shared::kv::{claim, get_json, to_json, KeyValue};
-use shared::outbound::Outbound;
 use shared::problem::{Problem, ProblemKind};
 use shared::time::{Duration, Timestamp};
 
@@ -129,51 +128,46 @@ fn challenge_key(challenge: &str) -> String {
     format!("pow/{challenge}")
 }
 
-impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
-    /// Issues a fresh challenge at the configured difficulty, stored with its expiry.
-    pub fn issue_challenge(&self) -> Result<Challenge, Problem> {
-        let mut bytes = [0u8; 16];
-        self.random.fill(&mut bytes);
-        let challenge = hex(&bytes);
-        let key = challenge_key(&challenge);
-        let issued = Issued {
-            difficulty_bits: self.config.proof_of_work_bits,
-            expires_at: self.clock.now() + CHALLENGE_LIFETIME,
-        };
-        let expiring = Expiring { keys: vec![key.clone(), format!("{key}/claim")], expires_at: issued.expires_at };
-        let listed = expiring_challenges().schedule(self.store, &expiring)?;
-        self.store.set_many(&[(key, to_json(&issued)), listed])?;
-        Ok(Challenge {
-            challenge,
-            difficulty_bits: issued.difficulty_bits,
-            expires_at: issued.expires_at,
-            header: "Weerbaar-Proof-Of-Work",
-        })
-    }
+/// Issues a fresh challenge at the configured difficulty, stored with its expiry.
+pub fn issue_challenge<S: KeyValue, O>(ctx: &Ctx<'_, S, O>) -> Result<Challenge, Problem> {
+    let mut bytes = [0u8; 16];
+    ctx.random.fill(&mut bytes);
+    let challenge = hex(&bytes);
+    let key = challenge_key(&challenge);
+    let issued = Issued { difficulty_bits: ctx.config.proof_of_work_bits, expires_at: ctx.now() + CHALLENGE_LIFETIME };
+    let expiring = Expiring { keys: vec![key.clone(), format!("{key}/claim")], expires_at: issued.expires_at };
+    let listed = expiring_challenges().schedule(ctx.store, &expiring)?;
+    ctx.store.set_many(&[(key, to_json(&issued)), listed])?;
+    Ok(Challenge {
+        challenge,
+        difficulty_bits: issued.difficulty_bits,
+        expires_at: issued.expires_at,
+        header: "Weerbaar-Proof-Of-Work",
+    })
+}
 
-    /// Redeems a proof: checked against the challenge as issued (its difficulty then,
-    /// its expiry), then claimed, so each challenge admits one report.
-    pub fn redeem(&self, proof: &Proof) -> Result<Result<Redeemed, Rejected>, Problem> {
-        let key = challenge_key(&proof.challenge);
-        let issued = match get_json::<_, Issued>(self.store, &key)? {
-            Some(issued) if issued.expires_at > self.clock.now() => issued,
-            _ => return Ok(Err(Rejected::UnknownOrExpired)),
-        };
-        if !proof.solves(issued.difficulty_bits) {
-            return Ok(Err(Rejected::Wrong));
-        }
-        let claim_key = format!("{key}/claim");
-        if !claim(self.store, &claim_key)? {
-            return Ok(Err(Rejected::Used));
-        }
-        Ok(Ok(Redeemed { claim_key }))
+/// Redeems a proof: checked against the challenge as issued (its difficulty then,
+/// its expiry), then claimed, so each challenge admits one report.
+pub fn redeem<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, proof: &Proof) -> Result<Result<Redeemed, Rejected>, Problem> {
+    let key = challenge_key(&proof.challenge);
+    let issued = match get_json::<_, Issued>(ctx.store, &key)? {
+        Some(issued) if issued.expires_at > ctx.now() => issued,
+        _ => return Ok(Err(Rejected::UnknownOrExpired)),
+    };
+    if !proof.solves(issued.difficulty_bits) {
+        return Ok(Err(Rejected::Wrong));
     }
+    let claim_key = format!("{key}/claim");
+    if !claim(ctx.store, &claim_key)? {
+        return Ok(Err(Rejected::Used));
+    }
+    Ok(Ok(Redeemed { claim_key }))
+}
 
-    /// Makes a redeemed challenge usable again, after the report it admitted failed.
-    pub fn release(&self, redeemed: Redeemed) {
-        // Best effort: if this fails too, the client solves a new challenge.
-        let _ = self.store.delete(&redeemed.claim_key);
-    }
+/// Makes a redeemed challenge usable again, after the report it admitted failed.
+pub fn release<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, redeemed: Redeemed) {
+    // Best effort: if this fails too, the client solves a new challenge.
+    let _ = ctx.store.delete(&redeemed.claim_key);
 }
 
 #[cfg(test)]

@@ -1,16 +1,14 @@
 //! Filing a report: durable, sealed, idempotent, and handed on to triage.
 
-use crate::core::advice;
+use crate::context::Ctx;
 use crate::core::client::Client;
-use crate::context::Intake;
 use crate::core::limits::{Counting, Limit};
-use crate::core::proof_of_work::{Proof, Rejected};
-use crate::http::forms::NewReport;
+use crate::core::proof_of_work::{self, Proof, Rejected};
+use crate::core::{advice, handoff};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::case::{
     case_key, case_receipt_key, pending_triage_log, receipt_key, CaseReceipt, CaseRecord, PendingTriage, ReceiptEntry,
-    RECEIPT_PURPOSE, REPORTER_FIELD,
+    ReportFacts, ReporterDetails, RECEIPT_PURPOSE, REPORTER_FIELD,
 };
 use shared::case_keys::CaseCipher;
 use shared::crypto::FieldSealer;
@@ -23,6 +21,14 @@ use shared::outbound::Outbound;
 use shared::problem::{Problem, ProblemKind};
 use shared::receipt::ReceiptCode;
 use shared::time::{Duration, Timestamp};
+
+/// A valid report: the facts for triage, and the details that are only stored sealed.
+/// Made at the edge by `NewReport::parse` (`http/forms.rs`); past it nothing re-checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReport {
+    pub facts: ReportFacts,
+    pub details: ReporterDetails,
+}
 
 /// How long a retried submission finds its first answer.
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
@@ -81,228 +87,235 @@ struct Idempotency {
     derivation: String,
 }
 
-impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
-    /// Files `report`. `body` is the raw request body (fingerprinted for idempotency).
-    /// A client past its submission limit is admitted by a solved challenge (`proof`);
-    /// without one it gets the 112 advice and a fresh challenge.
-    pub fn file(
-        &self,
-        report: NewReport,
-        body: &[u8],
-        client: &Client,
-        key: Option<IdempotencyKey>,
-        proof: Option<Proof>,
-    ) -> Result<Filed, Problem> {
-        let now = self.clock.now();
-        let idempotency = key.map(|k| self.idempotency(&k, body));
-        if let Some(idem) = &idempotency {
-            if let Some(filed) = self.replay(idem)? {
-                return Ok(filed);
-            }
+/// Files `report`. `body` is the raw request body (fingerprinted for idempotency).
+/// A client past its submission limit is admitted by a solved challenge (`proof`);
+/// without one it gets the 112 advice and a fresh challenge.
+pub fn file<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    report: NewReport,
+    body: &[u8],
+    client: &Client,
+    key: Option<IdempotencyKey>,
+    proof: Option<Proof>,
+) -> Result<Filed, Problem> {
+    let now = ctx.now();
+    let idempotency = key.map(|k| idempotency_of(ctx, &k, body));
+    if let Some(idem) = &idempotency {
+        if let Some(filed) = replay(ctx, idem)? {
+            return Ok(filed);
         }
+    }
 
-        // A valid proof admits the report whatever the bucket says, and is not counted.
-        let (redeemed, rejected) = match proof.map(|p| self.redeem(&p)).transpose()? {
-            Some(Ok(redeemed)) => (Some(redeemed), None),
-            Some(Err(rejected)) => (None, Some(rejected)),
-            None => (None, None),
+    // A valid proof admits the report whatever the bucket says, and is not counted.
+    let (redeemed, rejected) = match proof.map(|p| proof_of_work::redeem(ctx, &p)).transpose()? {
+        Some(Ok(redeemed)) => (Some(redeemed), None),
+        Some(Err(rejected)) => (None, Some(rejected)),
+        None => (None, None),
+    };
+    if redeemed.is_none() {
+        let limit = Limit {
+            purpose: "submit",
+            max: ctx.config.submission_limit_per_hour,
+            window_seconds: 3600,
+            counting: Counting::Every,
         };
-        if redeemed.is_none() {
-            let limit = Limit {
-                purpose: "submit",
-                max: self.config.submission_limit_per_hour,
-                window_seconds: 3600,
-                counting: Counting::Every,
+        let window = limit.window(&ctx.config.hasher, client, now);
+        if !window.take(ctx.store)? {
+            return Err(submission_limited(ctx, window.retry_after, report.facts.language, rejected)?);
+        }
+    }
+
+    let filed = file_admitted(ctx, report, now, idempotency.as_ref());
+    if filed.is_err() {
+        if let Some(redeemed) = redeemed {
+            proof_of_work::release(ctx, redeemed);
+        }
+    }
+    filed
+}
+
+/// The refusal of a submission past the limit: never a bare "no". It carries the
+/// 112 advice in the reporter's language and a challenge whose solution admits the
+/// report at once.
+fn submission_limited<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    retry_after: u64,
+    language: Language,
+    rejected: Option<Rejected>,
+) -> Result<Problem, Problem> {
+    let challenge = proof_of_work::issue_challenge(ctx)?;
+    let mut problem = Problem::too_many_requests(retry_after)
+        .with_member("advice", member(&[advice::call_112(language)]))
+        .with_member("proof_of_work", member(&challenge));
+    problem.detail = match rejected {
+        None => "too many reports from this address; to send this report now, solve the proof-of-work \
+                 challenge and send it again with the Weerbaar-Proof-Of-Work header"
+            .into(),
+        Some(why) => format!(
+            "too many reports from this address, and the proof of work was not accepted: {}; \
+             solve this new challenge",
+            why.reason()
+        ),
+    };
+    Ok(problem)
+}
+
+/// A typed member of a problem body.
+fn member<T: Serialize + ?Sized>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("plain data serialises")
+}
+
+/// Files a report that is within its limit (or admitted by a proof).
+fn file_admitted<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    report: NewReport,
+    now: Timestamp,
+    idempotency: Option<&Idempotency>,
+) -> Result<Filed, Problem> {
+    if let Some(idem) = idempotency {
+        if !claim(ctx.store, &idem.claim_key)? {
+            // Another request with this key won the claim: answer as it did, or ask
+            // the client to come back once it has.
+            return match replay(ctx, idem)? {
+                Some(filed) => Ok(filed),
+                None => {
+                    let mut p = Problem::new(
+                        ProblemKind::Conflict,
+                        "a submission with this Idempotency-Key is being processed; retry shortly",
+                    )
+                    .at("idempotency-key");
+                    p.retry_after = Some(1);
+                    Err(p)
+                }
             };
-            let window = limit.window(&self.config.hasher, client, now);
-            if !window.take(self.store)? {
-                return Err(self.submission_limited(window.retry_after, report.facts.language, rejected)?);
-            }
         }
-
-        let filed = self.file_admitted(report, now, idempotency.as_ref());
-        if filed.is_err() {
-            if let Some(redeemed) = redeemed {
-                self.release(redeemed);
-            }
-        }
-        filed
     }
 
-    /// The refusal of a submission past the limit: never a bare "no". It carries the
-    /// 112 advice in the reporter's language and a challenge whose solution admits the
-    /// report at once.
-    fn submission_limited(
-        &self,
-        retry_after: u64,
-        language: Language,
-        rejected: Option<Rejected>,
-    ) -> Result<Problem, Problem> {
-        let challenge = self.issue_challenge()?;
-        let mut problem = Problem::too_many_requests(retry_after)
-            .with_member("advice", json!([advice::call_112(language)]))
-            .with_member("proof_of_work", json!(challenge));
-        problem.detail = match rejected {
-            None => "too many reports from this address; to send this report now, solve the proof-of-work \
-                     challenge and send it again with the Weerbaar-Proof-Of-Work header"
-                .into(),
-            Some(why) => format!(
-                "too many reports from this address, and the proof of work was not accepted: {}; \
-                 solve this new challenge",
-                why.reason()
-            ),
-        };
-        Ok(problem)
-    }
-
-    /// Files a report that is within its limit (or admitted by a proof).
-    fn file_admitted(
-        &self,
-        report: NewReport,
-        now: Timestamp,
-        idempotency: Option<&Idempotency>,
-    ) -> Result<Filed, Problem> {
+    let written = write_case(ctx, report, now, idempotency);
+    if written.is_err() {
         if let Some(idem) = idempotency {
-            if !claim(self.store, &idem.claim_key)? {
-                // Another request with this key won the claim: answer as it did, or ask
-                // the client to come back once it has.
-                return match self.replay(idem)? {
-                    Some(filed) => Ok(filed),
-                    None => {
-                        let mut p = Problem::new(
-                            ProblemKind::Conflict,
-                            "a submission with this Idempotency-Key is being processed; retry shortly",
-                        )
-                        .at("idempotency-key");
-                        p.retry_after = Some(1);
-                        Err(p)
-                    }
-                };
-            }
-        }
-
-        let written = self.write_case(report, now, idempotency);
-        if written.is_err() {
-            if let Some(idem) = idempotency {
-                // Free the key so the client's retry can file the report.
-                let _ = self.store.delete(&idem.claim_key);
-            }
-        }
-        let filed = written?;
-        let triage = self.triage();
-        if let Err(failure) = triage.triage_case(&filed.case_id) {
-            triage.deferred(filed.case_id.as_str(), &failure);
-        }
-        Ok(filed)
-    }
-
-    fn idempotency(&self, key: &IdempotencyKey, body: &[u8]) -> Idempotency {
-        let hasher = &self.config.hasher;
-        let key_hash = hasher.hex("idempotency-key", key.0.as_bytes());
-        let fingerprint = hasher.hex("idempotency-body", body);
-        Idempotency {
-            record_key: format!("idem/{key_hash}"),
-            claim_key: format!("idem/{key_hash}/claim"),
-            derivation: format!("{key_hash}:{fingerprint}"),
-            fingerprint,
+            // Free the key so the client's retry can file the report.
+            let _ = ctx.store.delete(&idem.claim_key);
         }
     }
+    let filed = written?;
+    handoff::triage_case(ctx, &filed.case_id);
+    Ok(filed)
+}
 
-    /// The receipt code for attempt `n`: random without an idempotency key; with one,
-    /// derived from it and the body, so a retry can show the same code again without
-    /// the code ever being stored.
-    fn receipt_code(&self, idem: Option<&Idempotency>, attempt: u32) -> ReceiptCode {
-        match idem {
-            None => ReceiptCode::generate(self.random),
-            Some(idem) => {
-                let mac =
-                    self.config.hasher.mac("receipt-derivation", format!("{}:{attempt}", idem.derivation).as_bytes());
-                ReceiptCode::derive(mac[..16].try_into().expect("16 bytes"))
-            }
+fn idempotency_of<S, O>(ctx: &Ctx<'_, S, O>, key: &IdempotencyKey, body: &[u8]) -> Idempotency {
+    let hasher = &ctx.config.hasher;
+    let key_hash = hasher.hex("idempotency-key", key.0.as_bytes());
+    let fingerprint = hasher.hex("idempotency-body", body);
+    Idempotency {
+        record_key: format!("idem/{key_hash}"),
+        claim_key: format!("idem/{key_hash}/claim"),
+        derivation: format!("{key_hash}:{fingerprint}"),
+        fingerprint,
+    }
+}
+
+/// The receipt code for attempt `n`: random without an idempotency key; with one,
+/// derived from it and the body, so a retry can show the same code again without
+/// the code ever being stored.
+fn receipt_code<S, O>(ctx: &Ctx<'_, S, O>, idem: Option<&Idempotency>, attempt: u32) -> ReceiptCode {
+    match idem {
+        None => ReceiptCode::generate(ctx.random),
+        Some(idem) => {
+            let mac = ctx.config.hasher.mac("receipt-derivation", format!("{}:{attempt}", idem.derivation).as_bytes());
+            ReceiptCode::derive(mac[..16].try_into().expect("16 bytes"))
         }
     }
+}
 
-    fn replay(&self, idem: &Idempotency) -> Result<Option<Filed>, Problem> {
-        let Some(record) = get_json::<_, IdempotencyRecord>(self.store, &idem.record_key)? else {
-            return Ok(None);
+fn replay<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, idem: &Idempotency) -> Result<Option<Filed>, Problem> {
+    let Some(record) = get_json::<_, IdempotencyRecord>(ctx.store, &idem.record_key)? else {
+        return Ok(None);
+    };
+    if record.fingerprint != idem.fingerprint {
+        return Err(Problem::new(
+            ProblemKind::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different report; use a fresh key for a new report",
+        )
+        .at("idempotency-key"));
+    }
+    let case: Versioned<CaseRecord> = versioned::read(ctx.store, &case_key(&record.case_id))?
+        .ok_or_else(|| Problem::internal(anyhow::anyhow!("idempotency record points to a missing case")))?;
+    let facts = &case.data.facts;
+    Ok(Some(Filed {
+        case_id: record.case_id,
+        receipt: receipt_code(ctx, Some(idem), record.receipt_attempt),
+        status: case.data.status,
+        advice: advice::for_report(facts),
+        emergency: facts.immediate_danger || facts.threat_to_life,
+        replayed: true,
+    }))
+}
+
+fn write_case<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    report: NewReport,
+    now: Timestamp,
+    idem: Option<&Idempotency>,
+) -> Result<Filed, Problem> {
+    let case_id = CaseId::generate(ctx.random);
+    let (receipt, receipt_hash, attempt) = claim_receipt(ctx, idem)?;
+    let pending = pending_triage_log();
+    let slot = pending.reserve(ctx.store)?;
+    let (cipher, key_entries) = CaseCipher::create(&ctx.config.keyring, &case_id, slot, ctx.random);
+    let reporter = cipher.seal_json(&report.details, case_id.as_str(), REPORTER_FIELD, ctx.random);
+    let advice = advice::for_report(&report.facts);
+    let emergency = report.facts.immediate_danger || report.facts.threat_to_life;
+    let record = CaseRecord {
+        id: case_id.clone(),
+        received_at: now,
+        status: CaseStatus::Received,
+        facts: report.facts,
+        reporter,
+        pending_triage_slot: Some(slot),
+        assessment: None,
+        acknowledged_at: None,
+        next_check_in: None,
+        work: None,
+    };
+    let mut entries = vec![
+        (case_key(&case_id), Versioned::first(record, ctx.random).encode()),
+        (receipt_key(&receipt_hash), to_json(&ReceiptEntry { case_id: case_id.clone() })),
+        (pending.key(slot), to_json(&PendingTriage { case_id: case_id.clone(), since: now })),
+        (case_receipt_key(&case_id), to_json(&CaseReceipt { receipt_hash: receipt_hash.clone() })),
+    ];
+    entries.extend(key_entries);
+    if let Some(idem) = idem {
+        let record = IdempotencyRecord {
+            case_id: case_id.clone(),
+            fingerprint: idem.fingerprint.clone(),
+            receipt_attempt: attempt,
+            created_at: now,
         };
-        if record.fingerprint != idem.fingerprint {
-            return Err(Problem::new(
-                ProblemKind::IdempotencyKeyReused,
-                "this Idempotency-Key was used for a different report; use a fresh key for a new report",
-            )
-            .at("idempotency-key"));
-        }
-        let case: Versioned<CaseRecord> = versioned::read(self.store, &case_key(&record.case_id))?
-            .ok_or_else(|| Problem::internal(anyhow::anyhow!("idempotency record points to a missing case")))?;
-        let facts = &case.data.facts;
-        Ok(Some(Filed {
-            case_id: record.case_id,
-            receipt: self.receipt_code(Some(idem), record.receipt_attempt),
-            status: case.data.status,
-            advice: advice::for_report(facts),
-            emergency: facts.immediate_danger || facts.threat_to_life,
-            replayed: true,
-        }))
-    }
-
-    fn write_case(&self, report: NewReport, now: Timestamp, idem: Option<&Idempotency>) -> Result<Filed, Problem> {
-        let case_id = CaseId::generate(self.random);
-        let (receipt, receipt_hash, attempt) = self.claim_receipt(idem)?;
-        let pending = pending_triage_log();
-        let slot = pending.reserve(self.store)?;
-        let (cipher, key_entries) = CaseCipher::create(&self.config.keyring, &case_id, slot, self.random);
-        let reporter = cipher.seal_json(&report.details, case_id.as_str(), REPORTER_FIELD, self.random);
-        let advice = advice::for_report(&report.facts);
-        let emergency = report.facts.immediate_danger || report.facts.threat_to_life;
-        let record = CaseRecord {
-            id: case_id.clone(),
-            received_at: now,
-            status: CaseStatus::Received,
-            facts: report.facts,
-            reporter,
-            pending_triage_slot: Some(slot),
-            assessment: None,
-            acknowledged_at: None,
-            next_check_in: None,
-            work: None,
+        entries.push((idem.record_key.clone(), to_json(&record)));
+        let expiring = Expiring {
+            keys: vec![idem.record_key.clone(), idem.claim_key.clone()],
+            expires_at: now + IDEMPOTENCY_WINDOW,
         };
-        let mut entries = vec![
-            (case_key(&case_id), Versioned::first(record, self.random).encode()),
-            (receipt_key(&receipt_hash), to_json(&ReceiptEntry { case_id: case_id.clone() })),
-            (pending.key(slot), to_json(&PendingTriage { case_id: case_id.clone(), since: now })),
-            (case_receipt_key(&case_id), to_json(&CaseReceipt { receipt_hash: receipt_hash.clone() })),
-        ];
-        entries.extend(key_entries);
-        if let Some(idem) = idem {
-            let record = IdempotencyRecord {
-                case_id: case_id.clone(),
-                fingerprint: idem.fingerprint.clone(),
-                receipt_attempt: attempt,
-                created_at: now,
-            };
-            entries.push((idem.record_key.clone(), to_json(&record)));
-            let expiring = Expiring {
-                keys: vec![idem.record_key.clone(), idem.claim_key.clone()],
-                expires_at: now + IDEMPOTENCY_WINDOW,
-            };
-            entries.push(expiring_idempotency().schedule(self.store, &expiring)?);
-        }
-        // One atomic write: the case, its data key, its receipt and its place in the
-        // triage queue exist together or not at all.
-        self.store.set_many(&entries)?;
-        Ok(Filed { case_id, receipt, status: CaseStatus::Received, advice, emergency, replayed: false })
+        entries.push(expiring_idempotency().schedule(ctx.store, &expiring)?);
     }
+    // One atomic write: the case, its data key, its receipt and its place in the
+    // triage queue exist together or not at all.
+    ctx.store.set_many(&entries)?;
+    Ok(Filed { case_id, receipt, status: CaseStatus::Received, advice, emergency, replayed: false })
+}
 
-    /// A receipt code no other case has: its hash claimed with an atomic increment.
-    fn claim_receipt(&self, idem: Option<&Idempotency>) -> Result<(ReceiptCode, String, u32), Problem> {
-        for attempt in 0..RECEIPT_ATTEMPTS {
-            let code = self.receipt_code(idem, attempt);
-            let hash = self.config.hasher.hex(RECEIPT_PURPOSE, code.canonical().as_bytes());
-            if claim(self.store, &format!("{}/claim", receipt_key(&hash)))? {
-                return Ok((code, hash, attempt));
-            }
+/// A receipt code no other case has: its hash claimed with an atomic increment.
+fn claim_receipt<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    idem: Option<&Idempotency>,
+) -> Result<(ReceiptCode, String, u32), Problem> {
+    for attempt in 0..RECEIPT_ATTEMPTS {
+        let code = receipt_code(ctx, idem, attempt);
+        let hash = ctx.config.hasher.hex(RECEIPT_PURPOSE, code.canonical().as_bytes());
+        if claim(ctx.store, &format!("{}/claim", receipt_key(&hash)))? {
+            return Ok((code, hash, attempt));
         }
-        Err(Problem::internal(anyhow::anyhow!("no free receipt code after {RECEIPT_ATTEMPTS} attempts")))
     }
+    Err(Problem::internal(anyhow::anyhow!("no free receipt code after {RECEIPT_ATTEMPTS} attempts")))
 }

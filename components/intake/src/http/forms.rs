@@ -1,66 +1,46 @@
-//! A new report, parsed once at the edge: after [`NewReport::parse`] every value is
-//! known to be valid, and the rest of intake never checks again.
+//! Intake's request bodies and query, parsed once at the edge: after
+//! [`NewReport::parse`] every value of a report is known to be valid, and the rest of
+//! intake never checks again. The reporter pages post the same fields (see `pages/form.rs`).
 
+use crate::core::lookup::MessageText;
+use crate::core::submit::NewReport;
 use serde::Deserialize;
 use shared::case::{ContactChannel, ContactPreference, FollowUpFacts, ReportFacts, ReporterDetails};
 use shared::domain::{IncidentKind, Language, Recurrence, RegionCode, Relation, RequestKind, Role, SupportNeed};
 use shared::problem::Problem;
+use shared::receipt::ReceiptCode;
+use shared::text::{BoundedText, Paragraphs};
 use shared::time::{Duration, Timestamp};
+use shared::web::{FromQuery, Request};
 
-/// Declares a text field type: trimmed, within length bounds, free of control
-/// characters (newlines and tabs only where `multiline`), parsed by serde so a bad
-/// value is reported at its JSON pointer.
-macro_rules! text_field {
-    ($(#[$doc:meta])* $name:ident, $min:literal..=$max:literal, multiline: $multiline:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-        #[serde(try_from = "String")]
-        pub struct $name(String);
+/// The municipality (gemeente) the office holder serves: 2 to 100 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Municipality(BoundedText<100>);
 
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(raw: String) -> Result<Self, String> {
-                let text = raw.trim();
-                let chars = text.chars().count();
-                if !($min..=$max).contains(&chars) {
-                    return Err(format!("must be {} to {} characters long", $min, $max));
-                }
-                if text.chars().any(|c| c.is_control() && !($multiline && (c == '\n' || c == '\t' || c == '\r'))) {
-                    return Err("must not contain control characters".into());
-                }
-                Ok($name(text.to_string()))
-            }
-        }
+impl Municipality {
+    /// Parses the municipality as typed.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        BoundedText::parse_between(raw, 2).map(Municipality)
+    }
 
-        impl $name {
-            /// The text.
-            pub fn into_inner(self) -> String {
-                self.0
-            }
-        }
-    };
+    /// The name.
+    pub fn into_inner(self) -> String {
+        self.0.into_inner()
+    }
 }
 
-text_field!(
-    /// The municipality (gemeente) the office holder serves.
-    Municipality, 2..=100, multiline: false
-);
-text_field!(
-    /// What happened, in the reporter's words.
-    Description, 1..=20000, multiline: true
-);
-text_field!(
-    /// The reporter's name (optional: a report may be anonymous until contact).
-    PersonName, 1..=200, multiline: false
-);
-text_field!(
-    /// When contact is welcome, in the reporter's words.
-    ContactWindow, 1..=200, multiline: false
-);
-text_field!(
-    /// A follow-up message from the reporter.
-    MessageText, 1..=5000, multiline: true
-);
+impl<'de> Deserialize<'de> for Municipality {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Municipality::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What happened, in the reporter's words.
+pub type Description = Paragraphs<20000>;
+/// The reporter's name (optional: a report may be anonymous until contact).
+pub type PersonName = BoundedText<200>;
+/// When contact is welcome, in the reporter's words.
+pub type ContactWindow = BoundedText<200>;
 
 /// A phone number: digits with optional `+`, spaces, dashes, dots and parentheses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -158,13 +138,6 @@ fn first_time() -> Recurrence {
     Recurrence::First
 }
 
-/// A valid report: the facts for triage, and the details that are only stored sealed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewReport {
-    pub facts: ReportFacts,
-    pub details: ReporterDetails,
-}
-
 /// How far in the future `occurred_at` may lie (clock skew of the reporter's device).
 const CLOCK_SKEW: Duration = Duration::minutes(10);
 
@@ -232,6 +205,48 @@ impl NewReport {
     }
 }
 
+/// A receipt code as typed by the reporter, parsed where the body is read.
+#[derive(Debug)]
+pub struct ReceiptInput(pub ReceiptCode);
+
+impl<'de> Deserialize<'de> for ReceiptInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ReceiptCode::parse(&text).map(ReceiptInput).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The body of a status lookup (the follow-up form sends the same field).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusForm {
+    pub receipt_code: ReceiptInput,
+}
+
+/// The body of a follow-up message (the reply form sends the same fields).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageForm {
+    pub receipt_code: ReceiptInput,
+    pub text: MessageText,
+    #[serde(default)]
+    pub immediate_danger: bool,
+    #[serde(default)]
+    pub threat_to_life: bool,
+    #[serde(default)]
+    pub incident_kinds: Vec<IncidentKind>,
+}
+
+impl MessageForm {
+    /// The receipt code, the text, and what the message reports besides its text
+    /// ([`follow_up`]): checked before the receipt code is looked up, so bad input
+    /// writes nothing.
+    pub fn parse(self) -> Result<(ReceiptCode, MessageText, Option<FollowUpFacts>), Problem> {
+        let follow_up = follow_up(self.immediate_danger, self.threat_to_life, self.incident_kinds)?;
+        Ok((self.receipt_code.0, self.text, follow_up))
+    }
+}
+
 /// What a follow-up message reports besides its text, checked at the edge; `None` when
 /// it reports neither danger nor an incident.
 pub fn follow_up(
@@ -244,7 +259,29 @@ pub fn follow_up(
     Ok(facts.reports_something().then_some(facts))
 }
 
-/// The language a request asks for: `Accept-Language`'s most preferred of nl and en,
+/// The query of a reporter page: `lang` (its first value), the language chosen with
+/// the page's switch, as sent. A page never refuses its address: another parameter is
+/// ignored, and a language we do not speak falls back to `Accept-Language`.
+#[derive(Debug, Default)]
+pub struct PageQuery {
+    pub lang: Option<String>,
+}
+
+impl FromQuery for PageQuery {
+    fn take(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        if name == "lang" && self.lang.is_none() {
+            self.lang = Some(value.to_string());
+        }
+        Ok(true)
+    }
+}
+
+/// The language a request asks for with `Accept-Language`.
+pub fn request_language(req: &Request) -> Language {
+    preferred_language(req.headers().get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// The language an `Accept-Language` value asks for: its most preferred of nl and en,
 /// Dutch when it names neither.
 pub fn preferred_language(accept_language: Option<&str>) -> Language {
     let mut best: Option<(f32, Language)> = None;
@@ -291,11 +328,11 @@ mod tests {
 
     #[test]
     fn text_fields_are_trimmed_and_bounded() {
-        assert_eq!(Municipality::try_from("  Utrecht ".to_string()).unwrap().into_inner(), "Utrecht");
-        assert!(Municipality::try_from("U".to_string()).is_err());
-        assert!(Municipality::try_from("Utrecht\nNoord".to_string()).is_err());
-        assert!(Description::try_from("line one\nline two".to_string()).is_ok());
-        assert!(Description::try_from("   ".to_string()).is_err());
-        assert!(Description::try_from("bell\u{7}".to_string()).is_err());
+        assert_eq!(Municipality::parse("  Utrecht ").unwrap().into_inner(), "Utrecht");
+        assert!(Municipality::parse("U").is_err());
+        assert!(Municipality::parse("Utrecht\nNoord").is_err());
+        assert!(Description::parse("line one\nline two").is_ok());
+        assert!(Description::parse("   ").is_err());
+        assert!(Description::parse("bell\u{7}").is_err());
     }
 }

@@ -7,7 +7,8 @@
 //! `report.rs`; this only asks them more than once.
 
 use super::form::field_of;
-use crate::http::forms::{NewReport, ReportForm};
+use crate::core::submit::NewReport;
+use crate::http::forms::ReportForm;
 use serde_json::Value;
 use shared::domain::Language;
 use shared::problem::Problem;

@@ -14,11 +14,12 @@ pub mod html;
 pub mod texts;
 pub mod views;
 
+use super::forms::{request_language, MessageForm, PageQuery, StatusForm};
+use super::replayed;
+use crate::context::{Ctx, COMPONENT};
 use crate::core::client::Client;
-use crate::context::Intake;
-use crate::http::forms::{follow_up, preferred_language};
-use crate::routes::{MessageForm, StatusForm};
-use crate::core::submit::IdempotencyKey;
+use crate::core::lookup;
+use crate::core::submit::{self, IdempotencyKey};
 use form::{field_of, Form, KEY_FIELD, LANGUAGE_FIELD};
 use shared::domain::Language;
 use shared::kv::KeyValue;
@@ -55,16 +56,12 @@ pub fn stylesheet() -> Response {
     with_safety_headers(200, "text/css; charset=utf-8", STYLESHEET.as_bytes().to_vec())
 }
 
-fn accept_language(req: &Request) -> Option<&str> {
-    req.headers().get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
-}
-
 /// The page language: the one chosen on the page (`lang` in the form or the query),
 /// else `Accept-Language`, else Dutch.
 fn language(req: &Request, form: &Form) -> Language {
-    let query = web::query_pairs(req).into_iter().find(|(k, _)| k == LANGUAGE_FIELD).map(|(_, v)| v);
-    let chosen = form.get(LANGUAGE_FIELD).map(str::to_string).or(query);
-    chosen.and_then(|w| Language::parse(&w).ok()).unwrap_or_else(|| preferred_language(accept_language(req)))
+    let query: PageQuery = web::read_query(req).unwrap_or_default();
+    let chosen = form.get(LANGUAGE_FIELD).or(query.lang.as_deref());
+    chosen.and_then(|w| Language::parse(w).ok()).unwrap_or_else(|| request_language(req))
 }
 
 /// Reads a posted form once: the form (empty if unreadable, so a page can still be
@@ -146,7 +143,7 @@ fn field_error(t: &Texts, problem: &Problem) -> Option<(String, &'static str)> {
 /// Logs what the operator must see of a problem the page turned into words.
 fn log_cause(problem: &Problem, correlation_id: &str) {
     if let Some(cause) = &problem.cause {
-        shared::log::error("intake", correlation_id, problem.kind.slug(), &format!("{cause:#}"));
+        shared::log::error(COMPONENT, correlation_id, problem.kind.slug(), &format!("{cause:#}"));
     }
 }
 
@@ -184,46 +181,42 @@ pub fn unavailable(
 /// `POST /intake/reports` from the form: files the report as the API does (same rules,
 /// limits and idempotency: the form's one-time key is the `Idempotency-Key`) and
 /// answers the confirmation page.
-pub fn file_report<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
+pub fn file_report<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, req: &Request, client: &Client) -> Response {
     let (form, unreadable, t) = posted(req);
     let filed = (|| {
         unreadable.map_or(Ok(()), |p| Err(vec![p]))?;
-        let report = check::report(&form.to_json(), intake.clock.now(), t.language)?;
+        let report = check::report(&form.to_json(), ctx.now(), t.language)?;
         let key = form.get(KEY_FIELD).map(IdempotencyKey::parse).transpose().map_err(|p| vec![p])?;
-        intake.file(report, &form.canonical(), client, key, None).map_err(|p| vec![p])
+        submit::file(ctx, report, &form.canonical(), client, key, None).map_err(|p| vec![p])
     })();
     match filed {
         Ok(filed) => {
             // When contact is due, as the status lookup tells it (triage has run within
             // this request); if the lookup is refused, the page says it in general terms.
-            let due = intake.status(&filed.receipt, client).ok().and_then(|v| v.next_contact_due);
-            let mut response =
-                page(201, views::filed(t, &filed.receipt.to_string(), filed.emergency, &filed.advice, due));
-            if filed.replayed {
-                response.headers_mut().insert("idempotent-replayed", "true".parse().expect("ascii"));
-            }
-            response
+            let due = lookup::status(ctx, &filed.receipt, client).ok().and_then(|v| v.next_contact_due);
+            let confirmation = views::filed(t, &filed.receipt.to_string(), filed.emergency, &filed.advice, due);
+            replayed(page(201, confirmation), filed.replayed)
         }
         Err(problems) => {
-            problems.iter().for_each(|p| log_cause(p, intake.correlation_id));
-            report_again(t, &form, intake.random, &problems)
+            problems.iter().for_each(|p| log_cause(p, ctx.correlation_id));
+            report_again(t, &form, ctx.random, &problems)
         }
     }
 }
 
 /// `POST /intake/reports/status` from the follow-up form: the status page.
-pub fn show_status<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
+pub fn show_status<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, req: &Request, client: &Client) -> Response {
     let (form, unreadable, t) = posted(req);
     let looked_up = (|| {
         unreadable.map_or(Ok(()), Err)?;
-        let lookup: StatusForm = web::parse_json(&form.to_json())?;
-        let view = intake.status(&lookup.receipt_code.0, client)?;
-        Ok::<_, Problem>((lookup.receipt_code.0.to_string(), view))
+        let asked: StatusForm = web::parse_json(&form.to_json())?;
+        let view = lookup::status(ctx, &asked.receipt_code.0, client)?;
+        Ok::<_, Problem>((asked.receipt_code.0.to_string(), view))
     })();
     match looked_up {
         Ok((receipt, view)) => page(200, views::status(t, &receipt, &view, &[], &Form::default(), &Errors::default())),
         Err(problem) => {
-            log_cause(&problem, intake.correlation_id);
+            log_cause(&problem, ctx.correlation_id);
             let mut retyped = Form::default();
             retyped.keep(&form, "receipt_code");
             page(problem.kind.status(), views::follow_up_form(t, &retyped, &errors_of(t, &[problem], true)))
@@ -233,23 +226,23 @@ pub fn show_status<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
 
 /// `POST /intake/reports/messages` from the reply form: adds the message as the API
 /// does and shows the conversation with it, the 112 advice first if danger was reported.
-pub fn add_message<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Request, client: &Client) -> Response {
+pub fn add_message<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, req: &Request, client: &Client) -> Response {
     let (form, unreadable, t) = posted(req);
     let added = (|| {
         unreadable.map_or(Ok(()), Err)?;
         let message: MessageForm = web::parse_json(&form.to_json())?;
-        let follow_up = follow_up(message.immediate_danger, message.threat_to_life, message.incident_kinds)?;
-        let added = intake.add_message(&message.receipt_code.0, message.text, follow_up, client)?;
-        let view = intake.status(&message.receipt_code.0, client)?;
-        Ok::<_, Problem>((message.receipt_code.0.to_string(), added.advice, view))
+        let (code, text, follow_up) = message.parse()?;
+        let added = lookup::add_message(ctx, &code, text, follow_up, client)?;
+        let view = lookup::status(ctx, &code, client)?;
+        Ok::<_, Problem>((code.to_string(), added.advice, view))
     })();
     match added {
         Ok((receipt, advice, view)) => {
             page(201, views::status(t, &receipt, &view, &advice, &Form::default(), &Errors::default()))
         }
         Err(problem) => {
-            log_cause(&problem, intake.correlation_id);
-            reply_again(intake, t, &form, client, &problem)
+            log_cause(&problem, ctx.correlation_id);
+            reply_again(ctx, t, &form, client, &problem)
         }
     }
 }
@@ -257,7 +250,7 @@ pub fn add_message<S: KeyValue, O: Outbound>(intake: &Intake<'_, S, O>, req: &Re
 /// A refused reply: the conversation again with the typed message kept, or, if the
 /// receipt code itself is at fault, the follow-up form.
 fn reply_again<S: KeyValue, O: Outbound>(
-    intake: &Intake<'_, S, O>,
+    ctx: &Ctx<'_, S, O>,
     t: &Texts,
     form: &Form,
     client: &Client,
@@ -267,7 +260,7 @@ fn reply_again<S: KeyValue, O: Outbound>(
     let receipt_at_fault = problem.field.as_deref().and_then(field_of).as_deref() == Some("receipt_code")
         || matches!(problem.kind, ProblemKind::NotFound | ProblemKind::TooManyRequests);
     if let (Some(code), false) = (receipt, receipt_at_fault) {
-        if let Ok(view) = intake.status(&code, client) {
+        if let Ok(view) = lookup::status(ctx, &code, client) {
             let status = problem.kind.status();
             let errors = errors_of(t, std::slice::from_ref(problem), false);
             return page(status, views::status(t, &code.to_string(), &view, &[], form, &errors));

@@ -4,7 +4,7 @@
 use super::form::{Form, KEY_FIELD, LANGUAGE_FIELD};
 use super::html::Html;
 use super::texts::{self, word, Texts};
-use crate::core::lookup::CaseStatusView;
+use crate::core::lookup::Status;
 use shared::case::{ContactChannel, MessageAuthor};
 use shared::domain::{CaseStatus, IncidentKind, Recurrence, RegionCode, Relation, RequestKind, Role, SupportNeed};
 use shared::time::Timestamp;
@@ -452,14 +452,7 @@ pub fn follow_up_form(t: &Texts, values: &Form, errors: &Errors) -> String {
 /// A case's status and conversation, with the reply form. `advice` answers a message
 /// just sent (112 first when it reported danger); `reply` is what the reporter typed
 /// when the reply was refused.
-pub fn status(
-    t: &Texts,
-    receipt: &str,
-    view: &CaseStatusView,
-    advice: &[&str],
-    reply: &Form,
-    errors: &Errors,
-) -> String {
+pub fn status(t: &Texts, receipt: &str, view: &Status, advice: &[&str], reply: &Form, errors: &Errors) -> String {
     layout(t, t.status_title, errors, Switch::Status(receipt), |h| {
         if let Some(first) = advice.first() {
             let role = if first.contains("112") { "alert" } else { "status" };

@@ -1,7 +1,7 @@
 //! A native intake with in-memory ports, spoken to as HTTP requests.
 #![allow(dead_code)]
 
-use intake::routes::{handle, Ports, ROUTES};
+use intake::routes::{handle, ROUTES};
 use serde_json::{json, Value};
 use shared::clock::ManualClock;
 use shared::config::MapVariables;
@@ -11,6 +11,7 @@ use shared::kv::StoreError;
 use shared::outbound::{Answer, FakeOutbound, OutboundError};
 use shared::random::SeededRandom;
 use shared::time::{Duration, Timestamp};
+use shared::web::Ports;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
