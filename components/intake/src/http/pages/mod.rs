@@ -9,8 +9,10 @@
 //! is no JavaScript, no cookie and nothing from another origin.
 
 pub mod check;
+pub mod fields;
 pub mod form;
 pub mod html;
+pub mod local_time;
 pub mod texts;
 pub mod views;
 

@@ -1,8 +1,11 @@
-//! The reporter pages as HTML: one layout, and typed builders for each kind of field,
-//! so every field gets its label, hint, error and group the same accessible way.
+//! The reporter pages as HTML: one layout and the four pages (report form,
+//! confirmation, follow-up form, status with the conversation), built from the field
+//! builders of `fields.rs`.
 
+use super::fields::{field_id, hidden, options, Fields, Typed};
 use super::form::{Form, KEY_FIELD, LANGUAGE_FIELD};
 use super::html::Html;
+use super::local_time::local_time;
 use super::texts::{self, word, Texts};
 use crate::core::lookup::Status;
 use shared::case::{ContactChannel, MessageAuthor};
@@ -21,7 +24,7 @@ pub struct Errors {
 }
 
 impl Errors {
-    fn of(&self, field: &str) -> Option<&'static str> {
+    pub(super) fn of(&self, field: &str) -> Option<&'static str> {
         self.fields.iter().find(|(f, _)| f == field).map(|(_, m)| *m)
     }
 
@@ -38,10 +41,6 @@ pub enum Switch<'a> {
     Status(&'a str),
     /// None: the page answers a post whose input a link would lose.
     None,
-}
-
-fn field_id(field: &str) -> String {
-    format!("f-{}", field.replace('.', "-"))
 }
 
 /// The page around `body`.
@@ -119,222 +118,6 @@ fn error_summary(h: &mut Html, t: &Texts, errors: &Errors) {
         h.raw("</ul>");
     }
     h.raw("</div>");
-}
-
-fn hidden(h: &mut Html, name: &str, value: &str) {
-    h.open("input", &[("type", Some("hidden")), ("name", Some(name)), ("value", Some(value))]);
-}
-
-/// How a one-line field is typed in: its input type, whether it may stay empty, and
-/// what the browser may fill in for it.
-#[derive(Clone, Copy)]
-struct Typed {
-    kind: &'static str,
-    optional: bool,
-    autocomplete: &'static str,
-}
-
-impl Typed {
-    const fn required(kind: &'static str) -> Typed {
-        Typed { kind, optional: false, autocomplete: "off" }
-    }
-
-    const fn optional(kind: &'static str, autocomplete: &'static str) -> Typed {
-        Typed { kind, optional: true, autocomplete }
-    }
-}
-
-/// Builds the fields of one form: what was typed is shown again, errors beside their field.
-struct Fields<'a> {
-    t: &'a Texts,
-    values: &'a Form,
-    errors: &'a Errors,
-}
-
-/// A field's hint and error ids, for `aria-describedby`.
-struct Described {
-    id: String,
-    hint: Option<String>,
-    error: Option<&'static str>,
-}
-
-impl Described {
-    fn describedby(&self) -> Option<String> {
-        let mut ids = Vec::new();
-        if self.hint.is_some() {
-            ids.push(format!("{}-hint", self.id));
-        }
-        if self.error.is_some() {
-            ids.push(format!("{}-error", self.id));
-        }
-        (!ids.is_empty()).then(|| ids.join(" "))
-    }
-
-    fn write(&self, h: &mut Html, t: &Texts) {
-        if let Some(hint) = &self.hint {
-            h.element("p", &[("class", Some("hint")), ("id", Some(&format!("{}-hint", self.id)))], hint);
-        }
-        if let Some(error) = self.error {
-            h.open("p", &[("class", Some("field-error")), ("id", Some(&format!("{}-error", self.id)))]);
-            h.raw("<span class=\"visually-hidden\">").text(t.error_prefix).raw(" </span>").text(error).close("p");
-        }
-    }
-}
-
-impl Fields<'_> {
-    fn described(&self, field: &str, hint: Option<&str>) -> Described {
-        Described { id: field_id(field), hint: hint.map(str::to_string), error: self.errors.of(field) }
-    }
-
-    fn group_class(&self, field: &str) -> &'static str {
-        if self.errors.of(field).is_some() {
-            "field field--error"
-        } else {
-            "field"
-        }
-    }
-
-    fn label(&self, h: &mut Html, id: &str, label: &str, optional: bool) {
-        h.open("label", &[("for", Some(id))]).text(label);
-        if optional {
-            h.raw(" <span class=\"optional\">").text(self.t.optional).raw("</span>");
-        }
-        h.close("label");
-    }
-
-    /// Opens a labelled field: its box, label, hint and error. The caller writes the
-    /// control, described by what this returns, and closes the box.
-    fn open_field(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, optional: bool) -> Described {
-        let d = self.described(field, hint);
-        h.open("div", &[("class", Some(self.group_class(field)))]);
-        self.label(h, &d.id, label, optional);
-        d.write(h, self.t);
-        d
-    }
-
-    /// A one-line text input.
-    fn input(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, typed: Typed) {
-        let Typed { kind, optional, autocomplete } = typed;
-        let d = self.open_field(h, field, label, hint, optional);
-        let describedby = d.describedby();
-        h.open(
-            "input",
-            &[
-                ("type", Some(kind)),
-                ("id", Some(&d.id)),
-                ("name", Some(field)),
-                ("value", Some(self.values.get(field).unwrap_or(""))),
-                ("autocomplete", Some(autocomplete)),
-                ("aria-describedby", describedby.as_deref()),
-                ("aria-invalid", d.error.map(|_| "true")),
-            ],
-        );
-        h.raw("</div>");
-    }
-
-    fn textarea(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>) {
-        let d = self.open_field(h, field, label, hint, false);
-        let describedby = d.describedby();
-        h.open(
-            "textarea",
-            &[
-                ("id", Some(&d.id)),
-                ("name", Some(field)),
-                ("rows", Some("8")),
-                ("aria-describedby", describedby.as_deref()),
-                ("aria-invalid", d.error.map(|_| "true")),
-            ],
-        );
-        h.text(self.values.get(field).unwrap_or("")).raw("</textarea></div>");
-    }
-
-    fn select(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>, options: &[(&str, &str)]) {
-        let d = self.open_field(h, field, label, hint, false);
-        let describedby = d.describedby();
-        h.open(
-            "select",
-            &[
-                ("id", Some(&d.id)),
-                ("name", Some(field)),
-                ("aria-describedby", describedby.as_deref()),
-                ("aria-invalid", d.error.map(|_| "true")),
-            ],
-        );
-        h.open("option", &[("value", Some(""))]).text(self.t.choose).raw("…</option>");
-        for (value, text) in options {
-            let selected = self.values.has(field, value).then_some("");
-            h.element("option", &[("value", Some(value)), ("selected", selected)], text);
-        }
-        h.raw("</select></div>");
-    }
-
-    /// A group of radio buttons or check boxes in a fieldset with a legend. The first
-    /// box carries the field's id, so the error summary can link to the group.
-    fn choices(
-        &self,
-        h: &mut Html,
-        field: &str,
-        legend: &str,
-        hint: Option<&str>,
-        kind: &str,
-        options: &[(&str, &str)],
-    ) {
-        let d = self.described(field, hint);
-        let describedby = d.describedby();
-        h.open("div", &[("class", Some(self.group_class(field)))]);
-        h.open("fieldset", &[("aria-describedby", describedby.as_deref())]);
-        h.element("legend", &[], legend);
-        d.write(h, self.t);
-        h.open("div", &[("class", Some(if kind == "radio" { "radios" } else { "checkboxes" }))]);
-        for (i, (value, text)) in options.iter().enumerate() {
-            let id = if i == 0 { d.id.clone() } else { format!("{}-{value}", d.id) };
-            let checked = self.values.has(field, value).then_some("");
-            h.raw("<div class=\"choice\">");
-            h.open(
-                "input",
-                &[
-                    ("type", Some(kind)),
-                    ("id", Some(&id)),
-                    ("name", Some(field)),
-                    ("value", Some(value)),
-                    ("checked", checked),
-                ],
-            );
-            h.element("label", &[("for", Some(&id))], text).raw("</div>");
-        }
-        h.raw("</div></fieldset></div>");
-    }
-
-    /// One check box that stands alone.
-    fn flag(&self, h: &mut Html, field: &str, label: &str, hint: Option<&str>) {
-        let d = self.described(field, hint);
-        let describedby = d.describedby();
-        let checked = self.values.has(field, "true").then_some("");
-        h.open("div", &[("class", Some(self.group_class(field)))]);
-        h.raw("<div class=\"choice\">");
-        h.open(
-            "input",
-            &[
-                ("type", Some("checkbox")),
-                ("id", Some(&d.id)),
-                ("name", Some(field)),
-                ("value", Some("true")),
-                ("checked", checked),
-                ("aria-describedby", describedby.as_deref()),
-            ],
-        );
-        h.element("label", &[("for", Some(&d.id))], label).raw("</div>");
-        d.write(h, self.t);
-        h.raw("</div>");
-    }
-}
-
-fn options<T: Copy + PartialEq>(
-    all: &[T],
-    words: &[&'static str],
-    wire: fn(T) -> &'static str,
-) -> Vec<(&'static str, &'static str)> {
-    all.iter().map(|v| (wire(*v), word(all, words, v))).collect()
 }
 
 /// The report form.
@@ -497,69 +280,4 @@ pub fn status(t: &Texts, receipt: &str, view: &Status, advice: &[&str], reply: &
         f.flag(h, "immediate_danger", t.danger_now, Some(t.danger_now_hint));
         h.raw("<button type=\"submit\" class=\"button\">").text(t.send_reply).raw("</button></form>");
     })
-}
-
-/// A time as people in the Netherlands read it: Dutch local time (CET, CEST from the
-/// last Sunday of March to the last Sunday of October, changing at 01:00 UTC).
-pub fn local_time(t: &Texts, at: Timestamp) -> String {
-    let utc = at.unix_seconds();
-    let (year, _, _) = civil_from_days(utc.div_euclid(86_400));
-    let change = |month: i64| (last_sunday(year, month) * 86_400) + 3_600;
-    let offset = if utc >= change(3) && utc < change(10) { 7_200 } else { 3_600 };
-    let local = utc + offset;
-    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
-    let minutes = local.rem_euclid(86_400) / 60;
-    let month = t.months[(m - 1) as usize];
-    format!("{d} {month} {y}, {:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-/// Days since 1970-01-01 of a date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day number.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
-/// The day number of the last Sunday of a 31-day month (March, October).
-fn last_sunday(year: i64, month: i64) -> i64 {
-    let last = days_from_civil(year, month, 31);
-    // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
-    last - (last + 4).rem_euclid(7)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> String {
-        local_time(&texts::NL, Timestamp::parse(text).unwrap())
-    }
-
-    #[test]
-    fn times_are_shown_in_dutch_local_time_across_the_clock_changes() {
-        assert_eq!(at("2026-12-01T18:30:00Z"), "1 december 2026, 19:30");
-        assert_eq!(at("2026-07-01T18:30:00Z"), "1 juli 2026, 20:30");
-        // Summer time 2026: 29 March 01:00 UTC to 25 October 01:00 UTC.
-        assert_eq!(at("2026-03-29T00:59:00Z"), "29 maart 2026, 01:59");
-        assert_eq!(at("2026-03-29T01:00:00Z"), "29 maart 2026, 03:00");
-        assert_eq!(at("2026-10-25T00:59:00Z"), "25 oktober 2026, 02:59");
-        assert_eq!(at("2026-10-25T01:00:00Z"), "25 oktober 2026, 02:00");
-        assert_eq!(at("2026-12-31T23:30:00Z"), "1 januari 2027, 00:30");
-    }
 }
