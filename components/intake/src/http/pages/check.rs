@@ -4,7 +4,7 @@
 //! see every field at fault in one go, so the form is checked again and again: each time
 //! a field is refused it is noted and stood in for by a value the rules accept (from a
 //! fixed sample report), until the rest passes. The rules themselves stay in
-//! `report.rs`; this only asks them more than once.
+//! `http/forms.rs`; this only asks them more than once.
 
 use super::form::field_of;
 use crate::core::submit::NewReport;
