@@ -5,6 +5,10 @@ use crate::core::client::Client;
 use crate::core::handoff::TRIAGE_TIMEOUT;
 use http::HeaderMap;
 use shared::calls::Peer;
+use shared::case_keys::CaseCipher;
+use shared::id::CaseId;
+use shared::kv::KeyValue;
+use shared::problem::Problem;
 
 /// What one intake request is served with: the store, the outbound client, clock,
 /// randomness, [`IntakeConfig`] and the correlation id ([`shared::service::Context`]).
@@ -22,6 +26,11 @@ pub fn triage<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
         correlation_id: ctx.correlation_id,
         timeout: TRIAGE_TIMEOUT,
     }
+}
+
+/// Seals and opens the fields of case `id` (its data key, unwrapped by `case_keys`).
+pub fn case_cipher<'a, S: KeyValue, O>(ctx: &'a Ctx<'_, S, O>, id: &CaseId) -> Result<CaseCipher<'a>, Problem> {
+    CaseCipher::load(ctx.store, &ctx.config.keyring, id).map_err(Problem::internal)
 }
 
 /// The client a request with these headers is counted against, behind the configured

@@ -71,7 +71,7 @@ impl Service for Intake {
         open_store: impl FnOnce() -> Result<S, StoreError>,
         clock: &dyn Clock,
     ) -> Response {
-        endpoints::health_of(config, open_store, clock.now())
+        endpoints::health_answer(config, open_store, clock.now())
     }
 
     fn without_store(endpoint: Endpoint, req: &Request, random: &dyn Random) -> Option<Response> {

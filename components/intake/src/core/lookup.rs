@@ -2,7 +2,7 @@
 //! messages, and add a message (which triage takes in: see `docs/triage.md`). Guessing
 //! codes is throttled per client address.
 
-use crate::context::Ctx;
+use crate::context::{self, Ctx};
 use crate::core::advice;
 use crate::core::client::Client;
 use crate::core::handoff;
@@ -11,7 +11,6 @@ use shared::case::{
     case_key, message_field, messages_log, pending_messages_log, receipt_key, CaseMessage, CaseRecord, FollowUpFacts,
     MessageAuthor, PendingMessage, ReceiptEntry, RECEIPT_PURPOSE,
 };
-use shared::case_keys::CaseCipher;
 use shared::domain::CaseStatus;
 use shared::id::CaseId;
 use shared::kv::versioned::{self, Versioned};
@@ -92,7 +91,7 @@ pub fn status<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, code: &ReceiptCode, client: &
     let last = log.last_slot(ctx.store)?;
     let first = last.saturating_sub(MESSAGES_SHOWN - 1).max(1);
     let mut messages = Vec::new();
-    let cipher = CaseCipher::load(ctx.store, &ctx.config.keyring, &case.id).map_err(Problem::internal)?;
+    let cipher = context::case_cipher(ctx, &case.id)?;
     for (slot, bytes) in log.read(ctx.store, first, last)? {
         let message: CaseMessage = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case message: {e}")))?;
@@ -127,7 +126,7 @@ pub fn add_message<S: KeyValue, O: Outbound>(
     client: &Client,
 ) -> Result<AddedMessage, Problem> {
     let case = open_case(ctx, code, client)?.data;
-    let cipher = CaseCipher::load(ctx.store, &ctx.config.keyring, &case.id).map_err(Problem::internal)?;
+    let cipher = context::case_cipher(ctx, &case.id)?;
     let now = ctx.now();
     let log = messages_log(&case.id);
     let slot = log.reserve(ctx.store)?;

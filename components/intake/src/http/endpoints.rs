@@ -120,17 +120,17 @@ pub fn sweep_tick<S: KeyValue, O: Outbound>(
 }
 
 /// `GET /intake/health`, from a context already set up (the request flow answers
-/// health before that, with [`health_of`]).
+/// health before that, with [`health_answer`]).
 pub fn health<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     _params: &PathParams,
     _req: &Request,
 ) -> Result<Response, Problem> {
-    Ok(health_of(Ok(ctx.config), || Ok(ctx.store), ctx.now()))
+    Ok(health_answer(Ok(ctx.config), || Ok(ctx.store), ctx.now()))
 }
 
 /// The health answer: configuration, store, and how the sweep stands.
-pub fn health_of<S: KeyValue>(
+pub fn health_answer<S: KeyValue>(
     config: Result<&IntakeConfig, &ConfigError>,
     open_store: impl FnOnce() -> Result<S, StoreError>,
     now: Timestamp,
