@@ -6,13 +6,7 @@
 //! finishes a case, so nobody is given more cases than they can carry.
 
 pub mod config;
-pub mod contact_audit;
-pub mod index;
-pub mod load;
-pub mod matching;
-pub mod member;
-pub mod record;
-pub mod registry;
+pub mod core;
 pub mod routes;
 
 /// The Spin entry point: the Spin adapters around the pure router.

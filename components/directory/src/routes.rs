@@ -2,12 +2,12 @@
 //! handlers that authenticate, parse, call the core and shape the answer.
 
 use crate::config::DirectoryConfig;
-use crate::contact_audit::{self, AuditLog, ContactRead, LogRead, Purpose};
-use crate::load::{assign, release};
-use crate::matching::{match_members, MatchForm, MatchRequest};
-use crate::member::{MemberForm, MemberKind, MemberProfile};
-use crate::record::{Availability, MemberRecord};
-use crate::registry::{Directory, Filters, MAX_IMPORT, MAX_PAGE};
+use crate::core::contact_audit::{self, AuditLog, ContactRead, LogRead, Purpose};
+use crate::core::load::{assign, release};
+use crate::core::matching::{match_members, MatchForm, MatchRequest};
+use crate::core::member::{MemberForm, MemberKind, MemberProfile};
+use crate::core::record::{Availability, MemberRecord};
+use crate::core::registry::{Directory, Filters, MAX_IMPORT, MAX_PAGE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::auth::{authenticate, verify_internal, Principal};
@@ -221,9 +221,9 @@ fn member_response(
     status: u16,
     doc: &Versioned<MemberRecord>,
     now: shared::time::Timestamp,
-    load: Option<&crate::record::Load>,
+    load: Option<&crate::core::record::Load>,
 ) -> Response {
-    let empty = crate::record::Load::default();
+    let empty = crate::core::record::Load::default();
     let view = doc.data.admin_view(load.unwrap_or(&empty), now, None);
     web::no_store(web::json_with_etag(status, &view, doc.version))
 }

@@ -3,10 +3,10 @@
 //! Not a test of timings (nothing here asserts one); run it to print the figures:
 //! `cargo test -p directory --release --test api benchmark:: -- --ignored --nocapture`
 
-use directory::matching::{match_members, MatchRequest};
-use directory::member::{Contact, Coverage, LeaveUntil, MemberProfile, Municipality, Profile};
-use directory::record::member_key;
-use directory::registry::{Directory, MAX_IMPORT};
+use directory::core::matching::{match_members, MatchRequest};
+use directory::core::member::{Contact, Coverage, LeaveUntil, MemberProfile, Municipality, Profile};
+use directory::core::record::member_key;
+use directory::core::registry::{Directory, MAX_IMPORT};
 use shared::clock::{Clock, ManualClock};
 use shared::crypto::Keyring;
 use shared::domain::{Expertise, Language, Organisation, RegionCode, Role, SupportNeed};

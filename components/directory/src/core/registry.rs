@@ -1,9 +1,9 @@
 //! The member register: create, import, update, deactivate, read and list members,
 //! keeping the index lists in step.
 
-use crate::index::{self, all_members, buckets_of, reserve_entries, slot_in};
-use crate::member::{MemberKind, MemberProfile};
-use crate::record::{claim_key, load_key, member_key, Availability, Load, MemberRecord};
+use crate::core::index::{self, all_members, buckets_of, reserve_entries, slot_in};
+use crate::core::member::{MemberKind, MemberProfile};
+use crate::core::record::{claim_key, load_key, member_key, Availability, Load, MemberRecord};
 use shared::clock::Clock;
 use shared::crypto::Keyring;
 use shared::domain::{Expertise, RegionCode};
@@ -180,7 +180,7 @@ impl<S: KeyValue> Directory<'_, S> {
 
     /// Replaces a member's profile if it is still at version `expected` (412 if not).
     /// Index entries for new lanes and areas are written first, the stale ones removed
-    /// after (see [`crate::index`]).
+    /// after (see [`crate::core::index`]).
     pub fn update(
         &self,
         id: &MemberId,
@@ -315,7 +315,7 @@ impl Filters {
         self.kind.is_none_or(|k| m.kind() == k)
             && self.expertise.is_none_or(|e| m.profile.expertise().contains(&e))
             && self.region.is_none_or(|r| match r {
-                None => m.coverage == crate::member::Coverage::National,
+                None => m.coverage == crate::core::member::Coverage::National,
                 Some(r) => m.coverage.serves(r),
             })
             && self.availability.is_none_or(|a| m.availability(now) == a)

@@ -14,10 +14,10 @@
 //! Tiers are read one at a time, and the next only when the earlier ones did not
 //! yield `limit` candidates: a match reads a few index lists, never every member.
 
-use crate::index::{listed, Area, Bucket, Lane};
-use crate::member::{Municipality, Profile};
-use crate::record::{Availability, Load, MemberRecord};
-use crate::registry::read_members;
+use crate::core::index::{listed, Area, Bucket, Lane};
+use crate::core::member::{Municipality, Profile};
+use crate::core::record::{Availability, Load, MemberRecord};
+use crate::core::registry::read_members;
 use serde::{Deserialize, Serialize};
 use shared::domain::{Expertise, Language, RegionCode, Role, SupportNeed};
 use shared::id::MemberId;

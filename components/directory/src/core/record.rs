@@ -4,10 +4,10 @@
 //! - `dir/member/<mem_id>`: the member, a `Versioned<MemberRecord>`; its version is the ETag.
 //! - `dir/load/<mem_id>`: the member's open cases, a `Versioned<Load>` of its own, so
 //!   assignments never make an admin's `If-Match` stale.
-//! - `dir/idx/...`: index lists (see [`crate::index`]).
+//! - `dir/idx/...`: index lists (see [`crate::core::index`]).
 //! - `dir/claim/<mem_id>`: claim counter for ids given in an import.
 
-use crate::member::{Contact, Coverage, LeaveUntil, MemberKind, MemberProfile, Profile};
+use crate::core::member::{Contact, Coverage, LeaveUntil, MemberKind, MemberProfile, Profile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared::crypto::{FieldSealer, Keyring, Sealed};

@@ -6,7 +6,7 @@
 //! construction; `versioned::update` makes each change compare-and-swap, so concurrent
 //! assignments cannot overshoot and a Redis "conflict" that applied is not repeated.
 
-use crate::record::{load_key, member_key, Load, MemberRecord};
+use crate::core::record::{load_key, member_key, Load, MemberRecord};
 use serde::Serialize;
 use shared::id::{CaseId, MemberId};
 use shared::kv::versioned::{self, Change};
