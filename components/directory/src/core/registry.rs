@@ -1,18 +1,16 @@
 //! The member register: create, import, update, deactivate, read and list members,
 //! keeping the index lists in step.
 
+use crate::context::{Ctx, COMPONENT};
 use crate::core::index::{self, all_members, buckets_of, reserve_entries, slot_in};
 use crate::core::member::{MemberKind, MemberProfile};
 use crate::core::record::{claim_key, load_key, member_key, Availability, Load, MemberRecord};
-use shared::clock::Clock;
-use shared::crypto::Keyring;
 use shared::domain::{Expertise, RegionCode};
 use shared::id::MemberId;
 use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{claim, KeyValue, StoreError};
 use shared::problem::{FieldError, Problem, ProblemKind};
-use shared::random::Random;
 use shared::web::stale;
 use std::collections::BTreeSet;
 
@@ -23,15 +21,6 @@ pub const MAX_PAGE: usize = 100;
 /// Most index slots one listing request walks: a filter that matches little returns a
 /// short page with a cursor instead of reading the whole register in one request.
 const SCAN_PER_PAGE: u64 = 1000;
-
-/// The directory's core over its ports.
-pub struct Directory<'a, S> {
-    pub store: &'a S,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub keyring: &'a Keyring,
-    pub correlation_id: &'a str,
-}
 
 /// A member with its open cases, as read.
 pub struct Stored {
@@ -55,239 +44,239 @@ pub struct Page {
     pub next_cursor: Option<u64>,
 }
 
-impl<S: KeyValue> Directory<'_, S> {
-    /// Creates a member with a fresh id: the member, its load and its index entries in
-    /// one `set_many`.
-    pub fn create(&self, profile: MemberProfile) -> Result<Versioned<MemberRecord>, Problem> {
-        let id = MemberId::generate(self.random);
-        let mut created = self.write_new(vec![(id, profile)])?;
-        Ok(created.remove(0))
-    }
+/// Creates a member with a fresh id: the member, its load and its index entries in
+/// one `set_many`.
+pub fn create<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, profile: MemberProfile) -> Result<Versioned<MemberRecord>, Problem> {
+    let id = MemberId::generate(ctx.random);
+    let mut created = write_new(ctx, vec![(id, profile)])?;
+    Ok(created.remove(0))
+}
 
-    /// Imports members all-or-nothing. Records were parsed before; here only ids given
-    /// in the import can still clash (with each other or with existing members).
-    pub fn import(&self, records: Vec<(Option<MemberId>, MemberProfile)>) -> Result<Vec<MemberId>, Problem> {
-        let mut errors = Vec::new();
-        let mut seen = BTreeSet::new();
-        for (i, (id, _)) in records.iter().enumerate() {
-            if let Some(id) = id {
-                if !seen.insert(id.clone()) {
-                    errors
-                        .push(FieldError { field: format!("/{i}/id"), detail: "appears twice in this import".into() });
+/// Imports members all-or-nothing. Records were parsed before; here only ids given
+/// in the import can still clash (with each other or with existing members).
+pub fn import<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    records: Vec<(Option<MemberId>, MemberProfile)>,
+) -> Result<Vec<MemberId>, Problem> {
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, (id, _)) in records.iter().enumerate() {
+        if let Some(id) = id {
+            if !seen.insert(id.clone()) {
+                errors.push(FieldError { field: format!("/{i}/id"), detail: "appears twice in this import".into() });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid_fields(errors));
+    }
+    // Look first, so refusing a repeated import writes nothing; then claim, so two
+    // imports racing for one id cannot both win.
+    let given: Vec<(usize, &MemberId)> =
+        records.iter().enumerate().filter_map(|(i, (id, _))| id.as_ref().map(|id| (i, id))).collect();
+    let keys: Vec<String> = given.iter().map(|(_, id)| member_key(id)).collect();
+    let mut existing = Vec::new();
+    for chunk in keys.chunks(index::GET_MANY_CHUNK) {
+        existing.extend(ctx.store.get_many(chunk)?);
+    }
+    for ((i, id), value) in given.iter().zip(&existing) {
+        if value.is_some() {
+            errors.push(FieldError { field: format!("/{i}/id"), detail: format!("member {id} already exists") });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(already_exist(errors));
+    }
+    let mut won = Vec::new();
+    for (i, (id, _)) in records.iter().enumerate() {
+        if let Some(id) = id {
+            match claim(ctx.store, &claim_key(id)) {
+                Ok(true) => won.push(claim_key(id)),
+                Ok(false) => {
+                    errors.push(FieldError { field: format!("/{i}/id"), detail: format!("member {id} already exists") })
+                }
+                Err(e) => {
+                    release_claims(ctx, &won);
+                    return Err(e.into());
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(Problem::invalid_fields(errors));
-        }
-        // Look first, so refusing a repeated import writes nothing; then claim, so two
-        // imports racing for one id cannot both win.
-        let given: Vec<(usize, &MemberId)> =
-            records.iter().enumerate().filter_map(|(i, (id, _))| id.as_ref().map(|id| (i, id))).collect();
-        let keys: Vec<String> = given.iter().map(|(_, id)| member_key(id)).collect();
-        let mut existing = Vec::new();
-        for chunk in keys.chunks(index::GET_MANY_CHUNK) {
-            existing.extend(self.store.get_many(chunk)?);
-        }
-        for ((i, id), value) in given.iter().zip(&existing) {
-            if value.is_some() {
-                errors.push(FieldError { field: format!("/{i}/id"), detail: format!("member {id} already exists") });
-            }
-        }
-        if !errors.is_empty() {
-            return Err(already_exist(errors));
-        }
-        let mut won = Vec::new();
-        for (i, (id, _)) in records.iter().enumerate() {
-            if let Some(id) = id {
-                match claim(self.store, &claim_key(id)) {
-                    Ok(true) => won.push(claim_key(id)),
-                    Ok(false) => errors
-                        .push(FieldError { field: format!("/{i}/id"), detail: format!("member {id} already exists") }),
-                    Err(e) => {
-                        self.release_claims(&won);
-                        return Err(e.into());
-                    }
-                }
-            }
-        }
-        if !errors.is_empty() {
-            self.release_claims(&won);
-            return Err(already_exist(errors));
-        }
-        let with_ids =
-            records.into_iter().map(|(id, p)| (id.unwrap_or_else(|| MemberId::generate(self.random)), p)).collect();
-        match self.write_new(with_ids) {
-            Ok(created) => Ok(created.into_iter().map(|m| m.data.id).collect()),
-            Err(problem) => {
-                self.release_claims(&won);
-                Err(problem)
-            }
+    }
+    if !errors.is_empty() {
+        release_claims(ctx, &won);
+        return Err(already_exist(errors));
+    }
+    let with_ids =
+        records.into_iter().map(|(id, p)| (id.unwrap_or_else(|| MemberId::generate(ctx.random)), p)).collect();
+    match write_new(ctx, with_ids) {
+        Ok(created) => Ok(created.into_iter().map(|m| m.data.id).collect()),
+        Err(problem) => {
+            release_claims(ctx, &won);
+            Err(problem)
         }
     }
+}
 
-    /// Claims are released when an import fails, so it can be sent again.
-    fn release_claims(&self, claims: &[String]) {
-        if let Err(e) = self.store.delete_many(claims) {
-            shared::log::warn("directory", self.correlation_id, "claim-release", &e.to_string());
+/// Claims are released when an import fails, so it can be sent again.
+fn release_claims<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, claims: &[String]) {
+    if let Err(e) = ctx.store.delete_many(claims) {
+        shared::log::warn(COMPONENT, ctx.correlation_id, "claim-release", &e.to_string());
+    }
+}
+
+fn write_new<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    members: Vec<(MemberId, MemberProfile)>,
+) -> Result<Vec<Versioned<MemberRecord>>, Problem> {
+    let now = ctx.now();
+    let mut records: Vec<MemberRecord> = members
+        .into_iter()
+        .map(|(id, profile)| MemberRecord::new(id, profile, now, &ctx.config.keyring, ctx.random))
+        .collect();
+    let mut wanted: Vec<(SlotLog, MemberId)> = Vec::new();
+    for record in &records {
+        wanted.push((all_members(), record.id.clone()));
+        wanted.extend(buckets_of(record).into_iter().map(|b| (b.log(), record.id.clone())));
+    }
+    let entries = reserve_entries(ctx.store, &wanted)?;
+    let mut batch = Vec::with_capacity(entries.len() + 2 * records.len());
+    let mut entry_iter = entries.into_iter().zip(wanted.iter().map(|(_, id)| id));
+    let mut docs = Vec::with_capacity(records.len());
+    for record in records.iter_mut() {
+        let mut slots = Vec::new();
+        for ((key, value), _) in entry_iter.by_ref().take(1 + buckets_of(record).len()) {
+            slots.push(key.clone());
+            batch.push((key, value));
+        }
+        record.index_slots = slots;
+        let doc = Versioned::first(record.clone(), ctx.random);
+        batch.push((member_key(&record.id), doc.encode()));
+        batch.push((load_key(&record.id), Versioned::first(Load::default(), ctx.random).encode()));
+        docs.push(doc);
+    }
+    ctx.store.set_many(&batch)?;
+    Ok(docs)
+}
+
+/// A member with its load; 404 if there is none.
+pub fn read<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MemberId) -> Result<Stored, Problem> {
+    let mut values = ctx.store.get_many(&[member_key(id), load_key(id)])?.into_iter();
+    let member: Versioned<MemberRecord> = match values.next().flatten() {
+        None => return Err(Problem::not_found()),
+        Some(bytes) => decode(&bytes)?,
+    };
+    let load = match values.next().flatten() {
+        Some(bytes) => decode::<Versioned<Load>>(&bytes)?.data,
+        None => Load::default(),
+    };
+    Ok(Stored { member, load })
+}
+
+/// Replaces a member's profile if it is still at version `expected` (412 if not).
+/// Index entries for new lanes and areas are written first, the stale ones removed
+/// after (see [`crate::core::index`]).
+pub fn update<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    id: &MemberId,
+    expected: u64,
+    profile: MemberProfile,
+) -> Result<Versioned<MemberRecord>, Problem> {
+    let current = read(ctx, id)?.member;
+    check_updatable(&current.data, current.version, expected)?;
+    let now = ctx.now();
+    let draft = current.data.replaced_by(profile.clone(), now, &ctx.config.keyring, ctx.random);
+    let needed = buckets_of(&draft);
+    let missing: Vec<_> =
+        needed.iter().filter(|b| !current.data.index_slots.iter().any(|k| slot_in(k, **b))).copied().collect();
+    let added = reserve_entries(ctx.store, &missing.iter().map(|b| (b.log(), id.clone())).collect::<Vec<_>>())?;
+    ctx.store.set_many(&added)?;
+    let added_keys: Vec<String> = added.into_iter().map(|(k, _)| k).collect();
+    let outcome = versioned::update(ctx.store, &member_key(id), ctx.random, |data: &mut MemberRecord, version| {
+        check_updatable(data, version, expected)?;
+        let mut next = data.replaced_by(profile.clone(), now, &ctx.config.keyring, ctx.random);
+        let (kept, dropped): (Vec<String>, Vec<String>) =
+            data.index_slots.iter().cloned().partition(|k| keeps(k, &needed));
+        next.index_slots = kept.into_iter().chain(added_keys.iter().cloned()).collect();
+        *data = next;
+        Ok(Change::Write(dropped))
+    });
+    match outcome {
+        Ok((doc, dropped)) => {
+            remove_entries(ctx, &dropped);
+            Ok(doc)
+        }
+        Err(e) => {
+            remove_entries(ctx, &added_keys);
+            Err(Problem::from(e))
         }
     }
+}
 
-    fn write_new(&self, members: Vec<(MemberId, MemberProfile)>) -> Result<Vec<Versioned<MemberRecord>>, Problem> {
-        let now = self.clock.now();
-        let mut records: Vec<MemberRecord> = members
+/// Deactivates a member (idempotent): kept for history, never matched or assigned
+/// again. Its index entries go, except its place in the listing of all members.
+pub fn deactivate<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MemberId) -> Result<Versioned<MemberRecord>, Problem> {
+    let now = ctx.now();
+    let outcome = versioned::update(ctx.store, &member_key(id), ctx.random, |data: &mut MemberRecord, _| {
+        if data.deactivated_at.is_some() {
+            return Ok::<_, Problem>(Change::Keep(Vec::new()));
+        }
+        let (kept, dropped): (Vec<String>, Vec<String>) = data.index_slots.iter().cloned().partition(|k| keeps(k, &[]));
+        data.deactivated_at = Some(now);
+        data.updated_at = now;
+        data.index_slots = kept;
+        Ok(Change::Write(dropped))
+    });
+    let (doc, dropped) = outcome.map_err(Problem::from)?;
+    remove_entries(ctx, &dropped);
+    Ok(doc)
+}
+
+/// Left-over entries are harmless (readers check them), so failing to remove them
+/// is a warning, not an error.
+fn remove_entries<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, keys: &[String]) {
+    if keys.is_empty() {
+        return;
+    }
+    if let Err(e) = ctx.store.delete_many(keys) {
+        shared::log::warn(COMPONENT, ctx.correlation_id, "index-cleanup", &e.to_string());
+    }
+}
+
+/// One page of members in creation order, after slot `cursor`.
+pub fn list<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    filters: &Filters,
+    cursor: u64,
+    limit: usize,
+) -> Result<Page, Problem> {
+    let log = all_members();
+    let last = log.last_slot(ctx.store)?;
+    let now = ctx.now();
+    let mut members = Vec::new();
+    let mut from = cursor + 1;
+    let stop = last.min(cursor.saturating_add(SCAN_PER_PAGE));
+    while from <= stop {
+        let to = stop.min(from + index::GET_MANY_CHUNK as u64 / 2 - 1);
+        let entries = log.read(ctx.store, from, to)?;
+        let ids: Vec<(u64, MemberId)> = entries
             .into_iter()
-            .map(|(id, profile)| MemberRecord::new(id, profile, now, self.keyring, self.random))
+            .filter_map(|(slot, v)| {
+                String::from_utf8(v).ok().and_then(|t| MemberId::parse(&t).ok()).map(|id| (slot, id))
+            })
             .collect();
-        let mut wanted: Vec<(SlotLog, MemberId)> = Vec::new();
-        for record in &records {
-            wanted.push((all_members(), record.id.clone()));
-            wanted.extend(buckets_of(record).into_iter().map(|b| (b.log(), record.id.clone())));
-        }
-        let entries = reserve_entries(self.store, &wanted)?;
-        let mut batch = Vec::with_capacity(entries.len() + 2 * records.len());
-        let mut entry_iter = entries.into_iter().zip(wanted.iter().map(|(_, id)| id));
-        let mut docs = Vec::with_capacity(records.len());
-        for record in records.iter_mut() {
-            let mut slots = Vec::new();
-            for ((key, value), _) in entry_iter.by_ref().take(1 + buckets_of(record).len()) {
-                slots.push(key.clone());
-                batch.push((key, value));
-            }
-            record.index_slots = slots;
-            let doc = Versioned::first(record.clone(), self.random);
-            batch.push((member_key(&record.id), doc.encode()));
-            batch.push((load_key(&record.id), Versioned::first(Load::default(), self.random).encode()));
-            docs.push(doc);
-        }
-        self.store.set_many(&batch)?;
-        Ok(docs)
-    }
-
-    /// A member with its load; 404 if there is none.
-    pub fn read(&self, id: &MemberId) -> Result<Stored, Problem> {
-        let mut values = self.store.get_many(&[member_key(id), load_key(id)])?.into_iter();
-        let member: Versioned<MemberRecord> = match values.next().flatten() {
-            None => return Err(Problem::not_found()),
-            Some(bytes) => decode(&bytes)?,
-        };
-        let load = match values.next().flatten() {
-            Some(bytes) => decode::<Versioned<Load>>(&bytes)?.data,
-            None => Load::default(),
-        };
-        Ok(Stored { member, load })
-    }
-
-    /// Replaces a member's profile if it is still at version `expected` (412 if not).
-    /// Index entries for new lanes and areas are written first, the stale ones removed
-    /// after (see [`crate::core::index`]).
-    pub fn update(
-        &self,
-        id: &MemberId,
-        expected: u64,
-        profile: MemberProfile,
-    ) -> Result<Versioned<MemberRecord>, Problem> {
-        let current = self.read(id)?.member;
-        check_updatable(&current.data, current.version, expected)?;
-        let now = self.clock.now();
-        let draft = current.data.replaced_by(profile.clone(), now, self.keyring, self.random);
-        let needed = buckets_of(&draft);
-        let missing: Vec<_> =
-            needed.iter().filter(|b| !current.data.index_slots.iter().any(|k| slot_in(k, **b))).copied().collect();
-        let added = reserve_entries(self.store, &missing.iter().map(|b| (b.log(), id.clone())).collect::<Vec<_>>())?;
-        self.store.set_many(&added)?;
-        let added_keys: Vec<String> = added.into_iter().map(|(k, _)| k).collect();
-        let outcome =
-            versioned::update(self.store, &member_key(id), self.random, |data: &mut MemberRecord, version| {
-                check_updatable(data, version, expected)?;
-                let mut next = data.replaced_by(profile.clone(), now, self.keyring, self.random);
-                let (kept, dropped): (Vec<String>, Vec<String>) =
-                    data.index_slots.iter().cloned().partition(|k| keeps(k, &needed));
-                next.index_slots = kept.into_iter().chain(added_keys.iter().cloned()).collect();
-                *data = next;
-                Ok(Change::Write(dropped))
-            });
-        match outcome {
-            Ok((doc, dropped)) => {
-                self.remove_entries(&dropped);
-                Ok(doc)
-            }
-            Err(e) => {
-                self.remove_entries(&added_keys);
-                Err(Problem::from(e))
-            }
-        }
-    }
-
-    /// Deactivates a member (idempotent): kept for history, never matched or assigned
-    /// again. Its index entries go, except its place in the listing of all members.
-    pub fn deactivate(&self, id: &MemberId) -> Result<Versioned<MemberRecord>, Problem> {
-        let now = self.clock.now();
-        let outcome = versioned::update(self.store, &member_key(id), self.random, |data: &mut MemberRecord, _| {
-            if data.deactivated_at.is_some() {
-                return Ok::<_, Problem>(Change::Keep(Vec::new()));
-            }
-            let (kept, dropped): (Vec<String>, Vec<String>) =
-                data.index_slots.iter().cloned().partition(|k| keeps(k, &[]));
-            data.deactivated_at = Some(now);
-            data.updated_at = now;
-            data.index_slots = kept;
-            Ok(Change::Write(dropped))
-        });
-        let (doc, dropped) = outcome.map_err(Problem::from)?;
-        self.remove_entries(&dropped);
-        Ok(doc)
-    }
-
-    /// Left-over entries are harmless (readers check them), so failing to remove them
-    /// is a warning, not an error.
-    fn remove_entries(&self, keys: &[String]) {
-        if keys.is_empty() {
-            return;
-        }
-        if let Err(e) = self.store.delete_many(keys) {
-            shared::log::warn("directory", self.correlation_id, "index-cleanup", &e.to_string());
-        }
-    }
-
-    /// One page of members in creation order, after slot `cursor`.
-    pub fn list(&self, filters: &Filters, cursor: u64, limit: usize) -> Result<Page, Problem> {
-        let log = all_members();
-        let last = log.last_slot(self.store)?;
-        let now = self.clock.now();
-        let mut members = Vec::new();
-        let mut from = cursor + 1;
-        let stop = last.min(cursor.saturating_add(SCAN_PER_PAGE));
-        while from <= stop {
-            let to = stop.min(from + index::GET_MANY_CHUNK as u64 / 2 - 1);
-            let entries = log.read(self.store, from, to)?;
-            let ids: Vec<(u64, MemberId)> = entries
-                .into_iter()
-                .filter_map(|(slot, v)| {
-                    String::from_utf8(v).ok().and_then(|t| MemberId::parse(&t).ok()).map(|id| (slot, id))
-                })
-                .collect();
-            for (slot, (member, load)) in ids.iter().map(|(s, _)| *s).zip(self.read_many(ids.iter().map(|(_, id)| id))?)
-            {
-                if filters.admit(&member, now) {
-                    members.push((member, load));
-                    if members.len() == limit {
-                        return Ok(Page { members, next_cursor: (slot < last).then_some(slot) });
-                    }
+        for (slot, (member, load)) in
+            ids.iter().map(|(s, _)| *s).zip(read_members(ctx.store, ids.iter().map(|(_, id)| id))?)
+        {
+            if filters.admit(&member, now) {
+                members.push((member, load));
+                if members.len() == limit {
+                    return Ok(Page { members, next_cursor: (slot < last).then_some(slot) });
                 }
             }
-            from = to + 1;
         }
-        Ok(Page { members, next_cursor: (stop < last).then_some(stop) })
+        from = to + 1;
     }
-
-    /// Members and their loads in one `get_many`; missing members are skipped.
-    pub fn read_many<'i>(
-        &self,
-        ids: impl Iterator<Item = &'i MemberId>,
-    ) -> Result<Vec<(MemberRecord, Load)>, StoreError> {
-        read_members(self.store, ids)
-    }
+    Ok(Page { members, next_cursor: (stop < last).then_some(stop) })
 }
 
 /// Members and their loads in one `get_many`; missing or undecodable members are skipped.
