@@ -8,18 +8,8 @@
 
 pub mod config;
 pub mod context;
-pub mod delivery;
-pub mod late_sweeps;
-pub mod outbox;
-pub mod payload;
-pub mod recovery;
-pub mod retention;
+pub mod core;
 pub mod routes;
-pub mod schedule;
-pub mod signing;
-pub mod subscription;
-pub mod sweep;
-pub mod url_policy;
 
 /// The Spin entry point: the Spin adapters around the pure router.
 #[cfg(target_arch = "wasm32")]

@@ -3,12 +3,12 @@
 
 use crate::config::NotificationConfig;
 use crate::context::{Ctx, COMPONENT};
-use crate::delivery::{self, Tried, Trigger};
-use crate::outbox::{self, MessageStatus};
-use crate::payload::{PingData, Webhook, PING_TYPE};
-use crate::recovery;
-use crate::subscription::{self, NewSubscription, SubscriptionPatch};
-use crate::sweep;
+use crate::core::delivery::{self, Tried, Trigger};
+use crate::core::outbox::{self, MessageStatus};
+use crate::core::payload::{PingData, Webhook, PING_TYPE};
+use crate::core::recovery;
+use crate::core::subscription::{self, NewSubscription, SubscriptionPatch};
+use crate::core::sweep;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{authenticate, verify_internal, Principal};
@@ -96,7 +96,7 @@ pub fn handle<S: KeyValue, O: Outbound>(
                         config,
                         correlation_id,
                     };
-                    match crate::late_sweeps::report(&ctx) {
+                    match crate::core::late_sweeps::report(&ctx) {
                         Ok(reported) => {
                             details.insert("late_sweeps_reported".into(), json!(reported));
                         }
@@ -297,7 +297,7 @@ fn ping<S: KeyValue, O: Outbound>(
     id: &SubscriptionId,
 ) -> Result<Response, Problem> {
     let sub = subscription::load_visible(ctx.store, who, id)?.data;
-    crate::url_policy::check(&sub.url, &ctx.config.local_hosts)
+    crate::core::url_policy::check(&sub.url, &ctx.config.local_hosts)
         .map_err(|e| Problem::new(ProblemKind::Conflict, format!("the subscription URL {e}")))?;
     let now = ctx.clock.now();
     let webhook_id = MessageId::generate(ctx.random);

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use notification::routes::{self, Ports};
-use notification::signing::{verify, SigningSecret};
+use notification::core::signing::{verify, SigningSecret};
 use serde_json::{json, Value};
 use shared::clock::ManualClock;
 use shared::config::MapVariables;

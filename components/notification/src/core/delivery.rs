@@ -8,12 +8,12 @@
 //! receiver drop the repeat.
 
 use crate::context::{Ctx, COMPONENT};
-use crate::outbox::{self, attempts_log, Lease, Message, MessageStatus};
-use crate::payload::{self, EndpointDisabledData, Webhook};
-use crate::schedule::{self, Verdict};
-use crate::signing::signature_header;
-use crate::subscription::{self, DisabledReason, Subscription};
-use crate::url_policy;
+use crate::core::outbox::{self, attempts_log, Lease, Message, MessageStatus};
+use crate::core::payload::{self, EndpointDisabledData, Webhook};
+use crate::core::schedule::{self, Verdict};
+use crate::core::signing::signature_header;
+use crate::core::subscription::{self, DisabledReason, Subscription};
+use crate::core::url_policy;
 use serde::{Deserialize, Serialize};
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::versioned::{self, Change};
@@ -92,7 +92,7 @@ pub struct Answer {
 pub fn send_signed<O: Outbound>(
     outbound: &O,
     url: &str,
-    secrets: &[crate::signing::SigningSecret],
+    secrets: &[crate::core::signing::SigningSecret],
     msg_id: &str,
     timestamp: Timestamp,
     body: &str,
@@ -272,7 +272,7 @@ fn finish<S: KeyValue, O>(
     .map_err(Problem::from)?;
     if record.outcome != Outcome::Retrying {
         // Finished now, at `now` (the time the update recorded): purge it in time.
-        crate::retention::schedule_message(ctx, id, now)?;
+        crate::core::retention::schedule_message(ctx, id, now)?;
     }
     Ok(record)
 }
@@ -290,7 +290,7 @@ fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, rea
         Ok::<_, Problem>(Change::Write(()))
     })
     .map_err(Problem::from)?;
-    crate::retention::schedule_message(ctx, id, now)?;
+    crate::core::retention::schedule_message(ctx, id, now)?;
     Ok(())
 }
 

@@ -15,8 +15,8 @@
 //! secret's generation, and shown in clear only in the create and rotate responses.
 
 use crate::context::Ctx;
-use crate::signing::SigningSecret;
-use crate::url_policy;
+use crate::core::signing::SigningSecret;
+use crate::core::url_policy;
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::auth::Principal;
 use shared::crypto::{Keyring, Sealed};

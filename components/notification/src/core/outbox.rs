@@ -15,8 +15,8 @@
 //! ids instead of being lost behind its dedup claim.
 
 use crate::context::Ctx;
-use crate::payload;
-use crate::subscription::{self, Subscription};
+use crate::core::payload;
+use crate::core::subscription::{self, Subscription};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::events::CaseEvent;
@@ -246,7 +246,7 @@ pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> R
     store.set_many(&all)?;
     if record.messages.is_empty() {
         // No message will ever finish and take the event with it.
-        crate::retention::schedule_event(ctx, &event.id, now)?;
+        crate::core::retention::schedule_event(ctx, &event.id, now)?;
     }
     Ok(Accepted { duplicate: false, messages: record.messages })
 }

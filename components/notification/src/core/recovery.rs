@@ -2,9 +2,9 @@
 //! subscription in a time window (after an outage, once the endpoint works again).
 
 use crate::context::Ctx;
-use crate::delivery::{self, Attempt, Tried, Trigger};
-use crate::outbox::{self, attempts_log, Message, MessageRef, MessageStatus};
-use crate::subscription;
+use crate::core::delivery::{self, Attempt, Tried, Trigger};
+use crate::core::outbox::{self, attempts_log, Message, MessageRef, MessageStatus};
+use crate::core::subscription;
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::to_json;
 use shared::kv::versioned::{self, Change, Versioned};
