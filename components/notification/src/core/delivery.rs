@@ -8,8 +8,8 @@
 //! receiver drop the repeat.
 
 use crate::context::{Ctx, COMPONENT};
-use crate::core::outbox::{self, attempts_log, Lease, Message, MessageStatus};
-use crate::core::payload::{self, EndpointDisabledData, Webhook};
+use crate::core::outbox::{self, attempts_log, Accepted, Lease, Message, MessageStatus};
+use crate::core::payload::{self, EndpointDisabledData, PingData, Webhook};
 use crate::core::schedule::{self, Verdict};
 use crate::core::signing::signature_header;
 use crate::core::subscription::{self, DisabledReason, Subscription};
@@ -19,7 +19,7 @@ use shared::id::{MessageId, SubscriptionId};
 use shared::kv::versioned::{self, Change};
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
-use shared::problem::Problem;
+use shared::problem::{Problem, ProblemKind};
 use shared::time::{Duration, Timestamp};
 
 /// How much of a receiver's answer the attempt log keeps.
@@ -31,27 +31,107 @@ pub const MAX_LOGGED_ATTEMPTS: u64 = 100;
 /// The `User-Agent` of our webhooks.
 pub const USER_AGENT: &str = concat!("weerbaar-webhooks/", env!("CARGO_PKG_VERSION"));
 
-/// What started an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// In the request that brought the event.
-    First,
-    /// From the sweep.
-    Retry,
-    /// An admin's resend or recovery.
-    Resend,
+shared::wire_enum!(
+    /// What started an attempt.
+    Trigger {
+        /// In the request that brought the event.
+        First => "first",
+        /// From the sweep.
+        Retry => "retry",
+        /// An admin's resend or recovery.
+        Resend => "resend",
+    }
+);
+
+shared::wire_enum!(
+    /// What an attempt meant for its message.
+    Outcome {
+        Delivered => "delivered",
+        /// Failed; another attempt is scheduled.
+        Retrying => "retrying",
+        /// Failed for good (retries exhausted, or 410).
+        Failed => "failed",
+    }
+);
+
+shared::wire_enum!(
+    /// What the event request's own attempt did for a message.
+    FirstAttempt {
+        Delivered => "delivered",
+        Retrying => "retrying",
+        Failed => "failed",
+        /// Not attempted in this request (a duplicate, the time budget used, or another
+        /// sender at it): the sweep will.
+        Queued => "queued",
+    }
+);
+
+/// How long the event request may spend on first attempts in all: the caller (triage,
+/// itself answering a reporter) waits 5 s for us, so we answer within 4 s; an attempt
+/// that might not end within the budget is left to the sweep.
+pub const FIRST_ATTEMPTS_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// Makes the first attempt of each message of an event just accepted (durable now), so
+/// a P1 does not wait for a sweep; none for a duplicate, none past the budget.
+pub fn first_attempts<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    accepted: &Accepted,
+) -> Vec<(MessageId, FirstAttempt)> {
+    let started = std::time::Instant::now();
+    let mut results = Vec::new();
+    for id in &accepted.messages {
+        let tried = if accepted.duplicate
+            || started.elapsed() + ctx.config.first_attempt_timeout > FIRST_ATTEMPTS_BUDGET
+        {
+            None
+        } else {
+            match attempt(ctx, id, Trigger::First, ctx.config.first_attempt_timeout) {
+                Ok(t) => Some(t),
+                Err(problem) => {
+                    // The message is safe in the outbox; the sweep will retry it.
+                    shared::log::warn(COMPONENT, ctx.correlation_id, "first_attempt", &format!("{id}: {problem:?}"));
+                    None
+                }
+            }
+        };
+        let outcome = match tried {
+            Some(Tried::Attempted(a)) => match a.outcome {
+                Outcome::Delivered => FirstAttempt::Delivered,
+                Outcome::Retrying => FirstAttempt::Retrying,
+                Outcome::Failed => FirstAttempt::Failed,
+            },
+            Some(Tried::Abandoned(_)) => FirstAttempt::Failed,
+            Some(Tried::Skipped) | None => FirstAttempt::Queued,
+        };
+        results.push((id.clone(), outcome));
+    }
+    results
 }
 
-/// What an attempt meant for its message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Delivered,
-    /// Failed; another attempt is scheduled.
-    Retrying,
-    /// Failed for good (retries exhausted, or 410).
-    Failed,
+/// A test send to `sub`, signed like any webhook, not stored and never retried: the
+/// id it was sent with, and the receiver's answer. 409 if the URL is no longer allowed.
+pub fn ping<S, O: Outbound>(ctx: &Ctx<'_, S, O>, sub: &Subscription) -> Result<(MessageId, Answer), Problem> {
+    url_policy::check(&sub.url, &ctx.config.local_hosts)
+        .map_err(|e| Problem::new(ProblemKind::Conflict, format!("the subscription URL {e}")))?;
+    let now = ctx.clock.now();
+    let webhook_id = MessageId::generate(ctx.random);
+    let body = Webhook {
+        event_type: payload::PING_TYPE.into(),
+        timestamp: now,
+        data: PingData { subscription_id: sub.id.clone() },
+    }
+    .body();
+    let secrets = sub.signing_secrets(&ctx.config.keyring, now).map_err(Problem::internal)?;
+    let answer = send_signed(
+        ctx.outbound,
+        &sub.url,
+        &secrets,
+        webhook_id.as_str(),
+        now,
+        &body,
+        ctx.config.first_attempt_timeout,
+    );
+    Ok((webhook_id, answer))
 }
 
 /// One attempt, as logged.

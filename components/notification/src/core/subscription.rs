@@ -27,6 +27,7 @@ use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{to_json, KeyValue, StoreError};
 use shared::problem::Problem;
+use shared::text::Paragraphs;
 use shared::time::{Duration, Timestamp};
 
 /// How long a rotated-out secret keeps signing alongside the new one.
@@ -50,17 +51,17 @@ pub fn messages_log(id: &SubscriptionId) -> SlotLog {
     SlotLog::new(format!("ntf/sub/{id}/msgs"))
 }
 
-/// Why a subscription is disabled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DisabledReason {
-    /// An admin disabled it.
-    Admin,
-    /// The receiver answered 410 Gone.
-    Gone,
-    /// The endpoint failed for five days.
-    Failing,
-}
+shared::wire_enum!(
+    /// Why a subscription is disabled.
+    DisabledReason {
+        /// An admin disabled it.
+        Admin => "admin",
+        /// The receiver answered 410 Gone.
+        Gone => "gone",
+        /// The endpoint failed for five days.
+        Failing => "failing",
+    }
+);
 
 /// A signing secret as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +180,11 @@ impl Subscription {
             .collect()
     }
 
+    /// Until when a rotated-out secret still signs, if one does at `now`.
+    pub fn previous_secret_valid_until(&self, now: Timestamp) -> Option<Timestamp> {
+        self.secrets.iter().filter_map(|s| s.retires_at).filter(|t| *t > now).max()
+    }
+
     fn current_generation(&self) -> u32 {
         self.secrets.iter().map(|s| s.generation).max().unwrap_or(0)
     }
@@ -250,11 +256,11 @@ fn check_url(url: &str, config: &crate::config::NotificationConfig) -> Result<St
     Ok(url.trim().to_string())
 }
 
+/// A description: up to [`MAX_DESCRIPTION`] characters, may be empty, may span lines.
 fn check_description(text: &str) -> Result<String, Problem> {
-    if text.chars().count() > MAX_DESCRIPTION {
-        return Err(Problem::invalid_field("/description", format!("must be at most {MAX_DESCRIPTION} characters")));
-    }
-    Ok(text.trim().to_string())
+    Paragraphs::<MAX_DESCRIPTION>::parse_between(text, 0)
+        .map(Paragraphs::into_inner)
+        .map_err(|e| Problem::invalid_field("/description", e))
 }
 
 fn dedup<T: Ord + Copy>(mut items: Vec<T>) -> Vec<T> {
@@ -460,30 +466,4 @@ pub fn delete<S: KeyValue>(store: &S, who: &Principal, id: &SubscriptionId) -> R
     let doc = load_visible(store, who, id)?;
     store.delete_many(&[index().key(doc.data.index_slot), subscription_key(id)])?;
     Ok(())
-}
-
-/// The admin's view of a subscription: everything but the secrets.
-pub fn view(doc: &Versioned<Subscription>, now: Timestamp) -> serde_json::Value {
-    let s = &doc.data;
-    let previous_secret_valid_until = s.secrets.iter().filter_map(|x| x.retires_at).filter(|t| *t > now).max();
-    serde_json::json!({
-        "id": s.id,
-        "url": s.url,
-        "event_types": s.event_types,
-        "organisations": s.organisations,
-        "owner": match s.owner() {
-            Owner::Organisation(o) => serde_json::json!(o),
-            Owner::Programme => serde_json::json!("programme"),
-        },
-        "regions": s.regions,
-        "min_priority": s.min_priority,
-        "description": s.description,
-        "enabled": s.enabled,
-        "disabled_reason": s.disabled_reason,
-        "operator_events": s.operator_events,
-        "failing_since": s.failing_since,
-        "previous_secret_valid_until": previous_secret_valid_until,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-    })
 }
