@@ -3,12 +3,14 @@
 //! outbound port; nothing sees an HTTP request of ours.
 
 pub mod delivery;
+pub mod first_attempts;
 pub mod late_sweeps;
 pub mod outbox;
 pub mod payload;
 pub mod recovery;
 pub mod retention;
 pub mod schedule;
+pub mod secrets;
 pub mod signing;
 pub mod subscription;
 pub mod sweep;

@@ -11,15 +11,15 @@
 //! belongs to the programme ([`Owner`]). Admins reach only what their organisation
 //! owns, programme admins everything; anything else is 404, so existence is not told.
 //!
-//! Secrets are stored sealed with the keyring, bound to the subscription id and the
-//! secret's generation, and shown in clear only in the create and rotate responses.
+//! Its signing secrets, sealed at rest and rotated with an overlap, are
+//! [`crate::core::secrets`].
 
 use crate::context::Ctx;
+use crate::core::secrets::{self, StoredSecret};
 use crate::core::signing::SigningSecret;
 use crate::core::url_policy;
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::auth::Principal;
-use shared::crypto::{Keyring, Sealed};
 use shared::domain::{Organisation, Priority, RegionCode};
 use shared::events::{CaseEvent, EventType};
 use shared::id::SubscriptionId;
@@ -28,10 +28,7 @@ use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{to_json, KeyValue, StoreError};
 use shared::problem::Problem;
 use shared::text::Paragraphs;
-use shared::time::{Duration, Timestamp};
-
-/// How long a rotated-out secret keeps signing alongside the new one.
-pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
+use shared::time::Timestamp;
 
 /// Longest description.
 pub const MAX_DESCRIPTION: usize = 500;
@@ -62,15 +59,6 @@ shared::wire_enum!(
         Failing => "failing",
     }
 );
-
-/// A signing secret as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredSecret {
-    pub generation: u32,
-    pub sealed: Sealed,
-    /// When a rotated-out secret stops signing; `None` for the current one.
-    pub retires_at: Option<Timestamp>,
-}
 
 /// Who a subscription belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,46 +151,6 @@ impl Subscription {
             && (self.regions.is_empty() || self.regions.contains(&d.region))
             && self.min_priority.is_none_or(|min| d.priority.is_some_and(|p| p.at_least(min)))
     }
-
-    /// The secrets that sign at `now`, newest first.
-    pub fn signing_secrets(&self, keyring: &Keyring, now: Timestamp) -> Result<Vec<SigningSecret>, anyhow::Error> {
-        let mut valid: Vec<&StoredSecret> =
-            self.secrets.iter().filter(|s| s.retires_at.is_none_or(|t| t > now)).collect();
-        valid.sort_by_key(|s| std::cmp::Reverse(s.generation));
-        valid
-            .into_iter()
-            .map(|s| {
-                let text = keyring
-                    .open(&s.sealed, self.id.as_str(), &secret_field(s.generation))
-                    .map_err(|e| anyhow::anyhow!("opening a signing secret of {}: {e}", self.id))?;
-                SigningSecret::parse(&String::from_utf8_lossy(&text)).map_err(|e| anyhow::anyhow!("stored secret: {e}"))
-            })
-            .collect()
-    }
-
-    /// Until when a rotated-out secret still signs, if one does at `now`.
-    pub fn previous_secret_valid_until(&self, now: Timestamp) -> Option<Timestamp> {
-        self.secrets.iter().filter_map(|s| s.retires_at).filter(|t| *t > now).max()
-    }
-
-    fn current_generation(&self) -> u32 {
-        self.secrets.iter().map(|s| s.generation).max().unwrap_or(0)
-    }
-}
-
-fn secret_field(generation: u32) -> String {
-    format!("signing-secret/{generation}")
-}
-
-fn seal_secret(
-    keyring: &Keyring,
-    id: &SubscriptionId,
-    generation: u32,
-    ctx_random: &dyn shared::random::Random,
-) -> (StoredSecret, SigningSecret) {
-    let secret = SigningSecret::generate(ctx_random);
-    let sealed = keyring.seal(secret.expose().as_bytes(), id.as_str(), &secret_field(generation), ctx_random);
-    (StoredSecret { generation, sealed, retires_at: None }, secret)
 }
 
 /// A new subscription, as an admin sends it.
@@ -304,7 +252,7 @@ pub fn create<S: KeyValue, O>(
     let description = check_description(&form.description)?;
     let now = ctx.clock.now();
     let id = SubscriptionId::generate(ctx.random);
-    let (stored, secret) = seal_secret(&ctx.config.keyring, &id, 1, ctx.random);
+    let (stored, secret) = secrets::seal_secret(&ctx.config.keyring, &id, 1, ctx.random);
     let slot = index().reserve(ctx.store)?;
     let subscription = Subscription {
         id: id.clone(),
@@ -428,36 +376,6 @@ pub fn update<S: KeyValue, O>(
         })
         .map_err(Problem::from)?;
     Ok(doc)
-}
-
-/// Makes a new secret; the previous ones keep signing for [`ROTATION_OVERLAP`].
-pub fn rotate_secret<S: KeyValue, O>(
-    ctx: &Ctx<'_, S, O>,
-    who: &Principal,
-    id: &SubscriptionId,
-) -> Result<(Versioned<Subscription>, SigningSecret, Timestamp), Problem> {
-    let now = ctx.clock.now();
-    let retires_at = now + ROTATION_OVERLAP;
-    // The secret is made outside the closure: a retried closure must not make another.
-    let current = load_visible(ctx.store, who, id)?;
-    let mut made: Option<(StoredSecret, SigningSecret)> = None;
-    let (doc, ()) = versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, _| {
-        let generation = sub.current_generation().max(current.data.current_generation()) + 1;
-        if made.as_ref().is_none_or(|(s, _)| s.generation != generation) {
-            made = Some(seal_secret(&ctx.config.keyring, id, generation, ctx.random));
-        }
-        let (stored, _) = made.clone().expect("made above");
-        sub.secrets.retain(|s| s.retires_at.is_none_or(|t| t > now));
-        for s in sub.secrets.iter_mut().filter(|s| s.retires_at.is_none()) {
-            s.retires_at = Some(retires_at);
-        }
-        sub.secrets.push(stored);
-        sub.updated_at = now;
-        Ok(Change::Write(()))
-    })
-    .map_err(Problem::from)?;
-    let (_, secret) = made.expect("the update ran");
-    Ok((doc, secret, retires_at))
 }
 
 /// Removes a subscription `who` may manage. Its pending messages fail at their next

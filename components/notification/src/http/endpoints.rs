@@ -8,8 +8,10 @@
 
 use crate::context::{Ctx, COMPONENT};
 use crate::core::delivery;
+use crate::core::first_attempts;
 use crate::core::outbox::{self, Message};
 use crate::core::recovery;
+use crate::core::secrets;
 use crate::core::subscription::{self, NewSubscription, SubscriptionPatch};
 use crate::core::sweep;
 use crate::http::forms::{MessageQuery, RecoverForm};
@@ -35,7 +37,7 @@ pub fn internal_event<S: KeyValue, O: Outbound>(
     internal(ctx, req)?;
     let event: CaseEvent = web::read_json(req)?;
     let accepted = outbox::accept_event(ctx, &event)?;
-    let messages = delivery::first_attempts(ctx, &accepted)
+    let messages = first_attempts::first_attempts(ctx, &accepted)
         .into_iter()
         .map(|(id, first_attempt)| FirstAttemptView { id, first_attempt })
         .collect();
@@ -142,7 +144,7 @@ pub fn rotate_secret<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     let who = admin(ctx, req)?;
-    let (doc, secret, until) = subscription::rotate_secret(ctx, &who, &subscription_id(params)?)?;
+    let (doc, secret, until) = secrets::rotate_secret(ctx, &who, &subscription_id(params)?)?;
     let body =
         RotatedSecret { subscription_id: &doc.data.id, secret: secret.expose(), previous_secret_valid_until: until };
     Ok(web::no_store(web::json_with_etag(200, &body, doc.version)))

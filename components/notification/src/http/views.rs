@@ -1,6 +1,7 @@
 //! What notification answers, as typed bodies.
 
-use crate::core::delivery::{Answer, Attempt, FirstAttempt};
+use crate::core::delivery::{Answer, Attempt};
+use crate::core::first_attempts::FirstAttempt;
 use crate::core::outbox::{Message, MessageStatus};
 use crate::core::subscription::{DisabledReason, Owner, Subscription};
 use serde::Serialize;
