@@ -67,6 +67,18 @@ pub trait Service {
         clock: &dyn Clock,
     ) -> Response;
 
+    /// `GET /<component>/health` with every port and the correlation id: [`Service::health`]
+    /// unless a component's health answer must act as well as report (notification's
+    /// watchdog alarm sends webhooks, so it needs the outbound port and randomness).
+    fn health_with_ports<S: KeyValue, O: crate::outbound::Outbound>(
+        config: Result<&Self::Config, &ConfigError>,
+        open_store: impl FnOnce() -> Result<S, StoreError>,
+        ports: &Ports<'_, O>,
+        _correlation_id: &str,
+    ) -> Response {
+        Self::health(config, open_store, ports.clock)
+    }
+
     /// Answers that need neither configuration nor store (static pages), if `endpoint`
     /// is one of them.
     fn without_store(_endpoint: Self::Endpoint, _req: &Request, _random: &dyn Random) -> Option<Response> {
@@ -104,7 +116,7 @@ pub fn handle<V: Service, S: KeyValue, O: crate::outbound::Outbound>(
         let (endpoint, params) = web::route(V::ROUTES, req.method(), req.uri().path())?;
         let config = V::config(ports.variables);
         if endpoint == V::HEALTH {
-            return Ok(V::health(config.as_ref(), open_store, ports.clock));
+            return Ok(V::health_with_ports(config.as_ref(), open_store, &ports, correlation_id));
         }
         if let Some(response) = V::without_store(endpoint, &req, ports.random) {
             return Ok(response);

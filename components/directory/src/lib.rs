@@ -4,26 +4,21 @@
 //! read of them audited); staff search and match; triage asks
 //! for ranked candidates per need and tells the directory when a member takes on or
 //! finishes a case, so nobody is given more cases than they can carry.
+//!
+//! Layout, as in every component: [`routes`] (the route table and dispatch),
+//! [`context`] (what a request is served with), [`config`], [`http`] (the edge: one
+//! handler per endpoint, forms and views) and [`core`] (the register, index lists,
+//! matching, loads and audit, over the store).
 
 pub mod config;
-pub mod contact_audit;
-pub mod index;
-pub mod load;
-pub mod matching;
-pub mod member;
-pub mod record;
-pub mod registry;
+pub mod context;
+pub mod core;
+pub mod http;
 pub mod routes;
 
-/// The Spin entry point: the Spin adapters around the pure router.
+/// The Spin entry point.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-fn handle(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
-    use shared::spin::{SpinStore, SpinVariables};
-    let ports = routes::Ports {
-        clock: &shared::clock::SystemClock,
-        random: &shared::random::SystemRandom,
-        variables: &SpinVariables,
-    };
-    routes::handle(req, SpinStore::open_default, ports)
+fn handle(req: ::http::Request<Vec<u8>>) -> ::http::Response<Vec<u8>> {
+    routes::handle(req, shared::spin::SpinStore::open_default, shared::spin::ports())
 }

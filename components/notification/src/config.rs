@@ -1,6 +1,6 @@
 //! The notification component's configuration, read from Spin variables per request.
 
-use crate::url_policy::LocalHosts;
+use crate::core::url_policy::LocalHosts;
 use shared::auth::RecordMac;
 use shared::config::{days_or, number, parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;

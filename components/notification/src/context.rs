@@ -1,18 +1,10 @@
-//! What a request is served with: the store, the other ports and the configuration.
+//! What one request of notification is served with: the shared request context with
+//! notification's configuration.
 
 use crate::config::NotificationConfig;
-use shared::clock::Clock;
-use shared::random::Random;
 
-/// The ports and configuration one request works with.
-pub struct Ctx<'a, S, O> {
-    pub store: &'a S,
-    pub outbound: &'a O,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub config: &'a NotificationConfig,
-    pub correlation_id: &'a str,
-}
+/// Notification's request context.
+pub type Ctx<'a, S, O> = shared::service::Context<'a, S, O, NotificationConfig>;
 
-/// The component name in log lines.
+/// The component name in log lines and health answers.
 pub const COMPONENT: &str = "notification";

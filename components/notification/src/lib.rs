@@ -5,25 +5,21 @@
 //! "accepted"; the first attempt happens in that same request, retries follow the
 //! Standard Webhooks schedule from the sweep. Payloads carry only non-identifying
 //! case facts, signed per Standard Webhooks.
+//!
+//! Layout, as in every component: [`routes`] (the route table and dispatch),
+//! [`context`] (what a request is served with), [`config`], [`http`] (the edge: one
+//! handler per endpoint, forms and views) and [`core`] (subscriptions, outbox,
+//! delivery, sweep, recovery, retention).
 
 pub mod config;
 pub mod context;
-pub mod delivery;
-pub mod late_sweeps;
-pub mod outbox;
-pub mod payload;
-pub mod recovery;
-pub mod retention;
+pub mod core;
+pub mod http;
 pub mod routes;
-pub mod schedule;
-pub mod signing;
-pub mod subscription;
-pub mod sweep;
-pub mod url_policy;
 
-/// The Spin entry point: the Spin adapters around the pure router.
+/// The Spin entry point.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-fn handle(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+fn handle(req: ::http::Request<Vec<u8>>) -> ::http::Response<Vec<u8>> {
     routes::handle(req, shared::spin::SpinStore::open_default, shared::spin::ports())
 }

@@ -3,16 +3,19 @@
 //! Not a test of timings (nothing here asserts one); run it to print the figures:
 //! `cargo test -p directory --release --test api benchmark:: -- --ignored --nocapture`
 
-use directory::matching::{match_members, MatchRequest};
-use directory::member::{Contact, Coverage, LeaveUntil, MemberProfile, Municipality, Profile};
-use directory::record::member_key;
-use directory::registry::{Directory, MAX_IMPORT};
-use shared::clock::{Clock, ManualClock};
+use directory::config::DirectoryConfig;
+use directory::context::Ctx;
+use directory::core::matching::{match_members, Criteria};
+use directory::core::member::{Contact, Coverage, LeaveUntil, MemberProfile, Municipality, Profile};
+use directory::core::record::member_key;
+use directory::core::registry::{self, MAX_IMPORT};
+use shared::clock::ManualClock;
 use shared::crypto::Keyring;
 use shared::domain::{Expertise, Language, Organisation, RegionCode, Role, SupportNeed};
 use shared::id::MemberId;
 use shared::kv::memory::MemoryStore;
 use shared::kv::KeyValue;
+use shared::outbound::NoOutbound;
 use shared::random::{Random, SeededRandom};
 use shared::time::Timestamp;
 use std::time::Instant;
@@ -58,14 +61,26 @@ fn matching_over_ten_thousand_members() {
     let random = SeededRandom::new(2026);
     let clock = ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap());
     let keyring = Keyring::parse(&format!("k1:{}", shared::crypto::base64_encode(&[3u8; 32]))).unwrap();
-    let directory =
-        Directory { store: &store, clock: &clock, random: &random, keyring: &keyring, correlation_id: "bench" };
+    let config = DirectoryConfig {
+        keyring,
+        record_mac: shared::auth::RecordMac::parse(&shared::crypto::base64_encode(&[4u8; 32])).unwrap(),
+        internal_secret: "bench".into(),
+        admin_token: "bench".into(),
+    };
+    let ctx = Ctx {
+        store: &store,
+        outbound: &NoOutbound,
+        clock: &clock,
+        random: &random,
+        config: &config,
+        correlation_id: "bench",
+    };
 
     let loading = Instant::now();
     let mut ids: Vec<MemberId> = Vec::new();
     let profiles: Vec<MemberProfile> = (0..MEMBERS).map(|i| member(&random, i)).collect();
     for batch in profiles.chunks(MAX_IMPORT) {
-        ids.extend(directory.import(batch.iter().map(|p| (None, p.clone())).collect()).unwrap());
+        ids.extend(registry::import(&ctx, batch.iter().map(|p| (None, p.clone())).collect()).unwrap());
     }
     let load_time = loading.elapsed();
 
@@ -97,7 +112,7 @@ fn matching_over_ten_thousand_members() {
         let mut candidates = 0usize;
         let started = Instant::now();
         for i in 0..MATCHES {
-            let request = MatchRequest {
+            let request = Criteria {
                 role: pick(&random, Role::ALL),
                 region: RegionCode::ALL[i % 25],
                 municipality: Municipality::parse(&format!("Gemeente {}", i % 340)).unwrap(),
@@ -105,7 +120,7 @@ fn matching_over_ten_thousand_members() {
                 language: Language::Dutch,
                 limit: 5,
             };
-            let result = match_members(&store, &request, clock.now()).unwrap();
+            let result = match_members(&ctx, &request).unwrap().matches;
             candidates += result.iter().map(|n| n.candidates.len()).sum::<usize>();
         }
         let per_match_ns = started.elapsed().as_nanos() as f64 / MATCHES as f64;

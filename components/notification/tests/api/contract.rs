@@ -100,3 +100,35 @@ fn every_answer_fits_openapi() {
     );
     check(&h, "DELETE", "/notification/subscriptions/{subscription_id}", &sub, None);
 }
+
+/// The message list pages like every listing: `cursor` in, `next_cursor` out, newest
+/// first, no message twice, and a cursor we did not send is refused naming it.
+#[test]
+fn messages_page_with_cursor_and_next_cursor() {
+    let h = Harness::new();
+    let (id, _) = h.subscribe(json!({}));
+    let mut sent = Vec::new();
+    for seed in 1..=3 {
+        let (status, accepted) = h.post_event(&p1(seed));
+        assert_eq!(status, 202, "{accepted}");
+        sent.push(accepted["messages"][0]["id"].as_str().unwrap().to_string());
+    }
+    let list = format!("/notification/subscriptions/{id}/messages");
+    let mut seen = Vec::new();
+    let mut query = "?limit=2".to_string();
+    loop {
+        let (status, page) = h.admin("GET", &format!("{list}{query}"), None);
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    sent.reverse();
+    assert_eq!(seen, sent, "newest first, each once");
+    for bad in ["?cursor=soon", "?cursor=0", "?before=2"] {
+        let (status, problem) = h.admin("GET", &format!("{list}{bad}"), None);
+        assert_eq!((status, problem["field"].as_str()), (400, Some(bad[1..].split('=').next().unwrap())), "{bad}");
+    }
+}

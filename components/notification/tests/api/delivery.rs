@@ -169,7 +169,7 @@ fn rotation_signs_with_both_secrets_for_a_day() {
     let (id, old) = h.subscribe(json!({}));
     let (status, v) = h.admin("POST", &format!("/notification/subscriptions/{id}/rotate-secret"), None);
     assert_eq!(status, 200, "{v}");
-    let new = notification::signing::SigningSecret::parse(v["secret"].as_str().unwrap()).unwrap();
+    let new = notification::core::signing::SigningSecret::parse(v["secret"].as_str().unwrap()).unwrap();
     h.post_event(&p1(7));
     let got = h.received();
     assert_eq!(got[0].signature.split(' ').count(), 2);

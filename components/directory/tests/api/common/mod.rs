@@ -2,13 +2,15 @@
 //! Every response is checked against `openapi.yaml`.
 #![allow(dead_code)]
 
-use directory::routes::{handle, Ports, ROUTES};
+use directory::routes::{handle, ROUTES};
 use serde_json::{json, Value};
 use shared::clock::ManualClock;
 use shared::config::MapVariables;
 use shared::kv::memory::{CasMode, MemoryStore};
+use shared::outbound::NoOutbound;
 use shared::random::SeededRandom;
 use shared::time::Timestamp;
+use shared::web::Ports;
 
 pub const ADMIN: &str = "admin-token-for-tests-0123456789abcdef";
 pub const INTERNAL: &str = "internal-secret-for-tests-0123456789";
@@ -75,7 +77,7 @@ impl Harness {
             }
             None => Vec::new(),
         };
-        let ports = Ports { clock: &self.clock, random: &self.random, variables: &self.vars };
+        let ports = Ports { outbound: &NoOutbound, clock: &self.clock, random: &self.random, variables: &self.vars };
         let response = handle(builder.body(bytes).unwrap(), || Ok(&self.store), ports);
         let status = response.status().as_u16();
         let template = ROUTES

@@ -2,8 +2,8 @@
 //! seeded randomness and a scripted webhook receiver.
 #![allow(dead_code)]
 
-use notification::routes::{self, Ports};
-use notification::signing::{verify, SigningSecret};
+use notification::core::signing::{verify, SigningSecret};
+use notification::routes;
 use serde_json::{json, Value};
 use shared::clock::ManualClock;
 use shared::config::MapVariables;
@@ -15,6 +15,7 @@ use shared::kv::memory::{CasMode, MemoryStore};
 use shared::outbound::{FakeOutbound, OutboundError};
 use shared::random::SeededRandom;
 use shared::time::{Duration, Timestamp};
+use shared::web::Ports;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 

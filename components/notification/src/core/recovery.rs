@@ -2,9 +2,9 @@
 //! subscription in a time window (after an outage, once the endpoint works again).
 
 use crate::context::Ctx;
-use crate::delivery::{self, Attempt, Tried, Trigger};
-use crate::outbox::{self, attempts_log, Message, MessageRef, MessageStatus};
-use crate::subscription;
+use crate::core::delivery::{self, Attempt, Tried, Trigger};
+use crate::core::outbox::{self, attempts_log, Message, MessageRef, MessageStatus};
+use crate::core::subscription;
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::to_json;
 use shared::kv::versioned::{self, Change, Versioned};
@@ -88,18 +88,20 @@ pub fn recover<S: KeyValue, O>(
     Ok(recovered)
 }
 
-/// A page of a subscription's messages, newest first, optionally of one status.
+/// A page of a subscription's messages, newest first, optionally of one status: those
+/// in slots before `cursor` (the `next_cursor` of the page before), and the cursor of
+/// the next page if more may follow.
 pub fn list<S: KeyValue>(
     store: &S,
     sub: &SubscriptionId,
     status: Option<MessageStatus>,
-    before: Option<u64>,
+    cursor: Option<u64>,
     limit: usize,
 ) -> Result<(Vec<Message>, Option<u64>), Problem> {
     subscription::load(store, sub)?.ok_or_else(Problem::not_found)?;
     let log = subscription::messages_log(sub);
     let last = log.last_slot(store)?;
-    let mut to = before.map(|b| b.saturating_sub(1)).unwrap_or(last).min(last);
+    let mut to = cursor.map(|c| c.saturating_sub(1)).unwrap_or(last).min(last);
     let mut found = Vec::new();
     while to > 0 {
         let from = to.saturating_sub(99).max(1);

@@ -14,11 +14,12 @@
 //! Tiers are read one at a time, and the next only when the earlier ones did not
 //! yield `limit` candidates: a match reads a few index lists, never every member.
 
-use crate::index::{listed, Area, Bucket, Lane};
-use crate::member::{Municipality, Profile};
-use crate::record::{Availability, Load, MemberRecord};
-use crate::registry::read_members;
-use serde::{Deserialize, Serialize};
+use crate::context::Ctx;
+use crate::core::index::{listed, Area, Bucket, Lane};
+use crate::core::member::{Municipality, Profile};
+use crate::core::record::{Availability, Load, MemberRecord};
+use crate::core::registry::read_members;
+use shared::calls::{Candidate, MatchAnswer, MatchRequest, NeedMatches};
 use shared::domain::{Expertise, Language, RegionCode, Role, SupportNeed};
 use shared::id::MemberId;
 use shared::kv::{KeyValue, StoreError};
@@ -38,22 +39,9 @@ const SAME_ROLE: f64 = 20.0;
 const SPEAKS_LANGUAGE: f64 = 15.0;
 const SPARE_CAPACITY: f64 = 10.0;
 
-/// The body of a match request, as sent.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatchForm {
-    pub role: Role,
-    pub region: RegionCode,
-    pub municipality: String,
-    pub needs: Vec<SupportNeed>,
-    pub language: Language,
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
-/// A parsed match request.
+/// What a match request asks, parsed: the criteria every candidate is held to.
 #[derive(Debug, Clone)]
-pub struct MatchRequest {
+pub struct Criteria {
     pub role: Role,
     pub region: RegionCode,
     /// Personal-ish: used for the conflict-of-interest rule, never logged.
@@ -63,9 +51,9 @@ pub struct MatchRequest {
     pub limit: usize,
 }
 
-impl MatchRequest {
-    /// Parses a form: 422 naming the field at fault.
-    pub fn parse(form: MatchForm) -> Result<Self, Problem> {
+impl Criteria {
+    /// Parses a request: 422 naming the field at fault.
+    pub fn parse(form: MatchRequest) -> Result<Self, Problem> {
         let municipality =
             Municipality::parse(&form.municipality).map_err(|e| Problem::invalid_field("/municipality", e))?;
         let limit = match form.limit {
@@ -79,7 +67,7 @@ impl MatchRequest {
                 needs.push(need);
             }
         }
-        Ok(MatchRequest { role: form.role, region: form.region, municipality, needs, language: form.language, limit })
+        Ok(Criteria { role: form.role, region: form.region, municipality, needs, language: form.language, limit })
     }
 }
 
@@ -118,23 +106,6 @@ impl Tier {
     }
 }
 
-/// One proposed member.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Candidate {
-    pub member_id: MemberId,
-    pub name: String,
-    pub kind: &'static str,
-    pub score: f64,
-    pub reasons: Vec<String>,
-}
-
-/// The ranked candidates for one need.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NeedMatches {
-    pub need: SupportNeed,
-    pub candidates: Vec<Candidate>,
-}
-
 /// Scores `member` for `need` in `lane` at `tier`, or `None` if a rule excludes them.
 pub fn evaluate(
     member: &MemberRecord,
@@ -142,7 +113,7 @@ pub fn evaluate(
     tier: Tier,
     lane: Lane,
     need: SupportNeed,
-    request: &MatchRequest,
+    request: &Criteria,
     now: Timestamp,
 ) -> Option<Candidate> {
     if !lane.holds(&member.profile) || member.availability(now) != Availability::Available {
@@ -196,7 +167,7 @@ pub fn evaluate(
     Some(Candidate {
         member_id: member.id.clone(),
         name: member.name.clone(),
-        kind: member.kind().as_str(),
+        kind: member.kind().as_str().to_string(),
         score: (score * 100.0).round() / 100.0,
         reasons,
     })
@@ -208,11 +179,8 @@ pub fn rank(candidates: &mut [Candidate]) {
 }
 
 /// Finds and ranks candidates for every need of `request`, tier by tier.
-pub fn match_members<S: KeyValue>(
-    store: &S,
-    request: &MatchRequest,
-    now: Timestamp,
-) -> Result<Vec<NeedMatches>, StoreError> {
+pub fn match_members<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, request: &Criteria) -> Result<MatchAnswer, StoreError> {
+    let (store, now) = (ctx.store, ctx.now());
     let lanes: BTreeSet<Lane> = request.needs.iter().map(|n| lane_for(*n)).collect();
     let mut per_need: BTreeMap<SupportNeed, Vec<Candidate>> = BTreeMap::new();
     // Members already read, and per lane the members already placed at a closer tier.
@@ -253,7 +221,7 @@ pub fn match_members<S: KeyValue>(
             }
         }
     }
-    Ok(request
+    let matches = request
         .needs
         .iter()
         .map(|need| {
@@ -262,5 +230,6 @@ pub fn match_members<S: KeyValue>(
             candidates.truncate(request.limit);
             NeedMatches { need: *need, candidates }
         })
-        .collect())
+        .collect();
+    Ok(MatchAnswer { matches })
 }

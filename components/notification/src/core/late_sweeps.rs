@@ -5,10 +5,10 @@
 //! included: the first attempt of each webhook happens right here.
 
 use crate::context::{Ctx, COMPONENT};
-use crate::delivery::{self, Trigger};
-use crate::outbox;
-use crate::payload::{SweepLateData, Webhook, SWEEP_LATE_TYPE};
-use crate::subscription::{self, Subscription};
+use crate::core::delivery::{self, Trigger};
+use crate::core::outbox;
+use crate::core::payload::{SweepLateData, Webhook, SWEEP_LATE_TYPE};
+use crate::core::subscription::{self, Subscription};
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
 use shared::watchdog;

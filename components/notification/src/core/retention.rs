@@ -16,8 +16,10 @@
 //! its claim; then the entry. Every step is idempotent, so two sweeps at once are safe.
 
 use crate::context::Ctx;
-use crate::outbox::{self, attempts_log, event_claim_key, event_key, outbox, EventRecord, Message, MessageStatus};
-use crate::subscription;
+use crate::core::outbox::{
+    self, attempts_log, event_claim_key, event_key, outbox, EventRecord, Message, MessageStatus,
+};
+use crate::core::subscription;
 use serde::{Deserialize, Serialize};
 use shared::id::{EventId, MessageId};
 use shared::kv::expiry::DueList;

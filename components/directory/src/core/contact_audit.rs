@@ -9,6 +9,7 @@
 //! Reading an audit log is itself audited (issue 13, point 4): every read of this log,
 //! and of that record of reads, first appends a [`LogRead`] to `dir/audit/log-reads`.
 
+use crate::context::Ctx;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
@@ -19,36 +20,18 @@ use shared::kv::{to_json, KeyValue};
 use shared::problem::{Problem, ProblemKind};
 use shared::time::Timestamp;
 
-/// Why a member's contact details are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadReason {
-    /// To bring the member in on a case (`case_id` is required).
-    CaseContact,
-    /// To keep the member's record right (availability, capacity, details).
-    NetworkMaintenance,
-    /// The member asked: to be called back, or to see what we hold.
-    MemberRequest,
-}
-
-impl ReadReason {
-    /// Every reason.
-    pub const ALL: [ReadReason; 3] =
-        [ReadReason::CaseContact, ReadReason::NetworkMaintenance, ReadReason::MemberRequest];
-
-    /// The wire word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadReason::CaseContact => "case_contact",
-            ReadReason::NetworkMaintenance => "network_maintenance",
-            ReadReason::MemberRequest => "member_request",
-        }
+shared::wire_enum!(
+    /// Why a member's contact details are read.
+    ReadReason {
+        /// To bring the member in on a case (`case_id` is required).
+        CaseContact => "case_contact",
+        /// To keep the member's record right (availability, capacity, details).
+        NetworkMaintenance => "network_maintenance",
+        /// The member asked: to be called back, or to see what we hold.
+        MemberRequest => "member_request",
     }
+);
 
-    fn parse(text: &str) -> Option<ReadReason> {
-        Self::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-}
 /// Most entries on one page of the log.
 pub const MAX_PAGE: usize = 100;
 
@@ -60,24 +43,9 @@ pub struct Purpose {
 }
 
 impl Purpose {
-    /// Parses the query of a member read: `reason` (required, one of [`ReadReason`]) and
-    /// `case_id` (required with `case_contact`, else optional). Refused before anything
-    /// is read or written.
-    pub fn parse(pairs: Vec<(String, String)>) -> Result<Purpose, Problem> {
-        let (mut reason, mut case_id) = (None, None);
-        for (name, value) in pairs {
-            let bad = |detail: &str| Problem::new(ProblemKind::InvalidParameter, detail).at(name.clone());
-            match name.as_str() {
-                "reason" => {
-                    let allowed = ReadReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-                    reason = Some(
-                        ReadReason::parse(value.trim()).ok_or_else(|| bad(&format!("must be one of: {allowed}")))?,
-                    );
-                }
-                "case_id" => case_id = Some(CaseId::parse(&value).map_err(|_| bad("must be a case id (case_…)"))?),
-                _ => return Err(bad("unknown parameter; use reason, case_id")),
-            }
-        }
+    /// A purpose: `case_id` is required with `case_contact`, else optional. Refused
+    /// (400 naming the parameter) before anything is read or written.
+    pub fn new(reason: Option<ReadReason>, case_id: Option<CaseId>) -> Result<Purpose, Problem> {
         let reason = reason.ok_or_else(|| {
             Problem::new(ProblemKind::InvalidParameter, "say why you read this member's contact details").at("reason")
         })?;
@@ -119,15 +87,15 @@ impl ContactRead {
     }
 }
 
-/// Which audit log of the directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditLog {
-    /// Contact reads: `dir/audit/contact/n` and `dir/audit/contact/s/<slot>`.
-    ContactReads,
-    /// Reads of the audit logs: `dir/audit/log-reads/…`.
-    LogReads,
-}
+shared::wire_enum!(
+    /// Which audit log of the directory.
+    AuditLog {
+        /// Contact reads: `dir/audit/contact/n` and `dir/audit/contact/s/<slot>`.
+        ContactReads => "contact_reads",
+        /// Reads of the audit logs: `dir/audit/log-reads/…`.
+        LogReads => "log_reads",
+    }
+);
 
 impl AuditLog {
     fn slots(self) -> SlotLog {
@@ -166,39 +134,39 @@ impl LogRead {
     }
 }
 
-fn append<S: KeyValue, T: Serialize>(store: &S, log: AuditLog, entry: &T) -> Result<(), Problem> {
+fn append<S: KeyValue, O, T: Serialize>(ctx: &Ctx<'_, S, O>, log: AuditLog, entry: &T) -> Result<(), Problem> {
     let log = log.slots();
-    let slot = log.reserve(store)?;
-    store.set(&log.key(slot), &to_json(entry))?;
+    let slot = log.reserve(ctx.store)?;
+    ctx.store.set(&log.key(slot), &to_json(entry))?;
     Ok(())
 }
 
 /// Appends `entry`. An error means the contact details must not be answered.
-pub fn record<S: KeyValue>(store: &S, entry: &ContactRead) -> Result<(), Problem> {
-    append(store, AuditLog::ContactReads, entry)
+pub fn record<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, entry: &ContactRead) -> Result<(), Problem> {
+    append(ctx, AuditLog::ContactReads, entry)
 }
 
 /// Appends a read of an audit log. An error means the log must not be answered.
-pub fn record_log_read<S: KeyValue>(store: &S, entry: &LogRead) -> Result<(), Problem> {
-    append(store, AuditLog::LogReads, entry)
+pub fn record_log_read<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, entry: &LogRead) -> Result<(), Problem> {
+    append(ctx, AuditLog::LogReads, entry)
 }
 
-/// A page of an audit log, as answered.
-#[derive(Debug, Clone, Serialize)]
+/// A page of an audit log.
+#[derive(Debug, Clone)]
 pub struct Page<T> {
     pub entries: Vec<T>,
-    /// Pass as `cursor` for the next page; `None` at the end.
-    pub next_cursor: Option<String>,
+    /// The slot to continue after; `None` at the end.
+    pub next_cursor: Option<u64>,
 }
 
 /// A page of `log`, oldest first, after slot `cursor`, with the next cursor if more follow.
-pub fn page<S: KeyValue, T: DeserializeOwned>(
-    store: &S,
+pub fn page<S: KeyValue, O, T: DeserializeOwned>(
+    ctx: &Ctx<'_, S, O>,
     log: AuditLog,
     cursor: u64,
     limit: usize,
 ) -> Result<Page<T>, Problem> {
-    let log = log.slots();
+    let (store, log) = (ctx.store, log.slots());
     let last = log.last_slot(store)?;
     let end = last.min(cursor.saturating_add(limit as u64));
     let mut entries = Vec::new();
@@ -207,39 +175,5 @@ pub fn page<S: KeyValue, T: DeserializeOwned>(
         // written entry that does not decode is a fault the operator must see.
         entries.push(serde_json::from_slice(&bytes).map_err(|e| Problem::internal(e.into()))?);
     }
-    Ok(Page { entries, next_cursor: (end < last).then(|| end.to_string()) })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[test]
-    fn a_read_without_a_reason_is_refused_naming_the_field() {
-        let p = Purpose::parse(pairs(&[])).unwrap_err();
-        assert_eq!((p.kind.status(), p.field.as_deref()), (400, Some("reason")));
-        let p = Purpose::parse(pairs(&[("reason", "  ")])).unwrap_err();
-        assert_eq!(p.field.as_deref(), Some("reason"));
-        // Free text is refused: it could name a reporter, in a URL and in the clear.
-        let p = Purpose::parse(pairs(&[("reason", "call Jan de Vries back")])).unwrap_err();
-        assert_eq!(p.field.as_deref(), Some("reason"));
-        let p = Purpose::parse(pairs(&[("reason", "case_contact")])).unwrap_err();
-        assert_eq!(p.field.as_deref(), Some("case_id"), "a case contact names its case");
-    }
-
-    #[test]
-    fn a_case_id_is_parsed_and_unknown_parameters_refused() {
-        let case = format!("case_{:026}", 1);
-        let ok = Purpose::parse(pairs(&[("reason", "case_contact"), ("case_id", &case)])).unwrap();
-        assert_eq!((ok.reason, ok.case_id.unwrap().to_string()), (ReadReason::CaseContact, case));
-        assert_eq!(
-            Purpose::parse(pairs(&[("reason", "member_request"), ("case_id", "nope")])).unwrap_err().field.as_deref(),
-            Some("case_id")
-        );
-        assert!(Purpose::parse(pairs(&[("reason", "network_maintenance"), ("why", "y")])).is_err());
-    }
+    Ok(Page { entries, next_cursor: (end < last).then_some(end) })
 }

@@ -12,8 +12,8 @@
 //! member document claims the new coverage, and removes old ones after: no reader can
 //! miss a member, and a left-over entry costs a key read, never a wrong match.
 
-use crate::member::{Coverage, Profile};
-use crate::record::MemberRecord;
+use crate::core::member::{Coverage, Profile};
+use crate::core::record::MemberRecord;
 use shared::domain::{Expertise, RegionCode};
 use shared::id::MemberId;
 use shared::kv::slots::SlotLog;

@@ -11,15 +11,15 @@
 //! belongs to the programme ([`Owner`]). Admins reach only what their organisation
 //! owns, programme admins everything; anything else is 404, so existence is not told.
 //!
-//! Secrets are stored sealed with the keyring, bound to the subscription id and the
-//! secret's generation, and shown in clear only in the create and rotate responses.
+//! Its signing secrets, sealed at rest and rotated with an overlap, are
+//! [`crate::core::secrets`].
 
 use crate::context::Ctx;
-use crate::signing::SigningSecret;
-use crate::url_policy;
+use crate::core::secrets::{self, StoredSecret};
+use crate::core::signing::SigningSecret;
+use crate::core::url_policy;
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::auth::Principal;
-use shared::crypto::{Keyring, Sealed};
 use shared::domain::{Organisation, Priority, RegionCode};
 use shared::events::{CaseEvent, EventType};
 use shared::id::SubscriptionId;
@@ -27,10 +27,8 @@ use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, Versioned};
 use shared::kv::{to_json, KeyValue, StoreError};
 use shared::problem::Problem;
-use shared::time::{Duration, Timestamp};
-
-/// How long a rotated-out secret keeps signing alongside the new one.
-pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
+use shared::text::Paragraphs;
+use shared::time::Timestamp;
 
 /// Longest description.
 pub const MAX_DESCRIPTION: usize = 500;
@@ -50,26 +48,17 @@ pub fn messages_log(id: &SubscriptionId) -> SlotLog {
     SlotLog::new(format!("ntf/sub/{id}/msgs"))
 }
 
-/// Why a subscription is disabled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DisabledReason {
-    /// An admin disabled it.
-    Admin,
-    /// The receiver answered 410 Gone.
-    Gone,
-    /// The endpoint failed for five days.
-    Failing,
-}
-
-/// A signing secret as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredSecret {
-    pub generation: u32,
-    pub sealed: Sealed,
-    /// When a rotated-out secret stops signing; `None` for the current one.
-    pub retires_at: Option<Timestamp>,
-}
+shared::wire_enum!(
+    /// Why a subscription is disabled.
+    DisabledReason {
+        /// An admin disabled it.
+        Admin => "admin",
+        /// The receiver answered 410 Gone.
+        Gone => "gone",
+        /// The endpoint failed for five days.
+        Failing => "failing",
+    }
+);
 
 /// Who a subscription belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,41 +151,6 @@ impl Subscription {
             && (self.regions.is_empty() || self.regions.contains(&d.region))
             && self.min_priority.is_none_or(|min| d.priority.is_some_and(|p| p.at_least(min)))
     }
-
-    /// The secrets that sign at `now`, newest first.
-    pub fn signing_secrets(&self, keyring: &Keyring, now: Timestamp) -> Result<Vec<SigningSecret>, anyhow::Error> {
-        let mut valid: Vec<&StoredSecret> =
-            self.secrets.iter().filter(|s| s.retires_at.is_none_or(|t| t > now)).collect();
-        valid.sort_by_key(|s| std::cmp::Reverse(s.generation));
-        valid
-            .into_iter()
-            .map(|s| {
-                let text = keyring
-                    .open(&s.sealed, self.id.as_str(), &secret_field(s.generation))
-                    .map_err(|e| anyhow::anyhow!("opening a signing secret of {}: {e}", self.id))?;
-                SigningSecret::parse(&String::from_utf8_lossy(&text)).map_err(|e| anyhow::anyhow!("stored secret: {e}"))
-            })
-            .collect()
-    }
-
-    fn current_generation(&self) -> u32 {
-        self.secrets.iter().map(|s| s.generation).max().unwrap_or(0)
-    }
-}
-
-fn secret_field(generation: u32) -> String {
-    format!("signing-secret/{generation}")
-}
-
-fn seal_secret(
-    keyring: &Keyring,
-    id: &SubscriptionId,
-    generation: u32,
-    ctx_random: &dyn shared::random::Random,
-) -> (StoredSecret, SigningSecret) {
-    let secret = SigningSecret::generate(ctx_random);
-    let sealed = keyring.seal(secret.expose().as_bytes(), id.as_str(), &secret_field(generation), ctx_random);
-    (StoredSecret { generation, sealed, retires_at: None }, secret)
 }
 
 /// A new subscription, as an admin sends it.
@@ -250,11 +204,11 @@ fn check_url(url: &str, config: &crate::config::NotificationConfig) -> Result<St
     Ok(url.trim().to_string())
 }
 
+/// A description: up to [`MAX_DESCRIPTION`] characters, may be empty, may span lines.
 fn check_description(text: &str) -> Result<String, Problem> {
-    if text.chars().count() > MAX_DESCRIPTION {
-        return Err(Problem::invalid_field("/description", format!("must be at most {MAX_DESCRIPTION} characters")));
-    }
-    Ok(text.trim().to_string())
+    Paragraphs::<MAX_DESCRIPTION>::parse_between(text, 0)
+        .map(Paragraphs::into_inner)
+        .map_err(|e| Problem::invalid_field("/description", e))
 }
 
 fn dedup<T: Ord + Copy>(mut items: Vec<T>) -> Vec<T> {
@@ -298,7 +252,7 @@ pub fn create<S: KeyValue, O>(
     let description = check_description(&form.description)?;
     let now = ctx.clock.now();
     let id = SubscriptionId::generate(ctx.random);
-    let (stored, secret) = seal_secret(&ctx.config.keyring, &id, 1, ctx.random);
+    let (stored, secret) = secrets::seal_secret(&ctx.config.keyring, &id, 1, ctx.random);
     let slot = index().reserve(ctx.store)?;
     let subscription = Subscription {
         id: id.clone(),
@@ -424,66 +378,10 @@ pub fn update<S: KeyValue, O>(
     Ok(doc)
 }
 
-/// Makes a new secret; the previous ones keep signing for [`ROTATION_OVERLAP`].
-pub fn rotate_secret<S: KeyValue, O>(
-    ctx: &Ctx<'_, S, O>,
-    who: &Principal,
-    id: &SubscriptionId,
-) -> Result<(Versioned<Subscription>, SigningSecret, Timestamp), Problem> {
-    let now = ctx.clock.now();
-    let retires_at = now + ROTATION_OVERLAP;
-    // The secret is made outside the closure: a retried closure must not make another.
-    let current = load_visible(ctx.store, who, id)?;
-    let mut made: Option<(StoredSecret, SigningSecret)> = None;
-    let (doc, ()) = versioned::update(ctx.store, &subscription_key(id), ctx.random, |sub: &mut Subscription, _| {
-        let generation = sub.current_generation().max(current.data.current_generation()) + 1;
-        if made.as_ref().is_none_or(|(s, _)| s.generation != generation) {
-            made = Some(seal_secret(&ctx.config.keyring, id, generation, ctx.random));
-        }
-        let (stored, _) = made.clone().expect("made above");
-        sub.secrets.retain(|s| s.retires_at.is_none_or(|t| t > now));
-        for s in sub.secrets.iter_mut().filter(|s| s.retires_at.is_none()) {
-            s.retires_at = Some(retires_at);
-        }
-        sub.secrets.push(stored);
-        sub.updated_at = now;
-        Ok(Change::Write(()))
-    })
-    .map_err(Problem::from)?;
-    let (_, secret) = made.expect("the update ran");
-    Ok((doc, secret, retires_at))
-}
-
 /// Removes a subscription `who` may manage. Its pending messages fail at their next
 /// attempt.
 pub fn delete<S: KeyValue>(store: &S, who: &Principal, id: &SubscriptionId) -> Result<(), Problem> {
     let doc = load_visible(store, who, id)?;
     store.delete_many(&[index().key(doc.data.index_slot), subscription_key(id)])?;
     Ok(())
-}
-
-/// The admin's view of a subscription: everything but the secrets.
-pub fn view(doc: &Versioned<Subscription>, now: Timestamp) -> serde_json::Value {
-    let s = &doc.data;
-    let previous_secret_valid_until = s.secrets.iter().filter_map(|x| x.retires_at).filter(|t| *t > now).max();
-    serde_json::json!({
-        "id": s.id,
-        "url": s.url,
-        "event_types": s.event_types,
-        "organisations": s.organisations,
-        "owner": match s.owner() {
-            Owner::Organisation(o) => serde_json::json!(o),
-            Owner::Programme => serde_json::json!("programme"),
-        },
-        "regions": s.regions,
-        "min_priority": s.min_priority,
-        "description": s.description,
-        "enabled": s.enabled,
-        "disabled_reason": s.disabled_reason,
-        "operator_events": s.operator_events,
-        "failing_since": s.failing_since,
-        "previous_secret_valid_until": previous_secret_valid_until,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-    })
 }

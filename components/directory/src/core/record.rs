@@ -4,12 +4,11 @@
 //! - `dir/member/<mem_id>`: the member, a `Versioned<MemberRecord>`; its version is the ETag.
 //! - `dir/load/<mem_id>`: the member's open cases, a `Versioned<Load>` of its own, so
 //!   assignments never make an admin's `If-Match` stale.
-//! - `dir/idx/...`: index lists (see [`crate::index`]).
+//! - `dir/idx/...`: index lists (see [`crate::core::index`]).
 //! - `dir/claim/<mem_id>`: claim counter for ids given in an import.
 
-use crate::member::{Contact, Coverage, LeaveUntil, MemberKind, MemberProfile, Profile};
+use crate::core::member::{Contact, Coverage, LeaveUntil, MemberKind, MemberProfile, Profile};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use shared::crypto::{FieldSealer, Keyring, Sealed};
 use shared::domain::Language;
 use shared::id::{CaseId, MemberId};
@@ -62,34 +61,14 @@ pub struct Load {
     pub open_cases: Vec<CaseId>,
 }
 
-/// Whether a member can be given work now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Availability {
-    Available,
-    OnLeave,
-    Deactivated,
-}
-
-impl Availability {
-    /// The wire word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Availability::Available => "available",
-            Availability::OnLeave => "on_leave",
-            Availability::Deactivated => "deactivated",
-        }
+shared::wire_enum!(
+    /// Whether a member can be given work now.
+    Availability {
+        Available => "available",
+        OnLeave => "on_leave",
+        Deactivated => "deactivated",
     }
-
-    /// Parses the wire word.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "available" => Ok(Availability::Available),
-            "on_leave" => Ok(Availability::OnLeave),
-            "deactivated" => Ok(Availability::Deactivated),
-            _ => Err("must be one of: available, on_leave, deactivated".into()),
-        }
-    }
-}
+);
 
 impl MemberRecord {
     /// A new record from a parsed profile, sealing the contact details.
@@ -146,38 +125,5 @@ impl MemberRecord {
         keyring
             .open_json(&self.contact, self.id.as_str(), CONTACT_FIELD)
             .map_err(|e| anyhow::anyhow!("contact details of a member do not open: {e}"))
-    }
-
-    /// What admins see; `contact` only where asked for (a single member, not lists).
-    pub fn admin_view(&self, load: &Load, now: Timestamp, contact: Option<&Contact>) -> Value {
-        let mut view = json!({
-            "id": self.id,
-            "name": self.name,
-            "kind": self.kind().as_str(),
-            "regions": self.coverage.to_wire(),
-            "languages": self.languages,
-            "capacity": self.capacity,
-            "open_cases": load.open_cases.len(),
-            "availability": self.availability(now).as_str(),
-            "on_leave_until": self.on_leave_until,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "deactivated_at": self.deactivated_at,
-        });
-        match &self.profile {
-            Profile::Peer { role, organisation, municipality } => {
-                view["role"] = json!(role);
-                view["organisation"] = json!(organisation);
-                view["municipality"] = json!(municipality.as_str());
-            }
-            Profile::Expert { expertise, specialties } => {
-                view["expertise"] = json!(expertise);
-                view["specialties"] = json!(specialties);
-            }
-        }
-        if let Some(contact) = contact {
-            view["contact"] = json!(contact);
-        }
-        view
     }
 }

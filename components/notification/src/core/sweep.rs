@@ -1,5 +1,5 @@
 //! The sweep: walks the outbox from its head and makes every due retry, then purges
-//! finished messages whose retention has ended ([`crate::retention`]).
+//! finished messages whose retention has ended ([`crate::core::retention`]).
 //!
 //! Work is found without listing keys: the outbox is a `SlotLog` of message ids and
 //! `ntf/outbox/head` remembers the first slot that may still hold work. Each slot's
@@ -10,8 +10,8 @@
 //! now is never skipped. A stale head (two sweeps writing it) only means re-reading.
 
 use crate::context::Ctx;
-use crate::delivery::{self, Outcome, Tried, Trigger};
-use crate::outbox::{self, load_many, outbox, MessageStatus, OUTBOX_HEAD_KEY};
+use crate::core::delivery::{self, Outcome, Tried, Trigger};
+use crate::core::outbox::{self, load_many, outbox, MessageStatus, OUTBOX_HEAD_KEY};
 use serde::{Deserialize, Serialize};
 use shared::id::MessageId;
 use shared::kv::{get_json, to_json, KeyValue};
@@ -132,7 +132,7 @@ pub fn sweep<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<SweepRepor
     if stored.as_ref() != Some(&next) {
         ctx.store.set(OUTBOX_HEAD_KEY, &to_json(&next))?;
     }
-    let purged = crate::retention::purge_due(ctx)?;
+    let purged = crate::core::retention::purge_due(ctx)?;
     report.purged_messages = purged.messages;
     report.purged_events = purged.events;
     Ok(report)

@@ -8,18 +8,18 @@
 //! receiver drop the repeat.
 
 use crate::context::{Ctx, COMPONENT};
-use crate::outbox::{self, attempts_log, Lease, Message, MessageStatus};
-use crate::payload::{self, EndpointDisabledData, Webhook};
-use crate::schedule::{self, Verdict};
-use crate::signing::signature_header;
-use crate::subscription::{self, DisabledReason, Subscription};
-use crate::url_policy;
+use crate::core::outbox::{self, attempts_log, Lease, Message, MessageStatus};
+use crate::core::payload::{self, EndpointDisabledData, PingData, Webhook};
+use crate::core::schedule::{self, Verdict};
+use crate::core::signing::signature_header;
+use crate::core::subscription::{self, DisabledReason, Subscription};
+use crate::core::url_policy;
 use serde::{Deserialize, Serialize};
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::versioned::{self, Change};
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
-use shared::problem::Problem;
+use shared::problem::{Problem, ProblemKind};
 use shared::time::{Duration, Timestamp};
 
 /// How much of a receiver's answer the attempt log keeps.
@@ -31,27 +31,53 @@ pub const MAX_LOGGED_ATTEMPTS: u64 = 100;
 /// The `User-Agent` of our webhooks.
 pub const USER_AGENT: &str = concat!("weerbaar-webhooks/", env!("CARGO_PKG_VERSION"));
 
-/// What started an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// In the request that brought the event.
-    First,
-    /// From the sweep.
-    Retry,
-    /// An admin's resend or recovery.
-    Resend,
-}
+shared::wire_enum!(
+    /// What started an attempt.
+    Trigger {
+        /// In the request that brought the event.
+        First => "first",
+        /// From the sweep.
+        Retry => "retry",
+        /// An admin's resend or recovery.
+        Resend => "resend",
+    }
+);
 
-/// What an attempt meant for its message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Delivered,
-    /// Failed; another attempt is scheduled.
-    Retrying,
-    /// Failed for good (retries exhausted, or 410).
-    Failed,
+shared::wire_enum!(
+    /// What an attempt meant for its message.
+    Outcome {
+        Delivered => "delivered",
+        /// Failed; another attempt is scheduled.
+        Retrying => "retrying",
+        /// Failed for good (retries exhausted, or 410).
+        Failed => "failed",
+    }
+);
+
+/// A test send to `sub`, signed like any webhook, not stored and never retried: the
+/// id it was sent with, and the receiver's answer. 409 if the URL is no longer allowed.
+pub fn ping<S, O: Outbound>(ctx: &Ctx<'_, S, O>, sub: &Subscription) -> Result<(MessageId, Answer), Problem> {
+    url_policy::check(&sub.url, &ctx.config.local_hosts)
+        .map_err(|e| Problem::new(ProblemKind::Conflict, format!("the subscription URL {e}")))?;
+    let now = ctx.clock.now();
+    let webhook_id = MessageId::generate(ctx.random);
+    let body = Webhook {
+        event_type: payload::PING_TYPE.into(),
+        timestamp: now,
+        data: PingData { subscription_id: sub.id.clone() },
+    }
+    .body();
+    let secrets = sub.signing_secrets(&ctx.config.keyring, now).map_err(Problem::internal)?;
+    let answer = send_signed(
+        ctx.outbound,
+        &sub.url,
+        &secrets,
+        webhook_id.as_str(),
+        now,
+        &body,
+        ctx.config.first_attempt_timeout,
+    );
+    Ok((webhook_id, answer))
 }
 
 /// One attempt, as logged.
@@ -92,7 +118,7 @@ pub struct Answer {
 pub fn send_signed<O: Outbound>(
     outbound: &O,
     url: &str,
-    secrets: &[crate::signing::SigningSecret],
+    secrets: &[crate::core::signing::SigningSecret],
     msg_id: &str,
     timestamp: Timestamp,
     body: &str,
@@ -272,7 +298,7 @@ fn finish<S: KeyValue, O>(
     .map_err(Problem::from)?;
     if record.outcome != Outcome::Retrying {
         // Finished now, at `now` (the time the update recorded): purge it in time.
-        crate::retention::schedule_message(ctx, id, now)?;
+        crate::core::retention::schedule_message(ctx, id, now)?;
     }
     Ok(record)
 }
@@ -290,7 +316,7 @@ fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, rea
         Ok::<_, Problem>(Change::Write(()))
     })
     .map_err(Problem::from)?;
-    crate::retention::schedule_message(ctx, id, now)?;
+    crate::core::retention::schedule_message(ctx, id, now)?;
     Ok(())
 }
 

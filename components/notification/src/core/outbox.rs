@@ -15,8 +15,8 @@
 //! ids instead of being lost behind its dedup claim.
 
 use crate::context::Ctx;
-use crate::payload;
-use crate::subscription::{self, Subscription};
+use crate::core::payload;
+use crate::core::subscription::{self, Subscription};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::events::CaseEvent;
@@ -56,17 +56,17 @@ pub fn event_claim_key(id: &EventId) -> String {
     format!("ntf/evt/{id}/claim")
 }
 
-/// Where a message is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageStatus {
-    /// Waiting for its next attempt.
-    Pending,
-    /// A receiver answered 2xx.
-    Delivered,
-    /// Retries exhausted, the endpoint gone or the subscription removed.
-    Failed,
-}
+shared::wire_enum!(
+    /// Where a message is in its life.
+    MessageStatus {
+        /// Waiting for its next attempt.
+        Pending => "pending",
+        /// A receiver answered 2xx.
+        Delivered => "delivered",
+        /// Retries exhausted, the endpoint gone or the subscription removed.
+        Failed => "failed",
+    }
+);
 
 /// A sender's exclusive right to make the next attempt, until `until`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,7 +246,7 @@ pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> R
     store.set_many(&all)?;
     if record.messages.is_empty() {
         // No message will ever finish and take the event with it.
-        crate::retention::schedule_event(ctx, &event.id, now)?;
+        crate::core::retention::schedule_event(ctx, &event.id, now)?;
     }
     Ok(Accepted { duplicate: false, messages: record.messages })
 }
@@ -281,23 +281,4 @@ pub fn load_many<S: KeyValue>(store: &S, ids: &[MessageId]) -> Result<Vec<Versio
         .flatten()
         .filter_map(|v| serde_json::from_slice::<Versioned<Message>>(&v).ok())
         .collect())
-}
-
-/// The admin's view of a message (the payload included: it holds no personal data).
-pub fn view(m: &Message) -> serde_json::Value {
-    serde_json::json!({
-        "id": m.id,
-        "subscription_id": m.subscription,
-        "event_id": m.event_id,
-        "event_type": m.event_type,
-        "status": m.status,
-        "attempts": m.attempts,
-        "created_at": m.created_at,
-        "next_attempt_at": if m.status == MessageStatus::Pending { m.next_attempt_at } else { None },
-        "last_attempt_at": m.last_attempt_at,
-        "last_status": m.last_status,
-        "last_error": m.last_error,
-        "finished_at": m.finished_at,
-        "payload": serde_json::from_str::<serde_json::Value>(&m.payload).unwrap_or(serde_json::Value::Null),
-    })
 }

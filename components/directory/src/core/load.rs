@@ -6,35 +6,23 @@
 //! construction; `versioned::update` makes each change compare-and-swap, so concurrent
 //! assignments cannot overshoot and a Redis "conflict" that applied is not repeated.
 
-use crate::record::{load_key, member_key, Load, MemberRecord};
-use serde::Serialize;
+use crate::context::Ctx;
+use crate::core::record::{load_key, member_key, Load, MemberRecord};
+use shared::calls::MemberLoad;
 use shared::id::{CaseId, MemberId};
 use shared::kv::versioned::{self, Change};
 use shared::kv::{get_json, KeyValue};
 use shared::problem::{Problem, ProblemKind};
-use shared::random::Random;
-
-/// What assign and release answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct LoadView {
-    pub open_cases: usize,
-    pub capacity: u32,
-}
 
 /// Gives `case` to `member` unless they are at capacity (409) or deactivated (409).
 /// Assigning a case the member already has changes nothing.
-pub fn assign<S: KeyValue>(
-    store: &S,
-    random: &dyn Random,
-    member: &MemberId,
-    case: &CaseId,
-) -> Result<LoadView, Problem> {
-    let record = member_record(store, member)?;
+pub fn assign<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, member: &MemberId, case: &CaseId) -> Result<MemberLoad, Problem> {
+    let record = member_record(ctx.store, member)?;
     if record.deactivated_at.is_some() {
         return Err(Problem::new(ProblemKind::Conflict, "this member is deactivated and takes no cases"));
     }
     let capacity = record.capacity;
-    let (doc, ()) = versioned::update(store, &load_key(member), random, |load: &mut Load, _| {
+    let (doc, ()) = versioned::update(ctx.store, &load_key(member), ctx.random, |load: &mut Load, _| {
         if load.open_cases.contains(case) {
             return Ok(Change::Keep(()));
         }
@@ -48,18 +36,13 @@ pub fn assign<S: KeyValue>(
         Ok(Change::Write(()))
     })
     .map_err(Problem::from)?;
-    Ok(LoadView { open_cases: doc.data.open_cases.len(), capacity })
+    Ok(MemberLoad { open_cases: doc.data.open_cases.len(), capacity })
 }
 
 /// Takes `case` off `member`'s load; a case they do not have changes nothing.
-pub fn release<S: KeyValue>(
-    store: &S,
-    random: &dyn Random,
-    member: &MemberId,
-    case: &CaseId,
-) -> Result<LoadView, Problem> {
-    let record = member_record(store, member)?;
-    let (doc, ()) = versioned::update(store, &load_key(member), random, |load: &mut Load, _| {
+pub fn release<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, member: &MemberId, case: &CaseId) -> Result<MemberLoad, Problem> {
+    let record = member_record(ctx.store, member)?;
+    let (doc, ()) = versioned::update(ctx.store, &load_key(member), ctx.random, |load: &mut Load, _| {
         match load.open_cases.iter().position(|c| c == case) {
             None => Ok::<_, Problem>(Change::Keep(())),
             Some(i) => {
@@ -69,7 +52,7 @@ pub fn release<S: KeyValue>(
         }
     })
     .map_err(Problem::from)?;
-    Ok(LoadView { open_cases: doc.data.open_cases.len(), capacity: record.capacity })
+    Ok(MemberLoad { open_cases: doc.data.open_cases.len(), capacity: record.capacity })
 }
 
 fn member_record<S: KeyValue>(store: &S, member: &MemberId) -> Result<MemberRecord, Problem> {

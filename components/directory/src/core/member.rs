@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use shared::domain::{Expertise, Language, Organisation, Province, RegionCode, Role};
 use shared::id::MemberId;
 use shared::problem::{FieldError, Problem};
+use shared::text::BoundedText;
 use shared::time::Timestamp;
 
 /// Largest capacity (open cases at once) one member may take.
@@ -16,25 +17,15 @@ const MAX_NAME: usize = 120;
 const MAX_TEXT: usize = 200;
 const MAX_SPECIALTIES: usize = 10;
 
-/// Peer or expert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberKind {
-    /// An (former) office holder offering contact as an ambtsgenoot.
-    Peer,
-    /// A security, legal or aftercare professional.
-    Expert,
-}
-
-impl MemberKind {
-    /// The wire word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberKind::Peer => "peer",
-            MemberKind::Expert => "expert",
-        }
+shared::wire_enum!(
+    /// Peer or expert.
+    MemberKind {
+        /// An (former) office holder offering contact as an ambtsgenoot.
+        Peer => "peer",
+        /// A security, legal or aftercare professional.
+        Expert => "expert",
     }
-}
+);
 
 /// The body of a create or update, and one record of an import, as sent.
 #[derive(Debug, Clone, Deserialize)]
@@ -138,13 +129,9 @@ impl Profile {
 pub struct Municipality(String);
 
 impl Municipality {
-    /// Parses a name: 1 to 200 characters, not blank.
+    /// Parses a name: one line of 1 to 200 characters, not blank.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let trimmed = text.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT {
-            return Err(format!("must be 1 to {MAX_TEXT} characters"));
-        }
-        Ok(Municipality(trimmed.to_string()))
+        BoundedText::<MAX_TEXT>::parse(text).map(|name| Municipality(name.into_inner()))
     }
 
     /// The name as given.
@@ -232,23 +219,23 @@ impl Faults<'_> {
     }
 }
 
-fn text(faults: &mut Faults<'_>, field: &str, value: &str, max: usize) -> String {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max {
-        faults.add(field, format!("must be 1 to {max} characters"));
-    }
-    trimmed.to_string()
+/// `value` as [`BoundedText`], its fault (if any) collected at `field`.
+fn text<const MAX: usize>(faults: &mut Faults<'_>, field: &str, value: &str) -> String {
+    BoundedText::<MAX>::parse(value).map(BoundedText::into_inner).unwrap_or_else(|e| {
+        faults.add(field, e);
+        value.trim().to_string()
+    })
 }
 
 fn optional_text(faults: &mut Faults<'_>, field: &str, value: &Option<String>) -> Option<String> {
-    value.as_ref().map(|v| text(faults, field, v, MAX_TEXT))
+    value.as_ref().map(|v| text::<MAX_TEXT>(faults, field, v))
 }
 
 impl MemberProfile {
     /// Parses a form; `prefix` is prepended to every pointer (empty for a single member).
     pub fn parse(form: &MemberForm, prefix: &str) -> Result<Self, Vec<FieldError>> {
         let mut faults = Faults { prefix, errors: Vec::new() };
-        let name = text(&mut faults, "name", &form.name, MAX_NAME);
+        let name = text::<MAX_NAME>(&mut faults, "name", &form.name);
         let profile = parse_profile(&mut faults, form);
         let coverage = parse_coverage(&mut faults, &form.regions);
         if form.languages.is_empty() {
@@ -346,8 +333,11 @@ fn parse_profile(faults: &mut Faults<'_>, form: &MemberForm) -> Option<Profile> 
             if given.len() > MAX_SPECIALTIES {
                 faults.add("specialties", format!("at most {MAX_SPECIALTIES}"));
             }
-            let specialties =
-                given.iter().enumerate().map(|(i, s)| text(faults, &format!("specialties/{i}"), s, MAX_TEXT)).collect();
+            let specialties = given
+                .iter()
+                .enumerate()
+                .map(|(i, s)| text::<MAX_TEXT>(faults, &format!("specialties/{i}"), s))
+                .collect();
             Some(Profile::Expert { expertise, specialties })
         }
     }

@@ -1,0 +1,7 @@
+//! Notification's edge: one handler per endpoint ([`endpoints`]) that authenticates,
+//! parses ([`forms`]), calls the core and answers with a typed body ([`views`]).
+
+pub mod endpoints;
+pub mod forms;
+pub mod health;
+pub mod views;
