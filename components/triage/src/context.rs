@@ -1,7 +1,7 @@
 //! The ports and configuration one triage request works with.
 
 use crate::config::TriageConfig;
-use crate::peers::Peer;
+use crate::core::peers::Peer;
 use shared::case_keys::CaseCipher;
 use shared::clock::Clock;
 use shared::id::CaseId;

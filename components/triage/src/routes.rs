@@ -1,16 +1,16 @@
 //! Triage's HTTP surface: a route table matching `openapi.yaml`, and thin handlers
 //! that authenticate, parse, call the core, and shape the answer.
 
-use crate::agenda::AgendaQuery;
-use crate::checkins::{check_in_view, NewCheckIn};
 use crate::config::TriageConfig;
 use crate::context::Triage;
-use crate::conversation::MessagesQuery;
-use crate::listing::Query;
-use crate::org_audit::Listing;
-use crate::tokens::NewToken;
-use crate::view::case_view;
-use crate::work::work_of;
+use crate::core::agenda::AgendaQuery;
+use crate::core::checkins::{check_in_view, NewCheckIn};
+use crate::core::conversation::MessagesQuery;
+use crate::core::listing::Query;
+use crate::core::org_audit::Listing;
+use crate::core::tokens::NewToken;
+use crate::core::work::work_of;
+use crate::http::views::case_view;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{authenticate, verify_internal, Principal, INTERNAL_SECRET_HEADER};
@@ -110,7 +110,7 @@ pub fn handle<S: KeyValue, O: Outbound>(
             let interval = config.map(|c| c.sweep_interval);
             let now = ports.clock.now();
             return Ok(shared::watchdog::health("triage", VERSION, interval, open_store, now, |store, record| {
-                crate::sweep::health_details(store, record, now, kid.as_deref())
+                crate::core::sweep::health_details(store, record, now, kid.as_deref())
             }));
         }
         let config = TriageConfig::load(ports.variables)?;
@@ -185,7 +185,7 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             who.require_admin()?;
             triage.audit_list_read(&who, Listing::Tokens)?;
             let tokens = triage.list_tokens(&who)?;
-            let views: Vec<_> = tokens.iter().map(crate::tokens::token_view).collect();
+            let views: Vec<_> = tokens.iter().map(crate::core::tokens::token_view).collect();
             Ok(web::no_store(web::json(200, &json!({ "tokens": views }))))
         }
         Endpoint::ReadTokenAudit => {
@@ -203,7 +203,7 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             let admin = staff(triage, req)?;
             let id = TokenId::parse(params.get("token_id")).map_err(|_| Problem::not_found())?;
             let r = triage.revoke_token(&admin, &id)?;
-            Ok(web::json(200, &crate::tokens::token_view(&r)))
+            Ok(web::json(200, &crate::core::tokens::token_view(&r)))
         }
         Endpoint::ListCases => {
             let who = staff(triage, req)?;
@@ -226,7 +226,7 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
             Ok(web::json(200, &triage.rebuild_stats()?))
         }
         Endpoint::Stats | Endpoint::StatsReport => {
-            crate::stats::serve(triage, &staff(triage, req)?, endpoint == Endpoint::StatsReport, req)
+            crate::core::stats::serve(triage, &staff(triage, req)?, endpoint == Endpoint::StatsReport, req)
         }
         _ => serve_case(triage, endpoint, params, req),
     }
@@ -249,12 +249,12 @@ fn serve_case<S: KeyValue, O: Outbound>(
             return Ok(web::no_store(web::json_with_etag(200, &view, doc.version)));
         }
         Endpoint::ReadAudit => {
-            crate::workflow::owned(triage.read_case(&id)?, &who)?;
+            crate::core::workflow::owned(triage.read_case(&id)?, &who)?;
             triage.audit_read(&id, &who, "audit_read")?;
             return Ok(web::no_store(web::json(200, &triage.audit_trail(&id)?)));
         }
         Endpoint::VerifyAudit => {
-            crate::workflow::owned(triage.read_case(&id)?, &who)?;
+            crate::core::workflow::owned(triage.read_case(&id)?, &who)?;
             // Admins only, and another organisation's case is 404 whoever asks.
             who.require_admin()?;
             triage.audit_read(&id, &who, "audit_verified")?;
@@ -271,7 +271,7 @@ fn serve_case<S: KeyValue, O: Outbound>(
         }
         Endpoint::HandOver => {
             // Ownership (or BZK admin) before the version: 404 whatever the headers say.
-            crate::transfer::handed_over_by(triage.read_case(&id)?, &who)?;
+            crate::core::transfer::handed_over_by(triage.read_case(&id)?, &who)?;
             let version = web::if_match(req)?;
             let form: HandOverForm = web::read_json_object(req)?;
             triage.hand_over(&who, &id, version, form.organisation, &form.reason.0)?
@@ -331,7 +331,7 @@ fn owned_if_match<S: KeyValue, O: Outbound>(
     id: &CaseId,
     req: &Request,
 ) -> Result<u64, Problem> {
-    crate::workflow::owned(triage.read_case(id)?, who)?;
+    crate::core::workflow::owned(triage.read_case(id)?, who)?;
     web::if_match(req)
 }
 

@@ -141,9 +141,9 @@ impl World {
                 ("admin_token", ADMIN),
                 ("directory_url", "http://directory.test"),
                 ("notification_url", "http://notification.test"),
-                ("first_contact_sla_minutes", triage::rules::DEFAULT_SLA),
-                ("escalation_interval_minutes", triage::rules::DEFAULT_ESCALATION),
-                ("routing", triage::rules::DEFAULT_ROUTING),
+                ("first_contact_sla_minutes", triage::core::rules::DEFAULT_SLA),
+                ("escalation_interval_minutes", triage::core::rules::DEFAULT_ESCALATION),
+                ("routing", triage::core::rules::DEFAULT_ROUTING),
                 // The stories here span years (retention); their staff keep one token.
                 ("token_max_days", "3650"),
             ]),

@@ -1,8 +1,8 @@
 //! The sweep: triages what is left in `idx/pending_triage`, takes in the reporter
 //! messages left in `idx/pending_messages`, matches again what was
 //! triaged with the directory down, escalates overdue cases, re-sends unsent events and
-//! announces check-ins due and overdue ([`crate::agenda`]) and purges closed cases
-//! whose retention has ended ([`crate::retention`]).
+//! announces check-ins due and overdue ([`crate::core::agenda`]) and purges closed cases
+//! whose retention has ended ([`crate::core::retention`]).
 //! Called by a cron trigger or an external scheduler (see `docs/triage.md`).
 //!
 //! Safe when two sweeps run at once: triage and escalation are compare-and-swap
@@ -12,8 +12,8 @@
 //! again and no waiting entry hides the ones after it.
 
 use crate::context::Triage;
-use crate::index::{self, IndexEntry};
-use crate::outbox::outbox_log;
+use crate::core::index::{self, IndexEntry};
+use crate::core::outbox::outbox_log;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::case::{pending_messages_log, pending_triage_log, CaseRecord, PendingMessage, PendingTriage};
@@ -89,7 +89,7 @@ impl SweepReport {
 /// failing, or a purge deferred for days, shows here instead of staying silent.
 ///
 /// With the case keyring's current key id (`None`: `case_keys` is not usable), also how
-/// far the re-wrap of data keys under it is ([`crate::rewrap`]).
+/// far the re-wrap of data keys under it is ([`crate::core::rewrap`]).
 pub fn health_details<S: KeyValue>(
     store: &S,
     record: &SweepRecord,
@@ -97,7 +97,7 @@ pub fn health_details<S: KeyValue>(
     current_kid: Option<&str>,
 ) -> Details {
     let mut details = overdue_details(record, now);
-    if let Some(rewrap) = current_kid.and_then(|kid| crate::rewrap::health(store, kid).ok()) {
+    if let Some(rewrap) = current_kid.and_then(|kid| crate::core::rewrap::health(store, kid).ok()) {
         details.insert("case_keys_rewrap".into(), serde_json::to_value(rewrap).unwrap_or_default());
     }
     let marks = versioned::read::<_, BTreeMap<String, ListMark>>(store, MARKS).ok().flatten().map(|d| d.data);

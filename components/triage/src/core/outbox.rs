@@ -3,14 +3,14 @@
 //!
 //! An event's entry (`triage/outbox/s/<slot>`) is written in the `set_many` that
 //! prepares a case change, and the case's compare-and-swap lists the event id
-//! ([`CaseWork::events`](crate::work::CaseWork)): that swap is the commit point, since
+//! ([`CaseWork::events`](crate::core::work::CaseWork)): that swap is the commit point, since
 //! Spin's CAS guards one key only. An entry is sent only once its id is on the case;
 //! sent entries are deleted (that is "marked sent"); an entry whose change never
 //! committed is dropped after [`ORPHAN_GRACE`]. The notification component
 //! deduplicates by event id, so two sweeps sending the same entry deliver it once.
 
 use crate::context::Triage;
-use crate::work::{work_of, CaseWork};
+use crate::core::work::{work_of, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::CaseStatus;
@@ -129,8 +129,10 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 Err(_) => broken.push(log.key(slot)),
             }
         }
-        let cases =
-            crate::index::read_cases(self.store, decoded.iter().map(|(_, e)| e.event.data.case_reference.clone()))?;
+        let cases = crate::core::index::read_cases(
+            self.store,
+            decoded.iter().map(|(_, e)| e.event.data.case_reference.clone()),
+        )?;
         let mut resent = Resent::default();
         let mut done = broken;
         let notification = self.notification();

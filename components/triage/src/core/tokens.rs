@@ -15,7 +15,7 @@
 //! and only to a BZK admin.
 
 use crate::context::Triage;
-use crate::work::Actor;
+use crate::core::work::Actor;
 use serde::{Deserialize, Serialize};
 use shared::auth::{issue_token, token_key, Principal, StaffRole, TokenRecord, TokenScope, DEFAULT_TOKEN_DAYS};
 use shared::domain::Organisation;

@@ -10,7 +10,6 @@
 pub mod layout;
 pub mod query;
 pub mod rebuild;
-pub mod report;
 pub mod suppress;
 
 pub use layout::CELLS_PER_UNIT;
@@ -41,7 +40,7 @@ impl StatsMarks {
 }
 
 /// Marks a case as counted live from `now` on (the change being committed included).
-pub fn mark_counted(work: &mut crate::work::CaseWork, now: Timestamp) {
+pub fn mark_counted(work: &mut crate::core::work::CaseWork, now: Timestamp) {
     work.stats.counted_from.get_or_insert(now);
 }
 
@@ -73,9 +72,13 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
         let minutes = a.triaged_at.until(at).whole_minutes();
         keys.push(cell(org, Table::Ack, ack_bucket(minutes), p));
     }
-    let open_before: Vec<_> =
-        crate::work::work_of(before).check_ins.into_iter().filter(|c| c.completion.is_none()).map(|c| c.id).collect();
-    let completed = crate::work::work_of(after)
+    let open_before: Vec<_> = crate::core::work::work_of(before)
+        .check_ins
+        .into_iter()
+        .filter(|c| c.completion.is_none())
+        .map(|c| c.id)
+        .collect();
+    let completed = crate::core::work::work_of(after)
         .check_ins
         .into_iter()
         .filter(|c| c.completion.is_some() && open_before.contains(&c.id))
@@ -101,7 +104,7 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
 /// Where the time to the first confidant message starts: the assignment, or the triage
 /// when no one was assigned before the message.
 pub fn reply_start(record: &CaseRecord) -> Timestamp {
-    let assigned = crate::work::work_of(record).assignment.map(|a| a.at);
+    let assigned = crate::core::work::work_of(record).assignment.map(|a| a.at);
     let triaged = record.assessment.as_ref().map_or(record.received_at, |a| a.triaged_at);
     assigned.unwrap_or(triaged)
 }
@@ -172,14 +175,14 @@ pub fn serve<S: KeyValue, O>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.split(';').next().unwrap_or("").trim() == "text/csv"));
     let (content_type, body) = if report {
-        ("text/html; charset=utf-8", report::render(&answer).into_bytes())
+        ("text/html; charset=utf-8", crate::http::stats_report::render(&answer).into_bytes())
     } else if wants_csv {
         ("text/csv; charset=utf-8", answer.csv().into_bytes())
     } else {
         return Ok(shared::web::no_store(shared::web::json(200, &answer)));
     };
     if report {
-        return Ok(shared::web::private_document(200, content_type, report::REPORT_CSP, body));
+        return Ok(shared::web::private_document(200, content_type, crate::http::stats_report::REPORT_CSP, body));
     }
     Ok(shared::web::no_store(
         http::Response::builder()

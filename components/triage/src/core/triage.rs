@@ -2,11 +2,11 @@
 //! organisation, deadline and suggestions, stored once; the same case twice is
 //! triaged once.
 
-use crate::audit::By;
-use crate::commit::{Base, Decision};
 use crate::context::Triage;
-use crate::rules;
-use crate::work::Suggestion;
+use crate::core::audit::By;
+use crate::core::commit::{Base, Decision};
+use crate::core::rules;
+use crate::core::work::Suggestion;
 use shared::case::{pending_triage_log, Assessment, CaseRecord, ReporterDetails, REPORTER_FIELD};
 use shared::case_keys::CaseCipher;
 use shared::crypto::FieldSealer;

@@ -4,7 +4,7 @@
 //! 2. Apply the change to a copy (pure; may say "nothing to do").
 //! 3. Reserve slots for the index lists the case joins, for its events and for its
 //!    audit entries, and write those entries in one `set_many`. The audit entries
-//!    extend the case's record chain (see [`crate::audit`]) from the head the record
+//!    extend the case's record chain (see [`crate::core::audit`]) from the head the record
 //!    being replaced names.
 //! 4. Compare-and-swap the case, which now names its new slots, event ids and audit
 //!    head: the commit point. A change without its audit entry cannot happen, nor an
@@ -13,11 +13,11 @@
 //!    (with `If-Match`) or is decided again on the fresh case.
 //! 5. Delete the entries of lists the case left, and send the events.
 
-use crate::audit::{activity_claim_key, activity_head_key, audit_log, ActivityHead, By, Chain};
 use crate::context::Triage;
-use crate::index::{self, IndexEntry};
-use crate::outbox::{self, outbox_log, OutboxEntry};
-use crate::work::{remember_events, set_work, try_work_of, work_of, CaseWork, HeldSlot};
+use crate::core::audit::{activity_claim_key, activity_head_key, audit_log, ActivityHead, By, Chain};
+use crate::core::index::{self, IndexEntry};
+use crate::core::outbox::{self, outbox_log, OutboxEntry};
+use crate::core::work::{remember_events, set_work, try_work_of, work_of, CaseWork, HeldSlot};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::Organisation;
 use shared::events::{CaseEvent, EventType};
@@ -115,7 +115,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             let Some(decision) = decide(&mut record, &mut work, now)? else {
                 return Ok(Committed { doc, changed: false });
             };
-            crate::stats::mark_counted(&mut work, now);
+            crate::core::stats::mark_counted(&mut work, now);
             let (target, prepared, events, leave) = self.prepare(record, work, &decision, by, now)?;
             let expected = doc.version;
             let swapped = versioned::update(self.store, &key, self.random, |data: &mut CaseRecord, version| {
@@ -127,7 +127,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             });
             match swapped {
                 Ok((swapped, ())) => {
-                    crate::stats::count(
+                    crate::core::stats::count(
                         self.store,
                         &doc.data,
                         &swapped.data,
@@ -170,7 +170,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         by: &By,
         now: Timestamp,
     ) -> Result<(CaseRecord, Vec<String>, Vec<(u64, CaseEvent)>, Vec<String>), Problem> {
-        record.next_check_in = crate::checkins::next_check_in(&record, &work);
+        record.next_check_in = crate::core::checkins::next_check_in(&record, &work);
         set_work(&mut record, &work);
         let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
 

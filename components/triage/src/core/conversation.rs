@@ -7,13 +7,13 @@
 //! or a new incident, the new priority, a fresh first-contact deadline, a reset
 //! acknowledgement and escalation, and a case in aftercare or closed back at work.
 
-use crate::audit::By;
-use crate::commit::{Base, Decision};
 use crate::context::Triage;
-use crate::listing::{parse_limit, Cursor, DEFAULT_LIMIT};
-use crate::rules::{self, PerPriority};
-use crate::work::{Actor, CaseWork, Transition};
-use crate::workflow::owned;
+use crate::core::audit::By;
+use crate::core::commit::{Base, Decision};
+use crate::core::listing::{parse_limit, Cursor, DEFAULT_LIMIT};
+use crate::core::rules::{self, PerPriority};
+use crate::core::work::{Actor, CaseWork, Transition};
+use crate::core::workflow::owned;
 use serde::Serialize;
 use shared::auth::Principal;
 use shared::case::{message_field, messages_log, CaseMessage, CaseRecord, FollowUpFacts, MessageAuthor};
@@ -176,7 +176,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         query: MessagesQuery,
     ) -> Result<ConversationPage, Problem> {
         let doc = owned(self.read_case(id)?, who)?;
-        let conversation = crate::work::work_of(&doc.data).conversation;
+        let conversation = crate::core::work::work_of(&doc.data).conversation;
         let log = messages_log(id);
         let last = log.last_slot(self.store)?;
         let to = (query.from + query.limit - 1).min(last);

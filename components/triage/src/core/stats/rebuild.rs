@@ -7,10 +7,10 @@
 //! cannot be rebuilt: handovers and reopens, and escalations other than the last level.
 
 use super::layout::{ack_bucket, EventRow, Month, Table};
-use crate::audit::By;
-use crate::commit::{Base, Decision};
 use crate::context::Triage;
-use crate::index::{all_log, IndexEntry};
+use crate::core::audit::By;
+use crate::core::commit::{Base, Decision};
+use crate::core::index::{all_log, IndexEntry};
 use serde::Serialize;
 use shared::case::CaseRecord;
 use shared::domain::{CaseStatus, Organisation};
@@ -58,7 +58,7 @@ pub fn past_tallies(record: &CaseRecord, cutoff: Option<Timestamp>) -> Vec<Strin
         keys.push(cell(at, Table::Event, row.as_str()));
         keys.push(cell(at, Table::Ack, ack_bucket(a.triaged_at.until(at).whole_minutes())));
     }
-    let work = crate::work::work_of(record);
+    let work = crate::core::work::work_of(record);
     if let Some(at) = work.last_escalated_at.filter(before_cutoff) {
         for _ in 0..work.escalation_level {
             keys.push(cell(at, Table::Event, EventRow::Escalated.as_str()));

@@ -15,8 +15,8 @@
 //! most [`SCAN_BUDGET`] slots; the cursor says where the next page starts.
 
 use crate::context::Triage;
-use crate::index::{self, IndexEntry};
-use crate::work::work_of;
+use crate::core::index::{self, IndexEntry};
+use crate::core::work::work_of;
 use serde::Serialize;
 use shared::case::CaseRecord;
 use shared::domain::{CaseStatus, Organisation, Priority, RegionCode};

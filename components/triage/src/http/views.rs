@@ -1,7 +1,7 @@
 //! A case as its confidant sees it: decrypted, with triage's decision and work.
 
-use crate::checkins::{check_in_view, CheckInView};
-use crate::work::{work_of, Actor, Assignment, Suggestion, Transition};
+use crate::core::checkins::{check_in_view, CheckInView};
+use crate::core::work::{work_of, Actor, Assignment, Suggestion, Transition};
 use serde::Serialize;
 use shared::case::{Assessment, CaseRecord, ReportFacts, ReporterDetails, REPORTER_FIELD};
 use shared::case_keys::CaseCipher;

@@ -4,9 +4,9 @@
 //! (`escalation_interval_minutes`, by default P1 every 15 minutes, P2 every hour, P3
 //! every 4 hours, P4 every day; a priority left out never escalates).
 
-use crate::audit::By;
-use crate::commit::{Base, Decision};
 use crate::context::Triage;
+use crate::core::audit::By;
+use crate::core::commit::{Base, Decision};
 use shared::events::EventType;
 use shared::id::CaseId;
 use shared::kv::KeyValue;

@@ -4,17 +4,17 @@
 //! the case and the check-in) and later completes it with an outcome and a sealed note.
 //! Check-ins live in the case's bookkeeping, so every change of them is one
 //! compare-and-swap change of the case, and the case's index entries follow them
-//! ([`crate::index::wanted`]): an open check-in of an open case is in its
+//! ([`crate::core::index::wanted`]): an open check-in of an open case is in its
 //! organisation's day list until the sweep announces it due (`case.check_in_due`), then
 //! in its organisation's due list, where it is announced overdue
 //! (`case.check_in_overdue`) every escalation interval of the case's priority until it
 //! is completed. A handover moves the entries with the case; a purge deletes them.
 
-use crate::audit::By;
-use crate::commit::{Base, Decision};
 use crate::context::Triage;
-use crate::escalation::level_due;
-use crate::work::{Actor, CaseWork};
+use crate::core::audit::By;
+use crate::core::commit::{Base, Decision};
+use crate::core::escalation::level_due;
+use crate::core::work::{Actor, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::case::CaseRecord;

@@ -23,7 +23,7 @@
 //! - the case record, then the purge entry itself.
 //!
 //! What outlives the case is one record in its organisation's purge log
-//! ([`crate::org_audit`]): the case id and when. It is written before the mark, and
+//! ([`crate::core::org_audit`]): the case id and when. It is written before the mark, and
 //! removed unless this sweep's mark lands, so a case purged by overlapping sweeps has
 //! one record.
 //!
@@ -33,10 +33,10 @@
 //! only sends events a case lists. Two sweeps at once delete the same keys and move
 //! the mark forward by compare-and-swap, never back.
 
-use crate::audit::{activity_claim_key, activity_head_key, audit_log};
 use crate::context::Triage;
-use crate::index;
-use crate::work::{set_work, work_of};
+use crate::core::audit::{activity_claim_key, activity_head_key, audit_log};
+use crate::core::index;
+use crate::core::work::{set_work, work_of};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, case_receipt_key, messages_log, pending_triage_log, CaseReceipt, CaseRecord};
 use shared::case_keys::{data_key_key, wrapped_keys_log, WrappedKey};
@@ -199,7 +199,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 let members = work.assignment.map(|a| a.members).unwrap_or_default();
                 for member in &members {
                     match self.directory().release(member, id) {
-                        Ok(()) | Err(crate::peers::PeerFailure::Status(404)) => {}
+                        Ok(()) | Err(crate::core::peers::PeerFailure::Status(404)) => {}
                         Err(failure) => {
                             self.deferred("purge-deferred", &format!("{id}: release of {member}: directory {failure}"));
                             return Ok(Outcome::Deferred);

@@ -6,7 +6,7 @@
 //! SHA-256 of the entry before it in its chain (`prev`), and the chain's head names
 //! the latest entry:
 //! - the *record* chain holds the changes. Its head is in the case record's triage
-//!   bookkeeping, and its entries are prepared entries of [`crate::commit`]: written
+//!   bookkeeping, and its entries are prepared entries of [`crate::core::commit`]: written
 //!   in the `set_many` before the case's compare-and-swap, which makes them valid.
 //!   A change and its entry stand or fall together; the entry of a lost swap is an
 //!   orphan no head reaches, deleted best-effort and never shown.
@@ -21,7 +21,7 @@
 //! chained entry, unverified.
 
 use crate::context::Triage;
-use crate::work::{work_of, Actor};
+use crate::core::work::{work_of, Actor};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::case::{case_key, CaseRecord};

@@ -3,12 +3,12 @@
 //! Every change is based on the version the confidant read (`If-Match`), and every
 //! read and change goes into the audit trail.
 
-use crate::audit::By;
-use crate::checkins::has_open_check_in;
-use crate::commit::{Base, Decision};
 use crate::context::Triage;
-use crate::outbox::status_event;
-use crate::work::{set_work, work_of, Actor, Assignment, PriorityOverride, Transition};
+use crate::core::audit::By;
+use crate::core::checkins::has_open_check_in;
+use crate::core::commit::{Base, Decision};
+use crate::core::outbox::status_event;
+use crate::core::work::{set_work, work_of, Actor, Assignment, PriorityOverride, Transition};
 use shared::auth::Principal;
 use shared::case::{case_key, message_field, messages_log, CaseMessage, CaseRecord, MessageAuthor};
 use shared::domain::{CaseStatus, Priority};
@@ -124,7 +124,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                     return Err(match answer {
                         Ok(false) => Problem::new(ProblemKind::Conflict, "this member cannot take on another case")
                             .at(format!("/members/{i}")),
-                        Err(crate::peers::PeerFailure::Status(404)) => {
+                        Err(crate::core::peers::PeerFailure::Status(404)) => {
                             Problem::invalid_field(format!("/members/{i}"), "no such member")
                         }
                         _ => {

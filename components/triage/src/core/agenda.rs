@@ -2,7 +2,7 @@
 //! from index lists (never by reading every case), and the sweep's walk that announces
 //! them due and overdue.
 //!
-//! Two kinds of lists per organisation ([`crate::index`]):
+//! Two kinds of lists per organisation ([`crate::core::index`]):
 //! - a day list `…/check-ins/on/<YYYY-MM-DD>` per due date, of check-ins not yet
 //!   announced due. The sweep walks the days from its day mark (`check-ins/<org>/day`
 //!   in `triage/sweep/marks`, never later than yesterday) to today;
@@ -15,10 +15,10 @@
 //! nobody wrote to costs one `exists`.
 
 use crate::context::Triage;
-use crate::index::{self, check_ins_due_log, check_ins_on_log, day_of, IndexEntry};
-use crate::listing::{parse_limit, DEFAULT_LIMIT};
-use crate::sweep::{Found, Moved, SweepReport};
-use crate::work::work_of;
+use crate::core::index::{self, check_ins_due_log, check_ins_on_log, day_of, IndexEntry};
+use crate::core::listing::{parse_limit, DEFAULT_LIMIT};
+use crate::core::sweep::{Found, Moved, SweepReport};
+use crate::core::work::work_of;
 use serde::Serialize;
 use shared::case::CaseRecord;
 use shared::domain::{CaseStatus, CheckInPurpose, Organisation, Priority};

@@ -9,7 +9,7 @@
 //! `GET /triage/audit`; that read is itself a list read.
 
 use crate::context::Triage;
-use crate::work::Actor;
+use crate::core::work::Actor;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::domain::Organisation;

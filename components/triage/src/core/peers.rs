@@ -1,7 +1,7 @@
 //! The other components triage calls: the directory (matching, member load) and the
 //! notification component (events). Short timeouts: a P1 report waits on this chain.
 
-use crate::work::Suggestion;
+use crate::core::work::Suggestion;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::INTERNAL_SECRET_HEADER;

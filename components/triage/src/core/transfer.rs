@@ -2,9 +2,9 @@
 //! case on): one compare-and-swap change that moves the case with all its index
 //! entries, so the old organisation gets 404 and the new one lists it at once.
 
-use crate::audit::By;
-use crate::commit::{Base, Decision};
 use crate::context::Triage;
+use crate::core::audit::By;
+use crate::core::commit::{Base, Decision};
 use shared::auth::{Principal, StaffRole};
 use shared::case::CaseRecord;
 use shared::domain::Organisation;
