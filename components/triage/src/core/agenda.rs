@@ -14,10 +14,11 @@
 //! day of `due_before`; within each list entries are sorted by (due, slot). A day list
 //! nobody wrote to costs one `exists`.
 
-use crate::context::Triage;
+use crate::context::Ctx;
+use crate::core::checkins::{announce_check_in_due, announce_check_in_overdue, overdue_level};
 use crate::core::index::{self, check_ins_due_log, check_ins_on_log, day_of, IndexEntry};
 use crate::core::listing::{parse_limit, DEFAULT_LIMIT};
-use crate::core::sweep::{Found, Moved, SweepReport};
+use crate::core::sweep::{marks, walk_live, with_cases, Found, Moved, SweepReport};
 use crate::core::work::work_of;
 use serde::Serialize;
 use shared::case::CaseRecord;
@@ -145,135 +146,140 @@ fn item(record: &CaseRecord, org: Organisation, log: &str, slot: u64, entry: &In
     })
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// The entries of a check-in list with a due time, sorted by (due, slot): the due
-    /// list's held slots and those past its mark, a day list whole.
-    fn agenda_entries(&self, log: &SlotLog, mark: Option<ListMark>) -> Result<Vec<(u64, IndexEntry)>, Problem> {
-        let last = log.last_slot_if_written(self.store)?;
-        let mark = mark.unwrap_or_default();
-        let slots: Vec<u64> = mark.held.keys().copied().chain(mark.mark + 1..=last).collect();
-        let mut entries: Vec<(u64, IndexEntry)> = log
-            .read_slots(self.store, &slots)?
+/// The entries of a check-in list with a due time, sorted by (due, slot): the due
+/// list's held slots and those past its mark, a day list whole.
+fn agenda_entries<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    log: &SlotLog,
+    mark: Option<ListMark>,
+) -> Result<Vec<(u64, IndexEntry)>, Problem> {
+    let last = log.last_slot_if_written(ctx.store)?;
+    let mark = mark.unwrap_or_default();
+    let slots: Vec<u64> = mark.held.keys().copied().chain(mark.mark + 1..=last).collect();
+    let mut entries: Vec<(u64, IndexEntry)> = log
+        .read_slots(ctx.store, &slots)?
+        .into_iter()
+        .filter_map(|(slot, bytes)| serde_json::from_slice::<IndexEntry>(&bytes?).ok().map(|e| (slot, e)))
+        .filter(|(_, e)| e.due.is_some() && e.check_in.is_some())
+        .collect();
+    entries.sort_by_key(|(slot, e)| (e.due, *slot));
+    Ok(entries)
+}
+
+/// One page of the organisation's open check-ins due before `due_before`, oldest
+/// due first.
+pub fn agenda<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    org: Organisation,
+    query: &AgendaQuery,
+) -> Result<AgendaPage, Problem> {
+    let now = ctx.clock.now();
+    let cursors = marks(ctx)?;
+    let due_log = check_ins_due_log(org);
+    let mut lists: Vec<(i64, String)> = vec![(0, due_log.clone())];
+    let last_day = day_of(query.due_before);
+    lists.extend((first_day(&cursors, org, now)..=last_day).map(|d| (d, check_ins_on_log(org, d))));
+    let mut items = Vec::new();
+    for (list, name) in lists {
+        if let Some(c) = query.cursor {
+            if list != 0 && list < c.list || (c.list != 0 && list == 0) {
+                continue;
+            }
+        }
+        let log = SlotLog::new(name.clone());
+        let mark = (list == 0).then(|| cursors.get(&due_log).cloned().unwrap_or_default());
+        let after = query.cursor.filter(|c| c.list == list).map(|c| (c.due, c.slot));
+        let wanted: Vec<(u64, IndexEntry)> = agenda_entries(ctx, &log, mark)?
             .into_iter()
-            .filter_map(|(slot, bytes)| serde_json::from_slice::<IndexEntry>(&bytes?).ok().map(|e| (slot, e)))
-            .filter(|(_, e)| e.due.is_some() && e.check_in.is_some())
+            .filter(|(slot, e)| {
+                let due = e.due.expect("filtered").unix_millis();
+                after.is_none_or(|a| (due, *slot) > a) && e.due < Some(query.due_before)
+            })
             .collect();
-        entries.sort_by_key(|(slot, e)| (e.due, *slot));
-        Ok(entries)
-    }
-
-    /// One page of the organisation's open check-ins due before `due_before`, oldest
-    /// due first.
-    pub fn agenda(&self, org: Organisation, query: &AgendaQuery) -> Result<AgendaPage, Problem> {
-        let now = self.clock.now();
-        let cursors = self.marks()?;
-        let due_log = check_ins_due_log(org);
-        let mut lists: Vec<(i64, String)> = vec![(0, due_log.clone())];
-        let last_day = day_of(query.due_before);
-        lists.extend((first_day(&cursors, org, now)..=last_day).map(|d| (d, check_ins_on_log(org, d))));
-        let mut items = Vec::new();
-        for (list, name) in lists {
-            if let Some(c) = query.cursor {
-                if list != 0 && list < c.list || (c.list != 0 && list == 0) {
-                    continue;
+        // Read the cases a page still needs, chunk by chunk (each key is a get).
+        for chunk in wanted.chunks(query.limit as usize) {
+            let cases = index::read_cases(ctx.store, chunk.iter().map(|(_, e)| e.case_id.clone()))?;
+            for (slot, entry) in chunk {
+                let Some(doc) = cases.get(&entry.case_id) else { continue };
+                if let Some(found) = item(&doc.data, org, &name, *slot, entry) {
+                    items.push(found);
+                    if items.len() as u64 >= query.limit {
+                        let due = entry.due.expect("filtered").unix_millis();
+                        let next = AgendaCursor { list, due, slot: *slot };
+                        return Ok(AgendaPage { check_ins: items, next_cursor: Some(next.encode()) });
+                    }
                 }
             }
+        }
+    }
+    Ok(AgendaPage { check_ins: items, next_cursor: None })
+}
+
+/// The sweep's part: announces due the check-ins whose time has come, and overdue
+/// those still open an escalation interval (or another) after that.
+pub(crate) fn sweep_check_ins<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    cursors: &BTreeMap<String, ListMark>,
+    moved: &mut Moved,
+    report: &mut SweepReport,
+) -> Result<(), Problem> {
+    let now = ctx.clock.now();
+    let today = day_of(now);
+    for org in Organisation::ALL {
+        let mut first_waiting = None;
+        for day in first_day(cursors, *org, now)..=today {
+            let name = check_ins_on_log(*org, day);
             let log = SlotLog::new(name.clone());
-            let mark = (list == 0).then(|| cursors.get(&due_log).cloned().unwrap_or_default());
-            let after = query.cursor.filter(|c| c.list == list).map(|c| (c.due, c.slot));
-            let wanted: Vec<(u64, IndexEntry)> = self
-                .agenda_entries(&log, mark)?
-                .into_iter()
-                .filter(|(slot, e)| {
-                    let due = e.due.expect("filtered").unix_millis();
-                    after.is_none_or(|a| (due, *slot) > a) && e.due < Some(query.due_before)
-                })
-                .collect();
-            // Read the cases a page still needs, chunk by chunk (each key is a get).
-            for chunk in wanted.chunks(query.limit as usize) {
-                let cases = index::read_cases(self.store, chunk.iter().map(|(_, e)| e.case_id.clone()))?;
-                for (slot, entry) in chunk {
-                    let Some(doc) = cases.get(&entry.case_id) else { continue };
-                    if let Some(found) = item(&doc.data, org, &name, *slot, entry) {
-                        items.push(found);
-                        if items.len() as u64 >= query.limit {
-                            let due = entry.due.expect("filtered").unix_millis();
-                            let next = AgendaCursor { list, due, slot: *slot };
-                            return Ok(AgendaPage { check_ins: items, next_cursor: Some(next.encode()) });
-                        }
-                    }
-                }
+            let last = log.last_slot_if_written(ctx.store)?;
+            if last == 0 {
+                continue;
             }
-        }
-        Ok(AgendaPage { check_ins: items, next_cursor: None })
-    }
-
-    /// The sweep's part: announces due the check-ins whose time has come, and overdue
-    /// those still open an escalation interval (or another) after that.
-    pub(crate) fn sweep_check_ins(
-        &self,
-        cursors: &BTreeMap<String, ListMark>,
-        moved: &mut Moved,
-        report: &mut SweepReport,
-    ) -> Result<(), Problem> {
-        let now = self.clock.now();
-        let today = day_of(now);
-        for org in Organisation::ALL {
-            let mut first_waiting = None;
-            for day in first_day(cursors, *org, now)..=today {
-                let name = check_ins_on_log(*org, day);
-                let log = SlotLog::new(name.clone());
-                let last = log.last_slot_if_written(self.store)?;
-                if last == 0 {
+            let found = log.read_slots(ctx.store, &(1..=last).collect::<Vec<_>>())?;
+            for (slot, found) in with_cases(ctx, found)? {
+                let Found::Entry(entry, Some(record)) = found else { continue };
+                let Some(check_in) = entry.check_in.as_ref() else { continue };
+                if !index::holds(&record, &name, slot) {
                     continue;
                 }
-                let found = log.read_slots(self.store, &(1..=last).collect::<Vec<_>>())?;
-                for (slot, found) in self.with_cases(found)? {
-                    let Found::Entry(entry, Some(record)) = found else { continue };
-                    let Some(check_in) = entry.check_in.as_ref() else { continue };
-                    if !index::holds(&record, &name, slot) {
-                        continue;
-                    }
-                    let waiting = match entry.due {
-                        Some(due) if due <= now => match self.announce_check_in_due(&entry.case_id, check_in) {
-                            Ok(true) => {
-                                report.check_ins_due += 1;
-                                false
-                            }
-                            Ok(false) => false,
-                            Err(_) => {
-                                report.failures += 1;
-                                true
-                            }
-                        },
-                        _ => true,
-                    };
-                    if waiting {
-                        first_waiting = first_waiting.or(Some(day));
-                    }
+                let waiting = match entry.due {
+                    Some(due) if due <= now => match announce_check_in_due(ctx, &entry.case_id, check_in) {
+                        Ok(true) => {
+                            report.check_ins_due += 1;
+                            false
+                        }
+                        Ok(false) => false,
+                        Err(_) => {
+                            report.failures += 1;
+                            true
+                        }
+                    },
+                    _ => true,
+                };
+                if waiting {
+                    first_waiting = first_waiting.or(Some(day));
                 }
             }
-            // Never past yesterday: a check-in handed over just before midnight may
-            // still join yesterday's list of its new organisation.
-            let mark = first_waiting.unwrap_or(today).min(today - 1).max(0);
-            let day_mark = ListMark { mark: mark as u64, held: BTreeMap::new() };
-            moved.insert(day_mark_name(*org), (day_mark, BTreeSet::new()));
-
-            // An entry stays while its check-in is open.
-            self.walk_live(cursors, moved, &check_ins_due_log(*org), |entry, record| {
-                let Some(check_in) = entry.check_in.as_ref() else { return };
-                if self.overdue_level(record, &work_of(record), check_in, now).is_none() {
-                    return;
-                }
-                match self.announce_check_in_overdue(&entry.case_id, check_in) {
-                    Ok(true) => report.check_ins_overdue += 1,
-                    Ok(false) => {}
-                    Err(_) => report.failures += 1,
-                }
-            })?;
         }
-        Ok(())
+        // Never past yesterday: a check-in handed over just before midnight may
+        // still join yesterday's list of its new organisation.
+        let mark = first_waiting.unwrap_or(today).min(today - 1).max(0);
+        let day_mark = ListMark { mark: mark as u64, held: BTreeMap::new() };
+        moved.insert(day_mark_name(*org), (day_mark, BTreeSet::new()));
+
+        // An entry stays while its check-in is open.
+        walk_live(ctx, cursors, moved, &check_ins_due_log(*org), |entry, record| {
+            let Some(check_in) = entry.check_in.as_ref() else { return };
+            if overdue_level(ctx, record, &work_of(record), check_in, now).is_none() {
+                return;
+            }
+            match announce_check_in_overdue(ctx, &entry.case_id, check_in) {
+                Ok(true) => report.check_ins_overdue += 1,
+                Ok(false) => {}
+                Err(_) => report.failures += 1,
+            }
+        })?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

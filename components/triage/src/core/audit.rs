@@ -20,7 +20,7 @@
 //! Entries from before the chains (no `chain` field) are shown below the first
 //! chained entry, unverified.
 
-use crate::context::Triage;
+use crate::context::{case_cipher, Ctx};
 use crate::core::work::{work_of, Actor};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
@@ -210,183 +210,185 @@ fn walk(
     (reached, None)
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Builds the entry for `slot` of `case`'s log, following `prev` in `chain`.
-    pub fn audit_entry(
-        &self,
-        case: &CaseId,
-        slot: u64,
-        (chain, prev): (Chain, Option<Link>),
-        by: &By,
-        action: &str,
-        note: Option<Sealed>,
-    ) -> Written {
-        let entry = AuditEntry {
-            at: self.clock.now(),
-            actor: by.actor.clone(),
-            action: action.to_string(),
-            note,
-            holder: by.holder.clone(),
-            chain: Some(chain),
-            prev,
-        };
-        let bytes = to_json(&entry);
-        let link = Link { slot, hash: sha256_hex(&bytes) };
-        Written { key: audit_log(case).key(slot), bytes, link }
-    }
+/// Builds the entry for `slot` of `case`'s log, following `prev` in `chain`.
+pub fn audit_entry<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    case: &CaseId,
+    slot: u64,
+    (chain, prev): (Chain, Option<Link>),
+    by: &By,
+    action: &str,
+    note: Option<Sealed>,
+) -> Written {
+    let entry = AuditEntry {
+        at: ctx.clock.now(),
+        actor: by.actor.clone(),
+        action: action.to_string(),
+        note,
+        holder: by.holder.clone(),
+        chain: Some(chain),
+        prev,
+    };
+    let bytes = to_json(&entry);
+    let link = Link { slot, hash: sha256_hex(&bytes) };
+    Written { key: audit_log(case).key(slot), bytes, link }
+}
 
-    /// Records that `by` read (or did without changing the record) `action` on `case`,
-    /// on the activity chain, writing `with` in the same `set_many` as the entry. Done
-    /// when this returns: answer only after it.
-    pub fn audit_activity(
-        &self,
-        case: &CaseId,
-        by: &By,
-        action: &str,
-        with: &[(String, Vec<u8>)],
-    ) -> Result<(), Problem> {
-        let key = activity_head_key(case);
-        let slot = audit_log(case).reserve(self.store)?;
-        let mut written = Vec::new();
-        for attempt in 0..3 {
-            // The entry is rewritten (same slot, only ours) when another read moved the
-            // head first; `update` re-runs this only when our swap did not land.
-            let moved = versioned::update(self.store, &key, self.random, |doc: &mut ActivityHead, _| {
-                let entry = self.audit_entry(case, slot, (Chain::Activity, doc.head.clone()), by, action, None);
-                let mut entries = vec![(entry.key.clone(), entry.bytes)];
-                entries.extend(with.iter().cloned());
-                self.store.set_many(&entries)?;
-                written = entries.into_iter().map(|(k, _)| k).collect();
-                doc.head = Some(entry.link);
-                Ok::<_, StoreError>(Change::Write(()))
-            });
-            let failed = match moved {
-                Ok(_) => return Ok(()),
-                Err(UpdateError::NotFound) => {
-                    // The case's first activity: whoever claims it creates the head.
-                    // A claim whose write failed leaves no head: the second try writes it.
-                    if claim(self.store, &activity_claim_key(case))? || attempt > 0 {
-                        self.store.set(&key, &Versioned::first(ActivityHead::default(), self.random).encode())?;
-                    }
-                    continue;
+/// Records that `by` read (or did without changing the record) `action` on `case`,
+/// on the activity chain, writing `with` in the same `set_many` as the entry. Done
+/// when this returns: answer only after it.
+pub fn audit_activity<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    case: &CaseId,
+    by: &By,
+    action: &str,
+    with: &[(String, Vec<u8>)],
+) -> Result<(), Problem> {
+    let key = activity_head_key(case);
+    let slot = audit_log(case).reserve(ctx.store)?;
+    let mut written = Vec::new();
+    for attempt in 0..3 {
+        // The entry is rewritten (same slot, only ours) when another read moved the
+        // head first; `update` re-runs this only when our swap did not land.
+        let moved = versioned::update(ctx.store, &key, ctx.random, |doc: &mut ActivityHead, _| {
+            let entry = audit_entry(ctx, case, slot, (Chain::Activity, doc.head.clone()), by, action, None);
+            let mut entries = vec![(entry.key.clone(), entry.bytes)];
+            entries.extend(with.iter().cloned());
+            ctx.store.set_many(&entries)?;
+            written = entries.into_iter().map(|(k, _)| k).collect();
+            doc.head = Some(entry.link);
+            Ok::<_, StoreError>(Change::Write(()))
+        });
+        let failed = match moved {
+            Ok(_) => return Ok(()),
+            Err(UpdateError::NotFound) => {
+                // The case's first activity: whoever claims it creates the head.
+                // A claim whose write failed leaves no head: the second try writes it.
+                if claim(ctx.store, &activity_claim_key(case))? || attempt > 0 {
+                    ctx.store.set(&key, &Versioned::first(ActivityHead::default(), ctx.random).encode())?;
                 }
-                Err(UpdateError::Rejected(e) | UpdateError::Store(e)) => e.into(),
-                Err(other) => Problem::internal(anyhow::anyhow!("audit activity head: {other}")),
-            };
-            // Nothing of it counts (no head names it): remove what was written.
-            let _ = self.store.delete_many(&written);
-            return Err(failed);
-        }
-        Err(Problem::internal(anyhow::anyhow!("audit activity head missing after its claim")))
-    }
-
-    /// Records a staff read of `case` (`action`: `read`, `audit_read`, ...).
-    pub fn audit_read(&self, case: &CaseId, who: &Principal, action: &str) -> Result<(), Problem> {
-        self.audit_activity(case, &By::staff(who), action, &[])
-    }
-
-    fn activity_head(&self, case: &CaseId) -> Result<Option<Link>, Problem> {
-        let doc: Option<Versioned<ActivityHead>> = versioned::read(self.store, &activity_head_key(case))?;
-        Ok(doc.and_then(|d| d.data.head))
-    }
-
-    fn record_head(&self, case: &CaseId) -> Result<Option<Link>, Problem> {
-        let doc: Option<Versioned<CaseRecord>> = versioned::read(self.store, &case_key(case))?;
-        Ok(doc.and_then(|d| work_of(&d.data).audit_head))
-    }
-
-    /// Seals the note of the entry in `slot` of `case`'s log with the case's data key.
-    pub fn seal_note(&self, case: &CaseId, slot: u64, note: &str) -> Result<Sealed, Problem> {
-        Ok(self.case_cipher(case)?.seal(note.as_bytes(), case.as_str(), &note_field(slot), self.random))
-    }
-
-    fn open_note(
-        &self,
-        cipher: &CaseCipher,
-        case: &CaseId,
-        slot: u64,
-        note: &Option<Sealed>,
-    ) -> Result<Option<String>, Problem> {
-        note.as_ref()
-            .map(|sealed| {
-                cipher
-                    .open(sealed, case.as_str(), &note_field(slot))
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .map_err(|e| Problem::internal(anyhow::anyhow!("audit note: {e:?}")))
-            })
-            .transpose()
-    }
-
-    /// The latest entries of the audit trail (those the chains reach), oldest first.
-    pub fn audit_trail(&self, case: &CaseId) -> Result<AuditTrail, Problem> {
-        let log = audit_log(case);
-        let last = log.last_slot(self.store)?;
-        let first = last.saturating_sub(AUDIT_SHOWN - 1).max(1);
-        let loaded: BTreeMap<u64, Vec<u8>> = log.read(self.store, first, last)?.into_iter().collect();
-        let heads = [(Chain::Record, self.record_head(case)?), (Chain::Activity, self.activity_head(case)?)];
-        let mut shown: BTreeMap<u64, AuditEntry> = BTreeMap::new();
-        let mut starts = Vec::new();
-        for (chain, head) in &heads {
-            let (reached, _) = walk(*chain, head.as_ref(), &loaded, first);
-            starts.extend(reached.iter().filter(|(_, e)| e.prev.is_none()).map(|(slot, _)| *slot));
-            shown.extend(reached);
-        }
-        // Entries from before the chains lie below where the chains start.
-        let unchained_below = match starts.iter().min() {
-            Some(start) => *start,
-            None if heads.iter().all(|(_, h)| h.is_none()) => u64::MAX,
-            None => 0,
-        };
-        for (slot, bytes) in loaded.range(..unchained_below) {
-            let entry = decode(bytes)?;
-            if entry.chain.is_none() {
-                shown.insert(*slot, entry);
-            }
-        }
-        let mut entries = Vec::new();
-        // The data key is read only when a shown entry has a note to open.
-        let cipher = match shown.values().any(|e| e.note.is_some()) {
-            true => Some(self.case_cipher(case)?),
-            false => None,
-        };
-        for (slot, entry) in shown {
-            let note = match &cipher {
-                Some(cipher) => self.open_note(cipher, case, slot, &entry.note)?,
-                None => None,
-            };
-            let AuditEntry { at, actor, action, holder, chain, .. } = entry;
-            entries.push(AuditView { slot, at, actor, holder, action, note, chain });
-        }
-        Ok(AuditTrail { case_id: case.clone(), entries })
-    }
-
-    /// Walks both chains of `case`'s audit from their heads to their first entries.
-    pub fn verify_audit(&self, case: &CaseId) -> Result<Verification, Problem> {
-        let log = audit_log(case);
-        let last = log.last_slot(self.store)?;
-        let loaded: BTreeMap<u64, Vec<u8>> = log.read(self.store, 1, last)?.into_iter().collect();
-        let mut entries = 0;
-        let mut broken = None;
-        let mut start = u64::MAX;
-        for (chain, head) in [(Chain::Record, self.record_head(case)?), (Chain::Activity, self.activity_head(case)?)] {
-            let (reached, found) = walk(chain, head.as_ref(), &loaded, 1);
-            entries += reached.len() as u64;
-            start = start.min(reached.last().map_or(u64::MAX, |(slot, _)| *slot));
-            broken = broken.or(found);
-        }
-        let mut unchained = 0;
-        for (slot, bytes) in &loaded {
-            let chained = serde_json::from_slice::<AuditEntry>(bytes).ok().and_then(|e| e.chain);
-            if chained.is_some() {
                 continue;
             }
-            if *slot < start {
-                unchained += 1;
-            } else if broken.is_none() {
-                // Written beside the chains, where only chained entries are.
-                broken = Some(Break { chain: Chain::Record, slot: *slot, problem: "unchained" });
-            }
-        }
-        Ok(Verification { case_id: case.clone(), valid: broken.is_none(), entries, unchained, broken })
+            Err(UpdateError::Rejected(e) | UpdateError::Store(e)) => e.into(),
+            Err(other) => Problem::internal(anyhow::anyhow!("audit activity head: {other}")),
+        };
+        // Nothing of it counts (no head names it): remove what was written.
+        let _ = ctx.store.delete_many(&written);
+        return Err(failed);
     }
+    Err(Problem::internal(anyhow::anyhow!("audit activity head missing after its claim")))
+}
+
+/// Records a staff read of `case` (`action`: `read`, `audit_read`, ...).
+pub fn audit_read<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    case: &CaseId,
+    who: &Principal,
+    action: &str,
+) -> Result<(), Problem> {
+    audit_activity(ctx, case, &By::staff(who), action, &[])
+}
+
+fn activity_head<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId) -> Result<Option<Link>, Problem> {
+    let doc: Option<Versioned<ActivityHead>> = versioned::read(ctx.store, &activity_head_key(case))?;
+    Ok(doc.and_then(|d| d.data.head))
+}
+
+fn record_head<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId) -> Result<Option<Link>, Problem> {
+    let doc: Option<Versioned<CaseRecord>> = versioned::read(ctx.store, &case_key(case))?;
+    Ok(doc.and_then(|d| work_of(&d.data).audit_head))
+}
+
+/// Seals the note of the entry in `slot` of `case`'s log with the case's data key.
+pub fn seal_note<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    case: &CaseId,
+    slot: u64,
+    note: &str,
+) -> Result<Sealed, Problem> {
+    Ok(case_cipher(ctx, case)?.seal(note.as_bytes(), case.as_str(), &note_field(slot), ctx.random))
+}
+
+fn open_note(cipher: &CaseCipher, case: &CaseId, slot: u64, note: &Option<Sealed>) -> Result<Option<String>, Problem> {
+    note.as_ref()
+        .map(|sealed| {
+            cipher
+                .open(sealed, case.as_str(), &note_field(slot))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map_err(|e| Problem::internal(anyhow::anyhow!("audit note: {e:?}")))
+        })
+        .transpose()
+}
+
+/// The latest entries of the audit trail (those the chains reach), oldest first.
+pub fn audit_trail<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId) -> Result<AuditTrail, Problem> {
+    let log = audit_log(case);
+    let last = log.last_slot(ctx.store)?;
+    let first = last.saturating_sub(AUDIT_SHOWN - 1).max(1);
+    let loaded: BTreeMap<u64, Vec<u8>> = log.read(ctx.store, first, last)?.into_iter().collect();
+    let heads = [(Chain::Record, record_head(ctx, case)?), (Chain::Activity, activity_head(ctx, case)?)];
+    let mut shown: BTreeMap<u64, AuditEntry> = BTreeMap::new();
+    let mut starts = Vec::new();
+    for (chain, head) in &heads {
+        let (reached, _) = walk(*chain, head.as_ref(), &loaded, first);
+        starts.extend(reached.iter().filter(|(_, e)| e.prev.is_none()).map(|(slot, _)| *slot));
+        shown.extend(reached);
+    }
+    // Entries from before the chains lie below where the chains start.
+    let unchained_below = match starts.iter().min() {
+        Some(start) => *start,
+        None if heads.iter().all(|(_, h)| h.is_none()) => u64::MAX,
+        None => 0,
+    };
+    for (slot, bytes) in loaded.range(..unchained_below) {
+        let entry = decode(bytes)?;
+        if entry.chain.is_none() {
+            shown.insert(*slot, entry);
+        }
+    }
+    let mut entries = Vec::new();
+    // The data key is read only when a shown entry has a note to open.
+    let cipher = match shown.values().any(|e| e.note.is_some()) {
+        true => Some(case_cipher(ctx, case)?),
+        false => None,
+    };
+    for (slot, entry) in shown {
+        let note = match &cipher {
+            Some(cipher) => open_note(cipher, case, slot, &entry.note)?,
+            None => None,
+        };
+        let AuditEntry { at, actor, action, holder, chain, .. } = entry;
+        entries.push(AuditView { slot, at, actor, holder, action, note, chain });
+    }
+    Ok(AuditTrail { case_id: case.clone(), entries })
+}
+
+/// Walks both chains of `case`'s audit from their heads to their first entries.
+pub fn verify_audit<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId) -> Result<Verification, Problem> {
+    let log = audit_log(case);
+    let last = log.last_slot(ctx.store)?;
+    let loaded: BTreeMap<u64, Vec<u8>> = log.read(ctx.store, 1, last)?.into_iter().collect();
+    let mut entries = 0;
+    let mut broken = None;
+    let mut start = u64::MAX;
+    for (chain, head) in [(Chain::Record, record_head(ctx, case)?), (Chain::Activity, activity_head(ctx, case)?)] {
+        let (reached, found) = walk(chain, head.as_ref(), &loaded, 1);
+        entries += reached.len() as u64;
+        start = start.min(reached.last().map_or(u64::MAX, |(slot, _)| *slot));
+        broken = broken.or(found);
+    }
+    let mut unchained = 0;
+    for (slot, bytes) in &loaded {
+        let chained = serde_json::from_slice::<AuditEntry>(bytes).ok().and_then(|e| e.chain);
+        if chained.is_some() {
+            continue;
+        }
+        if *slot < start {
+            unchained += 1;
+        } else if broken.is_none() {
+            // Written beside the chains, where only chained entries are.
+            broken = Some(Break { chain: Chain::Record, slot: *slot, problem: "unchained" });
+        }
+    }
+    Ok(Verification { case_id: case.clone(), valid: broken.is_none(), entries, unchained, broken })
 }

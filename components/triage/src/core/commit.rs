@@ -13,10 +13,12 @@
 //!    (with `If-Match`) or is decided again on the fresh case.
 //! 5. Delete the entries of lists the case left, and send the events.
 
-use crate::context::Triage;
-use crate::core::audit::{activity_claim_key, activity_head_key, audit_log, ActivityHead, By, Chain};
+use crate::context::Ctx;
+use crate::core::audit::{
+    activity_claim_key, activity_head_key, audit_entry, audit_log, seal_note, ActivityHead, By, Chain,
+};
 use crate::core::index::{self, IndexEntry};
-use crate::core::outbox::{self, outbox_log, OutboxEntry};
+use crate::core::outbox::{self, outbox_log, send_committed, OutboxEntry};
 use crate::core::work::{remember_events, set_work, try_work_of, work_of, CaseWork, HeldSlot};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::Organisation;
@@ -79,145 +81,143 @@ pub struct Committed {
     pub changed: bool,
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Changes case `id` with `decide` (only if `owner`, when given, owns it), which gets the record, triage's bookkeeping and
-    /// the time, and may be called again on a fresher record. The change is audited as
-    /// done `by`, with the entries `decide` names.
-    pub fn commit(
-        &self,
-        id: &CaseId,
-        owner: Option<Organisation>,
-        base: Base,
-        by: &By,
-        mut decide: impl FnMut(&mut CaseRecord, &mut CaseWork, Timestamp) -> Result<Decided, Problem>,
-    ) -> Result<Committed, Problem> {
-        let key = case_key(id);
-        for _ in 0..ATTEMPTS {
-            let doc: Versioned<CaseRecord> = versioned::read(self.store, &key)?.ok_or_else(Problem::not_found)?;
-            // Ownership before the version: another organisation's case is 404, never 412.
-            if owner.is_some() && owner != doc.data.assessment.as_ref().map(|a| a.organisation) {
-                return Err(Problem::not_found());
-            }
-            // A case the retention sweep is purging is gone for every change (a reopen
-            // racing the purge must not bring back half a case).
-            if work_of(&doc.data).purging.is_some() {
-                return Err(Problem::not_found());
-            }
-            if let Base::Exact(v) = base {
-                if doc.version != v {
-                    return Err(shared::web::stale(doc.version));
-                }
-            }
-            let now = self.clock.now();
-            let mut record = doc.data.clone();
-            let mut work = try_work_of(&record)
-                .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable triage bookkeeping on a case: {e}")))?;
-            let Some(decision) = decide(&mut record, &mut work, now)? else {
-                return Ok(Committed { doc, changed: false });
-            };
-            crate::core::stats::mark_counted(&mut work, now);
-            let (target, prepared, events, leave) = self.prepare(record, work, &decision, by, now)?;
-            let expected = doc.version;
-            let swapped = versioned::update(self.store, &key, self.random, |data: &mut CaseRecord, version| {
-                if version != expected {
-                    return Err(version);
-                }
-                *data = target.clone();
-                Ok(Change::Write(()))
-            });
-            match swapped {
-                Ok((swapped, ())) => {
-                    crate::core::stats::count(
-                        self.store,
-                        &doc.data,
-                        &swapped.data,
-                        &decision.events,
-                        now,
-                        self.correlation_id,
-                    );
-                    if !leave.is_empty() {
-                        // Stale entries are harmless (readers check the record); best effort.
-                        let _ = self.store.delete_many(&leave);
-                    }
-                    self.send_committed(&events);
-                    return Ok(Committed { doc: swapped, changed: true });
-                }
-                Err(UpdateError::Rejected(current)) => {
-                    let _ = self.store.delete_many(&prepared);
-                    if let Base::Exact(_) = base {
-                        return Err(shared::web::stale(current));
-                    }
-                }
-                Err(UpdateError::Contended) => {
-                    let _ = self.store.delete_many(&prepared);
-                }
-                Err(UpdateError::NotFound) => return Err(Problem::not_found()),
-                Err(UpdateError::Store(e)) => return Err(e.into()),
+/// Changes case `id` with `decide` (only if `owner`, when given, owns it), which gets the record, triage's bookkeeping and
+/// the time, and may be called again on a fresher record. The change is audited as
+/// done `by`, with the entries `decide` names.
+pub fn commit<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    id: &CaseId,
+    owner: Option<Organisation>,
+    base: Base,
+    by: &By,
+    mut decide: impl FnMut(&mut CaseRecord, &mut CaseWork, Timestamp) -> Result<Decided, Problem>,
+) -> Result<Committed, Problem> {
+    let key = case_key(id);
+    for _ in 0..ATTEMPTS {
+        let doc: Versioned<CaseRecord> = versioned::read(ctx.store, &key)?.ok_or_else(Problem::not_found)?;
+        // Ownership before the version: another organisation's case is 404, never 412.
+        if owner.is_some() && owner != doc.data.assessment.as_ref().map(|a| a.organisation) {
+            return Err(Problem::not_found());
+        }
+        // A case the retention sweep is purging is gone for every change (a reopen
+        // racing the purge must not bring back half a case).
+        if work_of(&doc.data).purging.is_some() {
+            return Err(Problem::not_found());
+        }
+        if let Base::Exact(v) = base {
+            if doc.version != v {
+                return Err(shared::web::stale(doc.version));
             }
         }
-        Err(Problem::contended())
+        let now = ctx.clock.now();
+        let mut record = doc.data.clone();
+        let mut work = try_work_of(&record)
+            .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable triage bookkeeping on a case: {e}")))?;
+        let Some(decision) = decide(&mut record, &mut work, now)? else {
+            return Ok(Committed { doc, changed: false });
+        };
+        crate::core::stats::mark_counted(&mut work, now);
+        let (target, prepared, events, leave) = prepare(ctx, record, work, &decision, by, now)?;
+        let expected = doc.version;
+        let swapped = versioned::update(ctx.store, &key, ctx.random, |data: &mut CaseRecord, version| {
+            if version != expected {
+                return Err(version);
+            }
+            *data = target.clone();
+            Ok(Change::Write(()))
+        });
+        match swapped {
+            Ok((swapped, ())) => {
+                crate::core::stats::count(
+                    ctx.store,
+                    &doc.data,
+                    &swapped.data,
+                    &decision.events,
+                    now,
+                    ctx.correlation_id,
+                );
+                if !leave.is_empty() {
+                    // Stale entries are harmless (readers check the record); best effort.
+                    let _ = ctx.store.delete_many(&leave);
+                }
+                send_committed(ctx, &events);
+                return Ok(Committed { doc: swapped, changed: true });
+            }
+            Err(UpdateError::Rejected(current)) => {
+                let _ = ctx.store.delete_many(&prepared);
+                if let Base::Exact(_) = base {
+                    return Err(shared::web::stale(current));
+                }
+            }
+            Err(UpdateError::Contended) => {
+                let _ = ctx.store.delete_many(&prepared);
+            }
+            Err(UpdateError::NotFound) => return Err(Problem::not_found()),
+            Err(UpdateError::Store(e)) => return Err(e.into()),
+        }
     }
+    Err(Problem::contended())
+}
 
-    /// Reserves and writes the index, outbox and audit entries of a change. Returns the
-    /// record to swap in, the keys written, the events with their outbox slots, and the
-    /// keys of index entries to delete after the swap.
-    #[allow(clippy::type_complexity)]
-    fn prepare(
-        &self,
-        mut record: CaseRecord,
-        mut work: CaseWork,
-        decision: &Decision,
-        by: &By,
-        now: Timestamp,
-    ) -> Result<(CaseRecord, Vec<String>, Vec<(u64, CaseEvent)>, Vec<String>), Problem> {
-        record.next_check_in = crate::core::checkins::next_check_in(&record, &work);
-        set_work(&mut record, &work);
-        let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+/// Reserves and writes the index, outbox and audit entries of a change. Returns the
+/// record to swap in, the keys written, the events with their outbox slots, and the
+/// keys of index entries to delete after the swap.
+#[allow(clippy::type_complexity)]
+fn prepare<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    mut record: CaseRecord,
+    mut work: CaseWork,
+    decision: &Decision,
+    by: &By,
+    now: Timestamp,
+) -> Result<(CaseRecord, Vec<String>, Vec<(u64, CaseEvent)>, Vec<String>), Problem> {
+    record.next_check_in = crate::core::checkins::next_check_in(&record, &work);
+    set_work(&mut record, &work);
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
 
-        let change = index::change(&work.slots, &record);
-        work.slots.retain(|h| !change.leave.contains(h));
-        for index::Wanted { log, due, check_in } in change.join {
-            let list = SlotLog::new(log.clone());
-            let slot = list.reserve(self.store)?;
-            let entry = IndexEntry { case_id: record.id.clone(), due, check_in: check_in.clone() };
-            entries.push((list.key(slot), to_json(&entry)));
-            work.slots.push(HeldSlot { log, slot, due, check_in });
-        }
-        let leave: Vec<String> = change.leave.iter().map(index::entry_key).collect();
+    let change = index::change(&work.slots, &record);
+    work.slots.retain(|h| !change.leave.contains(h));
+    for index::Wanted { log, due, check_in } in change.join {
+        let list = SlotLog::new(log.clone());
+        let slot = list.reserve(ctx.store)?;
+        let entry = IndexEntry { case_id: record.id.clone(), due, check_in: check_in.clone() };
+        entries.push((list.key(slot), to_json(&entry)));
+        work.slots.push(HeldSlot { log, slot, due, check_in });
+    }
+    let leave: Vec<String> = change.leave.iter().map(index::entry_key).collect();
 
-        let kinds = &decision.events;
-        let mut events = Vec::new();
-        if !kinds.is_empty() {
-            let first = outbox_log().reserve_many(self.store, kinds.len() as u64)?;
-            for (i, kind) in kinds.iter().enumerate() {
-                let event = outbox::event(*kind, &record, &work, EventId::generate(self.random), now);
-                let slot = first + i as u64;
-                entries.push((outbox_log().key(slot), to_json(&OutboxEntry { event: event.clone(), written_at: now })));
-                events.push((slot, event));
-            }
-            remember_events(&mut work, events.iter().map(|(_, e)| e.id.clone()));
-        }
-
-        if work.audit_head.is_none() && claim(self.store, &activity_claim_key(&record.id))? {
-            // The case's first audited change also starts its activity chain, so a read
-            // never pays for creating it. Kept whatever the swap does (it is empty).
-            let head = Versioned::first(ActivityHead::default(), self.random);
-            entries.push((activity_head_key(&record.id), head.encode()));
-        }
-        // Each entry extends the chain from the head of the record this change replaces.
-        let first = audit_log(&record.id).reserve_many(self.store, decision.audit.len() as u64)?;
-        for (i, (action, note)) in decision.audit.iter().enumerate() {
-            let prev = work.audit_head.take();
+    let kinds = &decision.events;
+    let mut events = Vec::new();
+    if !kinds.is_empty() {
+        let first = outbox_log().reserve_many(ctx.store, kinds.len() as u64)?;
+        for (i, kind) in kinds.iter().enumerate() {
+            let event = outbox::event(*kind, &record, &work, EventId::generate(ctx.random), now);
             let slot = first + i as u64;
-            let note = note.as_deref().map(|text| self.seal_note(&record.id, slot, text)).transpose()?;
-            let entry = self.audit_entry(&record.id, slot, (Chain::Record, prev), by, action, note);
-            entries.push((entry.key, entry.bytes));
-            work.audit_head = Some(entry.link);
+            entries.push((outbox_log().key(slot), to_json(&OutboxEntry { event: event.clone(), written_at: now })));
+            events.push((slot, event));
         }
-        set_work(&mut record, &work);
-        self.store.set_many(&entries)?;
-        let head_key = activity_head_key(&record.id);
-        let written = entries.into_iter().map(|(k, _)| k).filter(|k| *k != head_key).collect();
-        Ok((record, written, events, leave))
+        remember_events(&mut work, events.iter().map(|(_, e)| e.id.clone()));
     }
+
+    if work.audit_head.is_none() && claim(ctx.store, &activity_claim_key(&record.id))? {
+        // The case's first audited change also starts its activity chain, so a read
+        // never pays for creating it. Kept whatever the swap does (it is empty).
+        let head = Versioned::first(ActivityHead::default(), ctx.random);
+        entries.push((activity_head_key(&record.id), head.encode()));
+    }
+    // Each entry extends the chain from the head of the record this change replaces.
+    let first = audit_log(&record.id).reserve_many(ctx.store, decision.audit.len() as u64)?;
+    for (i, (action, note)) in decision.audit.iter().enumerate() {
+        let prev = work.audit_head.take();
+        let slot = first + i as u64;
+        let note = note.as_deref().map(|text| seal_note(ctx, &record.id, slot, text)).transpose()?;
+        let entry = audit_entry(ctx, &record.id, slot, (Chain::Record, prev), by, action, note);
+        entries.push((entry.key, entry.bytes));
+        work.audit_head = Some(entry.link);
+    }
+    set_work(&mut record, &work);
+    ctx.store.set_many(&entries)?;
+    let head_key = activity_head_key(&record.id);
+    let written = entries.into_iter().map(|(k, _)| k).filter(|k| *k != head_key).collect();
+    Ok((record, written, events, leave))
 }

@@ -7,11 +7,13 @@
 //! or a new incident, the new priority, a fresh first-contact deadline, a reset
 //! acknowledgement and escalation, and a case in aftercare or closed back at work.
 
-use crate::context::Triage;
-use crate::core::audit::By;
-use crate::core::commit::{Base, Decision};
+use crate::context::{case_cipher, Ctx};
+use crate::core::audit::{audit_read, By};
+use crate::core::commit::{commit, Base, Decision};
 use crate::core::listing::{parse_limit, Cursor, DEFAULT_LIMIT};
+use crate::core::outbox::read_case;
 use crate::core::rules::{self, PerPriority};
+use crate::core::triage::triage;
 use crate::core::work::{Actor, CaseWork, Transition};
 use crate::core::workflow::owned;
 use serde::Serialize;
@@ -130,102 +132,100 @@ pub fn act_on_follow_up(
     events
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Takes in the reporter's message in `slot` of case `id` (triaging the case first
-    /// if it is not yet). True if this call took it in; taking it in again changes
-    /// nothing. 404 when there is no such case or message.
-    pub fn take_in_message(&self, id: &CaseId, slot: u64) -> Result<bool, Problem> {
-        let doc = self.read_case(id)?.ok_or_else(Problem::not_found)?;
-        if doc.data.assessment.is_none() {
-            self.triage(id)?;
+/// Takes in the reporter's message in `slot` of case `id` (triaging the case first
+/// if it is not yet). True if this call took it in; taking it in again changes
+/// nothing. 404 when there is no such case or message.
+pub fn take_in_message<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId, slot: u64) -> Result<bool, Problem> {
+    let doc = read_case(ctx, id)?.ok_or_else(Problem::not_found)?;
+    if doc.data.assessment.is_none() {
+        triage(ctx, id)?;
+    }
+    let bytes = ctx.store.get(&messages_log(id).key(slot))?.ok_or_else(Problem::not_found)?;
+    let message: CaseMessage = serde_json::from_slice(&bytes)
+        .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case message: {e}")))?;
+    if message.author != MessageAuthor::Reporter {
+        return Ok(false);
+    }
+    let follow_up = message.follow_up.filter(FollowUpFacts::reports_something);
+    let done = commit(ctx, id, None, Base::Latest, &By::reporter(), |record, work, _| {
+        if work.conversation.has_taken_in(slot) {
+            return Ok(None);
         }
-        let bytes = self.store.get(&messages_log(id).key(slot))?.ok_or_else(Problem::not_found)?;
+        work.conversation.take_in(slot, message.at);
+        let mut events = vec![EventType::CaseReporterMessage];
+        if let Some(follow_up) = &follow_up {
+            events.extend(act_on_follow_up(record, work, follow_up, slot, message.at, &ctx.config.sla));
+        }
+        let (action, note) = match (&follow_up, &record.assessment) {
+            (Some(_), Some(a)) => {
+                let reasons: Vec<&str> = a.reasons.iter().map(String::as_str).filter(|r| names(r, slot)).collect();
+                (format!("reporter_follow_up:{}", a.priority), Some(reasons.join("; ")))
+            }
+            _ => ("reporter_message".to_string(), None),
+        };
+        Ok(Some(Decision::new(format!("{action}:message:{slot}"), events).noted(note.as_deref())))
+    })?;
+    Ok(done.changed)
+}
+
+/// A page of the conversation of a case of the caller's organisation, decrypted,
+/// oldest first; the read is audited.
+pub fn conversation<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    who: &Principal,
+    id: &CaseId,
+    query: MessagesQuery,
+) -> Result<ConversationPage, Problem> {
+    let doc = owned(read_case(ctx, id)?, who)?;
+    let conversation = crate::core::work::work_of(&doc.data).conversation;
+    let log = messages_log(id);
+    let last = log.last_slot(ctx.store)?;
+    let to = (query.from + query.limit - 1).min(last);
+    let mut messages = Vec::new();
+    let cipher = case_cipher(ctx, id)?;
+    for (slot, bytes) in log.read(ctx.store, query.from, to)? {
         let message: CaseMessage = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case message: {e}")))?;
-        if message.author != MessageAuthor::Reporter {
-            return Ok(false);
-        }
-        let follow_up = message.follow_up.filter(FollowUpFacts::reports_something);
-        let done = self.commit(id, None, Base::Latest, &By::reporter(), |record, work, _| {
-            if work.conversation.has_taken_in(slot) {
-                return Ok(None);
-            }
-            work.conversation.take_in(slot, message.at);
-            let mut events = vec![EventType::CaseReporterMessage];
-            if let Some(follow_up) = &follow_up {
-                events.extend(act_on_follow_up(record, work, follow_up, slot, message.at, &self.config.sla));
-            }
-            let (action, note) = match (&follow_up, &record.assessment) {
-                (Some(_), Some(a)) => {
-                    let reasons: Vec<&str> = a.reasons.iter().map(String::as_str).filter(|r| names(r, slot)).collect();
-                    (format!("reporter_follow_up:{}", a.priority), Some(reasons.join("; ")))
-                }
-                _ => ("reporter_message".to_string(), None),
-            };
-            Ok(Some(Decision::new(format!("{action}:message:{slot}"), events).noted(note.as_deref())))
-        })?;
-        Ok(done.changed)
+        let text = cipher
+            .open(&message.text, id.as_str(), &message_field(slot))
+            .map_err(|e| Problem::internal(anyhow::anyhow!("case message: {e:?}")))?;
+        let read = message.author == MessageAuthor::Confidant || !conversation.unread.contains(&slot);
+        messages.push(MessageView {
+            number: slot,
+            author: message.author,
+            at: message.at,
+            text: String::from_utf8_lossy(&text).into_owned(),
+            follow_up: message.follow_up,
+            read,
+        });
     }
+    audit_read(ctx, id, who, &format!("messages_read:{}-{to}", query.from))?;
+    Ok(ConversationPage {
+        case_id: id.clone(),
+        messages,
+        unread_reporter_messages: conversation.unread_count(),
+        next_cursor: (to < last).then(|| Cursor { list: 0, slot: to + 1 }.encode()),
+    })
+}
 
-    /// A page of the conversation of a case of the caller's organisation, decrypted,
-    /// oldest first; the read is audited.
-    pub fn conversation(
-        &self,
-        who: &Principal,
-        id: &CaseId,
-        query: MessagesQuery,
-    ) -> Result<ConversationPage, Problem> {
-        let doc = owned(self.read_case(id)?, who)?;
-        let conversation = crate::core::work::work_of(&doc.data).conversation;
-        let log = messages_log(id);
-        let last = log.last_slot(self.store)?;
-        let to = (query.from + query.limit - 1).min(last);
-        let mut messages = Vec::new();
-        let cipher = self.case_cipher(id)?;
-        for (slot, bytes) in log.read(self.store, query.from, to)? {
-            let message: CaseMessage = serde_json::from_slice(&bytes)
-                .map_err(|e| Problem::internal(anyhow::anyhow!("undecodable case message: {e}")))?;
-            let text = cipher
-                .open(&message.text, id.as_str(), &message_field(slot))
-                .map_err(|e| Problem::internal(anyhow::anyhow!("case message: {e:?}")))?;
-            let read = message.author == MessageAuthor::Confidant || !conversation.unread.contains(&slot);
-            messages.push(MessageView {
-                number: slot,
-                author: message.author,
-                at: message.at,
-                text: String::from_utf8_lossy(&text).into_owned(),
-                follow_up: message.follow_up,
-                read,
-            });
-        }
-        self.audit_read(id, who, &format!("messages_read:{}-{to}", query.from))?;
-        Ok(ConversationPage {
-            case_id: id.clone(),
-            messages,
-            unread_reporter_messages: conversation.unread_count(),
-            next_cursor: (to < last).then(|| Cursor { list: 0, slot: to + 1 }.encode()),
-        })
+/// Marks the reporter's messages read up to message `up_to` (a new case version,
+/// audited); nothing changes when they already were.
+pub fn mark_read<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    who: &Principal,
+    id: &CaseId,
+    version: u64,
+    up_to: u64,
+) -> Result<Versioned<CaseRecord>, Problem> {
+    // `exists`, not the log's counter: reading a counter may create it, and bad
+    // input writes nothing.
+    if up_to == 0 || !ctx.store.exists(&messages_log(id).key(up_to))? {
+        return Err(Problem::invalid_field("/up_to", "must be the number of a message of this case"));
     }
-
-    /// Marks the reporter's messages read up to message `up_to` (a new case version,
-    /// audited); nothing changes when they already were.
-    pub fn mark_read(
-        &self,
-        who: &Principal,
-        id: &CaseId,
-        version: u64,
-        up_to: u64,
-    ) -> Result<Versioned<CaseRecord>, Problem> {
-        // `exists`, not the log's counter: reading a counter may create it, and bad
-        // input writes nothing.
-        if up_to == 0 || !self.store.exists(&messages_log(id).key(up_to))? {
-            return Err(Problem::invalid_field("/up_to", "must be the number of a message of this case"));
-        }
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |_, work, _| {
-            Ok(work.conversation.mark_read(up_to).then(|| Decision::new(format!("marked_read:{up_to}"), Vec::new())))
-        })?;
-        Ok(done.doc)
-    }
+    let done = commit(ctx, id, Some(who.organisation), Base::Exact(version), &By::staff(who), |_, work, _| {
+        Ok(work.conversation.mark_read(up_to).then(|| Decision::new(format!("marked_read:{up_to}"), Vec::new())))
+    })?;
+    Ok(done.doc)
 }
 
 /// Whether an assessment reason was added by follow-up message `slot`.

@@ -14,7 +14,7 @@
 //! case still holds the entry), so a stale entry is never shown. A request reads at
 //! most [`SCAN_BUDGET`] slots; the cursor says where the next page starts.
 
-use crate::context::Triage;
+use crate::context::Ctx;
 use crate::core::index::{self, IndexEntry};
 use crate::core::work::work_of;
 use serde::Serialize;
@@ -204,62 +204,57 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// One page of the organisation's cases.
-    pub fn list(&self, org: Organisation, query: &Query) -> Result<Page, Problem> {
-        let plan = query.plan(org);
-        let now = self.clock.now();
-        let mut cases = Vec::new();
-        let mut budget = SCAN_BUDGET;
-        let mut at = query.cursor.unwrap_or(Cursor { list: 0, slot: u64::MAX });
-        while at.list < plan.len() {
-            let log = SlotLog::new(plan[at.list].clone());
-            // Slots only grow, so a cursor's slot is never past the list's end: the
-            // counter is read once per list, on entering it.
-            let top = if at.slot == u64::MAX { log.last_slot(self.store)? } else { at.slot };
-            if top == 0 {
-                at = Cursor { list: at.list + 1, slot: u64::MAX };
-                continue;
-            }
-            if budget == 0 || cases.len() as u64 >= query.limit {
+/// One page of the organisation's cases.
+pub fn list<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, org: Organisation, query: &Query) -> Result<Page, Problem> {
+    let plan = query.plan(org);
+    let now = ctx.clock.now();
+    let mut cases = Vec::new();
+    let mut budget = SCAN_BUDGET;
+    let mut at = query.cursor.unwrap_or(Cursor { list: 0, slot: u64::MAX });
+    while at.list < plan.len() {
+        let log = SlotLog::new(plan[at.list].clone());
+        // Slots only grow, so a cursor's slot is never past the list's end: the
+        // counter is read once per list, on entering it.
+        let top = if at.slot == u64::MAX { log.last_slot(ctx.store)? } else { at.slot };
+        if top == 0 {
+            at = Cursor { list: at.list + 1, slot: u64::MAX };
+            continue;
+        }
+        if budget == 0 || cases.len() as u64 >= query.limit {
+            break;
+        }
+        // Read newest first only as many slots as the page still needs: every key is
+        // its own read on Spin (and a round trip on Redis). Entries that turn out
+        // stale or filtered out are made up by the next chunk.
+        let chunk = (query.limit - cases.len() as u64).clamp(1, 100).min(budget);
+        let from = top.saturating_sub(chunk - 1).max(1);
+        budget -= top - from + 1;
+        let entries = log.read(ctx.store, from, top)?;
+        let found: Vec<(u64, IndexEntry)> = entries
+            .into_iter()
+            .rev()
+            .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
+            .collect();
+        let docs = index::read_cases(ctx.store, found.iter().map(|(_, e)| e.case_id.clone()))?;
+        let mut next = from - 1;
+        for (slot, entry) in found {
+            if cases.len() as u64 >= query.limit {
+                next = slot;
                 break;
             }
-            // Read newest first only as many slots as the page still needs: every key is
-            // its own read on Spin (and a round trip on Redis). Entries that turn out
-            // stale or filtered out are made up by the next chunk.
-            let chunk = (query.limit - cases.len() as u64).clamp(1, 100).min(budget);
-            let from = top.saturating_sub(chunk - 1).max(1);
-            budget -= top - from + 1;
-            let entries = log.read(self.store, from, top)?;
-            let found: Vec<(u64, IndexEntry)> = entries
-                .into_iter()
-                .rev()
-                .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
-                .collect();
-            let docs = index::read_cases(self.store, found.iter().map(|(_, e)| e.case_id.clone()))?;
-            let mut next = from - 1;
-            for (slot, entry) in found {
-                if cases.len() as u64 >= query.limit {
-                    next = slot;
-                    break;
-                }
-                let Some(doc) = docs.get(&entry.case_id) else { continue };
-                if index::holds(&doc.data, &plan[at.list], slot)
-                    && query.admits(&doc.data, org, now)
-                    && query.shows_at(at.list, &doc.data)
-                {
-                    cases.push(summary(doc, now));
-                }
+            let Some(doc) = docs.get(&entry.case_id) else { continue };
+            if index::holds(&doc.data, &plan[at.list], slot)
+                && query.admits(&doc.data, org, now)
+                && query.shows_at(at.list, &doc.data)
+            {
+                cases.push(summary(doc, now));
             }
-            at = if next == 0 {
-                Cursor { list: at.list + 1, slot: u64::MAX }
-            } else {
-                Cursor { list: at.list, slot: next }
-            };
         }
-        let next_cursor = (at.list < plan.len()).then(|| at.encode());
-        Ok(Page { cases, next_cursor })
+        at =
+            if next == 0 { Cursor { list: at.list + 1, slot: u64::MAX } } else { Cursor { list: at.list, slot: next } };
     }
+    let next_cursor = (at.list < plan.len()).then(|| at.encode());
+    Ok(Page { cases, next_cursor })
 }
 
 fn summary(doc: &Versioned<CaseRecord>, now: Timestamp) -> CaseSummary {

@@ -21,3 +21,10 @@ pub mod transfer;
 pub mod triage;
 pub mod work;
 pub mod workflow;
+
+use crate::context::{Ctx, COMPONENT};
+
+/// Logs that work was left for the sweep (ids and kinds only).
+pub fn deferred<S, O>(ctx: &Ctx<'_, S, O>, kind: &str, message: &str) {
+    shared::log::warn(COMPONENT, ctx.correlation_id, kind, message);
+}

@@ -33,10 +33,11 @@
 //! only sends events a case lists. Two sweeps at once delete the same keys and move
 //! the mark forward by compare-and-swap, never back.
 
-use crate::context::Triage;
+use crate::context::{directory, Ctx};
 use crate::core::audit::{activity_claim_key, activity_head_key, audit_log};
-use crate::core::index;
+use crate::core::org_audit::audit_purge;
 use crate::core::work::{set_work, work_of};
+use crate::core::{deferred, index};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, case_receipt_key, messages_log, pending_triage_log, CaseReceipt, CaseRecord};
 use shared::case_keys::{data_key_key, wrapped_keys_log, WrappedKey};
@@ -106,144 +107,146 @@ fn closed_by(record: &CaseRecord, closed_at: Timestamp) -> bool {
         && work_of(record).last_transition.is_some_and(|t| t.to == CaseStatus::Closed && t.at == closed_at)
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Schedules the purge of case `id`, closed at `closed_at`. Called while deciding
-    /// the close, before its swap: a close that does not commit leaves an entry the
-    /// sweep drops when it is due (the case is not closed at that time).
-    pub fn schedule_purge(&self, id: &CaseId, closed_at: Timestamp) -> Result<(), Problem> {
-        let log = purge_log();
-        let slot = log.reserve(self.store)?;
-        let entry = PurgeEntry { case_id: id.clone(), closed_at, due: closed_at + self.config.case_retention };
-        self.store.set_many(&[(log.key(slot), to_json(&entry))])?;
-        Ok(())
-    }
+/// Schedules the purge of case `id`, closed at `closed_at`. Called while deciding
+/// the close, before its swap: a close that does not commit leaves an entry the
+/// sweep drops when it is due (the case is not closed at that time).
+pub fn schedule_purge<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    id: &CaseId,
+    closed_at: Timestamp,
+) -> Result<(), Problem> {
+    let log = purge_log();
+    let slot = log.reserve(ctx.store)?;
+    let entry = PurgeEntry { case_id: id.clone(), closed_at, due: closed_at + ctx.config.case_retention };
+    ctx.store.set_many(&[(log.key(slot), to_json(&entry))])?;
+    Ok(())
+}
 
-    /// Purges the cases whose retention has ended, at most [`PURGE_BATCH`] entries.
-    pub fn purge_due(&self) -> Result<Purged, Problem> {
-        let mut purged = Purged::default();
-        let mut failure = None;
-        purges().walk(
-            self.store,
-            self.clock.now(),
-            PURGE_BATCH,
-            self.random,
-            |e: &PurgeEntry| e.due,
-            |entry| match self.purge_case(&entry) {
-                Ok(Outcome::Purged) => {
-                    purged.cases += 1;
-                    Ok(Held::Done)
-                }
-                Ok(Outcome::Cancelled) => {
-                    purged.cancelled += 1;
-                    Ok(Held::Done)
-                }
-                Ok(Outcome::Deferred) => {
-                    purged.deferred += 1;
-                    Ok(Held::Waiting)
-                }
-                Err(problem) => {
-                    // Kept for the next sweep; the problem is answered after the walk.
-                    failure = Some(problem);
-                    Ok(Held::Waiting)
-                }
-            },
-        )?;
-        match failure {
-            Some(problem) => Err(problem),
-            None => Ok(purged),
-        }
+/// Purges the cases whose retention has ended, at most [`PURGE_BATCH`] entries.
+pub fn purge_due<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<Purged, Problem> {
+    let mut purged = Purged::default();
+    let mut failure = None;
+    purges().walk(
+        ctx.store,
+        ctx.clock.now(),
+        PURGE_BATCH,
+        ctx.random,
+        |e: &PurgeEntry| e.due,
+        |entry| match purge_case(ctx, &entry) {
+            Ok(Outcome::Purged) => {
+                purged.cases += 1;
+                Ok(Held::Done)
+            }
+            Ok(Outcome::Cancelled) => {
+                purged.cancelled += 1;
+                Ok(Held::Done)
+            }
+            Ok(Outcome::Deferred) => {
+                purged.deferred += 1;
+                Ok(Held::Waiting)
+            }
+            Err(problem) => {
+                // Kept for the next sweep; the problem is answered after the walk.
+                failure = Some(problem);
+                Ok(Held::Waiting)
+            }
+        },
+    )?;
+    match failure {
+        Some(problem) => Err(problem),
+        None => Ok(purged),
     }
+}
 
-    fn purge_case(&self, entry: &PurgeEntry) -> Result<Outcome, Problem> {
-        let id = &entry.case_id;
-        let key = case_key(id);
-        let now = self.clock.now();
-        // The organisation's record of the purge is written before the mark, like a
-        // prepared entry: kept if this sweep marks the case, removed otherwise.
-        let audited = match versioned::read::<_, CaseRecord>(self.store, &key)? {
-            Some(doc) if closed_by(&doc.data, entry.closed_at) && work_of(&doc.data).purging.is_none() => {
-                match doc.data.assessment.as_ref().map(|a| a.organisation) {
-                    Some(organisation) => Some(self.audit_purge(organisation, id)?),
-                    None => None,
-                }
-            }
-            _ => None,
-        };
-        let marked = versioned::update(self.store, &key, self.random, |record: &mut CaseRecord, _| {
-            if !closed_by(record, entry.closed_at) {
-                return Err(Refused::NotClosed);
-            }
-            let owner = record.assessment.as_ref().map(|a| a.organisation);
-            if audited.as_ref().is_some_and(|(o, _)| Some(*o) != owner) {
-                // Handed over since it was read: the next sweep records it where it is.
-                return Err(Refused::Moved);
-            }
-            let mut work = work_of(record);
-            if work.purging.is_some() {
-                return Ok(Change::Keep(false));
-            }
-            work.purging = Some(now);
-            set_work(record, &work);
-            Ok(Change::Write(true))
-        });
-        if let Some((_, written)) = &audited {
-            if !matches!(marked, Ok((_, true))) {
-                let _ = self.store.delete(written);
+fn purge_case<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, entry: &PurgeEntry) -> Result<Outcome, Problem> {
+    let id = &entry.case_id;
+    let key = case_key(id);
+    let now = ctx.clock.now();
+    // The organisation's record of the purge is written before the mark, like a
+    // prepared entry: kept if this sweep marks the case, removed otherwise.
+    let audited = match versioned::read::<_, CaseRecord>(ctx.store, &key)? {
+        Some(doc) if closed_by(&doc.data, entry.closed_at) && work_of(&doc.data).purging.is_none() => {
+            match doc.data.assessment.as_ref().map(|a| a.organisation) {
+                Some(organisation) => Some(audit_purge(ctx, organisation, id)?),
+                None => None,
             }
         }
-        let mut keys: Vec<String> = Vec::new();
-        match marked {
-            Ok((doc, _)) => {
-                let record: &CaseRecord = &doc.data;
-                let work = work_of(record);
-                let members = work.assignment.map(|a| a.members).unwrap_or_default();
-                for member in &members {
-                    match self.directory().release(member, id) {
-                        Ok(()) | Err(crate::core::peers::PeerFailure::Status(404)) => {}
-                        Err(failure) => {
-                            self.deferred("purge-deferred", &format!("{id}: release of {member}: directory {failure}"));
-                            return Ok(Outcome::Deferred);
-                        }
+        _ => None,
+    };
+    let marked = versioned::update(ctx.store, &key, ctx.random, |record: &mut CaseRecord, _| {
+        if !closed_by(record, entry.closed_at) {
+            return Err(Refused::NotClosed);
+        }
+        let owner = record.assessment.as_ref().map(|a| a.organisation);
+        if audited.as_ref().is_some_and(|(o, _)| Some(*o) != owner) {
+            // Handed over since it was read: the next sweep records it where it is.
+            return Err(Refused::Moved);
+        }
+        let mut work = work_of(record);
+        if work.purging.is_some() {
+            return Ok(Change::Keep(false));
+        }
+        work.purging = Some(now);
+        set_work(record, &work);
+        Ok(Change::Write(true))
+    });
+    if let Some((_, written)) = &audited {
+        if !matches!(marked, Ok((_, true))) {
+            let _ = ctx.store.delete(written);
+        }
+    }
+    let mut keys: Vec<String> = Vec::new();
+    match marked {
+        Ok((doc, _)) => {
+            let record: &CaseRecord = &doc.data;
+            let work = work_of(record);
+            let members = work.assignment.map(|a| a.members).unwrap_or_default();
+            for member in &members {
+                match directory(ctx).release(member, id) {
+                    Ok(()) | Err(crate::core::peers::PeerFailure::Status(404)) => {}
+                    Err(failure) => {
+                        deferred(ctx, "purge-deferred", &format!("{id}: release of {member}: directory {failure}"));
+                        return Ok(Outcome::Deferred);
                     }
                 }
-                keys.extend(work.slots.iter().map(index::entry_key));
-                if let Some(slot) = record.pending_triage_slot {
-                    keys.push(pending_triage_log().key(slot));
-                }
             }
-            Err(UpdateError::Rejected(Refused::NotClosed)) => return Ok(Outcome::Cancelled),
-            Err(UpdateError::Rejected(Refused::Moved)) => return Ok(Outcome::Deferred),
-            // Gone already: clear what may be left of it.
-            Err(UpdateError::NotFound) => {}
-            Err(UpdateError::Store(e)) => return Err(e.into()),
-            Err(UpdateError::Contended) => return Ok(Outcome::Deferred),
+            keys.extend(work.slots.iter().map(index::entry_key));
+            if let Some(slot) = record.pending_triage_slot {
+                keys.push(pending_triage_log().key(slot));
+            }
         }
-        keys.extend(self.owned_keys(id)?);
-        self.store.delete_many(&keys)?;
-        self.store.delete(&key)?;
-        Ok(Outcome::Purged)
+        Err(UpdateError::Rejected(Refused::NotClosed)) => return Ok(Outcome::Cancelled),
+        Err(UpdateError::Rejected(Refused::Moved)) => return Ok(Outcome::Deferred),
+        // Gone already: clear what may be left of it.
+        Err(UpdateError::NotFound) => {}
+        Err(UpdateError::Store(e)) => return Err(e.into()),
+        Err(UpdateError::Contended) => return Ok(Outcome::Deferred),
     }
+    keys.extend(owned_keys(ctx, id)?);
+    ctx.store.delete_many(&keys)?;
+    ctx.store.delete(&key)?;
+    Ok(Outcome::Purged)
+}
 
-    /// The keys under the case's own prefix and its receipt, found through counters and
-    /// the receipt pointer.
-    fn owned_keys(&self, id: &CaseId) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
-        for log in [messages_log(id), audit_log(id)] {
-            keys.extend(log.all_keys(log.last_slot(self.store)?));
-        }
-        keys.extend([activity_head_key(id), activity_claim_key(id)]);
-        let pointer = case_receipt_key(id);
-        if let Some(receipt) = get_json::<_, CaseReceipt>(self.store, &pointer)? {
-            keys.extend(receipt.keys());
-        }
-        keys.push(pointer);
-        // Crypto-shredding: without its data key nothing sealed for the case opens
-        // again, in the store or in any copy of it.
-        let data_key = data_key_key(id);
-        if let Some(stored) = versioned::read::<_, WrappedKey>(self.store, &data_key)? {
-            keys.push(wrapped_keys_log().key(stored.data.slot));
-        }
-        keys.push(data_key);
-        Ok(keys)
+/// The keys under the case's own prefix and its receipt, found through counters and
+/// the receipt pointer.
+fn owned_keys<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId) -> Result<Vec<String>, StoreError> {
+    let mut keys = Vec::new();
+    for log in [messages_log(id), audit_log(id)] {
+        keys.extend(log.all_keys(log.last_slot(ctx.store)?));
     }
+    keys.extend([activity_head_key(id), activity_claim_key(id)]);
+    let pointer = case_receipt_key(id);
+    if let Some(receipt) = get_json::<_, CaseReceipt>(ctx.store, &pointer)? {
+        keys.extend(receipt.keys());
+    }
+    keys.push(pointer);
+    // Crypto-shredding: without its data key nothing sealed for the case opens
+    // again, in the store or in any copy of it.
+    let data_key = data_key_key(id);
+    if let Some(stored) = versioned::read::<_, WrappedKey>(ctx.store, &data_key)? {
+        keys.push(wrapped_keys_log().key(stored.data.slot));
+    }
+    keys.push(data_key);
+    Ok(keys)
 }

@@ -14,7 +14,7 @@
 //! another organisation's cases. Only a programme admin grants the programme scope,
 //! and only to a BZK admin.
 
-use crate::context::Triage;
+use crate::context::Ctx;
 use crate::core::work::Actor;
 use serde::{Deserialize, Serialize};
 use shared::auth::{issue_token, token_key, Principal, StaffRole, TokenRecord, TokenScope, DEFAULT_TOKEN_DAYS};
@@ -109,146 +109,155 @@ pub struct Created {
     pub secret: String,
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Creates a token (admins only).
-    pub fn create_token(&self, admin: &Principal, new: NewToken) -> Result<Created, Problem> {
-        admin.require_admin()?;
-        if !admin.is_programme_admin() && new.organisation != admin.organisation {
-            return Err(Problem::invalid_field("/organisation", "you may issue tokens for your own organisation only"));
-        }
-        if new.scope == Some(TokenScope::Programme) {
-            if !admin.is_programme_admin() {
-                return Err(Problem::invalid_field("/scope", "only a programme admin may grant the programme scope"));
-            }
-            if new.organisation != Organisation::Bzk || new.role != StaffRole::Admin {
-                return Err(Problem::invalid_field("/scope", "the programme scope is for BZK admins only"));
-            }
-        }
-        let max_days = self.config.token_max_days;
-        let days = match new.expires_in_days {
-            None => DEFAULT_TOKEN_DAYS.min(max_days),
-            Some(d) if (1..=max_days).contains(&d) => d,
-            Some(_) => {
-                return Err(Problem::invalid_field(
-                    "/expires_in_days",
-                    format!("must be 1 to {max_days} (token_max_days)"),
-                ))
-            }
-        };
-        let now = self.clock.now();
-        let issued = issue_token(self.random);
-        let record = TokenRecord {
-            id: TokenId::generate(self.random),
-            organisation: new.organisation,
-            role: new.role,
-            holder: new.holder.0,
-            created_at: now,
-            expires_at: Some(now + Duration::days(days.into())),
-            revoked_at: None,
-            scope: new.scope,
-            mac: None,
-        }
-        .signed(&self.config.record_mac, &token_key(&issued.hash));
-        let list_slot = listing(record.organisation).reserve(self.store)?;
-        let audit = self.token_audit_entry(admin, "token_issued", &record)?;
-        let index = TokenIndex { hash: issued.hash.clone() };
-        self.store.set_many(&[
-            (token_key(&issued.hash), to_json(&record)),
-            (index_key(&record.id), to_json(&index)),
-            (listing(record.organisation).key(list_slot), to_json(&index)),
-            audit,
-        ])?;
-        Ok(Created { record, secret: issued.secret })
+/// Creates a token (admins only).
+pub fn create_token<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    admin: &Principal,
+    new: NewToken,
+) -> Result<Created, Problem> {
+    admin.require_admin()?;
+    if !admin.is_programme_admin() && new.organisation != admin.organisation {
+        return Err(Problem::invalid_field("/organisation", "you may issue tokens for your own organisation only"));
     }
-
-    /// The audit entry (key and value) of `action` on `record` by `admin`.
-    fn token_audit_entry(
-        &self,
-        admin: &Principal,
-        action: &str,
-        record: &TokenRecord,
-    ) -> Result<(String, Vec<u8>), Problem> {
-        let log = token_audit(record.organisation);
-        let slot = log.reserve(self.store)?;
-        let entry = TokenAuditEntry {
-            at: self.clock.now(),
-            action: action.to_string(),
-            token_id: record.id.clone(),
-            token_holder: record.holder.clone(),
-            organisation: record.organisation,
-            role: record.role,
-            scope: record.scope,
-            actor: Actor::of(admin),
-            holder: admin.holder.clone(),
-        };
-        Ok((log.key(slot), to_json(&entry)))
-    }
-
-    /// The organisations whose tokens `admin` manages: their own, or every one for a
-    /// programme admin.
-    fn managed(admin: &Principal) -> Vec<Organisation> {
-        if admin.is_programme_admin() {
-            Organisation::ALL.to_vec()
-        } else {
-            vec![admin.organisation]
+    if new.scope == Some(TokenScope::Programme) {
+        if !admin.is_programme_admin() {
+            return Err(Problem::invalid_field("/scope", "only a programme admin may grant the programme scope"));
+        }
+        if new.organisation != Organisation::Bzk || new.role != StaffRole::Admin {
+            return Err(Problem::invalid_field("/scope", "the programme scope is for BZK admins only"));
         }
     }
-
-    /// The tokens `admin` manages, oldest first (admins only).
-    pub fn list_tokens(&self, admin: &Principal) -> Result<Vec<TokenRecord>, Problem> {
-        admin.require_admin()?;
-        let mut tokens = Vec::new();
-        for organisation in Self::managed(admin) {
-            let log = listing(organisation);
-            let last = log.last_slot(self.store)?;
-            for (_, bytes) in log.read(self.store, 1, last)? {
-                let Ok(index) = serde_json::from_slice::<TokenIndex>(&bytes) else { continue };
-                if let Some(record) = get_json::<_, TokenRecord>(self.store, &token_key(&index.hash))? {
-                    tokens.push(record);
-                }
-            }
+    let max_days = ctx.config.token_max_days;
+    let days = match new.expires_in_days {
+        None => DEFAULT_TOKEN_DAYS.min(max_days),
+        Some(d) if (1..=max_days).contains(&d) => d,
+        Some(_) => {
+            return Err(Problem::invalid_field("/expires_in_days", format!("must be 1 to {max_days} (token_max_days)")))
         }
-        Ok(tokens)
+    };
+    let now = ctx.clock.now();
+    let issued = issue_token(ctx.random);
+    let record = TokenRecord {
+        id: TokenId::generate(ctx.random),
+        organisation: new.organisation,
+        role: new.role,
+        holder: new.holder.0,
+        created_at: now,
+        expires_at: Some(now + Duration::days(days.into())),
+        revoked_at: None,
+        scope: new.scope,
+        mac: None,
     }
+    .signed(&ctx.config.record_mac, &token_key(&issued.hash));
+    let list_slot = listing(record.organisation).reserve(ctx.store)?;
+    let audit = token_audit_entry(ctx, admin, "token_issued", &record)?;
+    let index = TokenIndex { hash: issued.hash.clone() };
+    ctx.store.set_many(&[
+        (token_key(&issued.hash), to_json(&record)),
+        (index_key(&record.id), to_json(&index)),
+        (listing(record.organisation).key(list_slot), to_json(&index)),
+        audit,
+    ])?;
+    Ok(Created { record, secret: issued.secret })
+}
 
-    /// The latest token audit entries of the organisations `admin` manages (admins only).
-    pub fn token_audit_trail(&self, admin: &Principal) -> Result<Vec<TokenAuditEntry>, Problem> {
-        admin.require_admin()?;
-        let mut entries = Vec::new();
-        for organisation in Self::managed(admin) {
-            let log = token_audit(organisation);
-            let last = log.last_slot(self.store)?;
-            let first = last.saturating_sub(TOKEN_AUDIT_SHOWN - 1).max(1);
-            for (_, bytes) in log.read(self.store, first, last)? {
-                if let Ok(entry) = serde_json::from_slice::<TokenAuditEntry>(&bytes) {
-                    entries.push(entry);
-                }
+/// The audit entry (key and value) of `action` on `record` by `admin`.
+fn token_audit_entry<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    admin: &Principal,
+    action: &str,
+    record: &TokenRecord,
+) -> Result<(String, Vec<u8>), Problem> {
+    let log = token_audit(record.organisation);
+    let slot = log.reserve(ctx.store)?;
+    let entry = TokenAuditEntry {
+        at: ctx.clock.now(),
+        action: action.to_string(),
+        token_id: record.id.clone(),
+        token_holder: record.holder.clone(),
+        organisation: record.organisation,
+        role: record.role,
+        scope: record.scope,
+        actor: Actor::of(admin),
+        holder: admin.holder.clone(),
+    };
+    Ok((log.key(slot), to_json(&entry)))
+}
+
+/// The organisations whose tokens `admin` manages: their own, or every one for a
+/// programme admin.
+fn managed(admin: &Principal) -> Vec<Organisation> {
+    if admin.is_programme_admin() {
+        Organisation::ALL.to_vec()
+    } else {
+        vec![admin.organisation]
+    }
+}
+
+/// The tokens `admin` manages, oldest first (admins only).
+pub fn list_tokens<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    admin: &Principal,
+) -> Result<Vec<TokenRecord>, Problem> {
+    admin.require_admin()?;
+    let mut tokens = Vec::new();
+    for organisation in managed(admin) {
+        let log = listing(organisation);
+        let last = log.last_slot(ctx.store)?;
+        for (_, bytes) in log.read(ctx.store, 1, last)? {
+            let Ok(index) = serde_json::from_slice::<TokenIndex>(&bytes) else { continue };
+            if let Some(record) = get_json::<_, TokenRecord>(ctx.store, &token_key(&index.hash))? {
+                tokens.push(record);
             }
         }
-        entries.sort_by_key(|e| e.at);
-        Ok(entries)
     }
+    Ok(tokens)
+}
 
-    /// Revokes a token (admins only; another organisation's token is 404).
-    pub fn revoke_token(&self, admin: &Principal, id: &TokenId) -> Result<TokenRecord, Problem> {
-        admin.require_admin()?;
-        let index: TokenIndex = get_json(self.store, &index_key(id))?.ok_or_else(Problem::not_found)?;
-        let mut record: TokenRecord = get_json(self.store, &token_key(&index.hash))?.ok_or_else(Problem::not_found)?;
-        if !admin.is_programme_admin() && record.organisation != admin.organisation {
-            return Err(Problem::not_found());
+/// The latest token audit entries of the organisations `admin` manages (admins only).
+pub fn token_audit_trail<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    admin: &Principal,
+) -> Result<Vec<TokenAuditEntry>, Problem> {
+    admin.require_admin()?;
+    let mut entries = Vec::new();
+    for organisation in managed(admin) {
+        let log = token_audit(organisation);
+        let last = log.last_slot(ctx.store)?;
+        let first = last.saturating_sub(TOKEN_AUDIT_SHOWN - 1).max(1);
+        for (_, bytes) in log.read(ctx.store, first, last)? {
+            if let Ok(entry) = serde_json::from_slice::<TokenAuditEntry>(&bytes) {
+                entries.push(entry);
+            }
         }
-        if record.scope == Some(TokenScope::Programme) && !admin.is_programme_admin() {
-            return Err(Problem::new(
-                ProblemKind::Forbidden,
-                "only a programme admin may revoke a programme admin's token",
-            ));
-        }
-        if record.revoked_at.is_none() {
-            record.revoked_at = Some(self.clock.now());
-            record = record.signed(&self.config.record_mac, &token_key(&index.hash));
-            let audit = self.token_audit_entry(admin, "token_revoked", &record)?;
-            self.store.set_many(&[(token_key(&index.hash), to_json(&record)), audit])?;
-        }
-        Ok(record)
     }
+    entries.sort_by_key(|e| e.at);
+    Ok(entries)
+}
+
+/// Revokes a token (admins only; another organisation's token is 404).
+pub fn revoke_token<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    admin: &Principal,
+    id: &TokenId,
+) -> Result<TokenRecord, Problem> {
+    admin.require_admin()?;
+    let index: TokenIndex = get_json(ctx.store, &index_key(id))?.ok_or_else(Problem::not_found)?;
+    let mut record: TokenRecord = get_json(ctx.store, &token_key(&index.hash))?.ok_or_else(Problem::not_found)?;
+    if !admin.is_programme_admin() && record.organisation != admin.organisation {
+        return Err(Problem::not_found());
+    }
+    if record.scope == Some(TokenScope::Programme) && !admin.is_programme_admin() {
+        return Err(Problem::new(
+            ProblemKind::Forbidden,
+            "only a programme admin may revoke a programme admin's token",
+        ));
+    }
+    if record.revoked_at.is_none() {
+        record.revoked_at = Some(ctx.clock.now());
+        record = record.signed(&ctx.config.record_mac, &token_key(&index.hash));
+        let audit = token_audit_entry(ctx, admin, "token_revoked", &record)?;
+        ctx.store.set_many(&[(token_key(&index.hash), to_json(&record)), audit])?;
+    }
+    Ok(record)
 }

@@ -9,7 +9,7 @@
 
 use super::layout::{self, ack_bound, rows, EventRow, Month, Table, ACK_OVER};
 use super::suppress::Grid;
-use crate::context::Triage;
+use crate::context::Ctx;
 use serde::{Serialize, Serializer};
 use shared::auth::Principal;
 use shared::domain::{Organisation, Priority, Province, RegionCode};
@@ -374,64 +374,62 @@ fn quantile(histogram: &[(String, u64)], q: f64) -> Option<i64> {
     None
 }
 
-impl<S: KeyValue, O> Triage<'_, S, O> {
-    /// The figures of `query` for `who`: reads [`super::CELLS_PER_UNIT`] counters per
-    /// month and organisation, never anything per case.
-    pub fn stats(&self, who: &Principal, query: &StatsQuery) -> Result<StatsAnswer, Problem> {
-        let organisations = query.organisations(who)?;
-        let threshold = self.config.stats_min_cell;
-        let mut counters = Vec::new();
-        for month in query.from.through(query.to) {
-            for org in &organisations {
-                counters.push((month, *org, read_unit(self.store, month, *org)?));
-            }
+/// The figures of `query` for `who`: reads [`super::CELLS_PER_UNIT`] counters per
+/// month and organisation, never anything per case.
+pub fn stats<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, who: &Principal, query: &StatsQuery) -> Result<StatsAnswer, Problem> {
+    let organisations = query.organisations(who)?;
+    let threshold = ctx.config.stats_min_cell;
+    let mut counters = Vec::new();
+    for month in query.from.through(query.to) {
+        for org in &organisations {
+            counters.push((month, *org, read_unit(ctx.store, month, *org)?));
         }
-        let build = |by_region: bool| -> Vec<Unit> {
-            counters
-                .iter()
-                .map(|(month, org, c)| {
-                    let grid = grid(c, by_region);
-                    let hidden = grid.suppressed(threshold);
-                    Unit { month: *month, org: *org, grid, hidden }
-                })
-                .collect()
-        };
-        let regional = build(true);
-        let by_region = regional.iter().all(|u| u.hidden.is_empty());
-        let units = if by_region { regional } else { build(false) };
-        let order = table_order();
-        let mut cells = Vec::new();
-        let mut first_contact = Vec::new();
-        for unit in &units {
-            for (table, table_rows) in &order {
-                if (*table == "region" && !by_region) || (*table == "province" && by_region) {
-                    continue;
-                }
-                for row in table_rows {
-                    for col in Priority::ALL.iter().map(|p| p.as_str()).chain([TOTAL]) {
-                        cells.push(CellView {
-                            month: unit.month.to_string(),
-                            organisation: unit.org,
-                            table,
-                            row: row.clone(),
-                            column: col.to_string(),
-                            value: unit.count(&id(table, row, col), threshold),
-                        });
-                    }
-                }
-            }
-            first_contact.extend(Priority::ALL.iter().map(|p| unit.first_contact(*p, threshold)));
-        }
-        Ok(StatsAnswer {
-            from: query.from.to_string(),
-            to: query.to.to_string(),
-            organisations,
-            threshold,
-            geography: if by_region { "region" } else { "province" },
-            first_contact,
-            cells,
-        })
     }
+    let build = |by_region: bool| -> Vec<Unit> {
+        counters
+            .iter()
+            .map(|(month, org, c)| {
+                let grid = grid(c, by_region);
+                let hidden = grid.suppressed(threshold);
+                Unit { month: *month, org: *org, grid, hidden }
+            })
+            .collect()
+    };
+    let regional = build(true);
+    let by_region = regional.iter().all(|u| u.hidden.is_empty());
+    let units = if by_region { regional } else { build(false) };
+    let order = table_order();
+    let mut cells = Vec::new();
+    let mut first_contact = Vec::new();
+    for unit in &units {
+        for (table, table_rows) in &order {
+            if (*table == "region" && !by_region) || (*table == "province" && by_region) {
+                continue;
+            }
+            for row in table_rows {
+                for col in Priority::ALL.iter().map(|p| p.as_str()).chain([TOTAL]) {
+                    cells.push(CellView {
+                        month: unit.month.to_string(),
+                        organisation: unit.org,
+                        table,
+                        row: row.clone(),
+                        column: col.to_string(),
+                        value: unit.count(&id(table, row, col), threshold),
+                    });
+                }
+            }
+        }
+        first_contact.extend(Priority::ALL.iter().map(|p| unit.first_contact(*p, threshold)));
+    }
+    Ok(StatsAnswer {
+        from: query.from.to_string(),
+        to: query.to.to_string(),
+        organisations,
+        threshold,
+        geography: if by_region { "region" } else { "province" },
+        first_contact,
+        cells,
+    })
 }
 
 #[cfg(test)]

@@ -20,9 +20,10 @@ use shared::kv::{to_json, KeyValue};
 use shared::outbound::{FakeOutbound, OutboundError};
 use shared::random::SeededRandom;
 use shared::time::{Duration, Timestamp};
+use shared::web::Ports;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use triage::routes::{self, Ports};
+use triage::routes;
 
 pub const ADMIN: &str = "bootstrap-admin-token-for-triage-tests-0123";
 pub const INTERNAL: &str = "internal-secret-for-triage-tests-0123";
