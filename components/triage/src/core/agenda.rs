@@ -17,7 +17,7 @@
 use crate::context::Ctx;
 use crate::core::checkins::{announce_check_in_due, announce_check_in_overdue, overdue_level};
 use crate::core::index::{self, check_ins_due_log, check_ins_on_log, day_of, IndexEntry};
-use crate::core::listing::{parse_limit, DEFAULT_LIMIT};
+
 use crate::core::sweep::{marks, walk_live, with_cases, Found, Moved, SweepReport};
 use crate::core::work::work_of;
 use serde::Serialize;
@@ -28,7 +28,7 @@ use shared::kv::marks::ListMark;
 use shared::kv::slots::SlotLog;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
-use shared::problem::{Problem, ProblemKind};
+use shared::problem::Problem;
 use shared::time::{Duration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,7 +58,8 @@ pub struct AgendaCursor {
 }
 
 impl AgendaCursor {
-    fn parse(text: &str) -> Option<AgendaCursor> {
+    /// Parses the text form of [`AgendaCursor::encode`].
+    pub fn parse(text: &str) -> Option<AgendaCursor> {
         let (list, rest) = text.strip_prefix('l')?.split_once('d')?;
         let (due, slot) = rest.split_once('s')?;
         Some(AgendaCursor { list: list.parse().ok()?, due: due.parse().ok()?, slot: slot.parse().ok()? })
@@ -76,33 +77,6 @@ pub struct AgendaQuery {
     pub due_before: Timestamp,
     pub limit: u64,
     pub cursor: Option<AgendaCursor>,
-}
-
-fn bad(name: &str, detail: &str) -> Problem {
-    Problem::new(ProblemKind::InvalidParameter, detail).at(name)
-}
-
-impl AgendaQuery {
-    /// Parses `due_before`, `limit` and `cursor` (unknown parameters are refused).
-    pub fn parse(pairs: &[(String, String)], now: Timestamp) -> Result<AgendaQuery, Problem> {
-        let mut q = AgendaQuery { due_before: now, limit: DEFAULT_LIMIT, cursor: None };
-        for (name, value) in pairs {
-            match name.as_str() {
-                "due_before" => {
-                    q.due_before = Timestamp::parse(value).map_err(|e| bad(name, &e))?;
-                    if q.due_before > now + AGENDA_HORIZON {
-                        return Err(bad(name, "may be at most 92 days ahead"));
-                    }
-                }
-                "limit" => q.limit = parse_limit(name, value)?,
-                "cursor" => {
-                    q.cursor = Some(AgendaCursor::parse(value).ok_or_else(|| bad(name, "not a cursor we sent"))?)
-                }
-                _ => return Err(bad(name, "unknown parameter")),
-            }
-        }
-        Ok(q)
-    }
 }
 
 /// An open check-in on the agenda (no note: read the case for that).

@@ -10,7 +10,7 @@
 use crate::context::{case_cipher, Ctx};
 use crate::core::audit::{audit_read, By};
 use crate::core::commit::{commit, Base, Decision};
-use crate::core::listing::{parse_limit, Cursor, DEFAULT_LIMIT};
+use crate::core::listing::{Cursor, DEFAULT_LIMIT};
 use crate::core::outbox::read_case;
 use crate::core::rules::{self, PerPriority};
 use crate::core::triage::triage;
@@ -25,7 +25,7 @@ use shared::id::CaseId;
 use shared::kv::versioned::Versioned;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
-use shared::problem::{Problem, ProblemKind};
+use shared::problem::Problem;
 use shared::time::Timestamp;
 
 /// A message as the confidant reads it.
@@ -60,28 +60,11 @@ pub struct MessagesQuery {
     pub from: u64,
 }
 
-impl MessagesQuery {
-    /// Parses `limit` and `cursor` (unknown parameters are refused).
-    pub fn parse(pairs: &[(String, String)]) -> Result<MessagesQuery, Problem> {
-        let mut q = MessagesQuery { limit: DEFAULT_LIMIT, from: 1 };
-        for (name, value) in pairs {
-            match name.as_str() {
-                "limit" => q.limit = parse_limit(name, value)?,
-                "cursor" => {
-                    q.from = Cursor::parse(value)
-                        .filter(|c| c.list == 0 && c.slot >= 1)
-                        .ok_or_else(|| bad_parameter(name, "not a cursor we sent"))?
-                        .slot
-                }
-                _ => return Err(bad_parameter(name, "unknown parameter")),
-            }
-        }
-        Ok(q)
+impl Default for MessagesQuery {
+    /// The first page of [`DEFAULT_LIMIT`] messages.
+    fn default() -> MessagesQuery {
+        MessagesQuery { limit: DEFAULT_LIMIT, from: 1 }
     }
-}
-
-fn bad_parameter(name: &str, detail: &str) -> Problem {
-    Problem::new(ProblemKind::InvalidParameter, detail).at(name)
 }
 
 /// What a follow-up reporting danger or a new incident does to a case: the rules decide

@@ -25,7 +25,7 @@ use shared::kv::slots::SlotLog;
 use shared::kv::versioned::Versioned;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
-use shared::problem::{Problem, ProblemKind};
+use shared::problem::Problem;
 use shared::time::Timestamp;
 
 /// Most slots one listing request reads.
@@ -34,13 +34,14 @@ pub const SCAN_BUDGET: u64 = 400;
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 
-/// How a list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Newest,
-    Urgent,
-    UnreadFirst,
-}
+shared::wire_enum!(
+    /// How a list is ordered.
+    Sort {
+        Newest => "newest",
+        Urgent => "urgent",
+        UnreadFirst => "unread_first",
+    }
+);
 
 /// A validated listing query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,21 +57,10 @@ pub struct Query {
     pub cursor: Option<Cursor>,
 }
 
-/// Where a page starts: the list (by position in the query's plan) and the slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub list: usize,
-    pub slot: u64,
-}
-
-fn bad(name: &str, detail: &str) -> Problem {
-    Problem::new(ProblemKind::InvalidParameter, detail).at(name)
-}
-
-impl Query {
-    /// Parses the query string (unknown parameters are refused, so typos are not ignored).
-    pub fn parse(pairs: &[(String, String)]) -> Result<Query, Problem> {
-        let mut q = Query {
+impl Default for Query {
+    /// Every case of the organisation, newest first, one page of [`DEFAULT_LIMIT`].
+    fn default() -> Query {
+        Query {
             status: None,
             priority: None,
             region: None,
@@ -79,30 +69,18 @@ impl Query {
             sort: Sort::Newest,
             limit: DEFAULT_LIMIT,
             cursor: None,
-        };
-        for (name, value) in pairs {
-            match name.as_str() {
-                "status" => q.status = Some(CaseStatus::parse(value).map_err(|e| bad(name, &e))?),
-                "priority" => q.priority = Some(Priority::parse(value).map_err(|e| bad(name, &e))?),
-                "region" => q.region = Some(RegionCode::parse(value).map_err(|e| bad(name, &e))?),
-                "overdue" => q.overdue = Some(yes_or_no(name, value)?),
-                "unread" => q.unread = Some(yes_or_no(name, value)?),
-                "sort" => {
-                    q.sort = match value.as_str() {
-                        "newest" => Sort::Newest,
-                        "urgent" => Sort::Urgent,
-                        "unread_first" => Sort::UnreadFirst,
-                        _ => return Err(bad(name, "must be one of: newest, urgent, unread_first")),
-                    }
-                }
-                "limit" => q.limit = parse_limit(name, value)?,
-                "cursor" => q.cursor = Some(Cursor::parse(value).ok_or_else(|| bad(name, "not a cursor we sent"))?),
-                _ => return Err(bad(name, "unknown parameter")),
-            }
         }
-        Ok(q)
     }
+}
 
+/// Where a page starts: the list (by position in the query's plan) and the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub list: usize,
+    pub slot: u64,
+}
+
+impl Query {
     /// The lists to walk, in order.
     pub fn plan(&self, org: Organisation) -> Vec<String> {
         let priorities: Vec<Priority> = match self.priority {
@@ -143,23 +121,6 @@ impl Query {
             && self.region.is_none_or(|r| r == record.facts.region)
             && self.overdue.is_none_or(|o| o == overdue)
             && self.unread.is_none_or(|u| u == has_unread(record))
-    }
-}
-
-/// A page size: 1 to [`MAX_LIMIT`].
-pub fn parse_limit(name: &str, value: &str) -> Result<u64, Problem> {
-    value
-        .parse()
-        .ok()
-        .filter(|l| (1..=MAX_LIMIT).contains(l))
-        .ok_or_else(|| bad(name, "must be a whole number from 1 to 100"))
-}
-
-fn yes_or_no(name: &str, value: &str) -> Result<bool, Problem> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(bad(name, "must be true or false")),
     }
 }
 

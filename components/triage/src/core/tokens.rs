@@ -24,6 +24,7 @@ use shared::kv::slots::SlotLog;
 use shared::kv::{get_json, to_json, KeyValue};
 use shared::outbound::Outbound;
 use shared::problem::{Problem, ProblemKind};
+use shared::text::BoundedText;
 use shared::time::{Duration, Timestamp};
 
 /// What an admin asks for.
@@ -32,7 +33,8 @@ use shared::time::{Duration, Timestamp};
 pub struct NewToken {
     pub organisation: Organisation,
     pub role: StaffRole,
-    pub holder: Holder,
+    /// The person who holds it (a name or staff number): 1 to 100 characters.
+    pub holder: BoundedText<100>,
     /// Days until it expires: 1 to `token_max_days`; default 90 (or `token_max_days`
     /// if that is less).
     #[serde(default)]
@@ -40,21 +42,6 @@ pub struct NewToken {
     /// `programme`: a programme admin (BZK admins only, granted by a programme admin).
     #[serde(default)]
     pub scope: Option<TokenScope>,
-}
-
-/// The person who holds a token (a name or staff number): 1 to 100 characters.
-#[derive(Debug, Clone)]
-pub struct Holder(pub String);
-
-impl<'de> Deserialize<'de> for Holder {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let trimmed = text.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
-            return Err(serde::de::Error::custom("must be 1 to 100 characters, no control characters"));
-        }
-        Ok(Holder(trimmed.to_string()))
-    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -95,14 +82,6 @@ pub struct TokenAuditEntry {
     pub holder: String,
 }
 
-/// A token as an admin sees it in a listing: never the secret nor its hash.
-pub fn token_view(r: &TokenRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id, "holder": r.holder, "organisation": r.organisation, "role": r.role, "scope": r.scope,
-        "created_at": r.created_at, "expires_at": r.expires(), "revoked_at": r.revoked_at,
-    })
-}
-
 /// A created token: the record, and the secret to hand over once.
 pub struct Created {
     pub record: TokenRecord,
@@ -141,7 +120,7 @@ pub fn create_token<S: KeyValue, O: Outbound>(
         id: TokenId::generate(ctx.random),
         organisation: new.organisation,
         role: new.role,
-        holder: new.holder.0,
+        holder: new.holder.into_inner(),
         created_at: now,
         expires_at: Some(now + Duration::days(days.into())),
         revoked_at: None,

@@ -29,36 +29,7 @@ pub struct StatsQuery {
     pub organisation: Option<Organisation>,
 }
 
-fn bad(name: &str, detail: &str) -> Problem {
-    Problem::new(ProblemKind::InvalidParameter, detail).at(name)
-}
-
 impl StatsQuery {
-    /// Parses the query string; the period defaults to the current month and the two
-    /// before it (a quarter).
-    pub fn parse(pairs: &[(String, String)], current: Month) -> Result<StatsQuery, Problem> {
-        let mut from = None;
-        let mut to = None;
-        let mut organisation = None;
-        for (name, value) in pairs {
-            match name.as_str() {
-                "from" => from = Some(Month::parse(value).map_err(|e| bad(name, &e))?),
-                "to" => to = Some(Month::parse(value).map_err(|e| bad(name, &e))?),
-                "organisation" => organisation = Some(Organisation::parse(value).map_err(|e| bad(name, &e))?),
-                _ => return Err(bad(name, "unknown parameter")),
-            }
-        }
-        let to = to.unwrap_or(current);
-        let from = from.unwrap_or_else(|| to.previous().previous());
-        if from > to {
-            return Err(bad("from", "must not be after to"));
-        }
-        if from.through(to).len() > MAX_MONTHS {
-            return Err(bad("from", "the period may span at most 12 months"));
-        }
-        Ok(StatsQuery { from, to, organisation })
-    }
-
     /// The organisations whose figures the caller gets: programme admins any, an
     /// organisation's admins their own, confidants none (403).
     pub fn organisations(&self, who: &Principal) -> Result<Vec<Organisation>, Problem> {

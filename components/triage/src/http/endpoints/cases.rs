@@ -6,11 +6,9 @@ use crate::context::{case_cipher, Ctx};
 use crate::core::conversation::MessagesQuery;
 use crate::core::listing::{self, Query};
 use crate::core::org_audit::{audit_list_read, Listing};
-use crate::core::work::work_of;
 use crate::core::{audit, conversation, outbox, transfer, workflow};
 use crate::http::forms::{AssignForm, HandOverForm, MarkReadForm, MessageForm, PriorityForm, StatusForm};
-use crate::http::views::case_view;
-use serde_json::json;
+use crate::http::views::{case_view, CaseState, MessageSent, SentMessage};
 use shared::case::{CaseRecord, MessageAuthor};
 use shared::kv::versioned::Versioned;
 use shared::kv::KeyValue;
@@ -25,7 +23,7 @@ pub fn list_cases<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     let who = staff(ctx, req)?;
-    let query = Query::parse(&web::query_pairs(req))?;
+    let query: Query = web::read_query(req)?;
     audit_list_read(ctx, &who, Listing::Cases)?;
     Ok(web::no_store(web::json(200, &listing::list(ctx, who.organisation, &query)?)))
 }
@@ -75,7 +73,7 @@ pub fn read_messages<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     let (who, id) = staff_and_case(ctx, params, req)?;
-    let query = MessagesQuery::parse(&web::query_pairs(req))?;
+    let query: MessagesQuery = web::read_query(req)?;
     Ok(web::no_store(web::json(200, &conversation::conversation(ctx, &who, &id, query)?)))
 }
 
@@ -102,7 +100,7 @@ pub fn hand_over<S: KeyValue, O: Outbound>(
     transfer::handed_over_by(outbox::read_case(ctx, &id)?, &who)?;
     let version = web::if_match(req)?;
     let form: HandOverForm = web::read_json_object(req)?;
-    Ok(state_response(&transfer::hand_over(ctx, &who, &id, version, form.organisation, &form.reason.0)?))
+    Ok(state_response(&transfer::hand_over(ctx, &who, &id, version, form.organisation, &form.reason)?))
 }
 
 /// `POST /triage/cases/{case_id}/messages`: a confidant writes to the reporter.
@@ -113,9 +111,9 @@ pub fn message_reporter<S: KeyValue, O: Outbound>(
 ) -> Result<Response, Problem> {
     let (who, id) = staff_and_case(ctx, params, req)?;
     let form: MessageForm = web::read_json_object(req)?;
-    let (at, _) = workflow::message_reporter(ctx, &who, &id, &form.text.0)?;
-    let message = json!({"author": MessageAuthor::Confidant, "at": at, "text": form.text.0});
-    Ok(web::no_store(web::json(201, &json!({"case_id": id, "message": message}))))
+    let (at, _) = workflow::message_reporter(ctx, &who, &id, &form.text)?;
+    let message = SentMessage { author: MessageAuthor::Confidant, at, text: form.text.into_inner() };
+    Ok(web::no_store(web::json(201, &MessageSent { case_id: id, message })))
 }
 
 /// `POST /triage/cases/{case_id}/acknowledge`: a confidant has the case in hand.
@@ -138,8 +136,8 @@ pub fn assign<S: KeyValue, O: Outbound>(
     let (who, id) = staff_and_case(ctx, params, req)?;
     let version = owned_if_match(ctx, &who, &id, req)?;
     let form: AssignForm = web::read_json_object(req)?;
-    let reason = form.reason.as_ref().map(|r| r.0.as_str());
-    Ok(state_response(&workflow::assign(ctx, &who, &id, version, &form.confidant.0, &form.members, reason)?))
+    let reason = form.reason.as_ref().map(|r| r.as_str());
+    Ok(state_response(&workflow::assign(ctx, &who, &id, version, &form.confidant, &form.members, reason)?))
 }
 
 /// `POST /triage/cases/{case_id}/priority`: a confidant overrides the priority.
@@ -151,7 +149,7 @@ pub fn override_priority<S: KeyValue, O: Outbound>(
     let (who, id) = staff_and_case(ctx, params, req)?;
     let version = owned_if_match(ctx, &who, &id, req)?;
     let form: PriorityForm = web::read_json_object(req)?;
-    Ok(state_response(&workflow::override_priority(ctx, &who, &id, version, form.priority, &form.reason.0)?))
+    Ok(state_response(&workflow::override_priority(ctx, &who, &id, version, form.priority, &form.reason)?))
 }
 
 /// `POST /triage/cases/{case_id}/status`: the case moves along its lifecycle.
@@ -163,26 +161,12 @@ pub fn change_status<S: KeyValue, O: Outbound>(
     let (who, id) = staff_and_case(ctx, params, req)?;
     let version = owned_if_match(ctx, &who, &id, req)?;
     let form: StatusForm = web::read_json_object(req)?;
-    let no_aftercare = form.no_aftercare_reason.as_ref().map(|r| r.0.as_str());
-    let doc = workflow::change_status(ctx, &who, &id, version, form.status, &form.reason.0, no_aftercare)?;
+    let no_aftercare = form.no_aftercare_reason.as_ref().map(|r| r.as_str());
+    let doc = workflow::change_status(ctx, &who, &id, version, form.status, &form.reason, no_aftercare)?;
     Ok(state_response(&doc))
 }
 
 /// What an update answers: the case's new state and its ETag.
 fn state_response(doc: &Versioned<CaseRecord>) -> Response {
-    let record = &doc.data;
-    let work = work_of(record);
-    let a = record.assessment.as_ref();
-    let body = json!({
-        "case_id": record.id,
-        "version": doc.version,
-        "status": record.status,
-        "priority": a.map(|a| a.priority),
-        "first_contact_due": a.map(|a| a.first_contact_due),
-        "acknowledged_at": record.acknowledged_at,
-        "escalation_level": work.escalation_level,
-        "assignment": work.assignment,
-        "unread_reporter_messages": work.conversation.unread_count(),
-    });
-    web::no_store(web::json_with_etag(200, &body, doc.version))
+    web::no_store(web::json_with_etag(200, &CaseState::of(doc), doc.version))
 }

@@ -2,12 +2,11 @@
 
 use super::{owned_if_match, staff, staff_and_case};
 use crate::context::{case_cipher, Ctx};
-use crate::core::agenda::{self, AgendaQuery};
-use crate::core::checkins::{self, check_in_view, NewCheckIn};
+use crate::core::agenda;
+use crate::core::checkins::{self, NewCheckIn};
 use crate::core::org_audit::{audit_list_read, Listing};
-use crate::core::work::work_of;
-use crate::http::forms::{CheckInForm, CompletionForm};
-use serde_json::json;
+use crate::http::forms::{AgendaForm, CheckInForm, CompletionForm};
+use crate::http::views::CheckInChanged;
 use shared::case::CaseRecord;
 use shared::id::CheckInId;
 use shared::kv::versioned::Versioned;
@@ -25,7 +24,7 @@ pub fn schedule_check_in<S: KeyValue, O: Outbound>(
     let (who, id) = staff_and_case(ctx, params, req)?;
     let version = owned_if_match(ctx, &who, &id, req)?;
     let form: CheckInForm = web::read_json_object(req)?;
-    let new = NewCheckIn { due_at: form.due_at, purpose: form.purpose, note: form.note.map(|n| n.0) };
+    let new = NewCheckIn { due_at: form.due_at, purpose: form.purpose, note: form.note.map(|n| n.into_inner()) };
     let (doc, check_in_id) = checkins::schedule_check_in(ctx, &who, &id, version, &new)?;
     check_in_response(ctx, 201, &doc, &check_in_id)
 }
@@ -41,7 +40,7 @@ pub fn complete_check_in<S: KeyValue, O: Outbound>(
     // A malformed id names no check-in: 404, after ownership and version.
     let check_in_id = CheckInId::parse(params.get("check_in_id")).map_err(|_| Problem::not_found())?;
     let form: CompletionForm = web::read_json_object(req)?;
-    let doc = checkins::complete_check_in(ctx, &who, &id, version, &check_in_id, form.outcome, &form.note.0)?;
+    let doc = checkins::complete_check_in(ctx, &who, &id, version, &check_in_id, form.outcome, &form.note)?;
     check_in_response(ctx, 200, &doc, &check_in_id)
 }
 
@@ -52,7 +51,7 @@ pub fn list_check_ins<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     let who = staff(ctx, req)?;
-    let query = AgendaQuery::parse(&web::query_pairs(req), ctx.now())?;
+    let query = web::read_query::<AgendaForm>(req)?.at(ctx.now())?;
     audit_list_read(ctx, &who, Listing::CheckIns)?;
     Ok(web::no_store(web::json(200, &agenda::agenda(ctx, who.organisation, &query)?)))
 }
@@ -64,13 +63,6 @@ fn check_in_response<S: KeyValue, O: Outbound>(
     doc: &Versioned<CaseRecord>,
     check_in_id: &CheckInId,
 ) -> Result<Response, Problem> {
-    let work = work_of(&doc.data);
-    let check_in = work
-        .check_ins
-        .iter()
-        .find(|c| &c.id == check_in_id)
-        .ok_or_else(|| Problem::internal(anyhow::anyhow!("a committed check-in is missing from its case")))?;
-    let view = check_in_view(&doc.data.id, check_in, &case_cipher(ctx, &doc.data.id)?)?;
-    let body = json!({"case_id": doc.data.id, "version": doc.version, "status": doc.data.status, "check_in": view});
-    Ok(web::no_store(web::json_with_etag(status, &body, doc.version)))
+    let view = CheckInChanged::of(doc, check_in_id, &case_cipher(ctx, &doc.data.id)?)?;
+    Ok(web::no_store(web::json_with_etag(status, &view, doc.version)))
 }

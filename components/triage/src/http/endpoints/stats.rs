@@ -3,7 +3,8 @@
 use super::staff;
 use crate::context::Ctx;
 use crate::core::stats::layout::Month;
-use crate::core::stats::query::{self, StatsAnswer, StatsQuery};
+use crate::core::stats::query::{self, StatsAnswer};
+use crate::http::forms::StatsForm;
 use crate::http::stats_report;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
@@ -13,7 +14,7 @@ use shared::web::{self, PathParams, Request, Response};
 /// The figures the request asks for, for the caller the route authenticates.
 fn answer<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<StatsAnswer, Problem> {
     let who = staff(ctx, req)?;
-    let parsed = StatsQuery::parse(&web::query_pairs(req), Month::of(ctx.now()))?;
+    let parsed = web::read_query::<StatsForm>(req)?.at(Month::of(ctx.now()))?;
     query::stats(ctx, &who, &parsed)
 }
 

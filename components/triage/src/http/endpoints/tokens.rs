@@ -4,7 +4,7 @@ use super::staff;
 use crate::context::Ctx;
 use crate::core::org_audit::{self, Listing};
 use crate::core::tokens::{self, NewToken};
-use serde_json::json;
+use crate::http::views::{CreatedToken, TokenAudit, TokenList, TokenView};
 use shared::id::TokenId;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
@@ -21,12 +21,18 @@ pub fn create_token<S: KeyValue, O: Outbound>(
     admin.require_admin()?;
     let form: NewToken = web::read_json_object(req)?;
     let created = tokens::create_token(ctx, &admin, form)?;
-    let r = &created.record;
-    Ok(web::no_store(web::json(
-        201,
-        &json!({"id": r.id, "token": created.secret, "organisation": r.organisation, "role": r.role,
-                "holder": r.holder, "scope": r.scope, "created_at": r.created_at, "expires_at": r.expires()}),
-    )))
+    let r = created.record;
+    let view = CreatedToken {
+        id: r.id.clone(),
+        token: created.secret,
+        organisation: r.organisation,
+        role: r.role,
+        scope: r.scope,
+        created_at: r.created_at,
+        expires_at: r.expires(),
+        holder: r.holder,
+    };
+    Ok(web::no_store(web::json(201, &view)))
 }
 
 /// `GET /triage/tokens`: the tokens an admin manages.
@@ -39,8 +45,8 @@ pub fn list_tokens<S: KeyValue, O: Outbound>(
     who.require_admin()?;
     org_audit::audit_list_read(ctx, &who, Listing::Tokens)?;
     let listed = tokens::list_tokens(ctx, &who)?;
-    let views: Vec<_> = listed.iter().map(tokens::token_view).collect();
-    Ok(web::no_store(web::json(200, &json!({ "tokens": views }))))
+    let tokens = listed.iter().map(TokenView::from).collect();
+    Ok(web::no_store(web::json(200, &TokenList { tokens })))
 }
 
 /// `GET /triage/tokens/audit`: who issued and revoked which token.
@@ -53,7 +59,7 @@ pub fn read_token_audit<S: KeyValue, O: Outbound>(
     who.require_admin()?;
     org_audit::audit_list_read(ctx, &who, Listing::TokenAudit)?;
     let entries = tokens::token_audit_trail(ctx, &who)?;
-    Ok(web::no_store(web::json(200, &json!({ "entries": entries }))))
+    Ok(web::no_store(web::json(200, &TokenAudit { entries })))
 }
 
 /// `GET /triage/audit`: the organisation's audit (list reads, purges).
@@ -75,5 +81,5 @@ pub fn revoke_token<S: KeyValue, O: Outbound>(
     let admin = staff(ctx, req)?;
     let id = TokenId::parse(params.get("token_id")).map_err(|_| Problem::not_found())?;
     let r = tokens::revoke_token(ctx, &admin, &id)?;
-    Ok(web::json(200, &tokens::token_view(&r)))
+    Ok(web::json(200, &TokenView::from(&r)))
 }
