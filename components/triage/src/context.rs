@@ -1,7 +1,8 @@
 //! The context one triage request works with, and what is built from its configuration.
 
 use crate::config::TriageConfig;
-use crate::core::peers::Peer;
+use crate::core::peers::PEER_TIMEOUT;
+use shared::calls::Peer;
 use shared::case_keys::CaseCipher;
 use shared::id::CaseId;
 use shared::kv::KeyValue;
@@ -21,6 +22,7 @@ pub fn directory<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
         base_url: &ctx.config.directory_url,
         internal_secret: &ctx.config.internal_secret,
         correlation_id: ctx.correlation_id,
+        timeout: PEER_TIMEOUT,
     }
 }
 
@@ -31,6 +33,7 @@ pub fn notification<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
         base_url: &ctx.config.notification_url,
         internal_secret: &ctx.config.internal_secret,
         correlation_id: ctx.correlation_id,
+        timeout: PEER_TIMEOUT,
     }
 }
 

@@ -9,8 +9,9 @@
 //! committed is dropped after [`ORPHAN_GRACE`]. The notification component
 //! deduplicates by event id, so two sweeps sending the same entry deliver it once.
 
-use crate::context::{notification, Ctx};
+use crate::context::Ctx;
 use crate::core::deferred;
+use crate::core::peers::send_event;
 use crate::core::work::{work_of, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
@@ -95,10 +96,9 @@ pub fn status_event(to: CaseStatus) -> Option<EventType> {
 /// Sends committed events now and deletes the entries that were accepted; the rest
 /// stay for the sweep. Never fails the request: the change is already stored.
 pub fn send_committed<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, events: &[(u64, CaseEvent)]) {
-    let notification = notification(ctx);
     let mut sent = Vec::new();
     for (slot, event) in events {
-        match notification.send_event(event) {
+        match send_event(ctx, event) {
             Ok(()) => sent.push(outbox_log().key(*slot)),
             Err(failure) => {
                 deferred(
@@ -137,7 +137,6 @@ pub fn resend<S: KeyValue, O: Outbound>(
         crate::core::index::read_cases(ctx.store, decoded.iter().map(|(_, e)| e.event.data.case_reference.clone()))?;
     let mut resent = Resent::default();
     let mut done = broken;
-    let notification = notification(ctx);
     for (slot, entry) in decoded {
         let committed = cases
             .get(&entry.event.data.case_reference)
@@ -151,7 +150,7 @@ pub fn resend<S: KeyValue, O: Outbound>(
             }
             continue;
         }
-        match notification.send_event(&entry.event) {
+        match send_event(ctx, &entry.event) {
             Ok(()) => {
                 done.push(log.key(slot));
                 resent.sent += 1;

@@ -33,12 +33,14 @@
 //! only sends events a case lists. Two sweeps at once delete the same keys and move
 //! the mark forward by compare-and-swap, never back.
 
-use crate::context::{directory, Ctx};
+use crate::context::Ctx;
 use crate::core::audit::{activity_claim_key, activity_head_key, audit_log};
 use crate::core::org_audit::audit_purge;
+use crate::core::peers::release_member;
 use crate::core::work::{set_work, work_of};
 use crate::core::{deferred, index};
 use serde::{Deserialize, Serialize};
+use shared::calls::CallFailure;
 use shared::case::{case_key, case_receipt_key, messages_log, pending_triage_log, CaseReceipt, CaseRecord};
 use shared::case_keys::{data_key_key, wrapped_keys_log, WrappedKey};
 use shared::domain::CaseStatus;
@@ -202,8 +204,8 @@ fn purge_case<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, entry: &PurgeEntry)
             let work = work_of(record);
             let members = work.assignment.map(|a| a.members).unwrap_or_default();
             for member in &members {
-                match directory(ctx).release(member, id) {
-                    Ok(()) | Err(crate::core::peers::PeerFailure::Status(404)) => {}
+                match release_member(ctx, member, id) {
+                    Ok(()) | Err(CallFailure::Status(404)) => {}
                     Err(failure) => {
                         deferred(ctx, "purge-deferred", &format!("{id}: release of {member}: directory {failure}"));
                         return Ok(Outcome::Deferred);

@@ -2,12 +2,14 @@
 //! organisation, deadline and suggestions, stored once; the same case twice is
 //! triaged once.
 
-use crate::context::{directory, Ctx};
+use crate::context::Ctx;
 use crate::core::audit::By;
 use crate::core::commit::{commit, Base, Decision};
 use crate::core::outbox::read_case;
+use crate::core::peers::{match_members, SUGGESTIONS_PER_NEED};
 use crate::core::work::Suggestion;
 use crate::core::{deferred, rules};
+use shared::calls::MatchRequest;
 use shared::case::{pending_triage_log, Assessment, CaseRecord, ReporterDetails, REPORTER_FIELD};
 use shared::case_keys::CaseCipher;
 use shared::crypto::FieldSealer;
@@ -78,13 +80,15 @@ pub fn suggestions_for<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, record: &C
             return (Vec::new(), true);
         }
     };
-    let asked = directory(ctx).match_members(
-        record.facts.role,
-        record.facts.region,
-        &details.municipality,
-        &decision.needs,
-        record.facts.language,
-    );
+    let request = MatchRequest {
+        role: record.facts.role,
+        region: record.facts.region,
+        municipality: details.municipality,
+        needs: decision.needs,
+        language: record.facts.language,
+        limit: Some(SUGGESTIONS_PER_NEED),
+    };
+    let asked = match_members(ctx, &request);
     match asked {
         Ok(found) => (found, false),
         Err(failure) => {

@@ -3,17 +3,19 @@
 //! Every change is based on the version the confidant read (`If-Match`), and every
 //! read and change goes into the audit trail.
 
-use crate::context::{case_cipher, directory, Ctx};
+use crate::context::{case_cipher, Ctx};
 use crate::core::audit::{audit_activity, audit_read, By};
 use crate::core::checkins::has_open_check_in;
 use crate::core::commit::{commit, Base, Decision};
 use crate::core::deferred;
 use crate::core::outbox::{read_case, status_event};
+use crate::core::peers::{assign_member, release_member};
 use crate::core::retention::schedule_purge;
 use crate::core::stats::count_first_reply;
 use crate::core::triage::suggestions_for;
 use crate::core::work::{set_work, work_of, Actor, Assignment, PriorityOverride, Transition};
 use shared::auth::Principal;
+use shared::calls::CallFailure;
 use shared::case::{case_key, message_field, messages_log, CaseMessage, CaseRecord, MessageAuthor};
 use shared::domain::{CaseStatus, Priority};
 use shared::events::EventType;
@@ -131,7 +133,7 @@ fn take_on<S: KeyValue, O: Outbound>(
         if before.contains(member) {
             continue;
         }
-        let answer = directory(ctx).assign(member, id);
+        let answer = assign_member(ctx, member, id);
         match answer {
             Ok(true) => taken.push(member.clone()),
             Ok(false) | Err(_) => {
@@ -139,9 +141,7 @@ fn take_on<S: KeyValue, O: Outbound>(
                 return Err(match answer {
                     Ok(false) => Problem::new(ProblemKind::Conflict, "this member cannot take on another case")
                         .at(format!("/members/{i}")),
-                    Err(crate::core::peers::PeerFailure::Status(404)) => {
-                        Problem::invalid_field(format!("/members/{i}"), "no such member")
-                    }
+                    Err(CallFailure::Status(404)) => Problem::invalid_field(format!("/members/{i}"), "no such member"),
                     _ => {
                         let mut p = Problem::new(
                             ProblemKind::DownstreamUnavailable,
@@ -159,7 +159,7 @@ fn take_on<S: KeyValue, O: Outbound>(
 
 fn release_all<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId, members: &[MemberId]) {
     for member in members {
-        if let Err(failure) = directory(ctx).release(member, id) {
+        if let Err(failure) = release_member(ctx, member, id) {
             deferred(ctx, "release-failed", &format!("{member} on {id}: directory {failure}"));
         }
     }

@@ -8,24 +8,11 @@ use crate::core::stats::layout::Month;
 use crate::core::stats::query::{StatsQuery, MAX_MONTHS};
 use serde::Deserialize;
 use shared::domain::{CaseStatus, CheckInOutcome, CheckInPurpose, Organisation, Priority, RegionCode};
-use shared::id::{CaseId, MemberId};
+use shared::id::MemberId;
 use shared::problem::{Problem, ProblemKind};
 use shared::text::{BoundedText, Paragraphs};
 use shared::time::Timestamp;
 use shared::web::{page_limit, yes_or_no, FromQuery, CURSOR};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HandoverForm {
-    pub case_id: CaseId,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TakeInForm {
-    pub case_id: CaseId,
-    pub slot: u64,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

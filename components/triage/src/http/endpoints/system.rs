@@ -5,9 +5,8 @@ use super::staff;
 use crate::config::TriageConfig;
 use crate::context::{Ctx, COMPONENT};
 use crate::core::{conversation, stats, sweep, triage};
-use crate::http::forms::{HandoverForm, TakeInForm};
-use serde_json::json;
 use shared::auth::{verify_internal, INTERNAL_SECRET_HEADER};
+use shared::calls::{TakeInMessage, TakenIn, TriageCase, Triaged};
 use shared::config::ConfigError;
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
@@ -47,10 +46,10 @@ pub fn handover<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     verify_internal(req.headers(), &ctx.config.internal_secret)?;
-    let form: HandoverForm = web::read_json_object(req)?;
-    let doc = triage::triage(ctx, &form.case_id)?;
+    let call: TriageCase = web::read_json_object(req)?;
+    let doc = triage::triage(ctx, &call.case_id)?;
     let priority = doc.data.assessment.as_ref().map(|a| a.priority);
-    Ok(web::json(200, &json!({"case_id": doc.data.id, "status": doc.data.status, "priority": priority})))
+    Ok(web::json(200, &Triaged { case_id: doc.data.id, status: doc.data.status, priority }))
 }
 
 /// `POST /triage/internal/messages`: intake passes on a reporter's message.
@@ -60,9 +59,9 @@ pub fn take_in_message<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     verify_internal(req.headers(), &ctx.config.internal_secret)?;
-    let form: TakeInForm = web::read_json_object(req)?;
-    let taken_in = conversation::take_in_message(ctx, &form.case_id, form.slot)?;
-    Ok(web::json(200, &json!({"case_id": form.case_id, "slot": form.slot, "taken_in": taken_in})))
+    let call: TakeInMessage = web::read_json_object(req)?;
+    let taken_in = conversation::take_in_message(ctx, &call.case_id, call.slot)?;
+    Ok(web::json(200, &TakenIn { case_id: call.case_id, slot: call.slot, taken_in }))
 }
 
 /// `POST /triage/sweep`: the platform's scheduler (internal secret) or a programme admin.
