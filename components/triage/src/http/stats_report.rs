@@ -1,4 +1,4 @@
-//! `GET /triage/stats/report`: the answer of [`super::query`] as one self-contained HTML
+//! `GET /triage/stats/report`: the answer of [`crate::core::stats::query`] as one self-contained HTML
 //! page for a quarterly report. No script, no style sheet, no external asset: the charts
 //! are inline SVG drawn with presentation attributes, so the page runs under
 //! [`REPORT_CSP`], which allows nothing to load.
