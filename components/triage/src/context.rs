@@ -17,20 +17,19 @@ pub const COMPONENT: &str = "triage";
 
 /// The directory component.
 pub fn directory<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
-    Peer {
-        outbound: ctx.outbound,
-        base_url: &ctx.config.directory_url,
-        internal_secret: &ctx.config.internal_secret,
-        correlation_id: ctx.correlation_id,
-        timeout: PEER_TIMEOUT,
-    }
+    peer(ctx, &ctx.config.directory_url)
 }
 
 /// The notification component.
 pub fn notification<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
+    peer(ctx, &ctx.config.notification_url)
+}
+
+/// The component at `base_url`, called with the internal secret and a short timeout.
+fn peer<'a, S, O>(ctx: &'a Ctx<'_, S, O>, base_url: &'a str) -> Peer<'a, O> {
     Peer {
         outbound: ctx.outbound,
-        base_url: &ctx.config.notification_url,
+        base_url,
         internal_secret: &ctx.config.internal_secret,
         correlation_id: ctx.correlation_id,
         timeout: PEER_TIMEOUT,

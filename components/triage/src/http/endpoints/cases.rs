@@ -1,7 +1,7 @@
 //! One organisation's cases: the list, one case, its audit and conversation, and the
 //! confidants' changes. Another organisation's case is 404 whoever asks.
 
-use super::{owned_if_match, staff, staff_and_case};
+use super::{owned_update, staff, staff_and_case};
 use crate::context::{case_cipher, Ctx};
 use crate::core::conversation::MessagesQuery;
 use crate::core::listing::{self, Query};
@@ -83,8 +83,7 @@ pub fn mark_messages_read<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let version = owned_if_match(ctx, &who, &id, req)?;
+    let (who, id, version) = owned_update(ctx, params, req)?;
     let form: MarkReadForm = web::read_json_object(req)?;
     Ok(state_response(&conversation::mark_read(ctx, &who, &id, version, form.up_to)?))
 }
@@ -122,8 +121,7 @@ pub fn acknowledge<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let version = owned_if_match(ctx, &who, &id, req)?;
+    let (who, id, version) = owned_update(ctx, params, req)?;
     Ok(state_response(&workflow::acknowledge(ctx, &who, &id, version)?))
 }
 
@@ -133,8 +131,7 @@ pub fn assign<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let version = owned_if_match(ctx, &who, &id, req)?;
+    let (who, id, version) = owned_update(ctx, params, req)?;
     let form: AssignForm = web::read_json_object(req)?;
     let reason = form.reason.as_ref().map(|r| r.as_str());
     Ok(state_response(&workflow::assign(ctx, &who, &id, version, &form.confidant, &form.members, reason)?))
@@ -146,8 +143,7 @@ pub fn override_priority<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let version = owned_if_match(ctx, &who, &id, req)?;
+    let (who, id, version) = owned_update(ctx, params, req)?;
     let form: PriorityForm = web::read_json_object(req)?;
     Ok(state_response(&workflow::override_priority(ctx, &who, &id, version, form.priority, &form.reason)?))
 }
@@ -158,8 +154,7 @@ pub fn change_status<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let version = owned_if_match(ctx, &who, &id, req)?;
+    let (who, id, version) = owned_update(ctx, params, req)?;
     let form: StatusForm = web::read_json_object(req)?;
     let no_aftercare = form.no_aftercare_reason.as_ref().map(|r| r.as_str());
     let doc = workflow::change_status(ctx, &who, &id, version, form.status, &form.reason, no_aftercare)?;

@@ -1,6 +1,6 @@
 //! Check-ins: planned contacts with the reporter, and the organisation's agenda.
 
-use super::{owned_if_match, staff, staff_and_case};
+use super::{owned_update, staff};
 use crate::context::{case_cipher, Ctx};
 use crate::core::agenda;
 use crate::core::checkins::{self, NewCheckIn};
@@ -21,8 +21,7 @@ pub fn schedule_check_in<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let version = owned_if_match(ctx, &who, &id, req)?;
+    let (who, id, version) = owned_update(ctx, params, req)?;
     let form: CheckInForm = web::read_json_object(req)?;
     let new = NewCheckIn { due_at: form.due_at, purpose: form.purpose, note: form.note.map(|n| n.into_inner()) };
     let (doc, check_in_id) = checkins::schedule_check_in(ctx, &who, &id, version, &new)?;
@@ -35,8 +34,7 @@ pub fn complete_check_in<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let version = owned_if_match(ctx, &who, &id, req)?;
+    let (who, id, version) = owned_update(ctx, params, req)?;
     // A malformed id names no check-in: 404, after ownership and version.
     let check_in_id = CheckInId::parse(params.get("check_in_id")).map_err(|_| Problem::not_found())?;
     let form: CompletionForm = web::read_json_object(req)?;

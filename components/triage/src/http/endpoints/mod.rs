@@ -16,9 +16,10 @@ pub use system::*;
 pub use tokens::*;
 
 use crate::context::Ctx;
+use crate::core::org_audit::{audit_list_read, Listing};
 use crate::core::outbox;
 use crate::core::workflow::owned;
-use shared::auth::{authenticate, Principal};
+use shared::auth::{authenticate, verify_internal, Principal, INTERNAL_SECRET_HEADER};
 use shared::id::CaseId;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
@@ -46,14 +47,41 @@ fn staff_and_case<S: KeyValue, O: Outbound>(
     Ok((who, case_id(params)?))
 }
 
-/// The `If-Match` version of an update, checked only after ownership: another
+/// The caller, the case and the `If-Match` version of an update to a case of the
+/// caller's organisation. The version is checked only after ownership: another
 /// organisation's case is 404 whatever the headers say.
-fn owned_if_match<S: KeyValue, O: Outbound>(
+fn owned_update<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
-    who: &Principal,
-    id: &CaseId,
+    params: &PathParams,
     req: &Request,
-) -> Result<u64, Problem> {
-    owned(outbox::read_case(ctx, id)?, who)?;
-    web::if_match(req)
+) -> Result<(Principal, CaseId, u64), Problem> {
+    let (who, id) = staff_and_case(ctx, params, req)?;
+    owned(outbox::read_case(ctx, &id)?, &who)?;
+    let version = web::if_match(req)?;
+    Ok((who, id, version))
+}
+
+/// The internal secret when the request carries one (the platform's scheduler), else
+/// a staff member that `allowed` admits.
+fn platform_or<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    req: &Request,
+    allowed: impl FnOnce(Principal) -> Result<(), Problem>,
+) -> Result<(), Problem> {
+    if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
+        return verify_internal(req.headers(), &ctx.config.internal_secret);
+    }
+    allowed(staff(ctx, req)?)
+}
+
+/// An admin reading a listing of their organisation: checked, and the read audited.
+fn admin_listing<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    req: &Request,
+    listed: Listing,
+) -> Result<Principal, Problem> {
+    let who = staff(ctx, req)?;
+    who.require_admin()?;
+    audit_list_read(ctx, &who, listed)?;
+    Ok(who)
 }

@@ -1,11 +1,11 @@
 //! The platform's endpoints: health, intake's hand-over and messages, the sweep, and
 //! the one-off rebuild of the figures.
 
-use super::staff;
+use super::platform_or;
 use crate::config::TriageConfig;
 use crate::context::{Ctx, COMPONENT};
 use crate::core::{conversation, stats, sweep, triage};
-use shared::auth::{verify_internal, INTERNAL_SECRET_HEADER};
+use shared::auth::verify_internal;
 use shared::calls::{TakeInMessage, TakenIn, TriageCase, Triaged};
 use shared::config::ConfigError;
 use shared::kv::{KeyValue, StoreError};
@@ -70,12 +70,8 @@ pub fn sweep<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
-        verify_internal(req.headers(), &ctx.config.internal_secret)?;
-    } else {
-        // Its report counts every organisation's cases: the programme's to run.
-        staff(ctx, req)?.require_programme_admin("run the sweep: it works on every organisation's cases")?;
-    }
+    // Its report counts every organisation's cases: the programme's to run.
+    platform_or(ctx, req, |who| who.require_programme_admin("run the sweep: it works on every organisation's cases"))?;
     let report = sweep::sweep(ctx)?;
     shared::watchdog::record_run(ctx.store, COMPONENT, ctx.config.sweep_interval, ctx.now(), &report.for_watchdog())?;
     Ok(web::json(200, &report))
@@ -100,10 +96,9 @@ pub fn stats_rebuild<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
-        verify_internal(req.headers(), &ctx.config.internal_secret)?;
-    } else if !staff(ctx, req)?.is_programme_admin() {
-        return Err(Problem::new(ProblemKind::Forbidden, "programme admins only"));
-    }
+    platform_or(ctx, req, |who| match who.is_programme_admin() {
+        true => Ok(()),
+        false => Err(Problem::new(ProblemKind::Forbidden, "programme admins only")),
+    })?;
     Ok(web::json(200, &stats::rebuild::rebuild_stats(ctx)?))
 }

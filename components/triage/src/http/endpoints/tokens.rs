@@ -1,6 +1,6 @@
 //! Staff tokens and the organisation's audit: admins only.
 
-use super::staff;
+use super::{admin_listing, staff};
 use crate::context::Ctx;
 use crate::core::org_audit::{self, Listing};
 use crate::core::tokens::{self, NewToken};
@@ -41,9 +41,7 @@ pub fn list_tokens<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let who = staff(ctx, req)?;
-    who.require_admin()?;
-    org_audit::audit_list_read(ctx, &who, Listing::Tokens)?;
+    let who = admin_listing(ctx, req, Listing::Tokens)?;
     let listed = tokens::list_tokens(ctx, &who)?;
     let tokens = listed.iter().map(TokenView::from).collect();
     Ok(web::no_store(web::json(200, &TokenList { tokens })))
@@ -55,9 +53,7 @@ pub fn read_token_audit<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let who = staff(ctx, req)?;
-    who.require_admin()?;
-    org_audit::audit_list_read(ctx, &who, Listing::TokenAudit)?;
+    let who = admin_listing(ctx, req, Listing::TokenAudit)?;
     let entries = tokens::token_audit_trail(ctx, &who)?;
     Ok(web::no_store(web::json(200, &TokenAudit { entries })))
 }
