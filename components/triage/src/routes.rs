@@ -15,35 +15,61 @@ use shared::web::{PathParams, Ports, Request, Response, RouteTable};
 /// Triage's endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    /// `GET /triage/health`: liveness, configuration, store and sweep.
     Health,
+    /// `POST /triage/internal/cases`: intake hands a case over for triage.
     Handover,
+    /// `POST /triage/sweep`: the periodic sweep (scheduler or programme admin).
     Sweep,
     /// `GET …/sweep/tick`: a platform scheduler that cannot send a header.
     SweepTick,
+    /// `POST /triage/tokens`: an admin issues a staff token.
     CreateToken,
+    /// `GET /triage/tokens`: the tokens an admin manages.
     ListTokens,
+    /// `GET /triage/tokens/audit`: who issued and revoked which token.
     ReadTokenAudit,
+    /// `GET /triage/audit`: the organisation's audit of list reads and purges.
     ReadOrganisationAudit,
+    /// `DELETE /triage/tokens/{token_id}`: an admin revokes a token.
     RevokeToken,
+    /// `GET /triage/cases`: the organisation's cases, filtered and paged.
     ListCases,
+    /// `GET /triage/cases/{case_id}`: one case, opened.
     ReadCase,
+    /// `GET /triage/cases/{case_id}/audit`: the case's audit trail.
     ReadAudit,
+    /// `GET /triage/cases/{case_id}/audit/verify`: admins check the trail's chain.
     VerifyAudit,
+    /// `POST /triage/cases/{case_id}/acknowledge`: first contact is in hand.
     Acknowledge,
+    /// `POST /triage/cases/{case_id}/assign`: a confidant and network members take the case.
     Assign,
+    /// `POST /triage/cases/{case_id}/priority`: a confidant overrides the priority.
     OverridePriority,
+    /// `POST /triage/cases/{case_id}/status`: the case moves along its lifecycle.
     ChangeStatus,
+    /// `POST /triage/cases/{case_id}/messages`: a confidant writes to the reporter.
     MessageReporter,
+    /// `POST /triage/internal/messages`: intake passes on a reporter's message.
     TakeInMessage,
+    /// `GET /triage/cases/{case_id}/messages`: the conversation with the reporter.
     ReadMessages,
+    /// `POST /triage/cases/{case_id}/messages/read`: reporter messages up to one are read.
     MarkMessagesRead,
+    /// `POST /triage/cases/{case_id}/handover`: the case moves to another organisation.
     HandOver,
+    /// `POST /triage/cases/{case_id}/check-ins`: a confidant plans a contact.
     ScheduleCheckIn,
+    /// `POST /triage/cases/{case_id}/check-ins/{check_in_id}/complete`: the contact happened.
     CompleteCheckIn,
+    /// `GET /triage/check-ins`: the organisation's agenda of check-ins.
     ListCheckIns,
+    /// `GET /triage/stats`: the programme figures (JSON, or CSV).
     Stats,
+    /// `GET /triage/stats/report`: the figures as one HTML page.
     StatsReport,
-    /// `POST …/stats/rebuild`: the one-off count of cases from before counting began.
+    /// `POST /triage/stats/rebuild`: the one-off count of cases from before counting began.
     StatsRebuild,
 }
 

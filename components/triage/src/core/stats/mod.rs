@@ -12,7 +12,7 @@ pub mod query;
 pub mod rebuild;
 pub mod suppress;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, COMPONENT};
 pub use layout::CELLS_PER_UNIT;
 use layout::{ack_bucket, EventRow, Month, Table};
 use shared::case::CaseRecord;
@@ -119,7 +119,7 @@ pub fn count_first_reply<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, record: &CaseRecor
     let Some(a) = record.assessment.as_ref() else { return };
     let earlier = match shared::case::messages_log(&record.id).read(ctx.store, 1, slot.saturating_sub(1)) {
         Ok(entries) => entries,
-        Err(_) => return stats_lost(ctx),
+        Err(_) => return stats_lost(ctx.correlation_id),
     };
     let confidant_wrote = earlier.iter().any(|(_, bytes)| {
         serde_json::from_slice::<shared::case::CaseMessage>(bytes)
@@ -131,12 +131,13 @@ pub fn count_first_reply<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, record: &CaseRecor
     let bucket = ack_bucket(reply_start(record).until(at).whole_minutes());
     let key = layout::key(Month::of(at), a.organisation, Table::Reply, bucket, a.priority);
     if ctx.store.increment(&key, 1).is_err() {
-        stats_lost(ctx);
+        stats_lost(ctx.correlation_id);
     }
 }
 
-fn stats_lost<S: KeyValue, O>(ctx: &Ctx<'_, S, O>) {
-    shared::log::warn("triage", ctx.correlation_id, "stats_lost", "a programme counter could not be added to");
+/// Logs that a counter was not added to (no id: nothing to tie it to a case).
+fn stats_lost(correlation_id: &str) {
+    shared::log::warn(COMPONENT, correlation_id, "stats_lost", "a programme counter could not be added to");
 }
 
 /// Adds the committed change's tallies to the counters. Best effort after the commit
@@ -152,7 +153,7 @@ pub fn count<S: KeyValue>(
 ) {
     for key in tallies(before, after, kinds, now) {
         if store.increment(&key, 1).is_err() {
-            shared::log::warn("triage", correlation_id, "stats_lost", "a programme counter could not be added to");
+            stats_lost(correlation_id);
         }
     }
 }
