@@ -3,7 +3,7 @@
 //! are inline SVG drawn with presentation attributes, so the page runs under
 //! [`REPORT_CSP`], which allows nothing to load.
 
-use crate::core::stats::query::{Count, StatsAnswer};
+use crate::core::stats::answer::{Count, StatsAnswer};
 use shared::domain::Priority;
 
 /// The page's Content-Security-Policy: nothing may load or run.

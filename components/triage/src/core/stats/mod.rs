@@ -7,6 +7,7 @@
 //! per month and organisation ([`CELLS_PER_UNIT`]), whatever the number of cases. The
 //! counters name no case and are not purged with one.
 
+pub mod answer;
 pub mod layout;
 pub mod query;
 pub mod rebuild;

@@ -2,8 +2,9 @@
 
 use super::staff;
 use crate::context::Ctx;
+use crate::core::stats::answer::StatsAnswer;
 use crate::core::stats::layout::Month;
-use crate::core::stats::query::{self, StatsAnswer};
+use crate::core::stats::query;
 use crate::http::forms::StatsForm;
 use crate::http::stats_report;
 use shared::kv::KeyValue;
