@@ -1,6 +1,6 @@
 //! Triage's configuration, read from Spin variables once per request.
 
-use crate::rules::{PerPriority, Routing};
+use crate::core::rules::{PerPriority, Routing};
 use shared::auth::RecordMac;
 use shared::config::{base_url, days_or, parsed, secret, ConfigError, Variables};
 use shared::crypto::Keyring;

@@ -1,56 +1,42 @@
-//! The ports and configuration one triage request works with.
+//! The context one triage request works with, and what is built from its configuration.
 
 use crate::config::TriageConfig;
-use crate::peers::Peer;
+use crate::core::peers::PEER_TIMEOUT;
+use shared::calls::Peer;
 use shared::case_keys::CaseCipher;
-use shared::clock::Clock;
 use shared::id::CaseId;
 use shared::kv::KeyValue;
 use shared::problem::Problem;
-use shared::random::Random;
 
 /// What a triage operation needs: the store, the outbound client, time, randomness,
-/// configuration, and the request's correlation id for log lines and calls onward.
-pub struct Triage<'a, S, O> {
-    pub store: &'a S,
-    pub outbound: &'a O,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub config: &'a TriageConfig,
-    pub correlation_id: &'a str,
+/// triage's configuration, and the request's correlation id.
+pub type Ctx<'a, S, O> = shared::service::Context<'a, S, O, TriageConfig>;
+
+/// The component's name, in log lines and health answers.
+pub const COMPONENT: &str = "triage";
+
+/// The directory component.
+pub fn directory<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
+    peer(ctx, &ctx.config.directory_url)
 }
 
-impl<S, O> Triage<'_, S, O> {
-    /// The directory component.
-    pub fn directory(&self) -> Peer<'_, O> {
-        Peer {
-            outbound: self.outbound,
-            base_url: &self.config.directory_url,
-            internal_secret: &self.config.internal_secret,
-            correlation_id: self.correlation_id,
-        }
-    }
+/// The notification component.
+pub fn notification<'a, S, O>(ctx: &'a Ctx<'_, S, O>) -> Peer<'a, O> {
+    peer(ctx, &ctx.config.notification_url)
+}
 
-    /// The notification component.
-    pub fn notification(&self) -> Peer<'_, O> {
-        Peer {
-            outbound: self.outbound,
-            base_url: &self.config.notification_url,
-            internal_secret: &self.config.internal_secret,
-            correlation_id: self.correlation_id,
-        }
+/// The component at `base_url`, called with the internal secret and a short timeout.
+fn peer<'a, S, O>(ctx: &'a Ctx<'_, S, O>, base_url: &'a str) -> Peer<'a, O> {
+    Peer {
+        outbound: ctx.outbound,
+        base_url,
+        internal_secret: &ctx.config.internal_secret,
+        correlation_id: ctx.correlation_id,
+        timeout: PEER_TIMEOUT,
     }
+}
 
-    /// Seals and opens the fields of case `id` (its data key, unwrapped by `case_keys`).
-    pub fn case_cipher(&self, id: &CaseId) -> Result<CaseCipher<'_>, Problem>
-    where
-        S: KeyValue,
-    {
-        CaseCipher::load(self.store, &self.config.keyring, id).map_err(Problem::internal)
-    }
-
-    /// Logs that work was left for the sweep (ids and kinds only).
-    pub fn deferred(&self, kind: &str, message: &str) {
-        shared::log::warn("triage", self.correlation_id, kind, message);
-    }
+/// Seals and opens the fields of case `id` (its data key, unwrapped by `case_keys`).
+pub fn case_cipher<'a, S: KeyValue, O>(ctx: &'a Ctx<'_, S, O>, id: &CaseId) -> Result<CaseCipher<'a>, Problem> {
+    CaseCipher::load(ctx.store, &ctx.config.keyring, id).map_err(Problem::internal)
 }

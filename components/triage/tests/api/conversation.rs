@@ -197,13 +197,13 @@ fn the_follow_up_rule_never_lowers_and_names_the_message() {
     let case = incident(&[IncidentKind::Stalking]);
     let at = start();
     let mild = FollowUpFacts { incident_kinds: vec![IncidentKind::VerbalAggression], ..FollowUpFacts::default() };
-    let d = triage::rules::decide_follow_up(&case, &mild, 4, at, Priority::P2);
+    let d = triage::core::rules::decide_follow_up(&case, &mild, 4, at, Priority::P2);
     assert_eq!(d.priority, Priority::P2);
     assert!(d.reasons.iter().all(|r| r.starts_with("reporter_follow_up: message 4: ")), "{:?}", d.reasons);
     let violence = FollowUpFacts { incident_kinds: vec![IncidentKind::PhysicalViolence], ..FollowUpFacts::default() };
-    assert_eq!(triage::rules::decide_follow_up(&case, &violence, 5, at, Priority::P4).priority, Priority::P1);
+    assert_eq!(triage::core::rules::decide_follow_up(&case, &violence, 5, at, Priority::P4).priority, Priority::P1);
     let life = FollowUpFacts { threat_to_life: true, ..FollowUpFacts::default() };
-    assert_eq!(triage::rules::decide_follow_up(&case, &life, 6, at, Priority::P3).priority, Priority::P1);
+    assert_eq!(triage::core::rules::decide_follow_up(&case, &life, 6, at, Priority::P3).priority, Priority::P1);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use shared::case::{pending_triage_log, ReportFacts};
 use shared::domain::{CaseStatus, IncidentKind, Priority};
 use shared::kv::memory::CasMode;
 use shared::time::Duration;
-use triage::work::work_of;
+use triage::core::work::work_of;
 
 #[test]
 fn p1_case_notifies_within_one_request() {

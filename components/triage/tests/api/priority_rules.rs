@@ -4,7 +4,7 @@ use crate::common::*;
 use shared::case::ReportFacts;
 use shared::domain::{IncidentKind::*, *};
 use shared::time::Duration;
-use triage::rules::{decide, Routing, DEFAULT_ROUTING};
+use triage::core::rules::{decide, Routing, DEFAULT_ROUTING};
 
 fn decided(facts: ReportFacts) -> (Priority, Vec<String>) {
     let d = decide(&facts, start());
@@ -183,7 +183,7 @@ fn manifest_default(name: &str) -> String {
 /// and spin.toml states them again for operators: both must say the same.
 #[test]
 fn the_rule_defaults_in_code_are_the_manifests_defaults() {
-    use triage::rules::{PerPriority, DEFAULT_ESCALATION, DEFAULT_SLA};
+    use triage::core::rules::{PerPriority, DEFAULT_ESCALATION, DEFAULT_SLA};
     let routing = manifest_default("routing");
     assert_eq!(Routing::parse(&routing).unwrap(), Routing::parse(DEFAULT_ROUTING).unwrap(), "routing: {routing}");
     for (name, in_code) in

@@ -11,7 +11,7 @@ use shared::id::CaseId;
 use shared::kv::{read_counter, KeyValue};
 use shared::time::{Duration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
-use triage::stats::layout::{self, Month, Table};
+use triage::core::stats::layout::{self, Month, Table};
 
 /// One case as the test filed it, and what the test did with it.
 struct Filed {
@@ -562,7 +562,7 @@ fn the_cost_of_a_query_does_not_grow_with_the_cases() {
         if n.is_multiple_of(10) {
             let mut before = template.data.clone();
             before.assessment = None;
-            counted.extend(triage::stats::tallies(&before, &template.data, &[], w.clock_now()));
+            counted.extend(triage::core::stats::tallies(&before, &template.data, &[], w.clock_now()));
         }
         if n == 10_000 {
             let at_10000 = measure();
@@ -575,7 +575,7 @@ fn the_cost_of_a_query_does_not_grow_with_the_cases() {
     let at_100000 = measure();
     eprintln!("store operations of one query: {at_1000} at 1,000 cases, {at_100000} at 100,000 cases");
     assert_eq!(at_1000, at_100000, "1,000 vs 100,000 cases");
-    let reads = 3 * 4 * triage::stats::CELLS_PER_UNIT as u64;
+    let reads = 3 * 4 * triage::core::stats::CELLS_PER_UNIT as u64;
     assert!(at_1000 >= reads && at_1000 < reads + 10, "{at_1000}: the cells and the token, nothing else");
 }
 

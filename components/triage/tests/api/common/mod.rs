@@ -20,9 +20,10 @@ use shared::kv::{to_json, KeyValue};
 use shared::outbound::{FakeOutbound, OutboundError};
 use shared::random::SeededRandom;
 use shared::time::{Duration, Timestamp};
+use shared::web::Ports;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use triage::routes::{self, Ports};
+use triage::routes;
 
 pub const ADMIN: &str = "bootstrap-admin-token-for-triage-tests-0123";
 pub const INTERNAL: &str = "internal-secret-for-triage-tests-0123";
@@ -141,9 +142,9 @@ impl World {
                 ("admin_token", ADMIN),
                 ("directory_url", "http://directory.test"),
                 ("notification_url", "http://notification.test"),
-                ("first_contact_sla_minutes", triage::rules::DEFAULT_SLA),
-                ("escalation_interval_minutes", triage::rules::DEFAULT_ESCALATION),
-                ("routing", triage::rules::DEFAULT_ROUTING),
+                ("first_contact_sla_minutes", triage::core::rules::DEFAULT_SLA),
+                ("escalation_interval_minutes", triage::core::rules::DEFAULT_ESCALATION),
+                ("routing", triage::core::rules::DEFAULT_ROUTING),
                 // The stories here span years (retention); their staff keep one token.
                 ("token_max_days", "3650"),
             ]),

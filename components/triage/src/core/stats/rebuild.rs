@@ -7,10 +7,10 @@
 //! cannot be rebuilt: handovers and reopens, and escalations other than the last level.
 
 use super::layout::{ack_bucket, EventRow, Month, Table};
-use crate::audit::By;
-use crate::commit::{Base, Decision};
-use crate::context::Triage;
-use crate::index::{all_log, IndexEntry};
+use crate::context::Ctx;
+use crate::core::audit::By;
+use crate::core::commit::{commit, Base, Decision};
+use crate::core::index::{all_log, IndexEntry};
 use serde::Serialize;
 use shared::case::CaseRecord;
 use shared::domain::{CaseStatus, Organisation};
@@ -58,7 +58,7 @@ pub fn past_tallies(record: &CaseRecord, cutoff: Option<Timestamp>) -> Vec<Strin
         keys.push(cell(at, Table::Event, row.as_str()));
         keys.push(cell(at, Table::Ack, ack_bucket(a.triaged_at.until(at).whole_minutes())));
     }
-    let work = crate::work::work_of(record);
+    let work = crate::core::work::work_of(record);
     if let Some(at) = work.last_escalated_at.filter(before_cutoff) {
         for _ in 0..work.escalation_level {
             keys.push(cell(at, Table::Event, EventRow::Escalated.as_str()));
@@ -72,64 +72,62 @@ pub fn past_tallies(record: &CaseRecord, cutoff: Option<Timestamp>) -> Vec<Strin
     keys
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Counts the past of up to [`REBUILD_BATCH`] cases' list entries. Run one call at a
-    /// time, until `done`.
-    pub fn rebuild_stats(&self) -> Result<RebuildReport, Problem> {
-        let mut report = RebuildReport { cases_counted: 0, entries_read: 0, done: true };
-        for org in Organisation::ALL {
-            let list = SlotLog::new(all_log(*org));
-            let last = list.last_slot(self.store)?;
-            let progress = progress_key(*org);
-            let from = read_counter(self.store, &progress)?.max(0) as u64 + 1;
-            if from > last {
-                continue;
-            }
-            let budget = REBUILD_BATCH - report.entries_read;
-            if budget == 0 {
-                report.done = false;
-                break;
-            }
-            let to = last.min(from + budget - 1);
-            for (_, bytes) in list.read(self.store, from, to)? {
-                let Ok(entry) = serde_json::from_slice::<IndexEntry>(&bytes) else { continue };
-                if self.rebuild_case(&entry.case_id)? {
-                    report.cases_counted += 1;
-                }
-            }
-            report.entries_read += to + 1 - from;
-            self.store.increment(&progress, (to + 1 - from) as i64)?;
-            if to < last {
-                report.done = false;
+/// Counts the past of up to [`REBUILD_BATCH`] cases' list entries. Run one call at a
+/// time, until `done`.
+pub fn rebuild_stats<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<RebuildReport, Problem> {
+    let mut report = RebuildReport { cases_counted: 0, entries_read: 0, done: true };
+    for org in Organisation::ALL {
+        let list = SlotLog::new(all_log(*org));
+        let last = list.last_slot(ctx.store)?;
+        let progress = progress_key(*org);
+        let from = read_counter(ctx.store, &progress)?.max(0) as u64 + 1;
+        if from > last {
+            continue;
+        }
+        let budget = REBUILD_BATCH - report.entries_read;
+        if budget == 0 {
+            report.done = false;
+            break;
+        }
+        let to = last.min(from + budget - 1);
+        for (_, bytes) in list.read(ctx.store, from, to)? {
+            let Ok(entry) = serde_json::from_slice::<IndexEntry>(&bytes) else { continue };
+            if rebuild_case(ctx, &entry.case_id)? {
+                report.cases_counted += 1;
             }
         }
-        Ok(report)
+        report.entries_read += to + 1 - from;
+        ctx.store.increment(&progress, (to + 1 - from) as i64)?;
+        if to < last {
+            report.done = false;
+        }
     }
+    Ok(report)
+}
 
-    /// Counts one case's past, once; false if it was counted already or is gone.
-    fn rebuild_case(&self, id: &shared::id::CaseId) -> Result<bool, Problem> {
-        // Live counting began with the first change after it was deployed; a case
-        // unchanged since has all its past to count.
-        let mut counted_from = None;
-        let committed = match self.commit(id, None, Base::Latest, &By::system(), |_, work, _| {
-            if work.stats.rebuilt {
-                return Ok(None);
-            }
-            counted_from = work.stats.counted_from;
-            work.stats.rebuilt = true;
-            Ok(Some(Decision::new("stats_rebuilt", Vec::new())))
-        }) {
-            Ok(c) => c,
-            // Purged or being purged: nothing left to count.
-            Err(p) if p.kind.status() == 404 => return Ok(false),
-            Err(p) => return Err(p),
-        };
-        if !committed.changed {
-            return Ok(false);
+/// Counts one case's past, once; false if it was counted already or is gone.
+fn rebuild_case<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &shared::id::CaseId) -> Result<bool, Problem> {
+    // Live counting began with the first change after it was deployed; a case
+    // unchanged since has all its past to count.
+    let mut counted_from = None;
+    let committed = match commit(ctx, id, None, Base::Latest, &By::system(), |_, work, _| {
+        if work.stats.rebuilt {
+            return Ok(None);
         }
-        for key in past_tallies(&committed.doc.data, counted_from) {
-            self.store.increment(&key, 1)?;
-        }
-        Ok(true)
+        counted_from = work.stats.counted_from;
+        work.stats.rebuilt = true;
+        Ok(Some(Decision::new("stats_rebuilt", Vec::new())))
+    }) {
+        Ok(c) => c,
+        // Purged or being purged: nothing left to count.
+        Err(p) if p.kind.status() == 404 => return Ok(false),
+        Err(p) => return Err(p),
+    };
+    if !committed.changed {
+        return Ok(false);
     }
+    for key in past_tallies(&committed.doc.data, counted_from) {
+        ctx.store.increment(&key, 1)?;
+    }
+    Ok(true)
 }

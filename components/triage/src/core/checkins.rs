@@ -4,17 +4,17 @@
 //! the case and the check-in) and later completes it with an outcome and a sealed note.
 //! Check-ins live in the case's bookkeeping, so every change of them is one
 //! compare-and-swap change of the case, and the case's index entries follow them
-//! ([`crate::index::wanted`]): an open check-in of an open case is in its
+//! ([`crate::core::index::wanted`]): an open check-in of an open case is in its
 //! organisation's day list until the sweep announces it due (`case.check_in_due`), then
 //! in its organisation's due list, where it is announced overdue
 //! (`case.check_in_overdue`) every escalation interval of the case's priority until it
 //! is completed. A handover moves the entries with the case; a purge deletes them.
 
-use crate::audit::By;
-use crate::commit::{Base, Decision};
-use crate::context::Triage;
-use crate::escalation::level_due;
-use crate::work::{Actor, CaseWork};
+use crate::context::{case_cipher, Ctx};
+use crate::core::audit::By;
+use crate::core::commit::{commit, Base, Decision};
+use crate::core::escalation::level_due;
+use crate::core::work::{Actor, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::case::CaseRecord;
@@ -174,127 +174,133 @@ fn conflict(detail: &str, field: &str) -> Problem {
     Problem::new(ProblemKind::Conflict, detail).at(field)
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Schedules a check-in on an open case of the caller's organisation; audited.
-    /// `due_at` must lie in the future, within [`PLANNING_HORIZON`].
-    pub fn schedule_check_in(
-        &self,
-        who: &Principal,
-        id: &CaseId,
-        version: u64,
-        new: &NewCheckIn,
-    ) -> Result<(Versioned<CaseRecord>, CheckInId), Problem> {
-        let now = self.clock.now();
-        if new.due_at <= now || new.due_at > now + PLANNING_HORIZON {
-            return Err(Problem::invalid_field("/due_at", "must lie in the future, at most 366 days ahead"));
+/// Schedules a check-in on an open case of the caller's organisation; audited.
+/// `due_at` must lie in the future, within [`PLANNING_HORIZON`].
+pub fn schedule_check_in<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    who: &Principal,
+    id: &CaseId,
+    version: u64,
+    new: &NewCheckIn,
+) -> Result<(Versioned<CaseRecord>, CheckInId), Problem> {
+    let now = ctx.clock.now();
+    if new.due_at <= now || new.due_at > now + PLANNING_HORIZON {
+        return Err(Problem::invalid_field("/due_at", "must lie in the future, at most 366 days ahead"));
+    }
+    let check_in_id = CheckInId::generate(ctx.random);
+    let actor = Actor::of(who);
+    let cipher = case_cipher(ctx, id)?;
+    let action = format!("check_in_scheduled:{check_in_id}:{}:{}", new.purpose, new.due_at);
+    let done = commit(ctx, id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
+        if !record.status.is_open() {
+            return Err(conflict("a closed case takes no check-ins; reopen it first", "/due_at"));
         }
-        let check_in_id = CheckInId::generate(self.random);
-        let actor = Actor::of(who);
-        let cipher = self.case_cipher(id)?;
-        let action = format!("check_in_scheduled:{check_in_id}:{}:{}", new.purpose, new.due_at);
-        let done =
-            self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
-                if !record.status.is_open() {
-                    return Err(conflict("a closed case takes no check-ins; reopen it first", "/due_at"));
-                }
-                if work.check_ins.iter().filter(|c| c.is_open()).count() >= MAX_OPEN {
-                    return Err(conflict("this case has the most open check-ins it may have; complete one", "/due_at"));
-                }
-                let note = new.note.as_ref().map(|text| {
-                    cipher.seal(text.as_bytes(), id.as_str(), &note_field(&check_in_id, "note"), self.random)
-                });
-                work.check_ins.push(CheckIn {
-                    id: check_in_id.clone(),
-                    purpose: new.purpose,
-                    due_at: new.due_at,
-                    note,
-                    scheduled_by: actor.clone(),
-                    scheduled_at: now,
-                    fell_due_at: None,
-                    overdue_level: 0,
-                    last_announced_at: None,
-                    completion: None,
-                });
-                drop_old_completed(work);
-                Ok(Some(Decision::new(action.clone(), Vec::new())))
-            })?;
-        Ok((done.doc, check_in_id))
-    }
-
-    /// Completes an open check-in with an outcome and a (sealed) note; audited with the
-    /// note. 404 for a check-in the case does not have, 409 for one already completed.
-    pub fn complete_check_in(
-        &self,
-        who: &Principal,
-        id: &CaseId,
-        version: u64,
-        check_in_id: &CheckInId,
-        outcome: CheckInOutcome,
-        note: &str,
-    ) -> Result<Versioned<CaseRecord>, Problem> {
-        let actor = Actor::of(who);
-        let cipher = self.case_cipher(id)?;
-        let done = self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |_, work, now| {
-            let check_in = work.check_ins.iter_mut().find(|c| &c.id == check_in_id).ok_or_else(Problem::not_found)?;
-            if !check_in.is_open() {
-                return Err(conflict("this check-in is already completed", "/outcome"));
-            }
-            let field = note_field(check_in_id, "outcome");
-            let sealed = cipher.seal(note.as_bytes(), id.as_str(), &field, self.random);
-            check_in.completion = Some(Completion { outcome, note: sealed, by: actor.clone(), at: now });
-            drop_old_completed(work);
-            let action = format!("check_in_completed:{check_in_id}:{outcome}");
-            Ok(Some(Decision::new(action, Vec::new()).noted(Some(note))))
-        })?;
-        Ok(done.doc)
-    }
-
-    /// Announces check-in `check_in_id` of case `id` due, if it is; true if this call
-    /// did. Two sweeps at once announce it once (the announcement is part of the swap).
-    pub fn announce_check_in_due(&self, id: &CaseId, check_in_id: &CheckInId) -> Result<bool, Problem> {
-        let done = self.commit(id, None, Base::Latest, &By::system(), |record, work, now| {
-            let open = record.status.is_open();
-            let Some(check_in) = work.check_ins.iter_mut().find(|c| &c.id == check_in_id) else { return Ok(None) };
-            if !open || !check_in.is_open() || check_in.fell_due_at.is_some() || check_in.due_at > now {
-                return Ok(None);
-            }
-            check_in.fell_due_at = Some(now);
-            check_in.last_announced_at = Some(now);
-            Ok(Some(Decision::new(format!("check_in_due:{check_in_id}"), vec![EventType::CaseCheckInDue])))
-        })?;
-        Ok(done.changed)
-    }
-
-    /// Announces check-in `check_in_id` of case `id` overdue, if another interval of
-    /// the case's priority has passed; true if this call did.
-    pub fn announce_check_in_overdue(&self, id: &CaseId, check_in_id: &CheckInId) -> Result<bool, Problem> {
-        let done = self.commit(id, None, Base::Latest, &By::system(), |record, work, now| {
-            let Some(level) = self.overdue_level(record, work, check_in_id, now) else { return Ok(None) };
-            let check_in = work.check_ins.iter_mut().find(|c| &c.id == check_in_id).expect("found above");
-            check_in.overdue_level = level;
-            check_in.last_announced_at = Some(now);
-            let action = format!("check_in_overdue:{check_in_id}:{level}");
-            Ok(Some(Decision::new(action, vec![EventType::CaseCheckInOverdue])))
-        })?;
-        Ok(done.changed)
-    }
-
-    /// The overdue level a check-in should move to now, if it is above the one it has.
-    pub fn overdue_level(
-        &self,
-        record: &CaseRecord,
-        work: &CaseWork,
-        check_in_id: &CheckInId,
-        now: Timestamp,
-    ) -> Option<u32> {
-        let interval = self.config.escalation.get(record.assessment.as_ref()?.priority)?;
-        let check_in = work.check_ins.iter().find(|c| &c.id == check_in_id)?;
-        if !record.status.is_open() || !check_in.is_open() || check_in.fell_due_at.is_none() {
-            return None;
+        if work.check_ins.iter().filter(|c| c.is_open()).count() >= MAX_OPEN {
+            return Err(conflict("this case has the most open check-ins it may have; complete one", "/due_at"));
         }
-        let level = overdue_level_due(check_in.due_at, interval, now);
-        (level > check_in.overdue_level).then_some(level)
+        let note = new
+            .note
+            .as_ref()
+            .map(|text| cipher.seal(text.as_bytes(), id.as_str(), &note_field(&check_in_id, "note"), ctx.random));
+        work.check_ins.push(CheckIn {
+            id: check_in_id.clone(),
+            purpose: new.purpose,
+            due_at: new.due_at,
+            note,
+            scheduled_by: actor.clone(),
+            scheduled_at: now,
+            fell_due_at: None,
+            overdue_level: 0,
+            last_announced_at: None,
+            completion: None,
+        });
+        drop_old_completed(work);
+        Ok(Some(Decision::new(action.clone(), Vec::new())))
+    })?;
+    Ok((done.doc, check_in_id))
+}
+
+/// Completes an open check-in with an outcome and a (sealed) note; audited with the
+/// note. 404 for a check-in the case does not have, 409 for one already completed.
+pub fn complete_check_in<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    who: &Principal,
+    id: &CaseId,
+    version: u64,
+    check_in_id: &CheckInId,
+    outcome: CheckInOutcome,
+    note: &str,
+) -> Result<Versioned<CaseRecord>, Problem> {
+    let actor = Actor::of(who);
+    let cipher = case_cipher(ctx, id)?;
+    let done = commit(ctx, id, Some(who.organisation), Base::Exact(version), &By::staff(who), |_, work, now| {
+        let check_in = work.check_ins.iter_mut().find(|c| &c.id == check_in_id).ok_or_else(Problem::not_found)?;
+        if !check_in.is_open() {
+            return Err(conflict("this check-in is already completed", "/outcome"));
+        }
+        let field = note_field(check_in_id, "outcome");
+        let sealed = cipher.seal(note.as_bytes(), id.as_str(), &field, ctx.random);
+        check_in.completion = Some(Completion { outcome, note: sealed, by: actor.clone(), at: now });
+        drop_old_completed(work);
+        let action = format!("check_in_completed:{check_in_id}:{outcome}");
+        Ok(Some(Decision::new(action, Vec::new()).noted(Some(note))))
+    })?;
+    Ok(done.doc)
+}
+
+/// Announces check-in `check_in_id` of case `id` due, if it is; true if this call
+/// did. Two sweeps at once announce it once (the announcement is part of the swap).
+pub fn announce_check_in_due<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    id: &CaseId,
+    check_in_id: &CheckInId,
+) -> Result<bool, Problem> {
+    let done = commit(ctx, id, None, Base::Latest, &By::system(), |record, work, now| {
+        let open = record.status.is_open();
+        let Some(check_in) = work.check_ins.iter_mut().find(|c| &c.id == check_in_id) else { return Ok(None) };
+        if !open || !check_in.is_open() || check_in.fell_due_at.is_some() || check_in.due_at > now {
+            return Ok(None);
+        }
+        check_in.fell_due_at = Some(now);
+        check_in.last_announced_at = Some(now);
+        Ok(Some(Decision::new(format!("check_in_due:{check_in_id}"), vec![EventType::CaseCheckInDue])))
+    })?;
+    Ok(done.changed)
+}
+
+/// Announces check-in `check_in_id` of case `id` overdue, if another interval of
+/// the case's priority has passed; true if this call did.
+pub fn announce_check_in_overdue<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    id: &CaseId,
+    check_in_id: &CheckInId,
+) -> Result<bool, Problem> {
+    let done = commit(ctx, id, None, Base::Latest, &By::system(), |record, work, now| {
+        let Some(level) = overdue_level(ctx, record, work, check_in_id, now) else { return Ok(None) };
+        let check_in = work.check_ins.iter_mut().find(|c| &c.id == check_in_id).expect("found above");
+        check_in.overdue_level = level;
+        check_in.last_announced_at = Some(now);
+        let action = format!("check_in_overdue:{check_in_id}:{level}");
+        Ok(Some(Decision::new(action, vec![EventType::CaseCheckInOverdue])))
+    })?;
+    Ok(done.changed)
+}
+
+/// The overdue level a check-in should move to now, if it is above the one it has.
+pub fn overdue_level<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    record: &CaseRecord,
+    work: &CaseWork,
+    check_in_id: &CheckInId,
+    now: Timestamp,
+) -> Option<u32> {
+    let interval = ctx.config.escalation.get(record.assessment.as_ref()?.priority)?;
+    let check_in = work.check_ins.iter().find(|c| &c.id == check_in_id)?;
+    if !record.status.is_open() || !check_in.is_open() || check_in.fell_due_at.is_none() {
+        return None;
     }
+    let level = overdue_level_due(check_in.due_at, interval, now);
+    (level > check_in.overdue_level).then_some(level)
 }
 
 /// Keeps at most [`KEPT_COMPLETED`] completed check-ins on the case, dropping the

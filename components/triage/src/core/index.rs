@@ -10,7 +10,7 @@
 //! - `triage/idx/<org>/check-ins/on/<YYYY-MM-DD>`: open check-ins of open cases due
 //!   that day (UTC) and not yet announced due, one entry per check-in;
 //! - `triage/idx/<org>/check-ins/due`: open check-ins announced due (`case.check_in_due`)
-//!   and not yet completed (see [`crate::agenda`]);
+//!   and not yet completed (see [`crate::core::agenda`]);
 //! - `triage/idx/rematch`: cases triaged while the directory was down.
 //!
 //! A case's wanted lists follow from its record ([`wanted`]); the record remembers the
@@ -19,7 +19,7 @@
 //! left after. Entries are therefore hints: readers always check the record, and an
 //! entry the record does not hold is skipped (and removed by whoever notices).
 
-use crate::work::{work_of, HeldSlot};
+use crate::core::work::{work_of, HeldSlot};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::{Organisation, Priority};

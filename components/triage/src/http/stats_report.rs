@@ -1,9 +1,9 @@
-//! `GET /triage/stats/report`: the answer of [`super::query`] as one self-contained HTML
+//! `GET /triage/stats/report`: the answer of [`crate::core::stats::query`] as one self-contained HTML
 //! page for a quarterly report. No script, no style sheet, no external asset: the charts
 //! are inline SVG drawn with presentation attributes, so the page runs under
 //! [`REPORT_CSP`], which allows nothing to load.
 
-use super::query::{Count, StatsAnswer};
+use crate::core::stats::answer::{Count, StatsAnswer};
 use shared::domain::Priority;
 
 /// The page's Content-Security-Policy: nothing may load or run.

@@ -7,10 +7,10 @@
 //! same cells, and subtracting one answer from another gives nothing the tables
 //! themselves do not.
 
+use super::answer::{CellView, Count, FirstContactView, StatsAnswer};
 use super::layout::{self, ack_bound, rows, EventRow, Month, Table, ACK_OVER};
 use super::suppress::Grid;
-use crate::context::Triage;
-use serde::{Serialize, Serializer};
+use crate::context::Ctx;
 use shared::auth::Principal;
 use shared::domain::{Organisation, Priority, Province, RegionCode};
 use shared::kv::{read_counter, KeyValue};
@@ -29,36 +29,7 @@ pub struct StatsQuery {
     pub organisation: Option<Organisation>,
 }
 
-fn bad(name: &str, detail: &str) -> Problem {
-    Problem::new(ProblemKind::InvalidParameter, detail).at(name)
-}
-
 impl StatsQuery {
-    /// Parses the query string; the period defaults to the current month and the two
-    /// before it (a quarter).
-    pub fn parse(pairs: &[(String, String)], current: Month) -> Result<StatsQuery, Problem> {
-        let mut from = None;
-        let mut to = None;
-        let mut organisation = None;
-        for (name, value) in pairs {
-            match name.as_str() {
-                "from" => from = Some(Month::parse(value).map_err(|e| bad(name, &e))?),
-                "to" => to = Some(Month::parse(value).map_err(|e| bad(name, &e))?),
-                "organisation" => organisation = Some(Organisation::parse(value).map_err(|e| bad(name, &e))?),
-                _ => return Err(bad(name, "unknown parameter")),
-            }
-        }
-        let to = to.unwrap_or(current);
-        let from = from.unwrap_or_else(|| to.previous().previous());
-        if from > to {
-            return Err(bad("from", "must not be after to"));
-        }
-        if from.through(to).len() > MAX_MONTHS {
-            return Err(bad("from", "the period may span at most 12 months"));
-        }
-        Ok(StatsQuery { from, to, organisation })
-    }
-
     /// The organisations whose figures the caller gets: programme admins any, an
     /// organisation's admins their own, confidants none (403).
     pub fn organisations(&self, who: &Principal) -> Result<Vec<Organisation>, Problem> {
@@ -72,110 +43,6 @@ impl StatsQuery {
             }
             _ => Ok(vec![who.organisation]),
         }
-    }
-}
-
-/// A published count: its value, or that it is below the threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Count {
-    Value(u64),
-    /// Withheld; carries the threshold it is reported against (`"<5"`).
-    Suppressed(u64),
-}
-
-impl Count {
-    /// The value, if published.
-    pub fn value(self) -> Option<u64> {
-        match self {
-            Count::Value(v) => Some(v),
-            Count::Suppressed(_) => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Count {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Count::Value(v) => write!(f, "{v}"),
-            Count::Suppressed(t) => write!(f, "<{t}"),
-        }
-    }
-}
-
-impl Serialize for Count {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Count::Value(v) => s.serialize_u64(*v),
-            Count::Suppressed(_) => s.collect_str(self),
-        }
-    }
-}
-
-/// One published cell: also one row of the CSV answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CellView {
-    pub month: String,
-    pub organisation: Organisation,
-    pub table: &'static str,
-    pub row: String,
-    /// `P1`..`P4`, or `total`.
-    pub column: String,
-    pub value: Count,
-}
-
-/// First-contact performance of one priority in one month of one organisation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FirstContactView {
-    pub month: String,
-    pub organisation: Organisation,
-    pub priority: Priority,
-    pub triaged: Count,
-    pub acknowledged: Count,
-    pub acknowledged_within_deadline: Count,
-    pub acknowledged_after_deadline: Count,
-    pub escalated: Count,
-    /// Within-deadline share of acknowledgements, when both counts are published.
-    pub within_deadline_percent: Option<f64>,
-    /// Upper bound (minutes) of the histogram bucket holding the median, when every
-    /// bucket is published; `null` also when it is the open last bucket.
-    pub p50_minutes: Option<i64>,
-    /// Likewise for the 90th percentile.
-    pub p90_minutes: Option<i64>,
-    /// First confidant messages to the reporter.
-    pub replied: Count,
-    /// Like `p50_minutes`, for the time from assignment to the first confidant message.
-    pub reply_p50_minutes: Option<i64>,
-    /// Like `p90_minutes`, for the time from assignment to the first confidant message.
-    pub reply_p90_minutes: Option<i64>,
-}
-
-/// The answer of `GET /triage/stats`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatsAnswer {
-    pub from: String,
-    pub to: String,
-    pub organisations: Vec<Organisation>,
-    /// Cells below this are reported as `"<threshold"`.
-    pub threshold: u64,
-    /// `region` when every cell of the answer clears the threshold, else `province`.
-    pub geography: &'static str,
-    pub first_contact: Vec<FirstContactView>,
-    pub cells: Vec<CellView>,
-}
-
-/// The columns of the CSV answer, in order (also in `openapi.yaml`).
-pub const CSV_COLUMNS: &[&str] = &["month", "organisation", "table", "row", "column", "value"];
-
-impl StatsAnswer {
-    /// One line per cell, for a spreadsheet or the ministry's monitor.
-    pub fn csv(&self) -> String {
-        let mut out = CSV_COLUMNS.join(",");
-        out.push_str("\r\n");
-        for c in &self.cells {
-            // Every field is a closed-set word, a month or a number: nothing to quote.
-            out.push_str(&format!("{},{},{},{},{},{}\r\n", c.month, c.organisation, c.table, c.row, c.column, c.value));
-        }
-        out
     }
 }
 
@@ -374,64 +241,62 @@ fn quantile(histogram: &[(String, u64)], q: f64) -> Option<i64> {
     None
 }
 
-impl<S: KeyValue, O> Triage<'_, S, O> {
-    /// The figures of `query` for `who`: reads [`super::CELLS_PER_UNIT`] counters per
-    /// month and organisation, never anything per case.
-    pub fn stats(&self, who: &Principal, query: &StatsQuery) -> Result<StatsAnswer, Problem> {
-        let organisations = query.organisations(who)?;
-        let threshold = self.config.stats_min_cell;
-        let mut counters = Vec::new();
-        for month in query.from.through(query.to) {
-            for org in &organisations {
-                counters.push((month, *org, read_unit(self.store, month, *org)?));
-            }
+/// The figures of `query` for `who`: reads [`super::CELLS_PER_UNIT`] counters per
+/// month and organisation, never anything per case.
+pub fn stats<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, who: &Principal, query: &StatsQuery) -> Result<StatsAnswer, Problem> {
+    let organisations = query.organisations(who)?;
+    let threshold = ctx.config.stats_min_cell;
+    let mut counters = Vec::new();
+    for month in query.from.through(query.to) {
+        for org in &organisations {
+            counters.push((month, *org, read_unit(ctx.store, month, *org)?));
         }
-        let build = |by_region: bool| -> Vec<Unit> {
-            counters
-                .iter()
-                .map(|(month, org, c)| {
-                    let grid = grid(c, by_region);
-                    let hidden = grid.suppressed(threshold);
-                    Unit { month: *month, org: *org, grid, hidden }
-                })
-                .collect()
-        };
-        let regional = build(true);
-        let by_region = regional.iter().all(|u| u.hidden.is_empty());
-        let units = if by_region { regional } else { build(false) };
-        let order = table_order();
-        let mut cells = Vec::new();
-        let mut first_contact = Vec::new();
-        for unit in &units {
-            for (table, table_rows) in &order {
-                if (*table == "region" && !by_region) || (*table == "province" && by_region) {
-                    continue;
-                }
-                for row in table_rows {
-                    for col in Priority::ALL.iter().map(|p| p.as_str()).chain([TOTAL]) {
-                        cells.push(CellView {
-                            month: unit.month.to_string(),
-                            organisation: unit.org,
-                            table,
-                            row: row.clone(),
-                            column: col.to_string(),
-                            value: unit.count(&id(table, row, col), threshold),
-                        });
-                    }
-                }
-            }
-            first_contact.extend(Priority::ALL.iter().map(|p| unit.first_contact(*p, threshold)));
-        }
-        Ok(StatsAnswer {
-            from: query.from.to_string(),
-            to: query.to.to_string(),
-            organisations,
-            threshold,
-            geography: if by_region { "region" } else { "province" },
-            first_contact,
-            cells,
-        })
     }
+    let build = |by_region: bool| -> Vec<Unit> {
+        counters
+            .iter()
+            .map(|(month, org, c)| {
+                let grid = grid(c, by_region);
+                let hidden = grid.suppressed(threshold);
+                Unit { month: *month, org: *org, grid, hidden }
+            })
+            .collect()
+    };
+    let regional = build(true);
+    let by_region = regional.iter().all(|u| u.hidden.is_empty());
+    let units = if by_region { regional } else { build(false) };
+    let order = table_order();
+    let mut cells = Vec::new();
+    let mut first_contact = Vec::new();
+    for unit in &units {
+        for (table, table_rows) in &order {
+            if (*table == "region" && !by_region) || (*table == "province" && by_region) {
+                continue;
+            }
+            for row in table_rows {
+                for col in Priority::ALL.iter().map(|p| p.as_str()).chain([TOTAL]) {
+                    cells.push(CellView {
+                        month: unit.month.to_string(),
+                        organisation: unit.org,
+                        table,
+                        row: row.clone(),
+                        column: col.to_string(),
+                        value: unit.count(&id(table, row, col), threshold),
+                    });
+                }
+            }
+        }
+        first_contact.extend(Priority::ALL.iter().map(|p| unit.first_contact(*p, threshold)));
+    }
+    Ok(StatsAnswer {
+        from: query.from.to_string(),
+        to: query.to.to_string(),
+        organisations,
+        threshold,
+        geography: if by_region { "region" } else { "province" },
+        first_contact,
+        cells,
+    })
 }
 
 #[cfg(test)]

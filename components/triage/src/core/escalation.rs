@@ -4,9 +4,9 @@
 //! (`escalation_interval_minutes`, by default P1 every 15 minutes, P2 every hour, P3
 //! every 4 hours, P4 every day; a priority left out never escalates).
 
-use crate::audit::By;
-use crate::commit::{Base, Decision};
-use crate::context::Triage;
+use crate::context::Ctx;
+use crate::core::audit::By;
+use crate::core::commit::{commit, Base, Decision};
 use shared::events::EventType;
 use shared::id::CaseId;
 use shared::kv::KeyValue;
@@ -25,26 +25,24 @@ pub fn level_due(deadline: Timestamp, interval: Duration, now: Timestamp) -> u32
     (1 + late / step).min(u32::MAX as i64) as u32
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Escalates case `id` if it is due; true if this call escalated it. Two sweeps at
-    /// once escalate a level once: the level is part of the compare-and-swap.
-    pub fn escalate(&self, id: &CaseId) -> Result<bool, Problem> {
-        let done = self.commit(id, None, Base::Latest, &By::system(), |record, work, now| {
-            let Some(assessment) = &record.assessment else { return Ok(None) };
-            let Some(interval) = self.config.escalation.get(assessment.priority) else { return Ok(None) };
-            if record.acknowledged_at.is_some() || !record.status.is_open() {
-                return Ok(None);
-            }
-            let level = level_due(assessment.first_contact_due, interval, now);
-            if level <= work.escalation_level {
-                return Ok(None);
-            }
-            work.escalation_level = level;
-            work.last_escalated_at = Some(now);
-            Ok(Some(Decision::new(format!("escalated:{level}"), vec![EventType::CaseEscalated])))
-        })?;
-        Ok(done.changed)
-    }
+/// Escalates case `id` if it is due; true if this call escalated it. Two sweeps at
+/// once escalate a level once: the level is part of the compare-and-swap.
+pub fn escalate<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId) -> Result<bool, Problem> {
+    let done = commit(ctx, id, None, Base::Latest, &By::system(), |record, work, now| {
+        let Some(assessment) = &record.assessment else { return Ok(None) };
+        let Some(interval) = ctx.config.escalation.get(assessment.priority) else { return Ok(None) };
+        if record.acknowledged_at.is_some() || !record.status.is_open() {
+            return Ok(None);
+        }
+        let level = level_due(assessment.first_contact_due, interval, now);
+        if level <= work.escalation_level {
+            return Ok(None);
+        }
+        work.escalation_level = level;
+        work.last_escalated_at = Some(now);
+        Ok(Some(Decision::new(format!("escalated:{level}"), vec![EventType::CaseEscalated])))
+    })?;
+    Ok(done.changed)
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //! Admins read their organisation's, programme admins every organisation's, at
 //! `GET /triage/audit`; that read is itself a list read.
 
-use crate::context::Triage;
-use crate::work::Actor;
+use crate::context::Ctx;
+use crate::core::work::Actor;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::domain::Organisation;
@@ -80,46 +80,54 @@ fn latest<S: KeyValue, T: serde::de::DeserializeOwned>(store: &S, log: &SlotLog)
     Ok(log.read(store, first, last)?.into_iter().filter_map(|(_, b)| serde_json::from_slice(&b).ok()).collect())
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Records that `who` listed `listed` (of their organisation); answer only after.
-    pub fn audit_list_read(&self, who: &Principal, listed: Listing) -> Result<(), Problem> {
-        let log = lists_log(who.organisation);
-        let slot = log.reserve(self.store)?;
-        let entry = ListRead {
-            organisation: who.organisation,
-            at: self.clock.now(),
-            actor: Actor::of(who),
-            holder: who.holder.clone(),
-            listed,
-        };
-        self.store.set_many(&[(log.key(slot), to_json(&entry))])?;
-        Ok(())
-    }
+/// Records that `who` listed `listed` (of their organisation); answer only after.
+pub fn audit_list_read<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    who: &Principal,
+    listed: Listing,
+) -> Result<(), Problem> {
+    let log = lists_log(who.organisation);
+    let slot = log.reserve(ctx.store)?;
+    let entry = ListRead {
+        organisation: who.organisation,
+        at: ctx.clock.now(),
+        actor: Actor::of(who),
+        holder: who.holder.clone(),
+        listed,
+    };
+    ctx.store.set_many(&[(log.key(slot), to_json(&entry))])?;
+    Ok(())
+}
 
-    /// Records that case `id` of `organisation` is being purged; returns the
-    /// organisation and the entry's key (to remove if the purge does not go ahead).
-    pub fn audit_purge(&self, organisation: Organisation, id: &CaseId) -> Result<(Organisation, String), Problem> {
-        let log = purged_log(organisation);
-        let slot = log.reserve(self.store)?;
-        let entry = PurgedEntry { organisation, case_id: id.clone(), purged_at: self.clock.now() };
-        self.store.set_many(&[(log.key(slot), to_json(&entry))])?;
-        Ok((organisation, log.key(slot)))
-    }
+/// Records that case `id` of `organisation` is being purged; returns the
+/// organisation and the entry's key (to remove if the purge does not go ahead).
+pub fn audit_purge<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    organisation: Organisation,
+    id: &CaseId,
+) -> Result<(Organisation, String), Problem> {
+    let log = purged_log(organisation);
+    let slot = log.reserve(ctx.store)?;
+    let entry = PurgedEntry { organisation, case_id: id.clone(), purged_at: ctx.clock.now() };
+    ctx.store.set_many(&[(log.key(slot), to_json(&entry))])?;
+    Ok((organisation, log.key(slot)))
+}
 
-    /// The latest purges and list reads of the organisations `admin` manages (admins
-    /// only); the read is recorded first.
-    pub fn organisation_audit(&self, admin: &Principal) -> Result<OrganisationAudit, Problem> {
-        admin.require_admin()?;
-        self.audit_list_read(admin, Listing::OrganisationAudit)?;
-        let organisations =
-            if admin.is_programme_admin() { Organisation::ALL.to_vec() } else { vec![admin.organisation] };
-        let mut audit = OrganisationAudit { purged: Vec::new(), list_reads: Vec::new() };
-        for organisation in organisations {
-            audit.purged.extend(latest::<_, PurgedEntry>(self.store, &purged_log(organisation))?);
-            audit.list_reads.extend(latest::<_, ListRead>(self.store, &lists_log(organisation))?);
-        }
-        audit.purged.sort_by_key(|e| e.purged_at);
-        audit.list_reads.sort_by_key(|e| e.at);
-        Ok(audit)
+/// The latest purges and list reads of the organisations `admin` manages (admins
+/// only); the read is recorded first.
+pub fn organisation_audit<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    admin: &Principal,
+) -> Result<OrganisationAudit, Problem> {
+    admin.require_admin()?;
+    audit_list_read(ctx, admin, Listing::OrganisationAudit)?;
+    let organisations = if admin.is_programme_admin() { Organisation::ALL.to_vec() } else { vec![admin.organisation] };
+    let mut audit = OrganisationAudit { purged: Vec::new(), list_reads: Vec::new() };
+    for organisation in organisations {
+        audit.purged.extend(latest::<_, PurgedEntry>(ctx.store, &purged_log(organisation))?);
+        audit.list_reads.extend(latest::<_, ListRead>(ctx.store, &lists_log(organisation))?);
     }
+    audit.purged.sort_by_key(|e| e.purged_at);
+    audit.list_reads.sort_by_key(|e| e.at);
+    Ok(audit)
 }

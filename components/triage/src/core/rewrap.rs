@@ -14,7 +14,8 @@
 //! Health shows `case_keys_rewrap`: the current key id and how many entries are still
 //! unchecked under it; 0 means no data key is wrapped under an older key any more.
 
-use crate::context::Triage;
+use crate::context::Ctx;
+use crate::core::deferred;
 use serde::{Deserialize, Serialize};
 use shared::case_keys::{key_slots_reserved, rewrap, wrapped_keys_log, Rewrap, WrappedKeyEntry};
 use shared::kv::versioned::{self, Change, UpdateError, Versioned};
@@ -51,67 +52,70 @@ pub struct Rewrapped {
     pub failed: u32,
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Re-wraps at most [`REWRAP_BATCH`] data keys under the current key.
-    pub fn rewrap_keys(&self) -> Result<Rewrapped, Problem> {
-        let kid = self.config.keyring.current_kid().to_string();
-        let stored = versioned::read::<_, RewrapProgress>(self.store, PROGRESS)?.map(|doc| doc.data);
-        let start = match &stored {
-            Some(progress) if progress.kid == kid => progress.next_slot,
-            _ => 1,
-        };
-        let log = wrapped_keys_log();
-        let last = key_slots_reserved(self.store)?.min(start + REWRAP_BATCH - 1);
-        if last < start && stored.as_ref().is_some_and(|p| p.kid == kid && !p.stuck) {
-            // Caught up under the current key, and no new case since: nothing to write.
-            return Ok(Rewrapped::default());
-        }
-        let mut done = Rewrapped::default();
-        let mut next = start;
-        for (slot, value) in log.read_slots(self.store, &(start..=last).collect::<Vec<_>>())? {
-            if let Some(bytes) = value {
-                let rewrapped = serde_json::from_slice::<WrappedKeyEntry>(&bytes)
-                    .map_err(|e| anyhow::anyhow!("undecodable entry in slot {slot}: {e}"))
-                    .and_then(|entry| rewrap(self.store, &self.config.keyring, &entry.case_id, self.random));
-                match rewrapped {
-                    Ok(Rewrap::Rewrapped) => done.keys += 1,
-                    Ok(Rewrap::Current | Rewrap::Gone) => {}
-                    Err(e) => {
-                        self.deferred("rewrap-failed", &format!("{e}"));
-                        done.failed += 1;
-                        break;
-                    }
+/// Re-wraps at most [`REWRAP_BATCH`] data keys under the current key.
+pub fn rewrap_keys<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<Rewrapped, Problem> {
+    let kid = ctx.config.keyring.current_kid().to_string();
+    let stored = versioned::read::<_, RewrapProgress>(ctx.store, PROGRESS)?.map(|doc| doc.data);
+    let start = match &stored {
+        Some(progress) if progress.kid == kid => progress.next_slot,
+        _ => 1,
+    };
+    let log = wrapped_keys_log();
+    let last = key_slots_reserved(ctx.store)?.min(start + REWRAP_BATCH - 1);
+    if last < start && stored.as_ref().is_some_and(|p| p.kid == kid && !p.stuck) {
+        // Caught up under the current key, and no new case since: nothing to write.
+        return Ok(Rewrapped::default());
+    }
+    let mut done = Rewrapped::default();
+    let mut next = start;
+    for (slot, value) in log.read_slots(ctx.store, &(start..=last).collect::<Vec<_>>())? {
+        if let Some(bytes) = value {
+            let rewrapped = serde_json::from_slice::<WrappedKeyEntry>(&bytes)
+                .map_err(|e| anyhow::anyhow!("undecodable entry in slot {slot}: {e}"))
+                .and_then(|entry| rewrap(ctx.store, &ctx.config.keyring, &entry.case_id, ctx.random));
+            match rewrapped {
+                Ok(Rewrap::Rewrapped) => done.keys += 1,
+                Ok(Rewrap::Current | Rewrap::Gone) => {}
+                Err(e) => {
+                    deferred(ctx, "rewrap-failed", &format!("{e}"));
+                    done.failed += 1;
+                    break;
                 }
             }
-            next = slot + 1;
         }
-        self.record_progress(&kid, next, done)?;
-        Ok(done)
+        next = slot + 1;
     }
+    record_progress(ctx, &kid, next, done)?;
+    Ok(done)
+}
 
-    /// Moves the position forward (never back: two sweeps at once both walked it).
-    fn record_progress(&self, kid: &str, next: u64, done: Rewrapped) -> Result<(), StoreError> {
-        let fresh = RewrapProgress { kid: kid.to_string(), next_slot: next, rewrapped: 0, stuck: false };
-        let changed = versioned::update(self.store, PROGRESS, self.random, |p: &mut RewrapProgress, _| {
-            if p.kid != kid {
-                *p = fresh.clone();
-            }
-            p.next_slot = p.next_slot.max(next);
-            p.rewrapped += u64::from(done.keys);
-            p.stuck = done.failed > 0;
-            Ok::<_, ()>(Change::Write(()))
-        });
-        match changed {
-            Ok(_) => Ok(()),
-            Err(UpdateError::NotFound) => {
-                let first = RewrapProgress { rewrapped: done.keys.into(), stuck: done.failed > 0, ..fresh };
-                // Two first sweeps at once: either write is a fine starting point.
-                self.store.set(PROGRESS, &Versioned::first(first, self.random).encode())
-            }
-            Err(UpdateError::Store(e)) => Err(e),
-            // Contended: another sweep moved it; this one's walk is repeated next time.
-            Err(UpdateError::Contended | UpdateError::Rejected(())) => Ok(()),
+/// Moves the position forward (never back: two sweeps at once both walked it).
+fn record_progress<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    kid: &str,
+    next: u64,
+    done: Rewrapped,
+) -> Result<(), StoreError> {
+    let fresh = RewrapProgress { kid: kid.to_string(), next_slot: next, rewrapped: 0, stuck: false };
+    let changed = versioned::update(ctx.store, PROGRESS, ctx.random, |p: &mut RewrapProgress, _| {
+        if p.kid != kid {
+            *p = fresh.clone();
         }
+        p.next_slot = p.next_slot.max(next);
+        p.rewrapped += u64::from(done.keys);
+        p.stuck = done.failed > 0;
+        Ok::<_, ()>(Change::Write(()))
+    });
+    match changed {
+        Ok(_) => Ok(()),
+        Err(UpdateError::NotFound) => {
+            let first = RewrapProgress { rewrapped: done.keys.into(), stuck: done.failed > 0, ..fresh };
+            // Two first sweeps at once: either write is a fine starting point.
+            ctx.store.set(PROGRESS, &Versioned::first(first, ctx.random).encode())
+        }
+        Err(UpdateError::Store(e)) => Err(e),
+        // Contended: another sweep moved it; this one's walk is repeated next time.
+        Err(UpdateError::Contended | UpdateError::Rejected(())) => Ok(()),
     }
 }
 

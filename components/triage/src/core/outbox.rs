@@ -3,14 +3,16 @@
 //!
 //! An event's entry (`triage/outbox/s/<slot>`) is written in the `set_many` that
 //! prepares a case change, and the case's compare-and-swap lists the event id
-//! ([`CaseWork::events`](crate::work::CaseWork)): that swap is the commit point, since
+//! ([`CaseWork::events`](crate::core::work::CaseWork)): that swap is the commit point, since
 //! Spin's CAS guards one key only. An entry is sent only once its id is on the case;
 //! sent entries are deleted (that is "marked sent"); an entry whose change never
 //! committed is dropped after [`ORPHAN_GRACE`]. The notification component
 //! deduplicates by event id, so two sweeps sending the same entry deliver it once.
 
-use crate::context::Triage;
-use crate::work::{work_of, CaseWork};
+use crate::context::Ctx;
+use crate::core::deferred;
+use crate::core::peers::send_event;
+use crate::core::work::{work_of, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::CaseStatus;
@@ -91,81 +93,84 @@ pub fn status_event(to: CaseStatus) -> Option<EventType> {
     }
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// Sends committed events now and deletes the entries that were accepted; the rest
-    /// stay for the sweep. Never fails the request: the change is already stored.
-    pub fn send_committed(&self, events: &[(u64, CaseEvent)]) {
-        let notification = self.notification();
-        let mut sent = Vec::new();
-        for (slot, event) in events {
-            match notification.send_event(event) {
-                Ok(()) => sent.push(outbox_log().key(*slot)),
-                Err(failure) => {
-                    self.deferred(
-                        "event-deferred",
-                        &format!("{} {} left for the sweep: {failure}", event.id, event.event_type),
-                    );
-                }
-            }
-        }
-        if !sent.is_empty() {
-            if let Err(e) = self.store.delete_many(&sent) {
-                self.deferred("outbox-cleanup-deferred", &format!("{e}"));
+/// Sends committed events now and deletes the entries that were accepted; the rest
+/// stay for the sweep. Never fails the request: the change is already stored.
+pub fn send_committed<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, events: &[(u64, CaseEvent)]) {
+    let mut sent = Vec::new();
+    for (slot, event) in events {
+        match send_event(ctx, event) {
+            Ok(()) => sent.push(outbox_log().key(*slot)),
+            Err(failure) => {
+                deferred(
+                    ctx,
+                    "event-deferred",
+                    &format!("{} {} left for the sweep: {failure}", event.id, event.event_type),
+                );
             }
         }
     }
+    if !sent.is_empty() {
+        if let Err(e) = ctx.store.delete_many(&sent) {
+            deferred(ctx, "outbox-cleanup-deferred", &format!("{e}"));
+        }
+    }
+}
 
-    /// The sweep's part: sends every committed entry of `entries` (outbox slots with
-    /// what they hold), drops orphans. Returns what it did and the slots still waiting
-    /// (unsent, or not yet committed within the grace time).
-    pub fn resend(&self, entries: Vec<(u64, Vec<u8>)>) -> Result<Resent, StoreError> {
-        let log = outbox_log();
-        let now = self.clock.now();
-        let mut decoded = Vec::new();
-        let mut broken = Vec::new();
-        for (slot, bytes) in entries {
-            match serde_json::from_slice::<OutboxEntry>(&bytes) {
-                Ok(entry) => decoded.push((slot, entry)),
-                Err(_) => broken.push(log.key(slot)),
-            }
+/// The sweep's part: sends every committed entry of `entries` (outbox slots with
+/// what they hold), drops orphans. Returns what it did and the slots still waiting
+/// (unsent, or not yet committed within the grace time).
+pub fn resend<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    entries: Vec<(u64, Vec<u8>)>,
+) -> Result<Resent, StoreError> {
+    let log = outbox_log();
+    let now = ctx.clock.now();
+    let mut decoded = Vec::new();
+    let mut broken = Vec::new();
+    for (slot, bytes) in entries {
+        match serde_json::from_slice::<OutboxEntry>(&bytes) {
+            Ok(entry) => decoded.push((slot, entry)),
+            Err(_) => broken.push(log.key(slot)),
         }
-        let cases =
-            crate::index::read_cases(self.store, decoded.iter().map(|(_, e)| e.event.data.case_reference.clone()))?;
-        let mut resent = Resent::default();
-        let mut done = broken;
-        let notification = self.notification();
-        for (slot, entry) in decoded {
-            let committed = cases
-                .get(&entry.event.data.case_reference)
-                .is_some_and(|doc| work_of(&doc.data).events.contains(&entry.event.id));
-            if !committed {
-                if entry.written_at + ORPHAN_GRACE <= now {
-                    done.push(log.key(slot));
-                    resent.dropped += 1;
-                } else {
-                    resent.waiting.push(slot);
-                }
-                continue;
-            }
-            match notification.send_event(&entry.event) {
-                Ok(()) => {
-                    done.push(log.key(slot));
-                    resent.sent += 1;
-                }
-                Err(_) => {
-                    resent.unsent += 1;
-                    resent.waiting.push(slot);
-                }
-            }
-        }
-        if !done.is_empty() {
-            self.store.delete_many(&done)?;
-        }
-        Ok(resent)
     }
+    let cases =
+        crate::core::index::read_cases(ctx.store, decoded.iter().map(|(_, e)| e.event.data.case_reference.clone()))?;
+    let mut resent = Resent::default();
+    let mut done = broken;
+    for (slot, entry) in decoded {
+        let committed = cases
+            .get(&entry.event.data.case_reference)
+            .is_some_and(|doc| work_of(&doc.data).events.contains(&entry.event.id));
+        if !committed {
+            if entry.written_at + ORPHAN_GRACE <= now {
+                done.push(log.key(slot));
+                resent.dropped += 1;
+            } else {
+                resent.waiting.push(slot);
+            }
+            continue;
+        }
+        match send_event(ctx, &entry.event) {
+            Ok(()) => {
+                done.push(log.key(slot));
+                resent.sent += 1;
+            }
+            Err(_) => {
+                resent.unsent += 1;
+                resent.waiting.push(slot);
+            }
+        }
+    }
+    if !done.is_empty() {
+        ctx.store.delete_many(&done)?;
+    }
+    Ok(resent)
+}
 
-    /// Reads a case document (for helpers that need the version).
-    pub fn read_case(&self, id: &shared::id::CaseId) -> Result<Option<Versioned<CaseRecord>>, StoreError> {
-        versioned::read(self.store, &case_key(id))
-    }
+/// Reads a case document (for helpers that need the version).
+pub fn read_case<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    id: &shared::id::CaseId,
+) -> Result<Option<Versioned<CaseRecord>>, StoreError> {
+    versioned::read(ctx.store, &case_key(id))
 }

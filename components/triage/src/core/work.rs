@@ -2,7 +2,7 @@
 //! suggestions, escalation, override, check-ins, the index slots the case holds and the ids of
 //! the events its changes committed.
 
-use crate::checkins::CheckIn;
+use crate::core::checkins::CheckIn;
 use serde::{Deserialize, Serialize};
 use shared::case::CaseRecord;
 use shared::crypto::Sealed;
@@ -17,7 +17,7 @@ pub const REMEMBERED_EVENTS: usize = 64;
 /// Triage's part of a case record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseWork {
-    /// The index entries this case holds (see [`crate::index`]).
+    /// The index entries this case holds (see [`crate::core::index`]).
     #[serde(default)]
     pub slots: Vec<HeldSlot>,
     /// Ids of events whose case change committed: an outbox entry is sent only if its
@@ -46,20 +46,20 @@ pub struct CaseWork {
     #[serde(default)]
     pub conversation: Conversation,
     /// Planned contacts (aftercare, prevention): open ones and the latest completed
-    /// (see [`crate::checkins`]).
+    /// (see [`crate::core::checkins`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub check_ins: Vec<CheckIn>,
     /// Set when the retention sweep has begun purging this closed case: from then on
-    /// the case takes no change (see [`crate::retention`]).
+    /// the case takes no change (see [`crate::core::retention`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purging: Option<Timestamp>,
-    /// The latest entry of the case's audit record chain (see [`crate::audit`]): the
+    /// The latest entry of the case's audit record chain (see [`crate::core::audit`]): the
     /// swap that writes this record is what makes that entry valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit_head: Option<crate::audit::Link>,
-    /// What the programme figures counted of this case (see [`crate::stats`]).
-    #[serde(default, skip_serializing_if = "crate::stats::StatsMarks::is_empty")]
-    pub stats: crate::stats::StatsMarks,
+    pub audit_head: Option<crate::core::audit::Link>,
+    /// What the programme figures counted of this case (see [`crate::core::stats`]).
+    #[serde(default, skip_serializing_if = "crate::core::stats::StatsMarks::is_empty")]
+    pub stats: crate::core::stats::StatsMarks,
 }
 
 impl CaseWork {

@@ -7,12 +7,13 @@
 //! per month and organisation ([`CELLS_PER_UNIT`]), whatever the number of cases. The
 //! counters name no case and are not purged with one.
 
+pub mod answer;
 pub mod layout;
 pub mod query;
 pub mod rebuild;
-pub mod report;
 pub mod suppress;
 
+use crate::context::{Ctx, COMPONENT};
 pub use layout::CELLS_PER_UNIT;
 use layout::{ack_bucket, EventRow, Month, Table};
 use shared::case::CaseRecord;
@@ -41,7 +42,7 @@ impl StatsMarks {
 }
 
 /// Marks a case as counted live from `now` on (the change being committed included).
-pub fn mark_counted(work: &mut crate::work::CaseWork, now: Timestamp) {
+pub fn mark_counted(work: &mut crate::core::work::CaseWork, now: Timestamp) {
     work.stats.counted_from.get_or_insert(now);
 }
 
@@ -73,9 +74,13 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
         let minutes = a.triaged_at.until(at).whole_minutes();
         keys.push(cell(org, Table::Ack, ack_bucket(minutes), p));
     }
-    let open_before: Vec<_> =
-        crate::work::work_of(before).check_ins.into_iter().filter(|c| c.completion.is_none()).map(|c| c.id).collect();
-    let completed = crate::work::work_of(after)
+    let open_before: Vec<_> = crate::core::work::work_of(before)
+        .check_ins
+        .into_iter()
+        .filter(|c| c.completion.is_none())
+        .map(|c| c.id)
+        .collect();
+    let completed = crate::core::work::work_of(after)
         .check_ins
         .into_iter()
         .filter(|c| c.completion.is_some() && open_before.contains(&c.id))
@@ -101,40 +106,39 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
 /// Where the time to the first confidant message starts: the assignment, or the triage
 /// when no one was assigned before the message.
 pub fn reply_start(record: &CaseRecord) -> Timestamp {
-    let assigned = crate::work::work_of(record).assignment.map(|a| a.at);
+    let assigned = crate::core::work::work_of(record).assignment.map(|a| a.at);
     let triaged = record.assessment.as_ref().map_or(record.received_at, |a| a.triaged_at);
     assigned.unwrap_or(triaged)
 }
 
-impl<S: KeyValue, O> crate::context::Triage<'_, S, O> {
-    /// Counts a confidant message written to `slot` at `at` in `reply`, if it is the
-    /// first confidant message of the case. A message does not change the case (its
-    /// version stays, so clients' ETags do too): the message log itself tells whether
-    /// an earlier confidant message exists. Best effort, like [`count`]; two first
-    /// messages written at the same moment may both count.
-    pub fn count_first_reply(&self, record: &CaseRecord, slot: u64, at: Timestamp) {
-        let Some(a) = record.assessment.as_ref() else { return };
-        let earlier = match shared::case::messages_log(&record.id).read(self.store, 1, slot.saturating_sub(1)) {
-            Ok(entries) => entries,
-            Err(_) => return self.stats_lost(),
-        };
-        let confidant_wrote = earlier.iter().any(|(_, bytes)| {
-            serde_json::from_slice::<shared::case::CaseMessage>(bytes)
-                .is_ok_and(|m| m.author == shared::case::MessageAuthor::Confidant)
-        });
-        if confidant_wrote {
-            return;
-        }
-        let bucket = ack_bucket(reply_start(record).until(at).whole_minutes());
-        let key = layout::key(Month::of(at), a.organisation, Table::Reply, bucket, a.priority);
-        if self.store.increment(&key, 1).is_err() {
-            self.stats_lost();
-        }
+/// Counts a confidant message written to `slot` at `at` in `reply`, if it is the
+/// first confidant message of the case. A message does not change the case (its
+/// version stays, so clients' ETags do too): the message log itself tells whether
+/// an earlier confidant message exists. Best effort, like [`count`]; two first
+/// messages written at the same moment may both count.
+pub fn count_first_reply<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, record: &CaseRecord, slot: u64, at: Timestamp) {
+    let Some(a) = record.assessment.as_ref() else { return };
+    let earlier = match shared::case::messages_log(&record.id).read(ctx.store, 1, slot.saturating_sub(1)) {
+        Ok(entries) => entries,
+        Err(_) => return stats_lost(ctx.correlation_id),
+    };
+    let confidant_wrote = earlier.iter().any(|(_, bytes)| {
+        serde_json::from_slice::<shared::case::CaseMessage>(bytes)
+            .is_ok_and(|m| m.author == shared::case::MessageAuthor::Confidant)
+    });
+    if confidant_wrote {
+        return;
     }
+    let bucket = ack_bucket(reply_start(record).until(at).whole_minutes());
+    let key = layout::key(Month::of(at), a.organisation, Table::Reply, bucket, a.priority);
+    if ctx.store.increment(&key, 1).is_err() {
+        stats_lost(ctx.correlation_id);
+    }
+}
 
-    fn stats_lost(&self) {
-        shared::log::warn("triage", self.correlation_id, "stats_lost", "a programme counter could not be added to");
-    }
+/// Logs that a counter was not added to (no id: nothing to tie it to a case).
+fn stats_lost(correlation_id: &str) {
+    shared::log::warn(COMPONENT, correlation_id, "stats_lost", "a programme counter could not be added to");
 }
 
 /// Adds the committed change's tallies to the counters. Best effort after the commit
@@ -150,42 +154,7 @@ pub fn count<S: KeyValue>(
 ) {
     for key in tallies(before, after, kinds, now) {
         if store.increment(&key, 1).is_err() {
-            shared::log::warn("triage", correlation_id, "stats_lost", "a programme counter could not be added to");
+            stats_lost(correlation_id);
         }
     }
-}
-
-/// Serves `GET /triage/stats` (JSON, or CSV with `Accept: text/csv`) and, with
-/// `report`, `GET /triage/stats/report` (HTML).
-/// `who` is the caller, authenticated by the route.
-pub fn serve<S: KeyValue, O>(
-    triage: &crate::context::Triage<'_, S, O>,
-    who: &shared::auth::Principal,
-    report: bool,
-    req: &shared::web::Request,
-) -> Result<shared::web::Response, shared::problem::Problem> {
-    let parsed = query::StatsQuery::parse(&shared::web::query_pairs(req), Month::of(triage.clock.now()))?;
-    let answer = triage.stats(who, &parsed)?;
-    let wants_csv = req
-        .headers()
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.split(';').next().unwrap_or("").trim() == "text/csv"));
-    let (content_type, body) = if report {
-        ("text/html; charset=utf-8", report::render(&answer).into_bytes())
-    } else if wants_csv {
-        ("text/csv; charset=utf-8", answer.csv().into_bytes())
-    } else {
-        return Ok(shared::web::no_store(shared::web::json(200, &answer)));
-    };
-    if report {
-        return Ok(shared::web::private_document(200, content_type, report::REPORT_CSP, body));
-    }
-    Ok(shared::web::no_store(
-        http::Response::builder()
-            .status(200)
-            .header(http::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .expect("valid response parts"),
-    ))
 }

@@ -14,9 +14,9 @@
 //! case still holds the entry), so a stale entry is never shown. A request reads at
 //! most [`SCAN_BUDGET`] slots; the cursor says where the next page starts.
 
-use crate::context::Triage;
-use crate::index::{self, IndexEntry};
-use crate::work::work_of;
+use crate::context::Ctx;
+use crate::core::index::{self, IndexEntry};
+use crate::core::work::work_of;
 use serde::Serialize;
 use shared::case::CaseRecord;
 use shared::domain::{CaseStatus, Organisation, Priority, RegionCode};
@@ -25,7 +25,7 @@ use shared::kv::slots::SlotLog;
 use shared::kv::versioned::Versioned;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
-use shared::problem::{Problem, ProblemKind};
+use shared::problem::Problem;
 use shared::time::Timestamp;
 
 /// Most slots one listing request reads.
@@ -34,13 +34,14 @@ pub const SCAN_BUDGET: u64 = 400;
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 
-/// How a list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Newest,
-    Urgent,
-    UnreadFirst,
-}
+shared::wire_enum!(
+    /// How a list is ordered.
+    Sort {
+        Newest => "newest",
+        Urgent => "urgent",
+        UnreadFirst => "unread_first",
+    }
+);
 
 /// A validated listing query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,21 +57,10 @@ pub struct Query {
     pub cursor: Option<Cursor>,
 }
 
-/// Where a page starts: the list (by position in the query's plan) and the slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub list: usize,
-    pub slot: u64,
-}
-
-fn bad(name: &str, detail: &str) -> Problem {
-    Problem::new(ProblemKind::InvalidParameter, detail).at(name)
-}
-
-impl Query {
-    /// Parses the query string (unknown parameters are refused, so typos are not ignored).
-    pub fn parse(pairs: &[(String, String)]) -> Result<Query, Problem> {
-        let mut q = Query {
+impl Default for Query {
+    /// Every case of the organisation, newest first, one page of [`DEFAULT_LIMIT`].
+    fn default() -> Query {
+        Query {
             status: None,
             priority: None,
             region: None,
@@ -79,30 +69,18 @@ impl Query {
             sort: Sort::Newest,
             limit: DEFAULT_LIMIT,
             cursor: None,
-        };
-        for (name, value) in pairs {
-            match name.as_str() {
-                "status" => q.status = Some(CaseStatus::parse(value).map_err(|e| bad(name, &e))?),
-                "priority" => q.priority = Some(Priority::parse(value).map_err(|e| bad(name, &e))?),
-                "region" => q.region = Some(RegionCode::parse(value).map_err(|e| bad(name, &e))?),
-                "overdue" => q.overdue = Some(yes_or_no(name, value)?),
-                "unread" => q.unread = Some(yes_or_no(name, value)?),
-                "sort" => {
-                    q.sort = match value.as_str() {
-                        "newest" => Sort::Newest,
-                        "urgent" => Sort::Urgent,
-                        "unread_first" => Sort::UnreadFirst,
-                        _ => return Err(bad(name, "must be one of: newest, urgent, unread_first")),
-                    }
-                }
-                "limit" => q.limit = parse_limit(name, value)?,
-                "cursor" => q.cursor = Some(Cursor::parse(value).ok_or_else(|| bad(name, "not a cursor we sent"))?),
-                _ => return Err(bad(name, "unknown parameter")),
-            }
         }
-        Ok(q)
     }
+}
 
+/// Where a page starts: the list (by position in the query's plan) and the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub list: usize,
+    pub slot: u64,
+}
+
+impl Query {
     /// The lists to walk, in order.
     pub fn plan(&self, org: Organisation) -> Vec<String> {
         let priorities: Vec<Priority> = match self.priority {
@@ -143,23 +121,6 @@ impl Query {
             && self.region.is_none_or(|r| r == record.facts.region)
             && self.overdue.is_none_or(|o| o == overdue)
             && self.unread.is_none_or(|u| u == has_unread(record))
-    }
-}
-
-/// A page size: 1 to [`MAX_LIMIT`].
-pub fn parse_limit(name: &str, value: &str) -> Result<u64, Problem> {
-    value
-        .parse()
-        .ok()
-        .filter(|l| (1..=MAX_LIMIT).contains(l))
-        .ok_or_else(|| bad(name, "must be a whole number from 1 to 100"))
-}
-
-fn yes_or_no(name: &str, value: &str) -> Result<bool, Problem> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(bad(name, "must be true or false")),
     }
 }
 
@@ -204,62 +165,57 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
-    /// One page of the organisation's cases.
-    pub fn list(&self, org: Organisation, query: &Query) -> Result<Page, Problem> {
-        let plan = query.plan(org);
-        let now = self.clock.now();
-        let mut cases = Vec::new();
-        let mut budget = SCAN_BUDGET;
-        let mut at = query.cursor.unwrap_or(Cursor { list: 0, slot: u64::MAX });
-        while at.list < plan.len() {
-            let log = SlotLog::new(plan[at.list].clone());
-            // Slots only grow, so a cursor's slot is never past the list's end: the
-            // counter is read once per list, on entering it.
-            let top = if at.slot == u64::MAX { log.last_slot(self.store)? } else { at.slot };
-            if top == 0 {
-                at = Cursor { list: at.list + 1, slot: u64::MAX };
-                continue;
-            }
-            if budget == 0 || cases.len() as u64 >= query.limit {
+/// One page of the organisation's cases.
+pub fn list<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, org: Organisation, query: &Query) -> Result<Page, Problem> {
+    let plan = query.plan(org);
+    let now = ctx.clock.now();
+    let mut cases = Vec::new();
+    let mut budget = SCAN_BUDGET;
+    let mut at = query.cursor.unwrap_or(Cursor { list: 0, slot: u64::MAX });
+    while at.list < plan.len() {
+        let log = SlotLog::new(plan[at.list].clone());
+        // Slots only grow, so a cursor's slot is never past the list's end: the
+        // counter is read once per list, on entering it.
+        let top = if at.slot == u64::MAX { log.last_slot(ctx.store)? } else { at.slot };
+        if top == 0 {
+            at = Cursor { list: at.list + 1, slot: u64::MAX };
+            continue;
+        }
+        if budget == 0 || cases.len() as u64 >= query.limit {
+            break;
+        }
+        // Read newest first only as many slots as the page still needs: every key is
+        // its own read on Spin (and a round trip on Redis). Entries that turn out
+        // stale or filtered out are made up by the next chunk.
+        let chunk = (query.limit - cases.len() as u64).clamp(1, 100).min(budget);
+        let from = top.saturating_sub(chunk - 1).max(1);
+        budget -= top - from + 1;
+        let entries = log.read(ctx.store, from, top)?;
+        let found: Vec<(u64, IndexEntry)> = entries
+            .into_iter()
+            .rev()
+            .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
+            .collect();
+        let docs = index::read_cases(ctx.store, found.iter().map(|(_, e)| e.case_id.clone()))?;
+        let mut next = from - 1;
+        for (slot, entry) in found {
+            if cases.len() as u64 >= query.limit {
+                next = slot;
                 break;
             }
-            // Read newest first only as many slots as the page still needs: every key is
-            // its own read on Spin (and a round trip on Redis). Entries that turn out
-            // stale or filtered out are made up by the next chunk.
-            let chunk = (query.limit - cases.len() as u64).clamp(1, 100).min(budget);
-            let from = top.saturating_sub(chunk - 1).max(1);
-            budget -= top - from + 1;
-            let entries = log.read(self.store, from, top)?;
-            let found: Vec<(u64, IndexEntry)> = entries
-                .into_iter()
-                .rev()
-                .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
-                .collect();
-            let docs = index::read_cases(self.store, found.iter().map(|(_, e)| e.case_id.clone()))?;
-            let mut next = from - 1;
-            for (slot, entry) in found {
-                if cases.len() as u64 >= query.limit {
-                    next = slot;
-                    break;
-                }
-                let Some(doc) = docs.get(&entry.case_id) else { continue };
-                if index::holds(&doc.data, &plan[at.list], slot)
-                    && query.admits(&doc.data, org, now)
-                    && query.shows_at(at.list, &doc.data)
-                {
-                    cases.push(summary(doc, now));
-                }
+            let Some(doc) = docs.get(&entry.case_id) else { continue };
+            if index::holds(&doc.data, &plan[at.list], slot)
+                && query.admits(&doc.data, org, now)
+                && query.shows_at(at.list, &doc.data)
+            {
+                cases.push(summary(doc, now));
             }
-            at = if next == 0 {
-                Cursor { list: at.list + 1, slot: u64::MAX }
-            } else {
-                Cursor { list: at.list, slot: next }
-            };
         }
-        let next_cursor = (at.list < plan.len()).then(|| at.encode());
-        Ok(Page { cases, next_cursor })
+        at =
+            if next == 0 { Cursor { list: at.list + 1, slot: u64::MAX } } else { Cursor { list: at.list, slot: next } };
     }
+    let next_cursor = (at.list < plan.len()).then(|| at.encode());
+    Ok(Page { cases, next_cursor })
 }
 
 fn summary(doc: &Versioned<CaseRecord>, now: Timestamp) -> CaseSummary {

@@ -1,0 +1,79 @@
+//! The calls triage makes to the directory (matching, member load) and the notification
+//! component (events), with the request and answer types of `shared::calls`. Short
+//! timeouts: a P1 report waits on this chain.
+
+use crate::context::{directory, notification, Ctx};
+use crate::core::work::Suggestion;
+use shared::calls::{Assign, CallFailure, MatchRequest, MemberCase, Release};
+use shared::events::CaseEvent;
+use shared::id::{CaseId, MemberId};
+use shared::outbound::Outbound;
+use std::time::Duration;
+
+/// How long triage waits for the directory or the notification component.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many candidates per need triage keeps as suggestions.
+pub const SUGGESTIONS_PER_NEED: u32 = 3;
+
+/// Asks the directory who could help (`POST /directory/internal/match`); no needs, no call.
+pub fn match_members<S, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    request: &MatchRequest,
+) -> Result<Vec<Suggestion>, CallFailure> {
+    if request.needs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let answer = directory(ctx).call(request)?;
+    Ok(answer
+        .matches
+        .into_iter()
+        .flat_map(|m| {
+            m.candidates.into_iter().map(move |c| Suggestion {
+                need: m.need,
+                member_id: c.member_id,
+                name: c.name,
+                kind: c.kind,
+                score: c.score,
+            })
+        })
+        .collect())
+}
+
+/// A member takes on a case: `Ok(true)`, or `Ok(false)` when at capacity (409).
+pub fn assign_member<S, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    member: &MemberId,
+    case: &CaseId,
+) -> Result<bool, CallFailure> {
+    let call = Assign { member: member.clone(), body: MemberCase { case_id: case.clone() } };
+    match directory(ctx).send(&call)?.status().as_u16() {
+        200..=299 => Ok(true),
+        409 => Ok(false),
+        status => Err(CallFailure::Status(status)),
+    }
+}
+
+/// A member's case is closed or handed on.
+pub fn release_member<S, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    member: &MemberId,
+    case: &CaseId,
+) -> Result<(), CallFailure> {
+    let call = Release { member: member.clone(), body: MemberCase { case_id: case.clone() } };
+    succeeded(directory(ctx).send(&call)?)
+}
+
+/// Hands an event to the notification component (202 once it is in its outbox; the
+/// body is not read).
+pub fn send_event<S, O: Outbound>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> Result<(), CallFailure> {
+    succeeded(notification(ctx).send(event)?)
+}
+
+fn succeeded(response: http::Response<Vec<u8>>) -> Result<(), CallFailure> {
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(CallFailure::Status(response.status().as_u16()))
+    }
+}
