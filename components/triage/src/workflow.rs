@@ -100,7 +100,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let done = match result {
             Ok(done) => done,
             Err(problem) => {
-                self.release_all(id, &taken);
+                // The directory's load is per (member, case), not per request: a concurrent
+                // assignment of the same member to this case that won holds the same entry.
+                // Release only what the case, as it now stands, does not hold.
+                let unheld = self.not_held(id, taken);
+                self.release_all(id, &unheld);
                 return Err(problem);
             }
         };
@@ -120,7 +124,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             match answer {
                 Ok(true) => taken.push(member.clone()),
                 Ok(false) | Err(_) => {
-                    self.release_all(id, &taken);
+                    let unheld = self.not_held(id, std::mem::take(&mut taken));
+                    self.release_all(id, &unheld);
                     return Err(match answer {
                         Ok(false) => Problem::new(ProblemKind::Conflict, "this member cannot take on another case")
                             .at(format!("/members/{i}")),
@@ -140,6 +145,18 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             }
         }
         Ok(taken)
+    }
+
+    /// Those of `members` the stored case is not assigned to now. When the case cannot be
+    /// read, none: a load entry left too long is safer than one taken from a case that
+    /// has the member (closing or purging the case releases it).
+    fn not_held(&self, id: &CaseId, members: Vec<MemberId>) -> Vec<MemberId> {
+        let held = match versioned::read::<_, CaseRecord>(self.store, &case_key(id)) {
+            Ok(Some(doc)) => work_of(&doc.data).assignment.map(|a| a.members).unwrap_or_default(),
+            Ok(None) => Vec::new(),
+            Err(_) => return Vec::new(),
+        };
+        members.into_iter().filter(|m| !held.contains(m)).collect()
     }
 
     fn release_all(&self, id: &CaseId, members: &[MemberId]) {

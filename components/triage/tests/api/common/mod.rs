@@ -43,6 +43,12 @@ pub struct Peers {
     pub events: Vec<CaseEvent>,
     /// Every (path, body) the directory got.
     pub directory_calls: Vec<(String, Value)>,
+    /// Each member's open cases, as the directory's load document keeps them: a set
+    /// per member, so assign and release are idempotent per (member, case).
+    pub loads: std::collections::BTreeMap<String, BTreeSet<String>>,
+    /// When set, every assign waits here after it took effect: lets a test line up
+    /// concurrent assignments so that all reach the directory before any commits.
+    pub assign_gate: Option<Arc<std::sync::Barrier>>,
 }
 
 pub type Answer = Result<http::Response<Vec<u8>>, OutboundError>;
@@ -81,7 +87,20 @@ fn respond(peers: &Mutex<Peers>, req: &http::Request<Vec<u8>>) -> Answer {
         if path.ends_with("/assign") && p.full.contains(&member) {
             return answer(409, json!({"type": "urn:weerbaar:problem:conflict"}));
         }
-        return answer(200, json!({"open_cases": 1, "capacity": 3}));
+        let case = body["case_id"].as_str().unwrap_or("").to_string();
+        let load = p.loads.entry(member).or_default();
+        if path.ends_with("/assign") {
+            load.insert(case);
+        } else if path.ends_with("/release") {
+            load.remove(&case);
+        }
+        let open = load.len();
+        let gate = if path.ends_with("/assign") { p.assign_gate.clone() } else { None };
+        drop(p);
+        if let Some(gate) = gate {
+            gate.wait();
+        }
+        return answer(200, json!({"open_cases": open, "capacity": 3}));
     }
     if req.uri().host() == Some("notification.test") {
         if p.notification_down {
