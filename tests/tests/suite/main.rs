@@ -32,6 +32,7 @@ mod conversation_e2e;
 mod directory_e2e;
 mod intake_e2e;
 mod key_rotation;
+mod load;
 mod need_to_know;
 mod notification_e2e;
 mod openapi_contract;
