@@ -30,6 +30,7 @@ mod access_table;
 mod audit_e2e;
 mod conversation_e2e;
 mod directory_e2e;
+mod faults;
 mod intake_e2e;
 mod key_rotation;
 mod load;
