@@ -198,7 +198,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 read,
             });
         }
-        self.audit_read(id, who, &format!("messages_read:{}-{to}", query.from))?;
+        self.audit_read(&doc.data, who, &format!("messages_read:{}-{to}", query.from))?;
         Ok(ConversationPage {
             case_id: id.clone(),
             messages,

@@ -221,6 +221,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         keys.extend(self.owned_keys(id)?);
         self.store.delete_many(&keys)?;
         self.store.delete(&key)?;
+        // A reporter message or staff read that read the case before it was marked may
+        // have written since the lists were read; it takes out its own entry when it
+        // finds the case purging or gone, but a list it reserved in after the first pass
+        // is found only now: the case is gone, so nothing is added after this pass.
+        self.store.delete_many(&self.owned_keys(id)?)?;
         Ok(Outcome::Purged)
     }
 

@@ -249,15 +249,15 @@ fn serve_case<S: KeyValue, O: Outbound>(
             return Ok(web::no_store(web::json_with_etag(200, &view, doc.version)));
         }
         Endpoint::ReadAudit => {
-            crate::workflow::owned(triage.read_case(&id)?, &who)?;
-            triage.audit_read(&id, &who, "audit_read")?;
+            let doc = crate::workflow::owned(triage.read_case(&id)?, &who)?;
+            triage.audit_read(&doc.data, &who, "audit_read")?;
             return Ok(web::no_store(web::json(200, &triage.audit_trail(&id)?)));
         }
         Endpoint::VerifyAudit => {
-            crate::workflow::owned(triage.read_case(&id)?, &who)?;
+            let doc = crate::workflow::owned(triage.read_case(&id)?, &who)?;
             // Admins only, and another organisation's case is 404 whoever asks.
             who.require_admin()?;
-            triage.audit_read(&id, &who, "audit_verified")?;
+            triage.audit_read(&doc.data, &who, "audit_verified")?;
             return Ok(web::no_store(web::json(200, &triage.verify_audit(&id)?)));
         }
         Endpoint::ReadMessages => {

@@ -36,7 +36,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Reads a case of the caller's organisation, and records the read.
     pub fn read_for(&self, principal: &Principal, id: &CaseId) -> Result<Versioned<CaseRecord>, Problem> {
         let doc = owned(versioned::read(self.store, &case_key(id))?, principal)?;
-        self.audit_read(id, principal, "read")?;
+        self.audit_read(&doc.data, principal, "read")?;
         Ok(doc)
     }
 
@@ -261,6 +261,9 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
     /// Writes to the reporter: the message shows on intake's status lookup.
     pub fn message_reporter(&self, who: &Principal, id: &CaseId, text: &str) -> Result<(Timestamp, u64), Problem> {
         let doc = owned(versioned::read(self.store, &case_key(id))?, who)?;
+        if work_of(&doc.data).purging.is_some() {
+            return Err(Problem::not_found());
+        }
         let log = messages_log(id);
         let slot = log.reserve(self.store)?;
         let now = self.clock.now();
@@ -268,7 +271,8 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
         // The message and its audit entry in one write; it counts once the activity
         // chain names the entry (else both are removed and the request fails).
-        self.audit_activity(id, &By::staff(who), "message", &[(log.key(slot), to_json(&message))])?;
+        let closed = doc.data.status == CaseStatus::Closed;
+        self.audit_activity(id, &By::staff(who), "message", &[(log.key(slot), to_json(&message))], closed)?;
         self.count_first_reply(&doc.data, slot, now);
         Ok((now, slot))
     }

@@ -195,6 +195,33 @@ fn a_request_that_died_between_its_claim_and_the_case_write_does_not_block_the_k
 }
 
 #[test]
+fn a_case_being_purged_is_gone_for_the_reporter_and_takes_no_message() {
+    let h = Harness::new();
+    let filed = h.file(&report());
+    let (case, receipt) = (case_of(&filed), receipt_of(&filed));
+    // Triage's retention sweep has closed and begun purging the case.
+    let r = SeededRandom::new(5);
+    versioned::update(&*h.store, &case_key(&case), &r, |c: &mut CaseRecord, _| {
+        c.status = shared::domain::CaseStatus::Closed;
+        c.work = Some(json!({"purging": "2027-11-29T03:00:00.000Z"}));
+        Ok::<_, ()>(versioned::Change::Write(()))
+    })
+    .unwrap();
+    let before = h.dump();
+    let message = h.post_json("/intake/reports/messages", &json!({"receipt_code": receipt, "text": "Nog iets."}));
+    assert_eq!(message.status, 404, "{}", message.body);
+    assert_eq!(message.body["field"], "/receipt_code");
+    assert_eq!(h.status_of(&receipt).status, 404);
+    let after = h.dump();
+    let changed: Vec<&String> = after
+        .keys()
+        .chain(before.keys())
+        .filter(|k| !k.starts_with("limit/") && !k.starts_with("idx/expiring/") && after.get(*k) != before.get(*k))
+        .collect();
+    assert!(changed.is_empty(), "only the failed-lookup counter moves: {changed:?}");
+}
+
+#[test]
 fn an_idempotency_key_reused_for_another_report_is_refused_and_writes_nothing() {
     let h = Harness::new();
     file_with_key(&h, "k-1", &report());
