@@ -132,8 +132,8 @@ fn story(fault: Option<&str>) -> (Value, Vec<String>) {
         app.set_down(component, true);
     }
     let (case, _) = file_threat(&app);
-    if fault.is_some() {
-        app.set_down(fault.unwrap(), false);
+    if let Some(component) = fault {
+        app.set_down(component, false);
     }
     sweep(&app);
     let mut types = receiver.types_for(&case);
