@@ -165,10 +165,14 @@ pub fn handle<S: KeyValue>(
             Endpoint::Assign | Endpoint::Release => {
                 let id = member_id()?;
                 let form: CaseForm = web::read_json(&req)?;
+                let hold = form.hold.as_deref();
+                if hold.is_some_and(|h| h.is_empty() || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_alphanumeric())) {
+                    return Err(Problem::invalid_field("/hold", "must be 1 to 64 ASCII letters or digits"));
+                }
                 let view = if endpoint == Endpoint::Assign {
-                    assign(&store, ports.random, &id, &form.case_id)?
+                    assign(&store, ports.random, &id, &form.case_id, hold)?
                 } else {
-                    release(&store, ports.random, &id, &form.case_id)?
+                    release(&store, ports.random, &id, &form.case_id, hold)?
                 };
                 Ok(web::json(200, &view))
             }
@@ -215,6 +219,9 @@ fn allow(endpoint: Endpoint, who: &Principal) -> Result<(), Problem> {
 #[serde(deny_unknown_fields)]
 struct CaseForm {
     case_id: CaseId,
+    /// The assignment request's hold (see `crate::load`).
+    #[serde(default)]
+    hold: Option<String>,
 }
 
 fn member_response(

@@ -93,8 +93,10 @@ impl<O: Outbound> Peer<'_, O> {
     }
 
     /// A member takes on a case: `Ok(true)`, or `Ok(false)` when at capacity (409).
-    pub fn assign(&self, member: &MemberId, case: &CaseId) -> Result<bool, PeerFailure> {
-        let response = self.post(&format!("/directory/internal/members/{member}/assign"), &json!({"case_id": case}))?;
+    /// `hold` names this assignment request (see `directory/src/load.rs`).
+    pub fn assign(&self, member: &MemberId, case: &CaseId, hold: &str) -> Result<bool, PeerFailure> {
+        let body = json!({"case_id": case, "hold": hold});
+        let response = self.post(&format!("/directory/internal/members/{member}/assign"), &body)?;
         match response.status().as_u16() {
             200..=299 => Ok(true),
             409 => Ok(false),
@@ -102,10 +104,15 @@ impl<O: Outbound> Peer<'_, O> {
         }
     }
 
-    /// A member's case is closed or handed on.
-    pub fn release(&self, member: &MemberId, case: &CaseId) -> Result<(), PeerFailure> {
-        let response =
-            self.post(&format!("/directory/internal/members/{member}/release"), &json!({"case_id": case}))?;
+    /// A member's case is closed or handed on (`hold: None`), or an assignment request
+    /// that failed lets go of its hold (the case stays with the member while another
+    /// request holds it).
+    pub fn release(&self, member: &MemberId, case: &CaseId, hold: Option<&str>) -> Result<(), PeerFailure> {
+        let body = match hold {
+            Some(hold) => json!({"case_id": case, "hold": hold}),
+            None => json!({"case_id": case}),
+        };
+        let response = self.post(&format!("/directory/internal/members/{member}/release"), &body)?;
         if response.status().is_success() {
             Ok(())
         } else {

@@ -198,7 +198,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
                 let work = work_of(record);
                 let members = work.assignment.map(|a| a.members).unwrap_or_default();
                 for member in &members {
-                    match self.directory().release(member, id) {
+                    match self.directory().release(member, id, None) {
                         Ok(()) | Err(crate::peers::PeerFailure::Status(404)) => {}
                         Err(failure) => {
                             self.deferred("purge-deferred", &format!("{id}: release of {member}: directory {failure}"));

@@ -77,7 +77,11 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             return Err(invalid_transition(doc.data.status, CaseStatus::Assigned, "/confidant"));
         }
         let before: Vec<MemberId> = work_of(&doc.data).assignment.map(|a| a.members).unwrap_or_default();
-        let taken = self.take_on(id, members, &before)?;
+        // This request's hold on the members it takes on: if its change fails it lets go
+        // of its own hold only, so a concurrent request that assigned the same member to
+        // this case and won keeps the member's load entry.
+        let hold = format!("{:016x}", self.random.next_u64());
+        let taken = self.take_on(id, members, &before, &hold)?;
         let actor = Actor::of(who);
         let result =
             self.commit(id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
@@ -100,32 +104,33 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         let done = match result {
             Ok(done) => done,
             Err(problem) => {
-                // The directory's load is per (member, case), not per request: a concurrent
-                // assignment of the same member to this case that won holds the same entry.
-                // Release only what the case, as it now stands, does not hold.
-                let unheld = self.not_held(id, taken);
-                self.release_all(id, &unheld);
+                self.let_go(id, &taken, &hold);
                 return Err(problem);
             }
         };
         let dropped: Vec<MemberId> = before.into_iter().filter(|m| !members.contains(m)).collect();
-        self.release_all(id, &dropped);
+        self.release_all(id, &dropped, None);
         Ok(done.doc)
     }
 
-    /// Takes `members` on at the directory, except those the case already had.
-    fn take_on(&self, id: &CaseId, members: &[MemberId], before: &[MemberId]) -> Result<Vec<MemberId>, Problem> {
+    /// Takes `members` on at the directory under `hold`, except those the case already had.
+    fn take_on(
+        &self,
+        id: &CaseId,
+        members: &[MemberId],
+        before: &[MemberId],
+        hold: &str,
+    ) -> Result<Vec<MemberId>, Problem> {
         let mut taken = Vec::new();
         for (i, member) in members.iter().enumerate() {
             if before.contains(member) {
                 continue;
             }
-            let answer = self.directory().assign(member, id);
+            let answer = self.directory().assign(member, id, hold);
             match answer {
                 Ok(true) => taken.push(member.clone()),
                 Ok(false) | Err(_) => {
-                    let unheld = self.not_held(id, std::mem::take(&mut taken));
-                    self.release_all(id, &unheld);
+                    self.let_go(id, &taken, hold);
                     return Err(match answer {
                         Ok(false) => Problem::new(ProblemKind::Conflict, "this member cannot take on another case")
                             .at(format!("/members/{i}")),
@@ -147,21 +152,14 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
         Ok(taken)
     }
 
-    /// Those of `members` the stored case is not assigned to now. When the case cannot be
-    /// read, none: a load entry left too long is safer than one taken from a case that
-    /// has the member (closing or purging the case releases it).
-    fn not_held(&self, id: &CaseId, members: Vec<MemberId>) -> Vec<MemberId> {
-        let held = match versioned::read::<_, CaseRecord>(self.store, &case_key(id)) {
-            Ok(Some(doc)) => work_of(&doc.data).assignment.map(|a| a.members).unwrap_or_default(),
-            Ok(None) => Vec::new(),
-            Err(_) => return Vec::new(),
-        };
-        members.into_iter().filter(|m| !held.contains(m)).collect()
+    /// A failed assignment request lets go of its hold on the members it took on.
+    fn let_go(&self, id: &CaseId, members: &[MemberId], hold: &str) {
+        self.release_all(id, members, Some(hold));
     }
 
-    fn release_all(&self, id: &CaseId, members: &[MemberId]) {
+    fn release_all(&self, id: &CaseId, members: &[MemberId], hold: Option<&str>) {
         for member in members {
-            if let Err(failure) = self.directory().release(member, id) {
+            if let Err(failure) = self.directory().release(member, id, hold) {
                 self.deferred("release-failed", &format!("{member} on {id}: directory {failure}"));
             }
         }
@@ -253,7 +251,7 @@ impl<S: KeyValue, O: Outbound> Triage<'_, S, O> {
             })?;
         if to == CaseStatus::Closed {
             let members = work_of(&done.doc.data).assignment.map(|a| a.members).unwrap_or_default();
-            self.release_all(id, &members);
+            self.release_all(id, &members, None);
         }
         Ok(done.doc)
     }
