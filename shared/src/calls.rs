@@ -133,6 +133,44 @@ impl Call for MatchRequest {
 #[serde(deny_unknown_fields)]
 pub struct MemberCase {
     pub case_id: CaseId,
+    /// Names the assignment request that takes the case on (assign), or lets go of its
+    /// own hold after its change failed (release). A release without a hold takes the
+    /// case off the member whoever holds it (closing, handing on, dropping, purging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
+}
+
+/// The name of one assignment request at the directory: 1 to 64 ASCII letters or
+/// digits, random per request (see `components/directory/src/core/load.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Hold(String);
+
+impl Hold {
+    /// A fresh hold for one assignment request.
+    pub fn generate(random: &dyn crate::random::Random) -> Hold {
+        Hold(format!("{:016x}", random.next_u64()))
+    }
+
+    /// Parses a hold as sent.
+    pub fn parse(text: &str) -> Result<Hold, String> {
+        if text.is_empty() || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err("must be 1 to 64 ASCII letters or digits".into());
+        }
+        Ok(Hold(text.to_string()))
+    }
+
+    /// The hold as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Hold {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Hold::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// `POST /directory/internal/members/{member_id}/assign`: `member` takes on `case_id`.
@@ -248,7 +286,7 @@ mod tests {
     fn member_calls_put_the_member_in_the_path_and_only_the_case_in_the_body() {
         let member = MemberId::parse("mem_01hv5r9x7k2m3n4p5q6r7s8t9v").unwrap();
         let case = CaseId::parse("case_01hv5r9x7k2m3n4p5q6r7s8t9v").unwrap();
-        let call = Assign { member: member.clone(), body: MemberCase { case_id: case.clone() } };
+        let call = Assign { member: member.clone(), body: MemberCase { case_id: case.clone(), hold: None } };
         assert_eq!(call.path(), format!("/directory/internal/members/{member}/assign"));
         assert_eq!(serde_json::to_value(&call).unwrap(), serde_json::json!({ "case_id": case }));
     }

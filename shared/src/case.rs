@@ -169,6 +169,13 @@ pub struct CaseRecord {
 }
 
 impl CaseRecord {
+    /// True once triage's retention sweep has begun purging the case (`purging` in
+    /// triage's bookkeeping): from then on nothing may be added to it, since what is
+    /// written after the purge read the case's lists would outlive it.
+    pub fn is_purging(&self) -> bool {
+        self.work.as_ref().and_then(|w| w.get("purging")).is_some_and(|v| !v.is_null())
+    }
+
     /// When the reporter can expect contact: the triage deadline, until a confidant
     /// has acknowledged the case.
     pub fn next_contact_due(&self) -> Option<Timestamp> {

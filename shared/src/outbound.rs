@@ -15,10 +15,16 @@ impl fmt::Display for OutboundError {
 
 impl std::error::Error for OutboundError {}
 
+/// The most bytes of a response body an outbound call reads: a longer body fails the
+/// call, so an endless answer cannot exhaust memory or hold the caller.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
 /// Sends HTTP requests.
 pub trait Outbound {
-    /// Sends `request` and reads the whole response; gives up after `timeout` (as far as
-    /// the host honours it). A response of any status is `Ok`.
+    /// Sends `request` and reads the whole response. `timeout` is one deadline for the
+    /// whole call, connecting, headers and body together: a response whose body has not
+    /// ended by then, or that is longer than [`MAX_RESPONSE_BYTES`], is an error. A
+    /// complete response of any status is `Ok`.
     fn send(
         &self,
         request: http::Request<Vec<u8>>,

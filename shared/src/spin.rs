@@ -3,7 +3,7 @@
 
 use crate::config::Variables;
 use crate::kv::{KeyValue, StoreError, Swap};
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::{Outbound, OutboundError, MAX_RESPONSE_BYTES};
 use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store};
 use std::time::Duration;
 
@@ -118,9 +118,19 @@ mod outgoing {
     use spin_sdk::wit::wasi::http0_2_0::types::{
         Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
     };
+    use wasi::clocks::monotonic_clock;
 
     fn fail(what: &str, e: impl std::fmt::Debug) -> OutboundError {
         OutboundError(format!("{what}: {e:?}"))
+    }
+
+    /// Waits until `ready` fires or `timer` does; true when `ready` came first (or both).
+    fn ready_before(ready: &wasi::io::poll::Pollable, timer: &wasi::io::poll::Pollable) -> bool {
+        if ready.ready() {
+            return true;
+        }
+        wasi::io::poll::poll(&[ready, timer]);
+        ready.ready()
     }
 
     pub fn send(request: http::Request<Vec<u8>>, timeout: Duration) -> Result<http::Response<Vec<u8>>, OutboundError> {
@@ -166,7 +176,13 @@ mod outgoing {
         }
         OutgoingBody::finish(outgoing_body, None).map_err(|e| fail("finish body", e))?;
 
-        pending.subscribe().block();
+        // One deadline for the whole call: headers and body. The host's per-phase timeouts
+        // alone let a receiver that drips a byte now and then hold the caller forever.
+        let deadline = monotonic_clock::now().saturating_add(nanos);
+        let timer = monotonic_clock::subscribe_instant(deadline);
+        if !ready_before(&pending.subscribe(), &timer) {
+            return Err(fail("response", "no answer within the deadline"));
+        }
         let response = match pending.get() {
             Some(Ok(Ok(response))) => response,
             Some(Ok(Err(code))) => return Err(fail("response", code)),
@@ -180,11 +196,19 @@ mod outgoing {
         let mut bytes = Vec::new();
         {
             let stream = incoming.stream().map_err(|e| fail("response stream", e))?;
+            let readable = stream.subscribe();
             loop {
-                match stream.blocking_read(64 * 1024) {
+                if !ready_before(&readable, &timer) {
+                    return Err(fail("read response", "the body did not end within the deadline"));
+                }
+                let room = MAX_RESPONSE_BYTES + 1 - bytes.len();
+                match stream.read(room.min(64 * 1024) as u64) {
                     Ok(chunk) => bytes.extend_from_slice(&chunk),
                     Err(wasi::io::streams::StreamError::Closed) => break,
                     Err(e) => return Err(fail("read response", e)),
+                }
+                if bytes.len() > MAX_RESPONSE_BYTES {
+                    return Err(fail("read response", format!("the body is over {MAX_RESPONSE_BYTES} bytes")));
                 }
             }
         }

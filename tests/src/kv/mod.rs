@@ -127,6 +127,9 @@ impl spin_kv::HostStore for KvView<'_> {
 
     fn set(&mut self, s: Resource<SpinStore>, key: String, value: Vec<u8>) -> Trappable<(), spin_kv::Error> {
         let label = self.spin_label(&s)?;
+        if let Some(trap) = self.store().trap([&key]) {
+            return Err(wasmtime::format_err!("{trap}"));
+        }
         Ok(self.store().set(&label, &key, &value).map_err(spin_kv::Error::Other))
     }
 
@@ -169,6 +172,9 @@ impl wasi_kv::HostBucket for KvView<'_> {
 
     fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Trappable<(), wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
+        if let Some(trap) = self.store().trap([&key]) {
+            return Err(wasmtime::format_err!("{trap}"));
+        }
         Ok(self.store().set(&label, &key, &value).map_err(wasi_kv::Error::Other))
     }
 
@@ -258,6 +264,9 @@ impl batch::Host for KvView<'_> {
 
     fn set_many(&mut self, b: Resource<Bucket>, pairs: Vec<(String, Vec<u8>)>) -> Trappable<(), wasi_kv::Error> {
         let label = self.bucket_label(&b)?;
+        if let Some(trap) = self.store().trap(pairs.iter().map(|(k, _)| k)) {
+            return Err(wasmtime::format_err!("{trap}"));
+        }
         Ok(self.store().set_many(&label, &pairs).map_err(wasi_kv::Error::Other))
     }
 

@@ -40,6 +40,9 @@ pub enum WriteFault {
     /// is refused whole (SQLite: after writing the others, so only its
     /// transaction keeps them out).
     KeysStartingWith(String),
+    /// Writes of keys starting with this prefix trap the guest instead (Spin's host
+    /// failing hard mid-request): the request dies with nothing of that write stored.
+    TrapKeysStartingWith(String),
 }
 
 /// A key with its value, if it has one (`get-many`).
@@ -121,7 +124,18 @@ impl KvStore {
             WriteFault::KeysStartingWith(p) if key.starts_with(p.as_str()) => {
                 Some(format!("injected fault: the store refuses writes to {key:?}"))
             }
-            WriteFault::KeysStartingWith(_) => None,
+            WriteFault::KeysStartingWith(_) | WriteFault::TrapKeysStartingWith(_) => None,
+        }
+    }
+
+    /// The trap injected for writing any of `keys`, if the fault covers one.
+    pub fn trap<'k>(&self, keys: impl IntoIterator<Item = &'k String>) -> Option<String> {
+        match &*self.fault.lock().unwrap_or_else(|e| e.into_inner()) {
+            WriteFault::TrapKeysStartingWith(p) => keys
+                .into_iter()
+                .find(|k| k.starts_with(p.as_str()))
+                .map(|k| format!("injected fault: the host traps writing {k:?}")),
+            _ => None,
         }
     }
 

@@ -59,6 +59,12 @@ pub struct MemberRecord {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Load {
     pub open_cases: Vec<CaseId>,
+    /// Per open case (by id), the assignment requests holding it with the hold they
+    /// sent ([`crate::load`]): a request whose case change then fails releases only its
+    /// own hold, so a concurrent request that assigned the same member to the same case
+    /// and won keeps it. No entry: held for good (until released without a hold).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub holds: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 shared::wire_enum!(

@@ -153,7 +153,8 @@ pub fn assign<S: KeyValue, O: Outbound>(
     internal(ctx, req)?;
     let id = member_id(params)?;
     let body: MemberCase = web::read_json(req)?;
-    Ok(web::json(200, &load::assign(ctx, &id, &body.case_id)?))
+    let hold = body.hold.as_ref().map(|h| h.as_str());
+    Ok(web::json(200, &load::assign(ctx, &id, &body.case_id, hold)?))
 }
 
 /// `POST /directory/internal/members/{member_id}/release`.
@@ -165,7 +166,8 @@ pub fn release<S: KeyValue, O: Outbound>(
     internal(ctx, req)?;
     let id = member_id(params)?;
     let body: MemberCase = web::read_json(req)?;
-    Ok(web::json(200, &load::release(ctx, &id, &body.case_id)?))
+    let hold = body.hold.as_ref().map(|h| h.as_str());
+    Ok(web::json(200, &load::release(ctx, &id, &body.case_id, hold)?))
 }
 
 /// `GET /directory/audit/contact-reads`.

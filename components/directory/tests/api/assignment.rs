@@ -22,6 +22,41 @@ fn assigning_the_same_case_twice_counts_once_and_releasing_an_unknown_case_chang
     }
 }
 
+fn load_call(h: &Harness, what: &str, member: &str, case: &str, hold: Option<&str>) -> Reply {
+    let mut body = serde_json::json!({ "case_id": case });
+    if let Some(hold) = hold {
+        body["hold"] = hold.into();
+    }
+    h.internal("POST", &format!("/directory/internal/members/{member}/{what}"), Some(&body))
+}
+
+#[test]
+fn two_requests_holding_one_case_release_it_only_when_both_let_go() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        let id = member_with_capacity(&h, 2);
+        // Two assignment requests of the same member to the same case.
+        assert_eq!(load_call(&h, "assign", &id, &case(1), Some("a1")).body["open_cases"], 1);
+        assert_eq!(load_call(&h, "assign", &id, &case(1), Some("b2")).body["open_cases"], 1);
+        // The loser lets go of its hold: the winner's keeps the case.
+        assert_eq!(load_call(&h, "release", &id, &case(1), Some("a1")).body["open_cases"], 1, "{mode:?}");
+        assert_eq!(load_call(&h, "release", &id, &case(1), Some("a1")).body["open_cases"], 1, "idempotent");
+        assert_eq!(load_call(&h, "release", &id, &case(1), Some("zz")).body["open_cases"], 1, "not a holder");
+        // Both lose: the last hold takes the case off.
+        assert_eq!(load_call(&h, "release", &id, &case(1), Some("b2")).body["open_cases"], 0, "{mode:?}");
+        // A case assigned without a hold is held for good by hold releases...
+        assert_eq!(h.assign(&id, &case(2)).body["open_cases"], 1);
+        assert_eq!(load_call(&h, "assign", &id, &case(2), Some("c3")).body["open_cases"], 1);
+        assert_eq!(load_call(&h, "release", &id, &case(2), Some("c3")).body["open_cases"], 1, "{mode:?}");
+        // ... and closing releases without a hold, whoever holds it.
+        load_call(&h, "assign", &id, &case(3), Some("d4"));
+        assert_eq!(h.release(&id, &case(3)).body["open_cases"], 1);
+        assert_eq!(h.release(&id, &case(2)).body["open_cases"], 0);
+        let bad = load_call(&h, "assign", &id, &case(4), Some("not/a-hold"));
+        assert_eq!((bad.status, bad.body["field"].as_str()), (422, Some("/hold")));
+    }
+}
+
 #[test]
 fn a_member_at_capacity_is_refused_with_409() {
     let h = Harness::new();

@@ -76,12 +76,18 @@ fn open_case<S: KeyValue, O>(
         None => None,
     };
     match found {
-        Some(case) => {
+        // A case being purged is gone for the reporter already.
+        Some(case) if !case.data.is_purging() => {
             window.give_back(ctx.store)?;
             Ok(case)
         }
-        None => Err(Problem::new(ProblemKind::NotFound, "no report with this receipt code").at("/receipt_code")),
+        _ => Err(no_report()),
     }
+}
+
+/// The answer when no (live) case has the receipt code.
+fn no_report() -> Problem {
+    Problem::new(ProblemKind::NotFound, "no report with this receipt code").at("/receipt_code")
 }
 
 /// The status of the case behind `code`, with the latest messages.
@@ -138,7 +144,30 @@ pub fn add_message<S: KeyValue, O: Outbound>(
     let emergency = follow_up.as_ref().is_some_and(FollowUpFacts::urgent);
     let message = CaseMessage { author: MessageAuthor::Reporter, at: now, text: sealed, follow_up };
     let entry = PendingMessage { case_id: case.id.clone(), slot, since: now };
-    ctx.store.set_many(&[(log.key(slot), to_json(&message)), (pending.key(pending_slot), to_json(&entry))])?;
+    let written = [log.key(slot), pending.key(pending_slot)];
+    ctx.store.set_many(&[(written[0].clone(), to_json(&message)), (written[1].clone(), to_json(&entry))])?;
+    // A closed case may be purged by the retention sweep since we read it (an open
+    // one cannot be within one request: it is kept at least a day after closing): a
+    // message written after the purge read the message list would outlive the case.
+    // Once the purge has begun, take ours out again; once it is done, the counter we
+    // recreated too.
+    let recheck = if case.status == CaseStatus::Closed {
+        versioned::read::<_, CaseRecord>(ctx.store, &case_key(&case.id))?
+    } else {
+        None
+    };
+    match recheck {
+        _ if case.status != CaseStatus::Closed => {}
+        Some(now) if !now.data.is_purging() => {}
+        still_there => {
+            let mut leftovers = written.to_vec();
+            if still_there.is_none() {
+                leftovers.extend(log.all_keys(0));
+            }
+            ctx.store.delete_many(&leftovers)?;
+            return Err(no_report());
+        }
+    }
 
     // Triage has it: the entry is done (left behind, the sweep finds it taken in).
     if handoff::take_in_message(ctx, &case.id, slot) {

@@ -33,6 +33,15 @@ pub struct NewReport {
 /// How long a retried submission finds its first answer.
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 
+/// How long a claimed Idempotency-Key waits for its case. Between the claim and the
+/// case write there are only a few store calls, so a claim this old whose case never
+/// appeared belongs to a request that died (a trap, a lost instance): a retry may then
+/// take the key over instead of getting 409 forever.
+pub const IDEMPOTENCY_CLAIM_LEASE: Duration = Duration::seconds(60);
+
+/// How many times a key can be taken over after dead requests before retries get 409.
+const CLAIM_GENERATIONS: u32 = 8;
+
 /// The expiry class of idempotency records.
 pub fn expiring_idempotency() -> ExpiryClass {
     ExpiryClass::new("idempotency")
@@ -82,9 +91,27 @@ pub struct Filed {
 
 struct Idempotency {
     record_key: String,
+    /// The claim key of generation 0; generation `g > 0` adds `/g`.
     claim_key: String,
     fingerprint: String,
     derivation: String,
+}
+
+impl Idempotency {
+    fn claim_key(&self, generation: u32) -> String {
+        match generation {
+            0 => self.claim_key.clone(),
+            g => format!("{}/{g}", self.claim_key),
+        }
+    }
+}
+
+/// What claiming an Idempotency-Key came to.
+enum KeyClaim {
+    /// This request holds generation `n` of the key's claim.
+    Won(u32),
+    /// Another request holds it, and may still write its case.
+    Busy,
 }
 
 /// Files `report`. `body` is the raw request body (fingerprinted for idempotency).
@@ -172,35 +199,64 @@ fn file_admitted<S: KeyValue, O: Outbound>(
     now: Timestamp,
     idempotency: Option<&Idempotency>,
 ) -> Result<Filed, Problem> {
-    if let Some(idem) = idempotency {
-        if !claim(ctx.store, &idem.claim_key)? {
-            // Another request with this key won the claim: answer as it did, or ask
+    let claimed = match idempotency {
+        None => None,
+        Some(idem) => match claim_key(ctx, idem, now)? {
+            KeyClaim::Won(generation) => Some((idem, generation)),
+            // Another request with this key holds the claim: answer as it did, or ask
             // the client to come back once it has.
-            return match replay(ctx, idem)? {
-                Some(filed) => Ok(filed),
-                None => {
-                    let mut p = Problem::new(
-                        ProblemKind::Conflict,
-                        "a submission with this Idempotency-Key is being processed; retry shortly",
-                    )
-                    .at("idempotency-key");
-                    p.retry_after = Some(1);
-                    Err(p)
-                }
-            };
-        }
-    }
+            KeyClaim::Busy => {
+                return match replay(ctx, idem)? {
+                    Some(filed) => Ok(filed),
+                    None => {
+                        let mut p = Problem::new(
+                            ProblemKind::Conflict,
+                            "a submission with this Idempotency-Key is being processed; retry shortly",
+                        )
+                        .at("idempotency-key");
+                        p.retry_after = Some(1);
+                        Err(p)
+                    }
+                };
+            }
+        },
+    };
 
-    let written = write_case(ctx, report, now, idempotency);
+    let written = write_case(ctx, report, now, claimed);
     if written.is_err() {
-        if let Some(idem) = idempotency {
+        if let Some((idem, generation)) = claimed {
             // Free the key so the client's retry can file the report.
-            let _ = ctx.store.delete(&idem.claim_key);
+            let _ = ctx.store.delete(&idem.claim_key(generation));
         }
     }
     let filed = written?;
     handoff::triage_case(ctx, &filed.case_id);
     Ok(filed)
+}
+
+/// Claims the key for this request. A claim is a counter incremented by the claim
+/// time in seconds: the first increment finds zero and gets back exactly its own
+/// time; a later one learns when the claim was taken (what it got back less its own
+/// time) and takes its time back out. A claim older than [`IDEMPOTENCY_CLAIM_LEASE`]
+/// whose case was never written (the caller replays first) is dead, and the next
+/// generation's key may be claimed. One store call when the key is free.
+fn claim_key<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, idem: &Idempotency, now: Timestamp) -> Result<KeyClaim, Problem> {
+    let at = now.unix_seconds().max(1);
+    let lease = IDEMPOTENCY_CLAIM_LEASE.whole_seconds();
+    for generation in 0..CLAIM_GENERATIONS {
+        let key = idem.claim_key(generation);
+        let claimed_at = ctx.store.increment(&key, at)? - at;
+        if claimed_at == 0 {
+            return Ok(KeyClaim::Won(generation));
+        }
+        let _ = ctx.store.increment(&key, -at);
+        // Claims from before claims carried their time hold 1: long dead. A value in
+        // the future holds another loser's time not yet taken out: the claim is live.
+        if claimed_at > at + lease || at - claimed_at < lease {
+            return Ok(KeyClaim::Busy);
+        }
+    }
+    Ok(KeyClaim::Busy)
 }
 
 fn idempotency_of<S, O>(ctx: &Ctx<'_, S, O>, key: &IdempotencyKey, body: &[u8]) -> Idempotency {
@@ -256,8 +312,9 @@ fn write_case<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
     report: NewReport,
     now: Timestamp,
-    idem: Option<&Idempotency>,
+    claimed: Option<(&Idempotency, u32)>,
 ) -> Result<Filed, Problem> {
+    let idem = claimed.map(|(idem, _)| idem);
     let case_id = CaseId::generate(ctx.random);
     let (receipt, receipt_hash, attempt) = claim_receipt(ctx, idem)?;
     let pending = pending_triage_log();
@@ -285,7 +342,7 @@ fn write_case<S: KeyValue, O>(
         (case_receipt_key(&case_id), to_json(&CaseReceipt { receipt_hash: receipt_hash.clone() })),
     ];
     entries.extend(key_entries);
-    if let Some(idem) = idem {
+    if let Some((idem, generation)) = claimed {
         let record = IdempotencyRecord {
             case_id: case_id.clone(),
             fingerprint: idem.fingerprint.clone(),
@@ -294,7 +351,9 @@ fn write_case<S: KeyValue, O>(
         };
         entries.push((idem.record_key.clone(), to_json(&record)));
         let expiring = Expiring {
-            keys: vec![idem.record_key.clone(), idem.claim_key.clone()],
+            keys: std::iter::once(idem.record_key.clone())
+                .chain((0..=generation).map(|g| idem.claim_key(g)))
+                .collect(),
             expires_at: now + IDEMPOTENCY_WINDOW,
         };
         entries.push(expiring_idempotency().schedule(ctx.store, &expiring)?);

@@ -6,6 +6,7 @@ use shared::case::{
     case_key, message_field, messages_log, pending_triage_log, CaseMessage, CaseRecord, MessageAuthor, PendingMessage,
 };
 use shared::case_keys::{data_key_key, CaseCipher, WrappedKey};
+use shared::clock::Clock;
 use shared::crypto::{FieldSealer, Keyring};
 use shared::id::CaseId;
 use shared::kv::memory::CasMode;
@@ -152,6 +153,72 @@ fn a_retried_submission_returns_the_same_case_and_receipt_never_a_second_case() 
         assert_eq!(h.case_keys().len(), 1, "{mode:?}");
         assert_eq!(h.status_of(&receipt_of(&second)).status, 200);
     }
+}
+
+/// The claim key of Idempotency-Key `key`, learnt from a harness that filed with it
+/// (keys are keyed hashes; every harness has the same secrets).
+fn claim_key_of(key: &str) -> String {
+    let h = Harness::new();
+    assert_eq!(file_with_key(&h, key, &report()).status, 201);
+    h.dump().into_keys().find(|k| k.starts_with("idem/") && k.ends_with("/claim")).expect("a claim key")
+}
+
+#[test]
+fn a_request_that_died_between_its_claim_and_the_case_write_does_not_block_the_key_forever() {
+    let claim = claim_key_of("died-7f3a");
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        // What a request that trapped right after claiming leaves: its claim, stamped
+        // with its time, and nothing else.
+        h.store.increment(&claim, h.clock.now().unix_seconds()).unwrap();
+        let busy = file_with_key(&h, "died-7f3a", &report());
+        assert_eq!(busy.status, 409, "{mode:?}: a claim this young may still write its case");
+        assert_eq!(busy.body["field"], "idempotency-key");
+        assert!(h.case_keys().is_empty());
+        h.advance(Duration::seconds(59));
+        assert_eq!(file_with_key(&h, "died-7f3a", &report()).status, 409, "{mode:?}");
+
+        h.advance(Duration::seconds(2));
+        let filed = file_with_key(&h, "died-7f3a", &report());
+        assert_eq!(filed.status, 201, "{mode:?}: the dead claim is taken over: {}", filed.body);
+        assert!(filed.headers.get("idempotent-replayed").is_none());
+        let again = file_with_key(&h, "died-7f3a", &report());
+        assert_eq!(again.status, 201);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(case_of(&again), case_of(&filed));
+        assert_eq!(receipt_of(&again), receipt_of(&filed));
+        assert_eq!(h.case_keys().len(), 1, "{mode:?}: one case for the key");
+        // Much later, still the same case, and the claims are listed for expiry.
+        h.advance(Duration::hours(1));
+        assert_eq!(case_of(&file_with_key(&h, "died-7f3a", &report())), case_of(&filed));
+    }
+}
+
+#[test]
+fn a_case_being_purged_is_gone_for_the_reporter_and_takes_no_message() {
+    let h = Harness::new();
+    let filed = h.file(&report());
+    let (case, receipt) = (case_of(&filed), receipt_of(&filed));
+    // Triage's retention sweep has closed and begun purging the case.
+    let r = SeededRandom::new(5);
+    versioned::update(&*h.store, &case_key(&case), &r, |c: &mut CaseRecord, _| {
+        c.status = shared::domain::CaseStatus::Closed;
+        c.work = Some(json!({"purging": "2027-11-29T03:00:00.000Z"}));
+        Ok::<_, ()>(versioned::Change::Write(()))
+    })
+    .unwrap();
+    let before = h.dump();
+    let message = h.post_json("/intake/reports/messages", &json!({"receipt_code": receipt, "text": "Nog iets."}));
+    assert_eq!(message.status, 404, "{}", message.body);
+    assert_eq!(message.body["field"], "/receipt_code");
+    assert_eq!(h.status_of(&receipt).status, 404);
+    let after = h.dump();
+    let changed: Vec<&String> = after
+        .keys()
+        .chain(before.keys())
+        .filter(|k| !k.starts_with("limit/") && !k.starts_with("idx/expiring/") && after.get(*k) != before.get(*k))
+        .collect();
+    assert!(changed.is_empty(), "only the failed-lookup counter moves: {changed:?}");
 }
 
 #[test]

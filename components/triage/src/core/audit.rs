@@ -236,13 +236,16 @@ pub fn audit_entry<S: KeyValue, O: Outbound>(
 
 /// Records that `by` read (or did without changing the record) `action` on `case`,
 /// on the activity chain, writing `with` in the same `set_many` as the entry. Done
-/// when this returns: answer only after it.
+/// when this returns: answer only after it. `closed`: the case was closed when the
+/// caller read it, so the retention sweep may be purging it (an open case cannot be
+/// purged within one request): then the case is read once more afterwards.
 pub fn audit_activity<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     case: &CaseId,
     by: &By,
     action: &str,
     with: &[(String, Vec<u8>)],
+    closed: bool,
 ) -> Result<(), Problem> {
     let key = activity_head_key(case);
     let slot = audit_log(case).reserve(ctx.store)?;
@@ -260,6 +263,7 @@ pub fn audit_activity<S: KeyValue, O: Outbound>(
             Ok::<_, StoreError>(Change::Write(()))
         });
         let failed = match moved {
+            Ok(_) if closed => return unless_purged(ctx, case, &written),
             Ok(_) => return Ok(()),
             Err(UpdateError::NotFound) => {
                 // The case's first activity: whoever claims it creates the head.
@@ -279,14 +283,40 @@ pub fn audit_activity<S: KeyValue, O: Outbound>(
     Err(Problem::internal(anyhow::anyhow!("audit activity head missing after its claim")))
 }
 
-/// Records a staff read of `case` (`action`: `read`, `audit_read`, ...).
+/// After an activity entry (and what came with it) was written: if the retention
+/// sweep has begun purging the case since the caller read it, what was written could
+/// outlive the case (the purge may have read the lists already). Takes it out again,
+/// once the purge is done also the list counter and chain head it recreated, and
+/// answers 404 as for a purged case.
+fn unless_purged<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, case: &CaseId, written: &[String]) -> Result<(), Problem> {
+    let record: Option<Versioned<CaseRecord>> = versioned::read(ctx.store, &case_key(case))?;
+    if record.as_ref().is_some_and(|doc| work_of(&doc.data).purging.is_none()) {
+        return Ok(());
+    }
+    let mut leftovers = written.to_vec();
+    if record.is_none() {
+        leftovers.extend(audit_log(case).all_keys(0));
+        leftovers.extend([activity_head_key(case), activity_claim_key(case)]);
+        leftovers.extend(shared::case::messages_log(case).all_keys(0));
+    }
+    ctx.store.delete_many(&leftovers)?;
+    Err(Problem::not_found())
+}
+
+/// Records a staff read of a case (`action`: `read`, `audit_read`, ...). `read`: the
+/// case as the caller read it (see [`audit_activity`]).
 pub fn audit_read<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
-    case: &CaseId,
+    read: &CaseRecord,
     who: &Principal,
     action: &str,
 ) -> Result<(), Problem> {
-    audit_activity(ctx, case, &By::staff(who), action, &[])
+    // A case being purged is gone for its readers already.
+    if work_of(read).purging.is_some() {
+        return Err(Problem::not_found());
+    }
+    let closed = read.status == shared::domain::CaseStatus::Closed;
+    audit_activity(ctx, &read.id, &By::staff(who), action, &[], closed)
 }
 
 fn activity_head<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId) -> Result<Option<Link>, Problem> {

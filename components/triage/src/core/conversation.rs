@@ -182,7 +182,7 @@ pub fn conversation<S: KeyValue, O: Outbound>(
             read,
         });
     }
-    audit_read(ctx, id, who, &format!("messages_read:{}-{to}", query.from))?;
+    audit_read(ctx, &doc.data, who, &format!("messages_read:{}-{to}", query.from))?;
     Ok(ConversationPage {
         case_id: id.clone(),
         messages,

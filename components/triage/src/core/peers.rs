@@ -4,7 +4,7 @@
 
 use crate::context::{directory, notification, Ctx};
 use crate::core::work::Suggestion;
-use shared::calls::{Assign, CallFailure, MatchRequest, MemberCase, Release};
+use shared::calls::{Assign, CallFailure, Hold, MatchRequest, MemberCase, Release};
 use shared::events::CaseEvent;
 use shared::id::{CaseId, MemberId};
 use shared::outbound::Outbound;
@@ -41,12 +41,15 @@ pub fn match_members<S, O: Outbound>(
 }
 
 /// A member takes on a case: `Ok(true)`, or `Ok(false)` when at capacity (409).
+/// `hold` names this assignment request (see `directory/src/core/load.rs`).
 pub fn assign_member<S, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     member: &MemberId,
     case: &CaseId,
+    hold: &Hold,
 ) -> Result<bool, CallFailure> {
-    let call = Assign { member: member.clone(), body: MemberCase { case_id: case.clone() } };
+    let body = MemberCase { case_id: case.clone(), hold: Some(hold.clone()) };
+    let call = Assign { member: member.clone(), body };
     match directory(ctx).send(&call)?.status().as_u16() {
         200..=299 => Ok(true),
         409 => Ok(false),
@@ -54,13 +57,17 @@ pub fn assign_member<S, O: Outbound>(
     }
 }
 
-/// A member's case is closed or handed on.
+/// A member's case is closed or handed on (`hold: None`), or an assignment request
+/// that failed lets go of its hold (the case stays with the member while another
+/// request holds it).
 pub fn release_member<S, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     member: &MemberId,
     case: &CaseId,
+    hold: Option<&Hold>,
 ) -> Result<(), CallFailure> {
-    let call = Release { member: member.clone(), body: MemberCase { case_id: case.clone() } };
+    let body = MemberCase { case_id: case.clone(), hold: hold.cloned() };
+    let call = Release { member: member.clone(), body };
     succeeded(directory(ctx).send(&call)?)
 }
 

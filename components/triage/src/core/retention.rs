@@ -204,7 +204,7 @@ fn purge_case<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, entry: &PurgeEntry)
             let work = work_of(record);
             let members = work.assignment.map(|a| a.members).unwrap_or_default();
             for member in &members {
-                match release_member(ctx, member, id) {
+                match release_member(ctx, member, id, None) {
                     Ok(()) | Err(CallFailure::Status(404)) => {}
                     Err(failure) => {
                         deferred(ctx, "purge-deferred", &format!("{id}: release of {member}: directory {failure}"));
@@ -227,6 +227,11 @@ fn purge_case<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, entry: &PurgeEntry)
     keys.extend(owned_keys(ctx, id)?);
     ctx.store.delete_many(&keys)?;
     ctx.store.delete(&key)?;
+    // A reporter message or staff read that read the case before it was marked may
+    // have written since the lists were read; it takes out its own entry when it
+    // finds the case purging or gone, but a list it reserved in after the first pass
+    // is found only now: the case is gone, so nothing is added after this pass.
+    ctx.store.delete_many(&owned_keys(ctx, id)?)?;
     Ok(Outcome::Purged)
 }
 

@@ -15,7 +15,7 @@ use crate::core::stats::count_first_reply;
 use crate::core::triage::suggestions_for;
 use crate::core::work::{set_work, work_of, Actor, Assignment, PriorityOverride, Transition};
 use shared::auth::Principal;
-use shared::calls::CallFailure;
+use shared::calls::{CallFailure, Hold};
 use shared::case::{case_key, message_field, messages_log, CaseMessage, CaseRecord, MessageAuthor};
 use shared::domain::{CaseStatus, Priority};
 use shared::events::EventType;
@@ -45,7 +45,7 @@ pub fn read_for<S: KeyValue, O: Outbound>(
     id: &CaseId,
 ) -> Result<Versioned<CaseRecord>, Problem> {
     let doc = owned(versioned::read(ctx.store, &case_key(id))?, principal)?;
-    audit_read(ctx, id, principal, "read")?;
+    audit_read(ctx, &doc.data, principal, "read")?;
     Ok(doc)
 }
 
@@ -90,7 +90,11 @@ pub fn assign<S: KeyValue, O: Outbound>(
         return Err(invalid_transition(doc.data.status, CaseStatus::Assigned, "/confidant"));
     }
     let before: Vec<MemberId> = work_of(&doc.data).assignment.map(|a| a.members).unwrap_or_default();
-    let taken = take_on(ctx, id, members, &before)?;
+    // This request's hold on the members it takes on: if its change fails it lets go
+    // of its own hold only, so a concurrent request that assigned the same member to
+    // this case and won keeps the member's load entry.
+    let hold = Hold::generate(ctx.random);
+    let taken = take_on(ctx, id, members, &before, &hold)?;
     let actor = Actor::of(who);
     let result = commit(ctx, id, Some(who.organisation), Base::Exact(version), &By::staff(who), |record, work, now| {
         if !assignable(record.status) {
@@ -112,32 +116,33 @@ pub fn assign<S: KeyValue, O: Outbound>(
     let done = match result {
         Ok(done) => done,
         Err(problem) => {
-            release_all(ctx, id, &taken);
+            release_all(ctx, id, &taken, Some(&hold));
             return Err(problem);
         }
     };
     let dropped: Vec<MemberId> = before.into_iter().filter(|m| !members.contains(m)).collect();
-    release_all(ctx, id, &dropped);
+    release_all(ctx, id, &dropped, None);
     Ok(done.doc)
 }
 
-/// Takes `members` on at the directory, except those the case already had.
+/// Takes `members` on at the directory under `hold`, except those the case already had.
 fn take_on<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     id: &CaseId,
     members: &[MemberId],
     before: &[MemberId],
+    hold: &Hold,
 ) -> Result<Vec<MemberId>, Problem> {
     let mut taken = Vec::new();
     for (i, member) in members.iter().enumerate() {
         if before.contains(member) {
             continue;
         }
-        let answer = assign_member(ctx, member, id);
+        let answer = assign_member(ctx, member, id, hold);
         match answer {
             Ok(true) => taken.push(member.clone()),
             Ok(false) | Err(_) => {
-                release_all(ctx, id, &taken);
+                release_all(ctx, id, &taken, Some(hold));
                 return Err(match answer {
                     Ok(false) => Problem::new(ProblemKind::Conflict, "this member cannot take on another case")
                         .at(format!("/members/{i}")),
@@ -157,9 +162,11 @@ fn take_on<S: KeyValue, O: Outbound>(
     Ok(taken)
 }
 
-fn release_all<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId, members: &[MemberId]) {
+/// Releases `members` from the case: all holds (`None`: closing, handing on, dropping),
+/// or only `hold`, the one of an assignment request whose change failed.
+fn release_all<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId, members: &[MemberId], hold: Option<&Hold>) {
     for member in members {
-        if let Err(failure) = release_member(ctx, member, id) {
+        if let Err(failure) = release_member(ctx, member, id, hold) {
             deferred(ctx, "release-failed", &format!("{member} on {id}: directory {failure}"));
         }
     }
@@ -248,7 +255,7 @@ pub fn change_status<S: KeyValue, O: Outbound>(
     })?;
     if to == CaseStatus::Closed {
         let members = work_of(&done.doc.data).assignment.map(|a| a.members).unwrap_or_default();
-        release_all(ctx, id, &members);
+        release_all(ctx, id, &members, None);
     }
     Ok(done.doc)
 }
@@ -261,6 +268,9 @@ pub fn message_reporter<S: KeyValue, O: Outbound>(
     text: &str,
 ) -> Result<(Timestamp, u64), Problem> {
     let doc = owned(versioned::read(ctx.store, &case_key(id))?, who)?;
+    if work_of(&doc.data).purging.is_some() {
+        return Err(Problem::not_found());
+    }
     let log = messages_log(id);
     let slot = log.reserve(ctx.store)?;
     let now = ctx.clock.now();
@@ -268,7 +278,8 @@ pub fn message_reporter<S: KeyValue, O: Outbound>(
     let message = CaseMessage { author: MessageAuthor::Confidant, at: now, text: sealed, follow_up: None };
     // The message and its audit entry in one write; it counts once the activity
     // chain names the entry (else both are removed and the request fails).
-    audit_activity(ctx, id, &By::staff(who), "message", &[(log.key(slot), to_json(&message))])?;
+    let closed = doc.data.status == CaseStatus::Closed;
+    audit_activity(ctx, id, &By::staff(who), "message", &[(log.key(slot), to_json(&message))], closed)?;
     count_first_reply(ctx, &doc.data, slot, now);
     Ok((now, slot))
 }

@@ -8,6 +8,7 @@ use shared::domain::{IncidentKind, Role};
 use shared::id::CaseId;
 use shared::kv::memory::CasMode;
 use shared::kv::KeyValue;
+use std::sync::Arc;
 
 fn case_path(id: &CaseId, rest: &str) -> String {
     format!("/triage/cases/{id}{rest}")
@@ -109,6 +110,37 @@ fn a_member_at_capacity_is_409_and_nothing_changes() {
     assert_eq!(read(&w, &token, &id).etag(), etag);
     let calls = &w.peers.lock().unwrap().directory_calls;
     assert!(calls.iter().any(|(p, _)| p.ends_with(&format!("{MEMBER}/release"))), "the first member is released again");
+}
+
+#[test]
+fn two_concurrent_assignments_of_one_member_to_a_case_leave_the_member_loaded_once() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let (id, token) = ngb_case(&w);
+        let etag = read(&w, &token, &id).etag();
+        // Both requests have the member at the directory before either commits; one
+        // commit wins, the other is stale.
+        w.peers.lock().unwrap().assign_gate = Some(Arc::new(std::sync::Barrier::new(2)));
+        let assign = |desk: &str| {
+            post(&w, &token, &id, "/assign", &etag, Some(json!({"confidant": desk, "members": [MEMBER]}))).status
+        };
+        let mut replies: Vec<u16> = std::thread::scope(|s| {
+            let a = s.spawn(|| assign("Desk Noord"));
+            let b = s.spawn(|| assign("Desk Zuid"));
+            vec![a.join().unwrap(), b.join().unwrap()]
+        });
+        replies.sort();
+        assert_eq!(replies, vec![200, 412], "{mode:?}");
+        w.peers.lock().unwrap().assign_gate = None;
+        let view = read(&w, &token, &id);
+        assert_eq!(view.body["assignment"]["members"], json!([MEMBER]), "{mode:?}");
+        let load = w.peers.lock().unwrap().loads.get(MEMBER).cloned().unwrap_or_default();
+        assert_eq!(
+            load.into_iter().collect::<Vec<_>>(),
+            vec![id.to_string()],
+            "{mode:?}: the loser must not release the member the winner holds"
+        );
+    }
 }
 
 #[test]

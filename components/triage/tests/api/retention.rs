@@ -183,6 +183,40 @@ fn a_purge_waits_while_the_directory_cannot_release_its_members() {
 }
 
 #[test]
+fn reads_and_messages_landing_on_a_case_being_purged_write_nothing_that_outlives_it() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        let token = w.token("ngb", "confidant");
+        let (id, etag) = worked_case(&w, &token);
+        set_status(&w, &token, &id, &etag, "closed");
+        w.advance(Duration::days(366));
+        // The purge marks the case, then stops at the directory: the case is half way.
+        w.peers.lock().unwrap().directory_down = true;
+        assert_eq!(w.sweep().body["cases_purged"], 0);
+        let before = w.store.dump();
+        for (method, rest, body) in [
+            ("GET", "", None),
+            ("GET", "/messages", None),
+            ("GET", "/audit", None),
+            ("POST", "/messages", Some(json!({"text": "Nog een vraag."}))),
+        ] {
+            let reply = w.staff(&token, method, &case_path(&id, rest), &[], body);
+            assert_eq!(reply.status, 404, "{mode:?} {method} {rest}: {}", reply.body);
+        }
+        let after = w.store.dump();
+        let changed: Vec<&String> = after
+            .keys()
+            .chain(before.keys())
+            .filter(|k| k.contains(id.as_str()) && after.get(*k) != before.get(*k))
+            .collect();
+        assert!(changed.is_empty(), "{mode:?}: written to a case being purged: {changed:?}");
+        w.peers.lock().unwrap().directory_down = false;
+        assert_eq!(w.sweep().body["cases_purged"], 1);
+        assert_eq!(after_purge(&w, &id), (vec![], 1), "{mode:?}");
+    }
+}
+
+#[test]
 fn sweeps_running_at_once_leave_nothing_of_the_due_cases() {
     for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
         let w = World::with_mode(mode);

@@ -47,8 +47,8 @@ pub fn read_audit<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     let (who, id) = staff_and_case(ctx, params, req)?;
-    workflow::owned(outbox::read_case(ctx, &id)?, &who)?;
-    audit::audit_read(ctx, &id, &who, "audit_read")?;
+    let doc = workflow::owned(outbox::read_case(ctx, &id)?, &who)?;
+    audit::audit_read(ctx, &doc.data, &who, "audit_read")?;
     Ok(web::no_store(web::json(200, &audit::audit_trail(ctx, &id)?)))
 }
 
@@ -59,10 +59,10 @@ pub fn verify_audit<S: KeyValue, O: Outbound>(
     req: &Request,
 ) -> Result<Response, Problem> {
     let (who, id) = staff_and_case(ctx, params, req)?;
-    workflow::owned(outbox::read_case(ctx, &id)?, &who)?;
+    let doc = workflow::owned(outbox::read_case(ctx, &id)?, &who)?;
     // Admins only, and another organisation's case is 404 whoever asks.
     who.require_admin()?;
-    audit::audit_read(ctx, &id, &who, "audit_verified")?;
+    audit::audit_read(ctx, &doc.data, &who, "audit_verified")?;
     Ok(web::no_store(web::json(200, &audit::verify_audit(ctx, &id)?)))
 }
 

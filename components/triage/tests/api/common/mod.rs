@@ -44,6 +44,15 @@ pub struct Peers {
     pub events: Vec<CaseEvent>,
     /// Every (path, body) the directory got.
     pub directory_calls: Vec<(String, Value)>,
+    /// Each member's open cases, as the directory's load document keeps them: a set
+    /// per member, so assign and release are idempotent per (member, case).
+    pub loads: std::collections::BTreeMap<String, BTreeSet<String>>,
+    /// The holds on each (member, case), as the directory keeps them: a release with a
+    /// hold takes the case off only when no hold is left; no entry: held for good.
+    pub holds: std::collections::BTreeMap<(String, String), Vec<String>>,
+    /// When set, every assign waits here after it took effect: lets a test line up
+    /// concurrent assignments so that all reach the directory before any commits.
+    pub assign_gate: Option<Arc<std::sync::Barrier>>,
 }
 
 pub type Answer = Result<http::Response<Vec<u8>>, OutboundError>;
@@ -82,7 +91,49 @@ fn respond(peers: &Mutex<Peers>, req: &http::Request<Vec<u8>>) -> Answer {
         if path.ends_with("/assign") && p.full.contains(&member) {
             return answer(409, json!({"type": "urn:weerbaar:problem:conflict"}));
         }
-        return answer(200, json!({"open_cases": 1, "capacity": 3}));
+        let case = body["case_id"].as_str().unwrap_or("").to_string();
+        let hold = body["hold"].as_str().map(str::to_string);
+        let key = (member.clone(), case.clone());
+        let had = p.loads.entry(member.clone()).or_default().contains(&case);
+        if path.ends_with("/assign") {
+            match (had, hold) {
+                (false, Some(hold)) => {
+                    p.holds.insert(key, vec![hold]);
+                }
+                (true, Some(hold)) => {
+                    if let Some(holds) = p.holds.get_mut(&key) {
+                        holds.push(hold);
+                    }
+                }
+                (false, None) => {}
+                (true, None) => {
+                    p.holds.remove(&key);
+                }
+            }
+            p.loads.get_mut(&member).unwrap().insert(case);
+        } else if path.ends_with("/release") && had {
+            let off = match hold {
+                None => true,
+                Some(hold) => match p.holds.get_mut(&key) {
+                    Some(holds) if holds.contains(&hold) => {
+                        holds.retain(|h| *h != hold);
+                        holds.is_empty()
+                    }
+                    _ => false,
+                },
+            };
+            if off {
+                p.holds.remove(&key);
+                p.loads.get_mut(&member).unwrap().remove(&case);
+            }
+        }
+        let open = p.loads[&member].len();
+        let gate = if path.ends_with("/assign") { p.assign_gate.clone() } else { None };
+        drop(p);
+        if let Some(gate) = gate {
+            gate.wait();
+        }
+        return answer(200, json!({"open_cases": open, "capacity": 3}));
     }
     if req.uri().host() == Some("notification.test") {
         if p.notification_down {
