@@ -9,30 +9,41 @@ use serde::de::DeserializeOwned;
 /// [`MAX_BODY_BYTES`] (413), valid UTF-8 and well-formed JSON (400), and values that fit
 /// `T` with no unknown fields (422 with the JSON pointer of the field at fault).
 pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    check_media_type(req)?;
+    parse_json(req.body())
+}
+
+/// [`read_json`] for bodies that must be a JSON object: anything else is refused as a
+/// whole (serde would otherwise read an array as the struct's fields in order).
+///
+/// The order keeps hostile bodies cheap: the media type (415) and the size (413) come
+/// first, so an oversized body is never parsed; then a well-formed body that is not an
+/// object is refused (422) after a check that only validates its syntax, without
+/// building it in memory; only an object is parsed into `T`.
+pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    check_media_type(req)?;
+    check_size(req.body())?;
+    let body = req.body().trim_ascii_start();
+    // Only well-formed non-objects are refused here; malformed bodies get parse_json's 400.
+    let well_formed_non_object =
+        body.first().is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    if well_formed_non_object {
+        return Err(Problem::invalid_field("", "the body must be a JSON object"));
+    }
+    parse_json(req.body())
+}
+
+fn check_media_type(req: &Request) -> Result<(), Problem> {
     let content_type = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if media_type != "application/json" {
         return Err(Problem::new(ProblemKind::UnsupportedMediaType, "send the body as Content-Type: application/json")
             .at("content-type"));
     }
-    parse_json(req.body())
+    Ok(())
 }
 
-/// [`read_json`] for bodies that must be a JSON object: anything else is refused as a
-/// whole (serde would otherwise read an array as the struct's fields in order).
-pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
-    let body = req.body().trim_ascii_start();
-    // Only well-formed non-objects are refused here; malformed bodies get read_json's 400.
-    let well_formed_non_object =
-        body.first().is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(body).is_ok();
-    if well_formed_non_object {
-        return Err(Problem::invalid_field("", "the body must be a JSON object"));
-    }
-    read_json(req)
-}
-
-/// [`read_json`] without the media-type check, for bodies already known to be JSON.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+fn check_size(body: &[u8]) -> Result<(), Problem> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::new(
             ProblemKind::PayloadTooLarge,
@@ -40,6 +51,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
         )
         .at(""));
     }
+    Ok(())
+}
+
+/// [`read_json`] without the media-type check, for bodies already known to be JSON.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    check_size(body)?;
     let text = std::str::from_utf8(body).map_err(|e| {
         Problem::new(ProblemKind::MalformedBody, format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))
             .at("")

@@ -164,6 +164,34 @@ mod tests {
     }
 
     #[test]
+    fn read_json_object_checks_the_size_before_the_shape() {
+        // A 2 MB array: well-formed, not an object, and far too large. The size is
+        // checked first, so it is never parsed and gets the size problem.
+        let mut big = String::from("[");
+        while big.len() < 2 * 1024 * 1024 {
+            big.push_str("1,");
+        }
+        big.push('1');
+        big.push(']');
+        let p = read_json_object::<Form>(&request("application/json", big.as_bytes())).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::PayloadTooLarge, "{}", p.detail);
+        // The media type comes before both.
+        let p = read_json_object::<Form>(&request("text/plain", big.as_bytes())).unwrap_err();
+        assert_eq!(p.kind.status(), 415);
+        // A small non-object is refused as a whole (422 at the root), a malformed body is 400.
+        let p = read_json_object::<Form>(&request("application/json", b" [\"mayor\", []]")).unwrap_err();
+        assert_eq!((p.kind, p.field.as_deref()), (ProblemKind::InvalidField, Some("")));
+        let p = read_json_object::<Form>(&request("application/json", b"[1,")).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        // Deep nesting is a 400, not a stack overflow.
+        let deep = "[".repeat(10_000);
+        let p = read_json_object::<Form>(&request("application/json", deep.as_bytes())).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        let ok = read_json_object::<Form>(&request("application/json", br#"{"role":"mayor","kinds":[]}"#));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
     fn client_ip_drops_the_port() {
         let mut r = request("application/json", b"");
         r.headers_mut().insert("spin-client-addr", "127.0.0.1:5555".parse().unwrap());
