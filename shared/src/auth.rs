@@ -234,7 +234,9 @@ fn unauthorized(detail: &str) -> Problem {
 
 /// The one header `name` of a request; none when it is missing or repeated. Two
 /// credentials are ambiguous (a proxy may read the last where we read the first), so
-/// a request that sends two is treated as sending none.
+/// a request that sends two is treated as sending none. Note: spin-sdk 5.2 hands a
+/// component one value per header name (the last one sent), so under Spin this guard
+/// sees repeats only from callers that build a `HeaderMap` themselves (native tests).
 fn single<'a>(headers: &'a http::HeaderMap, name: impl http::header::AsHeaderName) -> Option<&'a http::HeaderValue> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;

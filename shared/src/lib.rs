@@ -28,6 +28,7 @@ pub mod outbound;
 pub mod problem;
 pub mod random;
 pub mod receipt;
+pub mod text;
 pub mod time;
 pub mod watchdog;
 pub mod web;

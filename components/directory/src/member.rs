@@ -144,6 +144,9 @@ impl Municipality {
         if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT {
             return Err(format!("must be 1 to {MAX_TEXT} characters"));
         }
+        if let Some(why) = shared::text::refusal(trimmed, false) {
+            return Err(why.into());
+        }
         Ok(Municipality(trimmed.to_string()))
     }
 
@@ -236,6 +239,8 @@ fn text(faults: &mut Faults<'_>, field: &str, value: &str, max: usize) -> String
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > max {
         faults.add(field, format!("must be 1 to {max} characters"));
+    } else if let Some(why) = shared::text::refusal(trimmed, field.ends_with("note")) {
+        faults.add(field, why);
     }
     trimmed.to_string()
 }

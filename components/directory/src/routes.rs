@@ -128,7 +128,7 @@ pub fn handle<S: KeyValue>(
                 Ok(web::no_store(web::json(200, &json!({ "members": members, "next_cursor": next }))))
             }
             Endpoint::Read => {
-                let purpose = Purpose::parse(web::query_pairs(&req))?;
+                let purpose = Purpose::parse(web::query_params(&req)?)?;
                 let id = member_id()?;
                 let stored = directory.read(&id)?;
                 let who = who.as_ref().expect("staff endpoints are authenticated");
@@ -265,7 +265,7 @@ fn parse_import(req: &Request) -> Result<Vec<(Option<MemberId>, MemberProfile)>,
 fn list_query(req: &Request) -> Result<(Filters, u64, usize), Problem> {
     let mut filters = Filters::default();
     let (mut cursor, mut limit) = (0u64, 50usize);
-    for (name, value) in web::query_pairs(req) {
+    for (name, value) in web::query_params(req)? {
         let bad = |detail: String| Problem::new(ProblemKind::InvalidParameter, detail).at(name.clone());
         match name.as_str() {
             "kind" => {
@@ -297,7 +297,7 @@ fn list_query(req: &Request) -> Result<(Filters, u64, usize), Problem> {
 
 fn page_query(req: &Request) -> Result<(u64, usize), Problem> {
     let (mut cursor, mut limit) = (0u64, 50usize);
-    for (name, value) in web::query_pairs(req) {
+    for (name, value) in web::query_params(req)? {
         let bad = |detail: String| Problem::new(ProblemKind::InvalidParameter, detail).at(name.clone());
         match name.as_str() {
             "cursor" => cursor = value.parse().map_err(|_| bad("must be a next_cursor we sent".into()))?,

@@ -82,7 +82,8 @@ impl<S: KeyValue, O: Outbound> Intake<'_, S, O> {
     pub fn status(&self, code: &ReceiptCode, client: &Client) -> Result<CaseStatusView, Problem> {
         let case = self.open_case(code, client)?.data;
         let log = messages_log(&case.id);
-        let last = log.last_slot(self.store)?;
+        // A read: it must not create the counter of a case nobody wrote a message to.
+        let last = log.last_slot_if_written(self.store)?;
         let first = last.saturating_sub(MESSAGES_SHOWN - 1).max(1);
         let mut messages = Vec::new();
         let cipher = CaseCipher::load(self.store, &self.config.keyring, &case.id).map_err(Problem::internal)?;

@@ -25,8 +25,8 @@ macro_rules! text_field {
                 if !($min..=$max).contains(&chars) {
                     return Err(format!("must be {} to {} characters long", $min, $max));
                 }
-                if text.chars().any(|c| c.is_control() && !($multiline && (c == '\n' || c == '\t' || c == '\r'))) {
-                    return Err("must not contain control characters".into());
+                if let Some(why) = shared::text::refusal(text, $multiline) {
+                    return Err(why.into());
                 }
                 Ok($name(text.to_string()))
             }

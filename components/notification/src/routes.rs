@@ -120,6 +120,10 @@ pub fn handle<S: KeyValue, O: Outbound>(
             Endpoint::InternalEvent => {
                 verify_internal(req.headers(), &config.internal_secret)?;
                 let event: CaseEvent = web::read_json(&req)?;
+                // Receivers get the link as given: only the case's own path may go out.
+                if event.data.api_link != shared::events::case_api_link(&event.data.case_reference) {
+                    return Err(Problem::invalid_field("/data/api_link", "must be the case's path in the triage API"));
+                }
                 accept_event(&ctx, &event)
             }
             Endpoint::Sweep => {
@@ -346,7 +350,7 @@ struct MessageQuery {
 impl MessageQuery {
     fn parse(req: &Request) -> Result<Self, Problem> {
         let mut q = MessageQuery { status: None, before: None, limit: 50 };
-        for (name, value) in web::query_pairs(req) {
+        for (name, value) in web::query_params(req)? {
             let bad = |detail: &str| Problem::new(ProblemKind::InvalidParameter, detail.to_string()).at(name.clone());
             match name.as_str() {
                 "status" => {

@@ -37,6 +37,11 @@ pub fn check(url: &str, local: &LocalHosts) -> Result<http::Uri, String> {
     if url.len() > MAX_URL_LEN {
         return Err(format!("must be at most {MAX_URL_LEN} characters"));
     }
+    if url.chars().any(|c| !c.is_ascii() || c.is_ascii_control()) {
+        // Shown to admins and sent as a request line: ASCII only, so a bidi override
+        // cannot make it read as another address (percent-encode other characters).
+        return Err("must be ASCII without control characters (percent-encode others; IDN hosts in punycode)".into());
+    }
     if url.contains('#') {
         return Err("must not contain a fragment".into());
     }
@@ -174,6 +179,9 @@ mod tests {
             "https://localhost/",
             "https://triage.spin.internal/",
             "https://hooks.example.org/#frag",
+            "https://hooks.example.org/\u{202e}koohn",
+            "https://hooks.example.org/a\u{0}",
+            "https://münchen.example/",
             "not a url",
             "/relative",
         ] {

@@ -207,13 +207,13 @@ fn serve_endpoint<S: KeyValue, O: Outbound>(
         }
         Endpoint::ListCases => {
             let who = staff(triage, req)?;
-            let query = Query::parse(&web::query_pairs(req))?;
+            let query = Query::parse(&web::query_params(req)?)?;
             triage.audit_list_read(&who, Listing::Cases)?;
             Ok(web::no_store(web::json(200, &triage.list(who.organisation, &query)?)))
         }
         Endpoint::ListCheckIns => {
             let who = staff(triage, req)?;
-            let query = AgendaQuery::parse(&web::query_pairs(req), triage.clock.now())?;
+            let query = AgendaQuery::parse(&web::query_params(req)?, triage.clock.now())?;
             triage.audit_list_read(&who, Listing::CheckIns)?;
             Ok(web::no_store(web::json(200, &triage.agenda(who.organisation, &query)?)))
         }
@@ -261,7 +261,7 @@ fn serve_case<S: KeyValue, O: Outbound>(
             return Ok(web::no_store(web::json(200, &triage.verify_audit(&id)?)));
         }
         Endpoint::ReadMessages => {
-            let query = MessagesQuery::parse(&web::query_pairs(req))?;
+            let query = MessagesQuery::parse(&web::query_params(req)?)?;
             return Ok(web::no_store(web::json(200, &triage.conversation(&who, &id, query)?)));
         }
         Endpoint::MarkMessagesRead => {
@@ -386,6 +386,9 @@ impl<'de, const N: usize> Deserialize<'de> for Text<N> {
         let trimmed = text.trim();
         if trimmed.is_empty() || trimmed.chars().count() > N {
             return Err(serde::de::Error::custom(format!("must be 1 to {N} characters")));
+        }
+        if let Some(why) = shared::text::refusal(trimmed, true) {
+            return Err(serde::de::Error::custom(why));
         }
         Ok(Text(trimmed.to_string()))
     }

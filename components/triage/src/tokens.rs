@@ -50,8 +50,11 @@ impl<'de> Deserialize<'de> for Holder {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         let trimmed = text.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
-            return Err(serde::de::Error::custom("must be 1 to 100 characters, no control characters"));
+        if trimmed.is_empty() || trimmed.chars().count() > 100 {
+            return Err(serde::de::Error::custom("must be 1 to 100 characters"));
+        }
+        if let Some(why) = shared::text::refusal(trimmed, false) {
+            return Err(serde::de::Error::custom(why));
         }
         Ok(Holder(trimmed.to_string()))
     }

@@ -62,11 +62,17 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
             .at("")
     })?;
     // Well-formedness first, so a syntax error anywhere is a 400 even where the
-    // beginning of the body would already fail to fit `T`.
-    let document: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        Problem::new(ProblemKind::MalformedBody, format!("malformed JSON at line {}, column {}", e.line(), e.column()))
-            .at("")
-    })?;
+    // beginning of the body would already fail to fit `T`. A name twice in one object
+    // is refused here too: parsers disagree on which value holds (serde_json keeps the
+    // last), so such a body means different things to different readers.
+    let document: serde_json::Value = serde_json::from_str::<Unique>(text)
+        .map_err(|e| {
+            let what = if e.is_data() { e.to_string() } else { "malformed JSON".to_string() };
+            let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+            Problem::new(ProblemKind::MalformedBody, format!("{what} at line {}, column {}", e.line(), e.column()))
+                .at("")
+        })?
+        .0;
     let value: T = serde_path_to_error::deserialize(document).map_err(json_problem)?;
     Ok(value)
 }
@@ -122,4 +128,62 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
 
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+/// A JSON document whose objects never repeat a name.
+struct Unique(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let Unique(value) = map.next_value()?;
+            if object.contains_key(&name) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{name}`")));
+            }
+            object.insert(name, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
 }

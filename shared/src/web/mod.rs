@@ -15,7 +15,7 @@ mod router;
 
 pub use health::{health, health_misconfigured, health_unavailable};
 pub use input::{parse_json, read_json, read_json_object};
-pub use query::{query_pairs, urlencoded_pairs};
+pub use query::{query_pairs, query_params, urlencoded_pairs, urlencoded_text_pairs};
 pub use response::{etag, if_match, json, json_with_etag, no_store, private_document, stale};
 pub use router::{route, PathParams, RouteTable};
 
@@ -189,6 +189,18 @@ mod tests {
         assert_eq!(p.kind, ProblemKind::MalformedBody);
         let ok = read_json_object::<Form>(&request("application/json", br#"{"role":"mayor","kinds":[]}"#));
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_name_twice_in_one_object_is_malformed() {
+        let p = problem(r#"{"role":"mayor","kinds":[],"role":"alderman"}"#);
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        assert!(p.detail.contains("duplicate field `role`"), "{}", p.detail);
+        let p = problem(r#"{"role":"mayor","kinds":[{"a":1,"a":1}]}"#);
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        // Numbers keep their precision through the strict reader.
+        let v: serde_json::Value = parse_json(br#"{"n": 18446744073709551615, "f": 1.5, "m": -3}"#).unwrap();
+        assert_eq!(v, serde_json::json!({"n": 18446744073709551615u64, "f": 1.5, "m": -3}));
     }
 
     #[test]

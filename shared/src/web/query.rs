@@ -1,10 +1,28 @@
 //! Query strings and `application/x-www-form-urlencoded` bodies, percent-decoded.
 
 use super::Request;
+use crate::problem::{Problem, ProblemKind};
 
 /// The query parameters, percent-decoded.
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
     urlencoded_pairs(req.uri().query().unwrap_or(""))
+}
+
+/// The query parameters of an API request, percent-decoded, each name at most once: a
+/// repeated parameter (`?limit=1&limit=500`) is a 400 naming it, since readers differ
+/// on which value holds (first, last, all).
+pub fn query_params(req: &Request) -> Result<Vec<(String, String)>, Problem> {
+    let pairs = query_pairs(req);
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+            return Err(Problem::new(
+                ProblemKind::InvalidParameter,
+                format!("the query parameter `{name}` is given twice"),
+            )
+            .at(name.as_str()));
+        }
+    }
+    Ok(pairs)
 }
 
 /// The pairs of `application/x-www-form-urlencoded` text (a query, or an HTML form's
@@ -19,25 +37,41 @@ pub fn urlencoded_pairs(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// [`urlencoded_pairs`] for forms that must hold text: a name or value that is not
+/// UTF-8 once percent-decoded (`%FF`) is an error instead of being read as U+FFFD.
+pub fn urlencoded_text_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let decode = |s: &str| {
+                String::from_utf8(percent_decode_bytes(s)).map_err(|_| "is not UTF-8 once percent-decoded".to_string())
+            };
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
 fn percent_decode(text: &str) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(text)).into_owned()
+}
+
+fn percent_decode_bytes(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
+            // Two hex digits exactly (`u8::from_str_radix` alone would take `%+1`).
+            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ascii hex digits");
+                out.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
+                i += 2;
             }
             b => out.push(b),
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }

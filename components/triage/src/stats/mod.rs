@@ -164,7 +164,7 @@ pub fn serve<S: KeyValue, O>(
     report: bool,
     req: &shared::web::Request,
 ) -> Result<shared::web::Response, shared::problem::Problem> {
-    let parsed = query::StatsQuery::parse(&shared::web::query_pairs(req), Month::of(triage.clock.now()))?;
+    let parsed = query::StatsQuery::parse(&shared::web::query_params(req)?, Month::of(triage.clock.now()))?;
     let answer = triage.stats(who, &parsed)?;
     let wants_csv = req
         .headers()
