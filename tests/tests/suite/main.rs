@@ -30,6 +30,7 @@ mod access_table;
 mod audit_e2e;
 mod conversation_e2e;
 mod directory_e2e;
+mod hostile_input;
 mod intake_e2e;
 mod key_rotation;
 mod need_to_know;
