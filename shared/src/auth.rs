@@ -237,7 +237,7 @@ fn unauthorized(detail: &str) -> Problem {
 /// a request that sends two is treated as sending none. Note: spin-sdk 5.2 hands a
 /// component one value per header name (the last one sent), so under Spin this guard
 /// sees repeats only from callers that build a `HeaderMap` themselves (native tests).
-fn single<'a>(headers: &'a http::HeaderMap, name: impl http::header::AsHeaderName) -> Option<&'a http::HeaderValue> {
+fn single(headers: &http::HeaderMap, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;
     values.next().is_none().then_some(first)

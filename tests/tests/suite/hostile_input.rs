@@ -272,6 +272,11 @@ fn set(doc: &mut Value, pointer: &str, value: Value) {
     }
 }
 
+/// Request headers as sent, values as raw bytes.
+type Headers = Vec<(String, Vec<u8>)>;
+/// The statuses an attempt may get, if narrower than any documented 4xx.
+type Expect = Option<Vec<u16>>;
+
 /// One request to send.
 struct Attempt {
     label: String,
@@ -339,7 +344,7 @@ fn generic_attempts(
                 };
                 let mut nested = String::from("{\"a\":");
                 nested.push_str(&"[".repeat(10_000));
-                let cases: Vec<(&str, Vec<u8>, Option<Vec<u16>>)> = vec![
+                let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
                     ("malformed JSON", b"{\"a\": tru".to_vec(), Some(vec![400])),
                     ("trailing garbage", format!("{base_text} }}").into_bytes(), Some(vec![400])),
                     ("empty body", Vec::new(), Some(vec![400])),
@@ -406,7 +411,7 @@ fn generic_attempts(
                 };
                 let bearer = |t: &str| ("authorization".to_string(), format!("Bearer {t}").into_bytes());
                 let secret = |s: &[u8]| ("weerbaar-internal-secret".to_string(), s.to_vec());
-                let mut variants: Vec<(&str, Vec<(String, Vec<u8>)>)> = vec![
+                let mut variants: Vec<(&str, Headers)> = vec![
                     ("no credential", h(vec![])),
                     ("64 KB bearer token", h(vec![bearer(&"A".repeat(65536))])),
                     (
