@@ -13,7 +13,8 @@ use shared::time::{Duration, Timestamp};
 use triage::agenda::AgendaQuery;
 use triage::conversation::MessagesQuery;
 use triage::listing::{Cursor, Query};
-use triage::rules::{decide, decide_follow_up};
+use triage::routes::Text;
+use triage::rules::{decide, decide_follow_up, PerPriority, Routing, MAX_MINUTES};
 use triage::stats::layout::Month;
 use triage::stats::query::StatsQuery;
 
@@ -209,5 +210,56 @@ proptest! {
         prop_assert_eq!(decide_follow_up(&facts, &worse, slot, now(), current).priority, Priority::P1);
         let more = FollowUpFacts { threat_to_life: true, ..follow_up };
         prop_assert!(at_least(decide_follow_up(&facts, &more, slot, now(), current).priority, decided));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn bounded_text_is_trimmed_within_bounds_and_clean_or_refused(text in prop_oneof![
+        any::<String>(),
+        "[ a-z\n\t\u{202e}\u{0}]{0,120}",
+    ]) {
+        match serde_json::from_value::<Text<100>>(serde_json::Value::String(text.clone())) {
+            Ok(Text(kept)) => {
+                prop_assert_eq!(kept.as_str(), text.trim());
+                prop_assert!((1..=100).contains(&kept.chars().count()));
+                prop_assert!(shared::text::refusal(&kept, true).is_none());
+            }
+            Err(_) => prop_assert!(
+                text.trim().is_empty() || text.trim().chars().count() > 100 || shared::text::refusal(text.trim(), true).is_some()
+            ),
+        }
+    }
+
+    #[test]
+    fn per_priority_minutes_parse_or_are_refused(text in prop_oneof![
+        "(P[0-9]=[-+]?[0-9]{1,20},?){0,5}",
+        any::<String>(),
+    ]) {
+        if let Ok(parsed) = PerPriority::parse_minutes(&text) {
+            for p in Priority::ALL {
+                if let Some(d) = parsed.get(*p) {
+                    prop_assert!(d > Duration::ZERO && d <= Duration::minutes(MAX_MINUTES));
+                    // A deadline from now is a time.
+                    let _ = now() + d;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn routing_tables_parse_or_are_refused(text in prop_oneof![
+        "((mayor|alderman|council_member|\\*|x)=(ngb|nvvr|bzk|wethoudersvereniging|y),?){0,5}",
+        any::<String>(),
+    ]) {
+        if let Ok(routing) = Routing::parse(&text) {
+            // Every role is routed somewhere.
+            for role in Role::ALL {
+                let _ = routing.organisation(*role);
+            }
+            prop_assert!(text.contains("*="));
+        }
     }
 }
