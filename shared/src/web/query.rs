@@ -39,15 +39,16 @@ pub fn urlencoded_pairs(text: &str) -> Vec<(String, String)> {
 
 /// [`urlencoded_pairs`] for forms that must hold text: a name or value that is not
 /// UTF-8 once percent-decoded (`%FF`) is an error instead of being read as U+FFFD.
-pub fn urlencoded_text_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
+/// The error is the field's name when only its value is at fault, `None` when the
+/// name itself is not UTF-8.
+pub fn urlencoded_text_pairs(text: &str) -> Result<Vec<(String, String)>, Option<String>> {
     text.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let decode = |s: &str| {
-                String::from_utf8(percent_decode_bytes(s)).map_err(|_| "is not UTF-8 once percent-decoded".to_string())
-            };
-            Ok((decode(k)?, decode(v)?))
+            let name = String::from_utf8(percent_decode_bytes(k)).map_err(|_| None)?;
+            let value = String::from_utf8(percent_decode_bytes(v)).map_err(|_| Some(name.clone()))?;
+            Ok((name, value))
         })
         .collect()
 }
