@@ -232,9 +232,20 @@ fn unauthorized(detail: &str) -> Problem {
     Problem::new(ProblemKind::Unauthorized, detail).at("authorization")
 }
 
-/// The bearer token of a request, if it has one.
+/// The one header `name` of a request; none when it is missing or repeated. Two
+/// credentials are ambiguous (a proxy may read the last where we read the first), so
+/// a request that sends two is treated as sending none. Note: spin-sdk 5.2 hands a
+/// component one value per header name (the last one sent), so under Spin this guard
+/// sees repeats only from callers that build a `HeaderMap` themselves (native tests).
+fn single(headers: &http::HeaderMap, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    values.next().is_none().then_some(first)
+}
+
+/// The bearer token of a request, if it has exactly one.
 pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = single(headers, http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -269,7 +280,7 @@ pub fn authenticate<S: KeyValue>(
 
 /// Checks that a request comes from one of our components.
 pub fn verify_internal(headers: &http::HeaderMap, internal_secret: &str) -> Result<(), Problem> {
-    let given = headers.get(INTERNAL_SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    let given = single(headers, INTERNAL_SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
     if !internal_secret.is_empty() && constant_time_eq(given, internal_secret.as_bytes()) {
         Ok(())
     } else {
@@ -282,6 +293,20 @@ pub fn verify_internal(headers: &http::HeaderMap, internal_secret: &str) -> Resu
 mod tests {
     use super::*;
     use crate::kv::memory::MemoryStore;
+
+    #[test]
+    fn a_repeated_credential_header_is_no_credential() {
+        let mut h = http::HeaderMap::new();
+        h.append(http::header::AUTHORIZATION, "Bearer one".parse().unwrap());
+        assert_eq!(bearer(&h), Some("one"));
+        h.append(http::header::AUTHORIZATION, "Bearer two".parse().unwrap());
+        assert_eq!(bearer(&h), None);
+        let mut h = http::HeaderMap::new();
+        h.append(INTERNAL_SECRET_HEADER, "s3cret".parse().unwrap());
+        assert!(verify_internal(&h, "s3cret").is_ok());
+        h.append(INTERNAL_SECRET_HEADER, "s3cret".parse().unwrap());
+        assert_eq!(verify_internal(&h, "s3cret").unwrap_err().kind.status(), 401);
+    }
     use crate::kv::to_json;
     use crate::random::SeededRandom;
 

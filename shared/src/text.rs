@@ -1,10 +1,17 @@
-//! Free text of bounded length: the one way every component takes text from a client.
+//! Free text from people: the one way every component takes it.
 //!
-//! [`BoundedText<MAX>`] is one line: trimmed, 1 to `MAX` characters, no control
-//! characters. [`Paragraphs<MAX>`] is the same but keeps newlines and tabs. Both are
-//! parsed by serde, so a bad value is refused at its JSON pointer, and both refuse
-//! Unicode's bidirectional overrides and isolates, which can make a text read other
-//! than it is written (a confidant must see what the reporter wrote).
+//! Names, reasons, notes and messages are shown to confidants, admins and reporters.
+//! Control characters (a NUL, a terminal escape) and the Unicode bidirectional
+//! formatting characters that reorder how text is displayed ("Trojan Source":
+//! U+202A–U+202E embeddings and overrides, U+2066–U+2069 isolates) can make a stored
+//! text show something other than it says, so they are refused where text comes in
+//! ([`refusal`]). Line breaks and tabs are allowed in multi-line text; the marks
+//! U+200E/U+200F (which only nudge neutral characters) are allowed everywhere, since
+//! right-to-left writers need them.
+//!
+//! [`BoundedText<MAX>`] is one line: trimmed, 1 to `MAX` characters. [`Paragraphs<MAX>`]
+//! is the same but keeps line breaks and tabs. Both are parsed by serde, so a bad value
+//! is refused at its JSON pointer.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +24,21 @@ pub struct BoundedText<const MAX: usize, const MULTILINE: bool = false>(String);
 /// Text of 1 to `MAX` characters that may span lines (messages, notes, reasons).
 pub type Paragraphs<const MAX: usize> = BoundedText<MAX, true>;
 
-/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates).
-fn is_bidi_control(c: char) -> bool {
+/// Whether `c` reorders displayed text: an embedding, override or isolate.
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Why `text` is refused, if it is: a control character (line breaks and tabs allowed
+/// when `multiline`) or a bidirectional formatting character.
+pub fn refusal(text: &str, multiline: bool) -> Option<&'static str> {
+    if text.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
+        return Some("must not contain control characters");
+    }
+    if text.chars().any(is_bidi_control) {
+        return Some("must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)");
+    }
+    None
 }
 
 impl<const MAX: usize, const MULTILINE: bool> BoundedText<MAX, MULTILINE> {
@@ -36,12 +55,8 @@ impl<const MAX: usize, const MULTILINE: bool> BoundedText<MAX, MULTILINE> {
         if !(min..=MAX).contains(&chars) {
             return Err(format!("must be {min} to {MAX} characters long"));
         }
-        let allowed = |c: char| MULTILINE && matches!(c, '\n' | '\r' | '\t');
-        if text.chars().any(|c| c.is_control() && !allowed(c)) {
-            return Err("must not contain control characters".into());
-        }
-        if text.chars().any(is_bidi_control) {
-            return Err("must not contain bidirectional override characters".into());
+        if let Some(why) = refusal(text, MULTILINE) {
+            return Err(why.into());
         }
         Ok(BoundedText(text.to_string()))
     }
@@ -99,7 +114,19 @@ mod tests {
     }
 
     #[test]
-    fn bidi_overrides_are_refused() {
+    fn controls_and_bidi_overrides_are_refused() {
+        assert_eq!(refusal("Een man staat voor de deur.", false), None);
+        assert_eq!(refusal("regel één\nregel twee\tmet tab", true), None);
+        assert!(refusal("regel één\nregel twee", false).is_some());
+        assert_eq!(refusal("مرحبا \u{200F}abc\u{200E}", false), None);
+        for bad in ["a\u{0}b", "\u{1b}[2J", "x\u{7f}", "\u{85}", "abc\u{202E}fdp.exe", "\u{2066}x\u{2069}", "\u{202A}"]
+        {
+            assert!(refusal(bad, true).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bidi_overrides_are_refused_in_bounded_text() {
         assert!(Paragraphs::<50>::parse("pay \u{202E}gnp.exe").is_err());
         assert!(BoundedText::<50>::parse("a\u{2067}b").is_err());
         assert!(BoundedText::<50>::parse("مرحبا hallo").is_ok(), "right-to-left script itself is fine");

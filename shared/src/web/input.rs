@@ -9,30 +9,41 @@ use serde::de::DeserializeOwned;
 /// [`MAX_BODY_BYTES`] (413), valid UTF-8 and well-formed JSON (400), and values that fit
 /// `T` with no unknown fields (422 with the JSON pointer of the field at fault).
 pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    check_media_type(req)?;
+    parse_json(req.body())
+}
+
+/// [`read_json`] for bodies that must be a JSON object: anything else is refused as a
+/// whole (serde would otherwise read an array as the struct's fields in order).
+///
+/// The order keeps hostile bodies cheap: the media type (415) and the size (413) come
+/// first, so an oversized body is never parsed; then a well-formed body that is not an
+/// object is refused (422) after a check that only validates its syntax, without
+/// building it in memory; only an object is parsed into `T`.
+pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    check_media_type(req)?;
+    check_size(req.body())?;
+    let body = req.body().trim_ascii_start();
+    // Only well-formed non-objects are refused here; malformed bodies get parse_json's 400.
+    let well_formed_non_object =
+        body.first().is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    if well_formed_non_object {
+        return Err(Problem::invalid_field("", "the body must be a JSON object"));
+    }
+    parse_json(req.body())
+}
+
+fn check_media_type(req: &Request) -> Result<(), Problem> {
     let content_type = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if media_type != "application/json" {
         return Err(Problem::new(ProblemKind::UnsupportedMediaType, "send the body as Content-Type: application/json")
             .at("content-type"));
     }
-    parse_json(req.body())
+    Ok(())
 }
 
-/// [`read_json`] for bodies that must be a JSON object: anything else is refused as a
-/// whole (serde would otherwise read an array as the struct's fields in order).
-pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
-    let body = req.body().trim_ascii_start();
-    // Only well-formed non-objects are refused here; malformed bodies get read_json's 400.
-    let well_formed_non_object =
-        body.first().is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(body).is_ok();
-    if well_formed_non_object {
-        return Err(Problem::invalid_field("", "the body must be a JSON object"));
-    }
-    read_json(req)
-}
-
-/// [`read_json`] without the media-type check, for bodies already known to be JSON.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+fn check_size(body: &[u8]) -> Result<(), Problem> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::new(
             ProblemKind::PayloadTooLarge,
@@ -40,16 +51,28 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
         )
         .at(""));
     }
+    Ok(())
+}
+
+/// [`read_json`] without the media-type check, for bodies already known to be JSON.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    check_size(body)?;
     let text = std::str::from_utf8(body).map_err(|e| {
         Problem::new(ProblemKind::MalformedBody, format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))
             .at("")
     })?;
     // Well-formedness first, so a syntax error anywhere is a 400 even where the
-    // beginning of the body would already fail to fit `T`.
-    let document: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        Problem::new(ProblemKind::MalformedBody, format!("malformed JSON at line {}, column {}", e.line(), e.column()))
-            .at("")
-    })?;
+    // beginning of the body would already fail to fit `T`. A name twice in one object
+    // is refused here too: parsers disagree on which value holds (serde_json keeps the
+    // last), so such a body means different things to different readers.
+    let document: serde_json::Value = serde_json::from_str::<Unique>(text)
+        .map_err(|e| {
+            let what = if e.is_data() { e.to_string() } else { "malformed JSON".to_string() };
+            let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+            Problem::new(ProblemKind::MalformedBody, format!("{what} at line {}, column {}", e.line(), e.column()))
+                .at("")
+        })?
+        .0;
     let value: T = serde_path_to_error::deserialize(document).map_err(json_problem)?;
     Ok(value)
 }
@@ -105,4 +128,62 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
 
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+/// A JSON document whose objects never repeat a name.
+struct Unique(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let Unique(value) = map.next_value()?;
+            if object.contains_key(&name) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{name}`")));
+            }
+            object.insert(name, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
 }

@@ -15,7 +15,10 @@ mod router;
 
 pub use health::{health, health_misconfigured, health_unavailable};
 pub use input::{parse_json, read_json, read_json_object};
-pub use query::{page_limit, parse_query, query_pairs, read_query, urlencoded_pairs, yes_or_no, FromQuery, CURSOR};
+pub use query::{
+    page_limit, parse_query, query_pairs, query_params, read_query, urlencoded_pairs, urlencoded_text_pairs, yes_or_no,
+    FromQuery, CURSOR,
+};
 pub use response::{etag, if_match, json, json_with_etag, no_store, private_document, stale};
 pub use router::{route, PathParams, RouteTable};
 
@@ -161,6 +164,46 @@ mod tests {
     fn oversized_bodies_are_413() {
         let big = format!(r#"{{"role":"mayor","kinds":[],"note":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
         assert_eq!(problem(&big).kind.status(), 413);
+    }
+
+    #[test]
+    fn read_json_object_checks_the_size_before_the_shape() {
+        // A 2 MB array: well-formed, not an object, and far too large. The size is
+        // checked first, so it is never parsed and gets the size problem.
+        let mut big = String::from("[");
+        while big.len() < 2 * 1024 * 1024 {
+            big.push_str("1,");
+        }
+        big.push('1');
+        big.push(']');
+        let p = read_json_object::<Form>(&request("application/json", big.as_bytes())).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::PayloadTooLarge, "{}", p.detail);
+        // The media type comes before both.
+        let p = read_json_object::<Form>(&request("text/plain", big.as_bytes())).unwrap_err();
+        assert_eq!(p.kind.status(), 415);
+        // A small non-object is refused as a whole (422 at the root), a malformed body is 400.
+        let p = read_json_object::<Form>(&request("application/json", b" [\"mayor\", []]")).unwrap_err();
+        assert_eq!((p.kind, p.field.as_deref()), (ProblemKind::InvalidField, Some("")));
+        let p = read_json_object::<Form>(&request("application/json", b"[1,")).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        // Deep nesting is a 400, not a stack overflow.
+        let deep = "[".repeat(10_000);
+        let p = read_json_object::<Form>(&request("application/json", deep.as_bytes())).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        let ok = read_json_object::<Form>(&request("application/json", br#"{"role":"mayor","kinds":[]}"#));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_name_twice_in_one_object_is_malformed() {
+        let p = problem(r#"{"role":"mayor","kinds":[],"role":"alderman"}"#);
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        assert!(p.detail.contains("duplicate field `role`"), "{}", p.detail);
+        let p = problem(r#"{"role":"mayor","kinds":[{"a":1,"a":1}]}"#);
+        assert_eq!(p.kind, ProblemKind::MalformedBody);
+        // Numbers keep their precision through the strict reader.
+        let v: serde_json::Value = parse_json(br#"{"n": 18446744073709551615, "f": 1.5, "m": -3}"#).unwrap();
+        assert_eq!(v, serde_json::json!({"n": 18446744073709551615u64, "f": 1.5, "m": -3}));
     }
 
     #[test]

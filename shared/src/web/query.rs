@@ -8,6 +8,23 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
     urlencoded_pairs(req.uri().query().unwrap_or(""))
 }
 
+/// The query parameters of an API request, percent-decoded, each name at most once: a
+/// repeated parameter (`?limit=1&limit=500`) is a 400 naming it, since readers differ
+/// on which value holds (first, last, all).
+pub fn query_params(req: &Request) -> Result<Vec<(String, String)>, Problem> {
+    let pairs = query_pairs(req);
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+            return Err(Problem::new(
+                ProblemKind::InvalidParameter,
+                format!("the query parameter `{name}` is given twice"),
+            )
+            .at(name.as_str()));
+        }
+    }
+    Ok(pairs)
+}
+
 /// The pairs of `application/x-www-form-urlencoded` text (a query, or an HTML form's
 /// body), percent-decoded, `+` as a space, in order.
 pub fn urlencoded_pairs(text: &str) -> Vec<(String, String)> {
@@ -20,27 +37,44 @@ pub fn urlencoded_pairs(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// [`urlencoded_pairs`] for forms that must hold text: a name or value that is not
+/// UTF-8 once percent-decoded (`%FF`) is an error instead of being read as U+FFFD.
+/// The error is the field's name when only its value is at fault, `None` when the
+/// name itself is not UTF-8.
+pub fn urlencoded_text_pairs(text: &str) -> Result<Vec<(String, String)>, Option<String>> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let name = String::from_utf8(percent_decode_bytes(k)).map_err(|_| None)?;
+            let value = String::from_utf8(percent_decode_bytes(v)).map_err(|_| Some(name.clone()))?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
 fn percent_decode(text: &str) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(text)).into_owned()
+}
+
+fn percent_decode_bytes(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
+            // Two hex digits exactly (`u8::from_str_radix` alone would take `%+1`).
+            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ascii hex digits");
+                out.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
+                i += 2;
             }
             b => out.push(b),
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The query parameter that asks for the next page; every listing answers the value to
@@ -58,9 +92,9 @@ pub trait FromQuery: Default {
 }
 
 /// Reads the request's query string into `T`: 400 `invalid-parameter` naming the
-/// parameter for an unknown name or a bad value.
+/// parameter for an unknown name, a bad value or a name given twice.
 pub fn read_query<T: FromQuery>(req: &Request) -> Result<T, Problem> {
-    parse_query(&query_pairs(req))
+    parse_query(&query_params(req)?)
 }
 
 /// As [`read_query`], from pairs already decoded.

@@ -31,6 +31,7 @@ mod audit_e2e;
 mod conversation_e2e;
 mod directory_e2e;
 mod faults;
+mod hostile_input;
 mod intake_e2e;
 mod key_rotation;
 mod load;

@@ -10,4 +10,5 @@ mod benchmark;
 mod demo;
 mod matching;
 mod owners;
+mod props;
 mod register;

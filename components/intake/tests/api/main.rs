@@ -7,4 +7,5 @@ mod common;
 
 mod abuse_limits;
 mod bad_input;
+mod props;
 mod report_life;

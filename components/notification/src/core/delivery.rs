@@ -22,7 +22,8 @@ use shared::outbound::Outbound;
 use shared::problem::{Problem, ProblemKind};
 use shared::time::{Duration, Timestamp};
 
-/// How much of a receiver's answer the attempt log keeps.
+/// How much of a receiver's answer the attempt log and a ping answer keep, in bytes of
+/// UTF-8 text (see [`logged_body`]).
 pub const LOGGED_BODY_BYTES: usize = 1024;
 
 /// Attempts logged per message at most (ten per round; resends add rounds).
@@ -151,8 +152,7 @@ pub fn send_signed<O: Outbound>(
     let latency_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok(response) => {
-            let bytes = response.body();
-            let kept = &bytes[..bytes.len().min(LOGGED_BODY_BYTES)];
+            let kept = logged_body(response.body());
             Answer {
                 status: Some(response.status().as_u16()),
                 retry_after: response
@@ -160,7 +160,7 @@ pub fn send_signed<O: Outbound>(
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .map(String::from),
-                body: String::from_utf8_lossy(kept).into_owned(),
+                body: kept,
                 error: None,
                 latency_ms,
             }
@@ -169,6 +169,23 @@ pub fn send_signed<O: Outbound>(
             Answer { status: None, retry_after: None, body: String::new(), error: Some(clip(&e.0, 300)), latency_ms }
         }
     }
+}
+
+/// What the ping answer and the attempt log keep of a receiver's answer: at most
+/// [`LOGGED_BODY_BYTES`] bytes of text. Invalid UTF-8 becomes U+FFFD (three bytes for
+/// one), so the decoded text is cut again at a character boundary: the documented
+/// figure holds for the text stored and shown, whatever the receiver sent.
+pub fn logged_body(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(LOGGED_BODY_BYTES)];
+    let mut text = String::from_utf8_lossy(head).into_owned();
+    if text.len() > LOGGED_BODY_BYTES {
+        let mut end = LOGGED_BODY_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
 
 fn clip(text: &str, max: usize) -> String {

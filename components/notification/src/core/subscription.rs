@@ -183,15 +183,29 @@ fn enabled_by_default() -> bool {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPatch {
+    #[serde(default, deserialize_with = "not_null")]
     pub url: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     pub event_types: Option<Vec<EventType>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub organisations: Option<Vec<Organisation>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub regions: Option<Vec<RegionCode>>,
     #[serde(default, deserialize_with = "present")]
     pub min_priority: Option<Option<Priority>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
     pub operator_events: Option<bool>,
+}
+
+/// A field that may be absent but not `null` (only `min_priority` has a meaning for
+/// null: no minimum). serde would read `"enabled": null` as absent, and the patch as
+/// a change of nothing.
+fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).

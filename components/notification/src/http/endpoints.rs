@@ -36,6 +36,10 @@ pub fn internal_event<S: KeyValue, O: Outbound>(
 ) -> Result<Response, Problem> {
     internal(ctx, req)?;
     let event: CaseEvent = web::read_json(req)?;
+    // Receivers get the link as given: only the case's own path may go out.
+    if event.data.api_link != shared::events::case_api_link(&event.data.case_reference) {
+        return Err(Problem::invalid_field("/data/api_link", "must be the case's path in the triage API"));
+    }
     let accepted = outbox::accept_event(ctx, &event)?;
     let messages = first_attempts::first_attempts(ctx, &accepted)
         .into_iter()

@@ -302,6 +302,69 @@ fn ping_sends_a_signed_test_webhook() {
     assert_eq!(got[0].json()["type"], "webhook.ping");
 }
 
+/// A receiver answering 200 KB: invalid UTF-8 (each byte shown as a three-byte U+FFFD)
+/// and multi-byte characters straddling the cut.
+fn a_large_answer() -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < 200 * 1024 {
+        body.extend_from_slice(b"\xff\xfe");
+        body.extend_from_slice("é€😀".as_bytes());
+        body.push(b'x');
+    }
+    body
+}
+
+#[test]
+fn the_logged_part_of_an_answer_is_at_most_the_documented_bytes() {
+    use notification::core::delivery::{logged_body, LOGGED_BODY_BYTES};
+    assert_eq!(logged_body(b"ok"), "ok");
+    assert_eq!(logged_body(&[b'a'; 5000]).len(), LOGGED_BODY_BYTES);
+    let invalid = logged_body(&[0xff; 5000]);
+    assert!(invalid.len() <= LOGGED_BODY_BYTES && invalid.chars().all(|c| c == '\u{fffd}'), "{}", invalid.len());
+    for shift in 0..4 {
+        let mut body = vec![b'a'; shift];
+        body.extend(a_large_answer());
+        assert!(logged_body(&body).len() <= LOGGED_BODY_BYTES);
+    }
+}
+
+#[test]
+fn ping_and_attempt_logs_keep_at_most_the_documented_bytes_of_a_large_answer() {
+    use notification::core::delivery::LOGGED_BODY_BYTES;
+    both_modes(|h| {
+        let (sub, _) = h.subscribe(json!({}));
+        h.receiver_answers(Reply::Body(200, a_large_answer()));
+        let (status, v) = h.admin("POST", &format!("/notification/subscriptions/{sub}/ping"), None);
+        assert_eq!(status, 200, "{v}");
+        let kept = v["response_body"].as_str().unwrap();
+        assert!(!kept.is_empty() && kept.len() <= LOGGED_BODY_BYTES, "ping kept {} bytes", kept.len());
+
+        h.receiver_answers(Reply::Body(500, a_large_answer()));
+        let (_, e) = h.post_event(&p1(50));
+        let id = e["messages"][0]["id"].as_str().unwrap().to_string();
+        h.advance(Duration::minutes(10));
+        h.sweep();
+        let (status, a) = h.admin("GET", &format!("/notification/messages/{id}/attempts"), None);
+        assert_eq!(status, 200, "{a}");
+        let attempts = a["attempts"].as_array().unwrap();
+        assert!(attempts.len() >= 2, "{a}");
+        for attempt in attempts {
+            let kept = attempt["response_body"].as_str().unwrap();
+            assert!(!kept.is_empty() && kept.len() <= LOGGED_BODY_BYTES, "attempt kept {} bytes", kept.len());
+        }
+        // Nothing in the store holds more of the answer than that either.
+        let full = String::from_utf8_lossy(&a_large_answer()).into_owned();
+        let mut end = LOGGED_BODY_BYTES + 8;
+        while !full.is_char_boundary(end) {
+            end += 1;
+        }
+        let marker = &full[..end];
+        for (key, value) in h.store.dump() {
+            assert!(!String::from_utf8_lossy(&value).contains(marker), "{key} holds more of the answer");
+        }
+    });
+}
+
 #[test]
 fn the_sweep_head_waits_for_a_slot_being_written_then_moves_on() {
     use shared::kv::KeyValue;

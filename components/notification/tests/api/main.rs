@@ -8,4 +8,5 @@ mod common;
 mod bad_input;
 mod contract;
 mod delivery;
+mod props;
 mod retention;

@@ -240,6 +240,9 @@ impl Routing {
     }
 }
 
+/// The longest deadline or interval [`PerPriority::parse_minutes`] takes: a year.
+pub const MAX_MINUTES: i64 = 366 * 24 * 60;
+
 /// A duration per priority (first-contact deadlines, escalation intervals).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerPriority(Vec<(Priority, Duration)>);
@@ -251,8 +254,10 @@ impl PerPriority {
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (p, minutes) = pair.split_once('=').ok_or("entries are P1=minutes")?;
             let minutes: i64 = minutes.trim().parse().map_err(|_| "minutes must be whole numbers")?;
-            if minutes <= 0 {
-                return Err("minutes must be above 0".into());
+            // Above 0, and at most a year: `Duration::minutes` panics past i64::MAX / 60,
+            // and a deadline added to a time must stay a time.
+            if !(1..=MAX_MINUTES).contains(&minutes) {
+                return Err(format!("minutes must be from 1 to {MAX_MINUTES} (a year)"));
             }
             entries.push((Priority::parse(p.trim())?, Duration::minutes(minutes)));
         }

@@ -14,5 +14,6 @@ mod conversation;
 mod escalation_and_listing;
 mod handover;
 mod priority_rules;
+mod props;
 mod retention;
 mod stats;

@@ -32,7 +32,9 @@ pub fn is_form(req: &Request) -> bool {
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
-    /// Reads a form body: at most [`MAX_FORM_BYTES`] (413), UTF-8 (400).
+    /// Reads a form body: at most [`MAX_FORM_BYTES`] (413), UTF-8 (400), every value
+    /// UTF-8 also once percent-decoded (422 naming the field), and every field that is not a group of boxes at most once
+    /// (400: which of two values would hold is a guess).
     pub fn read(body: &[u8]) -> Result<Form, Problem> {
         if body.len() > MAX_FORM_BYTES {
             return Err(Problem::new(
@@ -43,7 +45,25 @@ impl Form {
         }
         let text = std::str::from_utf8(body)
             .map_err(|_| Problem::new(ProblemKind::MalformedBody, "the form is not valid UTF-8").at(""))?;
-        Ok(Form(web::urlencoded_pairs(text)))
+        let pairs = web::urlencoded_text_pairs(text).map_err(|field| match field {
+            // The field at fault, as the API names it (`contact.phone` is `/contact/phone`).
+            Some(name) => Problem::invalid_field(
+                format!("/{}", name.replace('~', "~0").replace('/', "~1").replace('.', "/")),
+                "is not text (not UTF-8 once percent-decoded)",
+            ),
+            None => {
+                Problem::new(ProblemKind::MalformedBody, "a form field name is not UTF-8 once percent-decoded").at("")
+            }
+        })?;
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            let single = !LISTS.contains(&name.as_str()) && name != LANGUAGE_FIELD;
+            if single && pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Err(
+                    Problem::new(ProblemKind::MalformedBody, format!("the form field `{name}` is sent twice")).at("")
+                );
+            }
+        }
+        Ok(Form(pairs))
     }
 
     /// The last value of `name`, if any.

@@ -28,6 +28,8 @@ pub const HOOK: &str = "http://127.0.0.1:9999/hook";
 pub enum Reply {
     Status(u16),
     StatusWithRetryAfter(u16, &'static str),
+    /// A status with this body (the others answer `ok`).
+    Body(u16, Vec<u8>),
     Down,
 }
 
@@ -69,16 +71,17 @@ impl Harness {
             if delay > 0 {
                 std::thread::sleep(std::time::Duration::from_millis(delay));
             }
-            let build = |status: u16, retry: Option<&str>| {
+            let build = |status: u16, retry: Option<&str>, body: Vec<u8>| {
                 let mut b = http::Response::builder().status(status);
                 if let Some(r) = retry {
                     b = b.header("retry-after", r);
                 }
-                Ok(b.body(b"ok".to_vec()).unwrap())
+                Ok(b.body(body).unwrap())
             };
             match reply {
-                Reply::Status(s) => build(s, None),
-                Reply::StatusWithRetryAfter(s, r) => build(s, Some(r)),
+                Reply::Status(s) => build(s, None, b"ok".to_vec()),
+                Reply::StatusWithRetryAfter(s, r) => build(s, Some(r), b"ok".to_vec()),
+                Reply::Body(s, body) => build(s, None, body),
                 Reply::Down => Err(OutboundError("connection refused".into())),
             }
         });
