@@ -10,6 +10,7 @@
 //! Svix's server splits thin endpoints from its core the same way; ours is one flow
 //! instead of a framework, because a Spin component serves exactly one request.
 
+use crate::auth::{Principal, RecordMac};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Variables};
 use crate::kv::{KeyValue, StoreError};
@@ -42,6 +43,36 @@ impl<'a, S, O, C> Context<'a, S, O, C> {
     }
 }
 
+/// A configuration that holds the secret other components call with.
+pub trait InternalCallers {
+    /// The shared secret of calls between components.
+    fn internal_secret(&self) -> &str;
+}
+
+/// A configuration that lets staff in with bearer tokens.
+pub trait StaffCallers {
+    /// The bootstrap admin token (`admin_token`).
+    fn admin_token(&self) -> &str;
+    /// The key token records are authenticated with.
+    fn record_mac(&self) -> &RecordMac;
+}
+
+impl<S, O, C: InternalCallers> Context<'_, S, O, C> {
+    /// Checks that the request comes from another component (the internal secret): 401
+    /// otherwise.
+    pub fn verify_internal(&self, req: &Request) -> Result<(), Problem> {
+        crate::auth::verify_internal(req.headers(), self.config.internal_secret())
+    }
+}
+
+impl<S: KeyValue, O, C: StaffCallers> Context<'_, S, O, C> {
+    /// The staff member (or admin) the request's bearer token names: 401 otherwise.
+    pub fn staff(&self, req: &Request) -> Result<Principal, Problem> {
+        let config = self.config;
+        crate::auth::authenticate(self.store, req.headers(), config.admin_token(), config.record_mac(), self.now())
+    }
+}
+
 /// A component: what [`handle`] needs to serve it.
 pub trait Service {
     /// The component's name, in log lines and health answers.
@@ -60,24 +91,15 @@ pub trait Service {
     /// Reads the configuration.
     fn config(variables: &dyn Variables) -> Result<Self::Config, ConfigError>;
 
-    /// `GET /<component>/health`: `config` as read, the store still unopened.
-    fn health<S: KeyValue>(
-        config: Result<&Self::Config, &ConfigError>,
-        open_store: impl FnOnce() -> Result<S, StoreError>,
-        clock: &dyn Clock,
-    ) -> Response;
-
-    /// `GET /<component>/health` with every port and the correlation id: [`Service::health`]
-    /// unless a component's health answer must act as well as report (notification's
-    /// watchdog alarm sends webhooks, so it needs the outbound port and randomness).
-    fn health_with_ports<S: KeyValue, O: crate::outbound::Outbound>(
+    /// `GET /<component>/health`: `config` as read, the store still unopened, every
+    /// port and the correlation id (notification's health raises the watchdog alarm,
+    /// which sends webhooks).
+    fn health<S: KeyValue, O: crate::outbound::Outbound>(
         config: Result<&Self::Config, &ConfigError>,
         open_store: impl FnOnce() -> Result<S, StoreError>,
         ports: &Ports<'_, O>,
-        _correlation_id: &str,
-    ) -> Response {
-        Self::health(config, open_store, ports.clock)
-    }
+        correlation_id: &str,
+    ) -> Response;
 
     /// Answers that need neither configuration nor store (static pages), if `endpoint`
     /// is one of them.
@@ -116,7 +138,7 @@ pub fn handle<V: Service, S: KeyValue, O: crate::outbound::Outbound>(
         let (endpoint, params) = web::route(V::ROUTES, req.method(), req.uri().path())?;
         let config = V::config(ports.variables);
         if endpoint == V::HEALTH {
-            return Ok(V::health_with_ports(config.as_ref(), open_store, &ports, correlation_id));
+            return Ok(V::health(config.as_ref(), open_store, &ports, correlation_id));
         }
         if let Some(response) = V::without_store(endpoint, &req, ports.random) {
             return Ok(response);
@@ -166,10 +188,11 @@ mod tests {
             variables.get("greeting").ok_or(ConfigError { variable: "greeting".into(), reason: "required".into() })
         }
 
-        fn health<S: KeyValue>(
+        fn health<S: KeyValue, O: crate::outbound::Outbound>(
             config: Result<&String, &ConfigError>,
             open_store: impl FnOnce() -> Result<S, StoreError>,
-            _clock: &dyn Clock,
+            _ports: &Ports<'_, O>,
+            _correlation_id: &str,
         ) -> Response {
             web::health(Self::NAME, Self::VERSION, config.map(drop).map_err(Clone::clone), open_store)
         }

@@ -28,3 +28,18 @@ impl DirectoryConfig {
         })
     }
 }
+
+impl shared::service::InternalCallers for DirectoryConfig {
+    fn internal_secret(&self) -> &str {
+        &self.internal_secret
+    }
+}
+
+impl shared::service::StaffCallers for DirectoryConfig {
+    fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+    fn record_mac(&self) -> &shared::auth::RecordMac {
+        &self.record_mac
+    }
+}

@@ -4,7 +4,6 @@
 use crate::config::DirectoryConfig;
 use crate::context::{Ctx, COMPONENT};
 use crate::http::endpoints;
-use shared::clock::Clock;
 use shared::config::{ConfigError, Variables};
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
@@ -75,10 +74,11 @@ impl Service for Directory {
         DirectoryConfig::load(variables)
     }
 
-    fn health<S: KeyValue>(
+    fn health<S: KeyValue, O: Outbound>(
         config: Result<&DirectoryConfig, &ConfigError>,
         open_store: impl FnOnce() -> Result<S, StoreError>,
-        _clock: &dyn Clock,
+        _ports: &Ports<'_, O>,
+        _correlation_id: &str,
     ) -> Response {
         web::health(Self::NAME, Self::VERSION, config.map(drop).map_err(Clone::clone), open_store)
     }
@@ -90,7 +90,7 @@ impl Service for Directory {
         req: &Request,
     ) -> Result<Response, Problem> {
         match endpoint {
-            Endpoint::Health => unreachable!("served by Service::health before dispatch"),
+            Endpoint::Health => unreachable!("answered by Service::health before dispatch"),
             Endpoint::Import => endpoints::import(ctx, params, req),
             Endpoint::Create => endpoints::create(ctx, params, req),
             Endpoint::List => endpoints::list(ctx, params, req),

@@ -73,3 +73,9 @@ fn proof_of_work_bits(vars: &dyn Variables) -> Result<u8, ConfigError> {
         _ => Ok(DEFAULT_PROOF_OF_WORK_BITS),
     }
 }
+
+impl shared::service::InternalCallers for IntakeConfig {
+    fn internal_secret(&self) -> &str {
+        &self.internal_secret
+    }
+}

@@ -4,7 +4,6 @@
 use crate::config::IntakeConfig;
 use crate::context::{Ctx, COMPONENT};
 use crate::http::{endpoints, pages};
-use shared::clock::Clock;
 use shared::config::{ConfigError, Variables};
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
@@ -66,12 +65,13 @@ impl Service for Intake {
         IntakeConfig::load(variables)
     }
 
-    fn health<S: KeyValue>(
+    fn health<S: KeyValue, O: Outbound>(
         config: Result<&IntakeConfig, &ConfigError>,
         open_store: impl FnOnce() -> Result<S, StoreError>,
-        clock: &dyn Clock,
+        ports: &Ports<'_, O>,
+        _correlation_id: &str,
     ) -> Response {
-        endpoints::health_answer(config, open_store, clock.now())
+        endpoints::health(config, open_store, ports.clock.now())
     }
 
     fn without_store(endpoint: Endpoint, req: &Request, random: &dyn Random) -> Option<Response> {
@@ -107,15 +107,15 @@ impl Service for Intake {
         req: &Request,
     ) -> Result<Response, Problem> {
         match endpoint {
-            Endpoint::ReportPage => endpoints::report_page(ctx, params, req),
-            Endpoint::FollowUpPage => endpoints::follow_up_page(ctx, params, req),
-            Endpoint::Stylesheet => endpoints::stylesheet(ctx, params, req),
+            Endpoint::ReportPage | Endpoint::FollowUpPage | Endpoint::Stylesheet => {
+                unreachable!("served by Service::without_store before dispatch")
+            }
             Endpoint::FileReport => endpoints::file_report(ctx, params, req),
             Endpoint::Status => endpoints::status(ctx, params, req),
             Endpoint::AddMessage => endpoints::add_message(ctx, params, req),
             Endpoint::Sweep => endpoints::sweep(ctx, params, req),
             Endpoint::SweepTick => endpoints::sweep_tick(ctx, params, req),
-            Endpoint::Health => endpoints::health(ctx, params, req),
+            Endpoint::Health => unreachable!("answered by Service::health before dispatch"),
         }
     }
 }

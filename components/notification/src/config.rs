@@ -76,3 +76,18 @@ impl NotificationConfig {
         })
     }
 }
+
+impl shared::service::InternalCallers for NotificationConfig {
+    fn internal_secret(&self) -> &str {
+        &self.internal_secret
+    }
+}
+
+impl shared::service::StaffCallers for NotificationConfig {
+    fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+    fn record_mac(&self) -> &shared::auth::RecordMac {
+        &self.record_mac
+    }
+}

@@ -4,10 +4,9 @@
 use crate::config::NotificationConfig;
 use crate::context::{Ctx, COMPONENT};
 use crate::http::{endpoints, health};
-use shared::clock::Clock;
 use shared::config::{ConfigError, Variables};
 use shared::kv::{KeyValue, StoreError};
-use shared::outbound::{NoOutbound, Outbound};
+use shared::outbound::Outbound;
 use shared::problem::Problem;
 use shared::service::Service;
 use shared::web::{PathParams, Ports, Request, Response, RouteTable};
@@ -86,21 +85,13 @@ impl Service for Notification {
 
     /// The health answer without the watchdog's alarm, which needs the outbound port
     /// ([`Service::health_with_ports`] is what a request gets).
-    fn health<S: KeyValue>(
-        config: Result<&NotificationConfig, &ConfigError>,
-        open_store: impl FnOnce() -> Result<S, StoreError>,
-        clock: &dyn Clock,
-    ) -> Response {
-        health::answer::<S, NoOutbound>(config, open_store, clock, None)
-    }
-
-    fn health_with_ports<S: KeyValue, O: Outbound>(
+    fn health<S: KeyValue, O: Outbound>(
         config: Result<&NotificationConfig, &ConfigError>,
         open_store: impl FnOnce() -> Result<S, StoreError>,
         ports: &Ports<'_, O>,
         correlation_id: &str,
     ) -> Response {
-        health::answer(config, open_store, ports.clock, Some((ports, correlation_id)))
+        health::answer(config, open_store, ports, correlation_id)
     }
 
     fn dispatch<S: KeyValue, O: Outbound>(
@@ -125,7 +116,7 @@ impl Service for Notification {
             Endpoint::GetMessage => endpoints::get_message(ctx, params, req),
             Endpoint::ListAttempts => endpoints::list_attempts(ctx, params, req),
             Endpoint::Resend => endpoints::resend(ctx, params, req),
-            Endpoint::Health => unreachable!("served by Service::health before dispatch"),
+            Endpoint::Health => unreachable!("answered by Service::health before dispatch"),
         }
     }
 }

@@ -85,3 +85,18 @@ fn min_cell(vars: &dyn Variables) -> Result<u64, ConfigError> {
         }),
     }
 }
+
+impl shared::service::InternalCallers for TriageConfig {
+    fn internal_secret(&self) -> &str {
+        &self.internal_secret
+    }
+}
+
+impl shared::service::StaffCallers for TriageConfig {
+    fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+    fn record_mac(&self) -> &shared::auth::RecordMac {
+        &self.record_mac
+    }
+}

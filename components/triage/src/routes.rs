@@ -4,7 +4,6 @@
 use crate::config::TriageConfig;
 use crate::context::{Ctx, COMPONENT};
 use crate::http::endpoints;
-use shared::clock::Clock;
 use shared::config::{ConfigError, Variables};
 use shared::kv::{KeyValue, StoreError};
 use shared::outbound::Outbound;
@@ -120,12 +119,13 @@ impl Service for Triage {
         TriageConfig::load(variables)
     }
 
-    fn health<S: KeyValue>(
+    fn health<S: KeyValue, O: Outbound>(
         config: Result<&TriageConfig, &ConfigError>,
         open_store: impl FnOnce() -> Result<S, StoreError>,
-        clock: &dyn Clock,
+        ports: &Ports<'_, O>,
+        _correlation_id: &str,
     ) -> Response {
-        endpoints::health_answer(config, open_store, clock.now())
+        endpoints::health(config, open_store, ports.clock.now())
     }
 
     fn dispatch<S: KeyValue, O: Outbound>(
@@ -135,7 +135,7 @@ impl Service for Triage {
         req: &Request,
     ) -> Result<Response, Problem> {
         match endpoint {
-            Endpoint::Health => endpoints::health(ctx, params, req),
+            Endpoint::Health => unreachable!("answered by Service::health before dispatch"),
             Endpoint::Handover => endpoints::handover(ctx, params, req),
             Endpoint::Sweep => endpoints::sweep(ctx, params, req),
             Endpoint::SweepTick => endpoints::sweep_tick(ctx, params, req),

@@ -18,7 +18,7 @@ use crate::http::forms::{self, AuditPageQuery, MemberQuery, PurposeQuery};
 use crate::http::views::{EntryPage, Imported, MemberPage, MemberView};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use shared::auth::{authenticate, verify_internal, Principal};
+use shared::auth::Principal;
 use shared::calls::{MatchRequest, MemberCase};
 use shared::id::MemberId;
 use shared::kv::versioned::Versioned;
@@ -63,7 +63,7 @@ pub fn create<S: KeyValue, O: Outbound>(
 
 /// `GET /directory/members`: a filtered page, without contact details.
 pub fn list<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, _: &PathParams, req: &Request) -> Result<Response, Problem> {
-    staff(ctx, req)?;
+    ctx.staff(req)?;
     let query: MemberQuery = read_query(req)?;
     let page = registry::list(ctx, &query.filters, query.page.cursor, query.page.limit())?;
     let now = ctx.now();
@@ -79,7 +79,7 @@ pub fn read<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     who.require_admin()?;
     let purpose = read_query::<PurposeQuery>(req)?.purpose()?;
     let id = member_id(params)?;
@@ -130,7 +130,7 @@ pub fn admin_match<S: KeyValue, O: Outbound>(
     _: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    staff(ctx, req)?;
+    ctx.staff(req)?;
     answer_match(ctx, req)
 }
 
@@ -140,7 +140,7 @@ pub fn internal_match<S: KeyValue, O: Outbound>(
     _: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    internal(ctx, req)?;
+    ctx.verify_internal(req)?;
     answer_match(ctx, req)
 }
 
@@ -150,7 +150,7 @@ pub fn assign<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    internal(ctx, req)?;
+    ctx.verify_internal(req)?;
     let id = member_id(params)?;
     let body: MemberCase = web::read_json(req)?;
     let hold = body.hold.as_ref().map(|h| h.as_str());
@@ -163,7 +163,7 @@ pub fn release<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    internal(ctx, req)?;
+    ctx.verify_internal(req)?;
     let id = member_id(params)?;
     let body: MemberCase = web::read_json(req)?;
     let hold = body.hold.as_ref().map(|h| h.as_str());
@@ -217,20 +217,9 @@ fn member_id(params: &PathParams) -> Result<MemberId, Problem> {
     MemberId::parse(params.get("member_id")).map_err(|_| Problem::not_found())
 }
 
-/// Any member of staff with a valid token.
-fn staff<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
-    let config = ctx.config;
-    authenticate(ctx.store, req.headers(), &config.admin_token, &config.record_mac, ctx.now())
-}
-
 /// A programme admin: the network's owner.
 fn programme_admin<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     who.require_programme_admin(CHANGE_THE_NETWORK)?;
     Ok(who)
-}
-
-/// Another component, with the internal secret.
-fn internal<S, O>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<(), Problem> {
-    verify_internal(req.headers(), &ctx.config.internal_secret)
 }

@@ -351,9 +351,7 @@ fn write_case<S: KeyValue, O>(
         };
         entries.push((idem.record_key.clone(), to_json(&record)));
         let expiring = Expiring {
-            keys: std::iter::once(idem.record_key.clone())
-                .chain((0..=generation).map(|g| idem.claim_key(g)))
-                .collect(),
+            keys: std::iter::once(idem.record_key.clone()).chain((0..=generation).map(|g| idem.claim_key(g))).collect(),
             expires_at: now + IDEMPOTENCY_WINDOW,
         };
         entries.push(expiring_idempotency().schedule(ctx.store, &expiring)?);

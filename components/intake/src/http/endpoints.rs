@@ -19,33 +19,6 @@ use shared::service::Service;
 use shared::time::Timestamp;
 use shared::web::{self, PathParams, Request, Response};
 
-/// `GET /intake/`: the report form.
-pub fn report_page<S: KeyValue, O: Outbound>(
-    ctx: &Ctx<'_, S, O>,
-    _params: &PathParams,
-    req: &Request,
-) -> Result<Response, Problem> {
-    Ok(pages::report_page(req, ctx.random))
-}
-
-/// `GET /intake/follow-up`: the form that asks for the receipt code.
-pub fn follow_up_page<S: KeyValue, O: Outbound>(
-    _ctx: &Ctx<'_, S, O>,
-    _params: &PathParams,
-    req: &Request,
-) -> Result<Response, Problem> {
-    Ok(pages::follow_up_page(req))
-}
-
-/// `GET /intake/style.css`.
-pub fn stylesheet<S: KeyValue, O: Outbound>(
-    _ctx: &Ctx<'_, S, O>,
-    _params: &PathParams,
-    _req: &Request,
-) -> Result<Response, Problem> {
-    Ok(pages::stylesheet())
-}
-
 /// `POST /intake/reports`: files a report, checked in full before anything is written.
 pub fn file_report<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
@@ -101,7 +74,7 @@ pub fn sweep<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    shared::auth::verify_internal(req.headers(), &ctx.config.internal_secret)?;
+    ctx.verify_internal(req)?;
     let swept = sweeps::sweep(ctx)?;
     shared::watchdog::record_run(ctx.store, COMPONENT, ctx.config.sweep_interval, ctx.now(), &swept)?;
     Ok(web::json(200, &swept))
@@ -119,18 +92,8 @@ pub fn sweep_tick<S: KeyValue, O: Outbound>(
     Ok(web::json(200, &ticked))
 }
 
-/// `GET /intake/health`, from a context already set up (the request flow answers
-/// health before that, with [`health_answer`]).
-pub fn health<S: KeyValue, O: Outbound>(
-    ctx: &Ctx<'_, S, O>,
-    _params: &PathParams,
-    _req: &Request,
-) -> Result<Response, Problem> {
-    Ok(health_answer(Ok(ctx.config), || Ok(ctx.store), ctx.now()))
-}
-
-/// The health answer: configuration, store, and how the sweep stands.
-pub fn health_answer<S: KeyValue>(
+/// `GET /intake/health`: configuration, store, and how the sweep stands.
+pub fn health<S: KeyValue>(
     config: Result<&IntakeConfig, &ConfigError>,
     open_store: impl FnOnce() -> Result<S, StoreError>,
     now: Timestamp,

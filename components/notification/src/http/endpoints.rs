@@ -19,7 +19,7 @@ use crate::http::views::{
     AcceptedEvent, AttemptLog, FirstAttemptView, MessagePage, MessageView, PingResult, Recovered, Resent,
     RotatedSecret, SubscriptionList, SubscriptionView,
 };
-use shared::auth::{authenticate, verify_internal, Principal};
+use shared::auth::Principal;
 use shared::events::CaseEvent;
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::versioned::Versioned;
@@ -34,7 +34,7 @@ pub fn internal_event<S: KeyValue, O: Outbound>(
     _: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    internal(ctx, req)?;
+    ctx.verify_internal(req)?;
     let event: CaseEvent = web::read_json(req)?;
     // Receivers get the link as given: only the case's own path may go out.
     if event.data.api_link != shared::events::case_api_link(&event.data.case_reference) {
@@ -54,9 +54,9 @@ pub fn sweep<S: KeyValue, O: Outbound>(
     _: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    if internal(ctx, req).is_err() {
+    if ctx.verify_internal(req).is_err() {
         // Its report counts every organisation's webhooks: the programme's to run.
-        staff(ctx, req)?.require_programme_admin("run the sweep: it works on every organisation's webhooks")?;
+        ctx.staff(req)?.require_programme_admin("run the sweep: it works on every organisation's webhooks")?;
     }
     let swept = sweep::sweep(ctx)?;
     shared::watchdog::record_run(ctx.store, COMPONENT, ctx.config.sweep_interval, ctx.now(), &swept)?;
@@ -265,20 +265,9 @@ fn message_id(params: &PathParams) -> Result<MessageId, Problem> {
     MessageId::parse(params.get("message_id")).map_err(|_| Problem::not_found())
 }
 
-/// Any member of staff with a valid token.
-fn staff<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
-    let config = ctx.config;
-    authenticate(ctx.store, req.headers(), &config.admin_token, &config.record_mac, ctx.now())
-}
-
 /// An admin (of an organisation, or of the programme).
 fn admin<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     who.require_admin()?;
     Ok(who)
-}
-
-/// Another component, with the internal secret.
-fn internal<S, O>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<(), Problem> {
-    verify_internal(req.headers(), &ctx.config.internal_secret)
 }

@@ -9,8 +9,8 @@ use shared::case::{FollowUpFacts, ReportFacts};
 use shared::domain::{
     IncidentKind, Language, Priority, Recurrence, RegionCode, Relation, RequestKind, Role, SupportNeed,
 };
-use shared::time::{Duration, Timestamp};
 use shared::text::Paragraphs;
+use shared::time::{Duration, Timestamp};
 use shared::web::parse_query;
 use triage::core::conversation::MessagesQuery;
 use triage::core::listing::{Cursor, Query};

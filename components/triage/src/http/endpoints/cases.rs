@@ -1,7 +1,7 @@
 //! One organisation's cases: the list, one case, its audit and conversation, and the
 //! confidants' changes. Another organisation's case is 404 whoever asks.
 
-use super::{owned_update, staff, staff_and_case};
+use super::{owned_update, staff_and_case};
 use crate::context::{case_cipher, Ctx};
 use crate::core::conversation::MessagesQuery;
 use crate::core::listing::{self, Query};
@@ -22,7 +22,7 @@ pub fn list_cases<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     let query: Query = web::read_query(req)?;
     audit_list_read(ctx, &who, Listing::Cases)?;
     Ok(web::no_store(web::json(200, &listing::list(ctx, who.organisation, &query)?)))

@@ -1,6 +1,6 @@
 //! Check-ins: planned contacts with the reporter, and the organisation's agenda.
 
-use super::{owned_update, staff};
+use super::owned_update;
 use crate::context::{case_cipher, Ctx};
 use crate::core::agenda;
 use crate::core::checkins::{self, NewCheckIn};
@@ -48,7 +48,7 @@ pub fn list_check_ins<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     let query = web::read_query::<AgendaForm>(req)?.at(ctx.now())?;
     audit_list_read(ctx, &who, Listing::CheckIns)?;
     Ok(web::no_store(web::json(200, &agenda::agenda(ctx, who.organisation, &query)?)))

@@ -19,17 +19,12 @@ use crate::context::Ctx;
 use crate::core::org_audit::{audit_list_read, Listing};
 use crate::core::outbox;
 use crate::core::workflow::owned;
-use shared::auth::{authenticate, verify_internal, Principal, INTERNAL_SECRET_HEADER};
+use shared::auth::{Principal, INTERNAL_SECRET_HEADER};
 use shared::id::CaseId;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
 use shared::problem::Problem;
 use shared::web::{self, PathParams, Request};
-
-/// The staff member (or admin) the request's bearer token names.
-fn staff<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<Principal, Problem> {
-    authenticate(ctx.store, req.headers(), &ctx.config.admin_token, &ctx.config.record_mac, ctx.now())
-}
 
 /// The case the path names. A malformed id names no case: 404 like any other case the
 /// caller cannot see.
@@ -43,7 +38,7 @@ fn staff_and_case<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<(Principal, CaseId), Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     Ok((who, case_id(params)?))
 }
 
@@ -69,9 +64,9 @@ fn platform_or<S: KeyValue, O: Outbound>(
     allowed: impl FnOnce(Principal) -> Result<(), Problem>,
 ) -> Result<(), Problem> {
     if req.headers().contains_key(INTERNAL_SECRET_HEADER) {
-        return verify_internal(req.headers(), &ctx.config.internal_secret);
+        return ctx.verify_internal(req);
     }
-    allowed(staff(ctx, req)?)
+    allowed(ctx.staff(req)?)
 }
 
 /// An admin reading a listing of their organisation: checked, and the read audited.
@@ -80,7 +75,7 @@ fn admin_listing<S: KeyValue, O: Outbound>(
     req: &Request,
     listed: Listing,
 ) -> Result<Principal, Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     who.require_admin()?;
     audit_list_read(ctx, &who, listed)?;
     Ok(who)

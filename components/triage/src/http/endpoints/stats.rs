@@ -1,6 +1,5 @@
 //! The programme figures: JSON or CSV, and the HTML report.
 
-use super::staff;
 use crate::context::Ctx;
 use crate::core::stats::answer::StatsAnswer;
 use crate::core::stats::layout::Month;
@@ -14,7 +13,7 @@ use shared::web::{self, PathParams, Request, Response};
 
 /// The figures the request asks for, for the caller the route authenticates.
 fn answer<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, req: &Request) -> Result<StatsAnswer, Problem> {
-    let who = staff(ctx, req)?;
+    let who = ctx.staff(req)?;
     let parsed = web::read_query::<StatsForm>(req)?.at(Month::of(ctx.now()))?;
     query::stats(ctx, &who, &parsed)
 }

@@ -5,7 +5,6 @@ use super::platform_or;
 use crate::config::TriageConfig;
 use crate::context::{Ctx, COMPONENT};
 use crate::core::{conversation, stats, sweep, triage};
-use shared::auth::verify_internal;
 use shared::calls::{TakeInMessage, TakenIn, TriageCase, Triaged};
 use shared::config::ConfigError;
 use shared::kv::{KeyValue, StoreError};
@@ -16,7 +15,7 @@ use shared::time::Timestamp;
 use shared::web::{self, PathParams, Request, Response};
 
 /// The health answer: configuration, store, and how the sweep keeps up.
-pub fn health_answer<S: KeyValue>(
+pub fn health<S: KeyValue>(
     config: Result<&TriageConfig, &ConfigError>,
     open_store: impl FnOnce() -> Result<S, StoreError>,
     now: Timestamp,
@@ -29,23 +28,13 @@ pub fn health_answer<S: KeyValue>(
     })
 }
 
-/// `GET /triage/health` (answered by the shared flow before the store is opened; this
-/// gives the same answer with the request's store).
-pub fn health<S: KeyValue, O: Outbound>(
-    ctx: &Ctx<'_, S, O>,
-    _params: &PathParams,
-    _req: &Request,
-) -> Result<Response, Problem> {
-    Ok(health_answer(Ok(ctx.config), || Ok(ctx.store), ctx.now()))
-}
-
 /// `POST /triage/internal/cases`: intake hands a case over for triage.
 pub fn handover<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    verify_internal(req.headers(), &ctx.config.internal_secret)?;
+    ctx.verify_internal(req)?;
     let call: TriageCase = web::read_json_object(req)?;
     let doc = triage::triage(ctx, &call.case_id)?;
     let priority = doc.data.assessment.as_ref().map(|a| a.priority);
@@ -58,7 +47,7 @@ pub fn take_in_message<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    verify_internal(req.headers(), &ctx.config.internal_secret)?;
+    ctx.verify_internal(req)?;
     let call: TakeInMessage = web::read_json_object(req)?;
     let taken_in = conversation::take_in_message(ctx, &call.case_id, call.slot)?;
     Ok(web::json(200, &TakenIn { case_id: call.case_id, slot: call.slot, taken_in }))

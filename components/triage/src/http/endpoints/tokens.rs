@@ -1,6 +1,6 @@
 //! Staff tokens and the organisation's audit: admins only.
 
-use super::{admin_listing, staff};
+use super::admin_listing;
 use crate::context::Ctx;
 use crate::core::org_audit::{self, Listing};
 use crate::core::tokens::{self, NewToken};
@@ -17,7 +17,7 @@ pub fn create_token<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let admin = staff(ctx, req)?;
+    let admin = ctx.staff(req)?;
     admin.require_admin()?;
     let form: NewToken = web::read_json_object(req)?;
     let created = tokens::create_token(ctx, &admin, form)?;
@@ -64,7 +64,7 @@ pub fn read_organisation_audit<S: KeyValue, O: Outbound>(
     _params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let audit = org_audit::organisation_audit(ctx, &staff(ctx, req)?)?;
+    let audit = org_audit::organisation_audit(ctx, &ctx.staff(req)?)?;
     Ok(web::no_store(web::json(200, &audit)))
 }
 
@@ -74,7 +74,7 @@ pub fn revoke_token<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let admin = staff(ctx, req)?;
+    let admin = ctx.staff(req)?;
     let id = TokenId::parse(params.get("token_id")).map_err(|_| Problem::not_found())?;
     let r = tokens::revoke_token(ctx, &admin, &id)?;
     Ok(web::json(200, &TokenView::from(&r)))
