@@ -51,6 +51,46 @@ pub fn assert_routes_documented<E>(table: &RouteTable<E>, prefix: &str) {
     assert!(unrouted.is_empty(), "openapi.yaml documents routes the component does not serve: {unrouted:?}");
 }
 
+/// The documented path template a concrete `path` (no query) falls under for
+/// `method`: literal segments beat `{placeholders}` (`/members/import` before
+/// `/members/{member_id}`); `None` when the spec has no such operation.
+pub fn template_of(method: &str, path: &str) -> Option<String> {
+    let method = method.to_lowercase();
+    let segments: Vec<&str> = path.split('/').collect();
+    let paths = openapi()["paths"].as_object()?;
+    paths
+        .iter()
+        .filter(|(_, item)| item.get(&method).is_some())
+        .filter_map(|(template, _)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            if parts.len() != segments.len() {
+                return None;
+            }
+            let mut placeholders = 0;
+            for (t, p) in parts.iter().zip(&segments) {
+                if t.starts_with('{') && t.ends_with('}') && !p.is_empty() {
+                    placeholders += 1;
+                } else if t != p {
+                    return None;
+                }
+            }
+            Some((placeholders, template.clone()))
+        })
+        .min()
+        .map(|(_, template)| template)
+}
+
+/// Checks one exchange as a client saw it: the answer to `method path` (query
+/// stripped) with `status`, `content_type` and `body` against the documented
+/// operation. An operation the spec does not have (an unknown path or method, which
+/// the router answers 404/405 by itself) has nothing to be held to: `Ok`.
+pub fn validate_exchange(method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) -> Result<(), String> {
+    let path = path.split('?').next().unwrap_or(path);
+    let Some(template) = template_of(method, path) else { return Ok(()) };
+    let media = if content_type.is_empty() || content_type.contains("json") { "json" } else { content_type };
+    validate_response_as(method, &template, status, media, body)
+}
+
 /// Checks a response against the spec's operation `method path_template`.
 pub fn validate_response(method: &str, path_template: &str, status: u16, body: &[u8]) -> Result<(), String> {
     validate_response_as(method, path_template, status, "json", body)
@@ -277,6 +317,16 @@ fn check(spec: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), St
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn concrete_paths_find_their_template_literal_first() {
+        use super::template_of;
+        assert_eq!(template_of("POST", "/directory/members/import").as_deref(), Some("/directory/members/import"));
+        let read = template_of("GET", "/directory/members/mem_01hv5r9x7k2m3n4p5q6r7s8t9v");
+        assert_eq!(read.as_deref(), Some("/directory/members/{member_id}"));
+        assert_eq!(template_of("GET", "/directory/members/").as_deref(), None, "an empty segment is no id");
+        assert_eq!(template_of("DELETE", "/intake/reports"), None);
+    }
+
     use super::*;
 
     #[test]

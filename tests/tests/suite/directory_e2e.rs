@@ -3,6 +3,7 @@
 //!
 //! Build the component first: `cargo build --target wasm32-wasip2 --release -p directory`.
 
+use crate::e2e::Reply;
 use serde_json::{json, Value};
 use weerbaar_tests::{Options, TestApp};
 
@@ -30,19 +31,8 @@ fn start() -> TestApp {
     TestApp::start(options()).expect("the directory starts")
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends a request and holds the answer to openapi.yaml (`template` is the documented path).
+/// Sends a request through the suite's one client and holds the answer to the
+/// operation `template` of openapi.yaml.
 fn call(
     app: &TestApp,
     method: &str,
@@ -51,26 +41,13 @@ fn call(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> Reply {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut builder = ureq::http::Request::builder().method(method).uri(format!("{}{path}", app.url()));
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
+    let mut all = headers.to_vec();
+    if body.is_some() {
+        all.push(("content-type", "application/json"));
     }
-    let result = match body {
-        Some(b) => {
-            agent.run(builder.header("content-type", "application/json").body(serde_json::to_vec(b).unwrap()).unwrap())
-        }
-        None => agent.run(builder.body(()).unwrap()),
-    };
-    let mut response = result.expect("the request reaches the host");
-    let headers =
-        response.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
-    let raw = response.body_mut().read_to_vec().unwrap_or_default();
-    let status = response.status().as_u16();
-    if let Err(e) = shared::contract::validate_response(method, template, status, &raw) {
-        panic!("{method} {template} -> {status} breaks openapi.yaml: {e}\n{}", String::from_utf8_lossy(&raw));
-    }
-    Reply { status, headers, body: serde_json::from_slice(&raw).unwrap_or(Value::Null) }
+    let reply = crate::e2e::call(app, method, path, &all, body.map(|b| serde_json::to_vec(b).unwrap()));
+    reply.conforms(method, template);
+    reply
 }
 
 fn admin(app: &TestApp, method: &str, path: &str, template: &str, body: Option<&Value>) -> Reply {

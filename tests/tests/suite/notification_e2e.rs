@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use weerbaar_tests::{Options, TestApp};
 
 use crate::e2e::receiver::Receiver;
+use crate::e2e::Reply;
 
 const ADMIN: &str = "admin-token-for-notification-e2e-0123456789";
 const INTERNAL: &str = "internal-secret-for-notification-e2e";
@@ -37,36 +38,13 @@ fn options() -> Options {
 
 // ---------------------------------------------------------------- the client
 
-struct Reply {
-    status: u16,
-    raw: Vec<u8>,
-    body: Value,
-}
-
-impl Reply {
-    fn conforms(&self, method: &str, template: &str) -> &Self {
-        shared::contract::validate_response(method, template, self.status, &self.raw).unwrap_or_else(|e| {
-            panic!("{method} {template} -> {} breaks openapi.yaml: {e}\n{}", self.status, self.body)
-        });
-        self
-    }
-}
-
+/// A JSON request through the suite's one client (every answer held to openapi.yaml).
 fn call(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Reply {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut b = ureq::http::Request::builder().method(method).uri(format!("{}{path}", app.url()));
-    for (k, v) in headers {
-        b = b.header(*k, *v);
+    let mut all = headers.to_vec();
+    if body.is_some() {
+        all.push(("content-type", "application/json"));
     }
-    let result = match body {
-        Some(v) => {
-            agent.run(b.header("content-type", "application/json").body(serde_json::to_vec(v).unwrap()).unwrap())
-        }
-        None => agent.run(b.body(()).unwrap()),
-    };
-    let mut response = result.expect("the request reaches the host");
-    let raw = response.body_mut().read_to_vec().unwrap_or_default();
-    Reply { status: response.status().as_u16(), body: serde_json::from_slice(&raw).unwrap_or(Value::Null), raw }
+    crate::e2e::call(app, method, path, &all, body.map(|b| serde_json::to_vec(b).unwrap()))
 }
 
 fn admin(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Reply {
