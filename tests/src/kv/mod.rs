@@ -225,7 +225,7 @@ impl wasi_kv::HostBucket for KvView<'_> {
 
 impl atomics::Host for KvView<'_> {
     fn increment(&mut self, b: Resource<Bucket>, key: String, delta: i64) -> Trappable<i64, wasi_kv::Error> {
-        self.note(OpKind::Increment, &key);
+        self.note(if delta == 0 { OpKind::CounterRead } else { OpKind::Increment }, &key);
         let label = self.bucket_label(&b)?;
         wasi_result(self.store().increment(&label, &key, delta))
     }

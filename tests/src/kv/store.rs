@@ -102,8 +102,11 @@ pub enum OpKind {
     Write,
     /// A compare-and-swap's `swap`.
     Cas,
-    /// `increment`.
+    /// `increment` by a non-zero delta.
     Increment,
+    /// `increment` by 0: how weerbaar reads a counter (`shared::kv::read_counter`);
+    /// a read in effect, though the store runs it as an atomic update.
+    CounterRead,
     /// `get_keys` / `list_keys`: a scan of the whole store.
     ListKeys,
 }
