@@ -62,6 +62,8 @@ pub struct Runtime {
     pub(crate) clock: GuestClock,
     pub(crate) logs: LogBook,
     pub(crate) addr: SocketAddr,
+    /// Each request's time to its response, while recording (`TestApp::record`).
+    pub(crate) timings: Mutex<Option<Vec<crate::RequestTiming>>>,
 }
 
 fn base_linker() -> Result<Linker<HostState>> {
@@ -133,6 +135,7 @@ impl Runtime {
                     id: id.clone(),
                     pre,
                     kv: KvGrant {
+                        component: Arc::from(id.as_str()),
                         store: store.clone(),
                         allowed: Arc::new(decl.key_value_stores.iter().cloned().collect()),
                         defined: defined.clone(),
@@ -156,6 +159,7 @@ impl Runtime {
             clock: GuestClock::default(),
             logs: LogBook::new(options.echo_logs),
             addr,
+            timings: Mutex::new(None),
         })
     }
 
@@ -197,6 +201,8 @@ impl Runtime {
             return bare(http::StatusCode::NOT_FOUND);
         };
         add_spin_headers(request.headers_mut(), matched, client, full_url);
+        let started = std::time::Instant::now();
+        let path = request.uri().path().to_string();
         let mut store = self.new_store(c);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let prepared = (|| -> wasmtime::Result<_> {
@@ -217,7 +223,11 @@ impl Runtime {
             proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
         });
         let id = component.to_string();
-        match rx.await {
+        let answer = rx.await;
+        if let Some(t) = self.timings.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            t.push(crate::RequestTiming { component: id.clone(), path, took: started.elapsed() });
+        }
+        match answer {
             Ok(Ok(response)) => {
                 // The guest may go on writing the body; report a late trap.
                 tokio::spawn(async move {

@@ -40,7 +40,7 @@ mod wit {
 }
 
 pub use guest_io::{LogLine, Stream};
-pub use kv::{RedisServer, StoreBacking, WriteFault};
+pub use kv::{OpKind, RedisServer, StoreBacking, StoreOp, WriteFault};
 
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -48,6 +48,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long one request took a component, from its arrival at the host (service
+/// chaining included) to the response head the component set: instantiation, guest
+/// work, store waits and the calls it made meanwhile.
+#[derive(Debug, Clone)]
+pub struct RequestTiming {
+    pub component: String,
+    pub path: String,
+    pub took: Duration,
+}
 
 /// How to start an app.
 #[derive(Debug, Clone)]
@@ -143,7 +153,11 @@ impl TestApp {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let server_runtime = runtime.clone();
         let thread = std::thread::Builder::new().name(format!("weerbaar-host-{}", addr.port())).spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            // Spin's runtime: tokio's multi-threaded scheduler with its default of one
+            // worker per core; requests, service-chained callees and the store's
+            // blocking calls all run on these workers.
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = ready_tx.send(Err(anyhow::Error::from(e)));
@@ -212,6 +226,23 @@ impl TestApp {
         } else {
             set.remove(component);
         }
+    }
+
+    /// Starts (`true`) or stops recording every store operation of every guest and
+    /// each request's time; starting clears what was recorded.
+    pub fn record(&self, on: bool) {
+        self.runtime.store.set_recording(on);
+        *self.runtime.timings.lock().unwrap_or_else(|e| e.into_inner()) = on.then(Vec::new);
+    }
+
+    /// The store operations recorded so far, in order; empties the record.
+    pub fn take_store_ops(&self) -> Vec<StoreOp> {
+        self.runtime.store.take_recorded()
+    }
+
+    /// The request timings recorded so far, in order of response; empties the record.
+    pub fn take_request_timings(&self) -> Vec<RequestTiming> {
+        self.runtime.timings.lock().unwrap_or_else(|e| e.into_inner()).as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Every line the components wrote to stdout/stderr so far.

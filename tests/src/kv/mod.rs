@@ -9,7 +9,9 @@ mod sqlite;
 mod store;
 
 pub use redis_server::RedisServer;
-pub use store::{CasState, Expectation, Found, HostError, KvStore, Refusal, StoreBacking, SwapReport, WriteFault};
+pub use store::{
+    CasState, Expectation, Found, HostError, KvStore, OpKind, Refusal, StoreBacking, StoreOp, SwapReport, WriteFault,
+};
 
 use crate::wit::fermyon::spin::key_value as spin_kv;
 use crate::wit::wasi::keyvalue::{atomics, batch, store as wasi_kv};
@@ -20,6 +22,8 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 /// What one component may do with the store; shared by its requests.
 #[derive(Clone)]
 pub struct KvGrant {
+    /// The component's id, for the record of store operations.
+    pub component: Arc<str>,
     pub store: Arc<KvStore>,
     /// The component's `key_value_stores`.
     pub allowed: Arc<HashSet<String>>,
@@ -96,6 +100,11 @@ impl KvView<'_> {
     fn store(&self) -> &KvStore {
         &self.grant.store
     }
+
+    /// Notes one operation on `key` for the benchmark's count.
+    fn note(&self, kind: OpKind, key: &str) {
+        self.grant.store.note(&self.grant.component, kind, [key]);
+    }
 }
 
 type Trappable<T, E> = wasmtime::Result<Result<T, E>>;
@@ -121,11 +130,13 @@ impl spin_kv::HostStore for KvView<'_> {
     }
 
     fn get(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<Option<Vec<u8>>, spin_kv::Error> {
+        self.note(OpKind::Read, &key);
         let label = self.spin_label(&s)?;
         Ok(self.store().get(&label, &key).map_err(spin_kv::Error::Other))
     }
 
     fn set(&mut self, s: Resource<SpinStore>, key: String, value: Vec<u8>) -> Trappable<(), spin_kv::Error> {
+        self.note(OpKind::Write, &key);
         let label = self.spin_label(&s)?;
         if let Some(trap) = self.store().trap([&key]) {
             return Err(wasmtime::format_err!("{trap}"));
@@ -134,16 +145,19 @@ impl spin_kv::HostStore for KvView<'_> {
     }
 
     fn delete(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<(), spin_kv::Error> {
+        self.note(OpKind::Write, &key);
         let label = self.spin_label(&s)?;
         Ok(self.store().delete(&label, &key).map_err(spin_kv::Error::Other))
     }
 
     fn exists(&mut self, s: Resource<SpinStore>, key: String) -> Trappable<bool, spin_kv::Error> {
+        self.note(OpKind::Read, &key);
         let label = self.spin_label(&s)?;
         Ok(self.store().exists(&label, &key).map_err(spin_kv::Error::Other))
     }
 
     fn get_keys(&mut self, s: Resource<SpinStore>) -> Trappable<Vec<String>, spin_kv::Error> {
+        self.note(OpKind::ListKeys, "");
         let label = self.spin_label(&s)?;
         Ok(self.store().keys(&label).map_err(spin_kv::Error::Other))
     }
@@ -166,11 +180,13 @@ impl wasi_kv::Host for KvView<'_> {
 
 impl wasi_kv::HostBucket for KvView<'_> {
     fn get(&mut self, b: Resource<Bucket>, key: String) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
+        self.note(OpKind::Read, &key);
         let label = self.bucket_label(&b)?;
         Ok(self.store().get(&label, &key).map_err(wasi_kv::Error::Other))
     }
 
     fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Trappable<(), wasi_kv::Error> {
+        self.note(OpKind::Write, &key);
         let label = self.bucket_label(&b)?;
         if let Some(trap) = self.store().trap([&key]) {
             return Err(wasmtime::format_err!("{trap}"));
@@ -179,11 +195,13 @@ impl wasi_kv::HostBucket for KvView<'_> {
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> Trappable<(), wasi_kv::Error> {
+        self.note(OpKind::Write, &key);
         let label = self.bucket_label(&b)?;
         Ok(self.store().delete(&label, &key).map_err(wasi_kv::Error::Other))
     }
 
     fn exists(&mut self, b: Resource<Bucket>, key: String) -> Trappable<bool, wasi_kv::Error> {
+        self.note(OpKind::Read, &key);
         let label = self.bucket_label(&b)?;
         Ok(self.store().exists(&label, &key).map_err(wasi_kv::Error::Other))
     }
@@ -193,6 +211,7 @@ impl wasi_kv::HostBucket for KvView<'_> {
         b: Resource<Bucket>,
         cursor: Option<String>,
     ) -> Trappable<wasi_kv::KeyResponse, wasi_kv::Error> {
+        self.note(OpKind::ListKeys, "");
         if cursor.is_some() {
             return Ok(Err(wasi_kv::Error::Other("list-keys: cursors are not supported".to_string())));
         }
@@ -212,12 +231,14 @@ impl wasi_kv::HostBucket for KvView<'_> {
 
 impl atomics::Host for KvView<'_> {
     fn increment(&mut self, b: Resource<Bucket>, key: String, delta: i64) -> Trappable<i64, wasi_kv::Error> {
+        self.note(if delta == 0 { OpKind::CounterRead } else { OpKind::Increment }, &key);
         let label = self.bucket_label(&b)?;
         wasi_result(self.store().increment(&label, &key, delta))
     }
 
     fn swap(&mut self, cas: Resource<CasHandle>, value: Vec<u8>) -> Trappable<(), atomics::CasError> {
         let CasHandle { label, key, state } = self.table.delete(cas)?;
+        self.note(OpKind::Cas, &key);
         match self.store().cas_swap(&label, &key, state, &value) {
             Ok(SwapReport::Ok) => Ok(Ok(())),
             // The guest gets a handle on the same key back to retry with.
@@ -241,6 +262,8 @@ impl atomics::HostCas for KvView<'_> {
     }
 
     fn current(&mut self, cas: Resource<CasHandle>) -> Trappable<Option<Vec<u8>>, wasi_kv::Error> {
+        let key = self.table.get(&cas)?.key.clone();
+        self.note(OpKind::Read, &key);
         let store = self.grant.store.clone();
         let handle = self.table.get_mut(&cas)?;
         Ok(store.cas_current(&handle.label, &handle.key, &mut handle.state).map_err(wasi_kv::Error::Other))
@@ -258,11 +281,13 @@ impl batch::Host for KvView<'_> {
         b: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Trappable<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error> {
+        self.grant.store.note(&self.grant.component, OpKind::Read, keys.iter().map(String::as_str));
         let label = self.bucket_label(&b)?;
         wasi_result(self.store().get_many(&label, &keys))
     }
 
     fn set_many(&mut self, b: Resource<Bucket>, pairs: Vec<(String, Vec<u8>)>) -> Trappable<(), wasi_kv::Error> {
+        self.grant.store.note(&self.grant.component, OpKind::Write, pairs.iter().map(|(k, _)| k.as_str()));
         let label = self.bucket_label(&b)?;
         if let Some(trap) = self.store().trap(pairs.iter().map(|(k, _)| k)) {
             return Err(wasmtime::format_err!("{trap}"));
@@ -271,6 +296,7 @@ impl batch::Host for KvView<'_> {
     }
 
     fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Trappable<(), wasi_kv::Error> {
+        self.grant.store.note(&self.grant.component, OpKind::Write, keys.iter().map(String::as_str));
         let label = self.bucket_label(&b)?;
         Ok(self.store().delete_many(&label, &keys).map_err(wasi_kv::Error::Other))
     }

@@ -1,31 +1,37 @@
 //! Spin's default store: SQLite with Spin's table layout and Spin's semantics,
 //! including its weaknesses (see `docs/spin-kv.md`, "The facts, and what the code does about them").
+//!
+//! It runs as Spin runs it (`crates/key-value-spin/src/store.rs` in Spin's source):
+//! ONE connection for the whole app, behind one mutex, and every operation inside
+//! `tokio::task::block_in_place` on the calling request's worker thread. So every
+//! request of every component, service-chained callees included, queues for that
+//! connection, and a file store pays SQLite's commit (journal and fsync) per write
+//! while holding it. `docs/spin-host.md`, "Concurrency and timing", says what follows.
 
 use super::{Expectation, Found, HostError, Refusal};
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// Spin's `spin_key_value` table behind one connection (Spin too holds one
-/// connection per store behind a mutex).
+/// connection per app behind a mutex, shared by every label).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
 impl SqliteStore {
     /// A private in-memory database, or a file several apps may share.
+    ///
+    /// A file is opened as Spin opens `.spin/sqlite_key_value.db`: a plain
+    /// `Connection::open`, so SQLite's defaults (rollback journal, `synchronous=FULL`:
+    /// each committed write syncs the file) and rusqlite's 5 s busy timeout, with
+    /// which two apps on one file take turns instead of failing at once.
     pub fn open(file: Option<&Path>) -> Result<SqliteStore> {
         let conn = match file {
             None => Connection::open_in_memory()?,
             Some(path) => {
-                let conn =
-                    Connection::open(path).with_context(|| format!("cannot open key-value file {}", path.display()))?;
-                // Two apps on one file take turns instead of failing at once.
-                conn.busy_timeout(Duration::from_secs(10))?;
-                conn.pragma_update(None, "journal_mode", "WAL")?;
-                conn
+                Connection::open(path).with_context(|| format!("cannot open key-value file {}", path.display()))?
             }
         };
         conn.execute_batch(
@@ -40,8 +46,10 @@ impl SqliteStore {
     }
 
     fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, String> {
-        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut conn).map_err(|e| e.to_string())
+        blocking(|| {
+            let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn).map_err(|e| e.to_string())
+        })
     }
 
     pub fn get(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
@@ -118,6 +126,10 @@ impl SqliteStore {
     /// Atomically adds `delta` to the counter at `key` (absent counts as 0).
     /// Counters are 8 bytes little-endian; Spin panics on anything else there.
     pub fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64, HostError> {
+        blocking(|| self.increment_locked(store, key, delta))
+    }
+
+    fn increment_locked(&self, store: &str, key: &str, delta: i64) -> Result<i64, HostError> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let store_err = |e: rusqlite::Error| HostError::Guest(e.to_string());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(store_err)?;
@@ -155,6 +167,19 @@ impl SqliteStore {
             tx.commit()?;
             Ok(changed == 1)
         })
+    }
+}
+
+/// Runs a store operation as Spin does: `block_in_place` on a worker of the
+/// multi-threaded runtime (the worker blocks on the mutex and on SQLite; tokio
+/// hands that worker's other tasks to a new thread meanwhile). Elsewhere (a test's
+/// own thread, a single-threaded runtime, where `block_in_place` would panic) the
+/// operation simply runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -6,6 +6,7 @@ use super::redis::{RedisCas, RedisStore};
 use super::sqlite::SqliteStore;
 use anyhow::Result;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Where the key-value data lives, and so which of Spin's backends answers.
@@ -95,10 +96,40 @@ enum Backend {
     Redis(RedisStore),
 }
 
+/// What a guest's store operation was, as the benchmark counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OpKind {
+    /// `get`, `exists`, a CAS handle's `current()`, and each key of `get_many`.
+    Read,
+    /// `set`, `delete`, and each key of `set_many` / `delete_many`.
+    Write,
+    /// A compare-and-swap's `swap`.
+    Cas,
+    /// `increment` by a non-zero delta.
+    Increment,
+    /// `increment` by 0: how weerbaar reads a counter (`shared::kv::read_counter`);
+    /// a read in effect, though the store runs it as an atomic update.
+    CounterRead,
+    /// `get_keys` / `list_keys`: a scan of the whole store.
+    ListKeys,
+}
+
+/// One store operation of a guest, recorded while recording is on.
+#[derive(Debug, Clone)]
+pub struct StoreOp {
+    /// The component id that did it.
+    pub component: String,
+    pub kind: OpKind,
+    /// The key (empty for a key listing).
+    pub key: String,
+}
+
 /// One app's key-value data.
 pub struct KvStore {
     backend: Backend,
     fault: Mutex<WriteFault>,
+    recording: AtomicBool,
+    log: Mutex<Vec<StoreOp>>,
 }
 
 impl KvStore {
@@ -108,7 +139,34 @@ impl KvStore {
             StoreBacking::File(path) => Backend::Sqlite(SqliteStore::open(Some(path))?),
             StoreBacking::Redis(url) => Backend::Redis(RedisStore::open(url)?),
         };
-        Ok(KvStore { backend, fault: Mutex::new(WriteFault::None) })
+        Ok(KvStore {
+            backend,
+            fault: Mutex::new(WriteFault::None),
+            recording: AtomicBool::new(false),
+            log: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Starts (or stops) recording every guest operation, clearing the record.
+    pub fn set_recording(&self, on: bool) {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.recording.store(on, Ordering::SeqCst);
+    }
+
+    /// The operations recorded since recording started, emptying the record.
+    pub fn take_recorded(&self) -> Vec<StoreOp> {
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Notes `count` operations of `kind` on `keys` by `component`, if recording.
+    pub(crate) fn note<'k>(&self, component: &str, kind: OpKind, keys: impl IntoIterator<Item = &'k str>) {
+        if !self.recording.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            log.push(StoreOp { component: component.to_string(), kind, key: key.to_string() });
+        }
     }
 
     /// Fault hook: which writes fail from now on.

@@ -12,6 +12,9 @@ mod common;
 mod e2e;
 mod pages;
 
+// The benchmark of issue 16 (ignored; `tests/bench` runs it).
+mod bench;
+
 // The host itself, on the probe app: what Spin does, observed.
 mod guest_io;
 mod key_value;
