@@ -83,8 +83,8 @@ impl Service for Notification {
         NotificationConfig::load(variables)
     }
 
-    /// The health answer without the watchdog's alarm, which needs the outbound port
-    /// ([`Service::health_with_ports`] is what a request gets).
+    /// The health answer, which also raises the watchdog's alarm for late sweeps (it
+    /// sends webhooks: hence the ports and the correlation id).
     fn health<S: KeyValue, O: Outbound>(
         config: Result<&NotificationConfig, &ConfigError>,
         open_store: impl FnOnce() -> Result<S, StoreError>,
