@@ -128,3 +128,41 @@ proptest! {
         }
     }
 }
+
+/// Query strings of the member listing and the audit pages: arbitrary names and values.
+fn query_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+    const NAMES: &[&str] =
+        &["kind", "expertise", "region", "availability", "cursor", "limit", "reason", "case_id", "x", ""];
+    let value = prop_oneof![
+        "[a-zA-Z0-9_:.+-]{0,24}",
+        proptest::sample::select(&["peer", "expert", "legal", "national", "VR02", "VR99", "available", "0", "-1"][..])
+            .prop_map(String::from),
+        any::<String>(),
+    ];
+    proptest::collection::vec(
+        (prop_oneof![proptest::sample::select(NAMES).prop_map(String::from), any::<String>()], value),
+        0..5,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The member listing's query: a valid query (page size within bounds) or a 400 that
+    /// names one of the parameters given, never a panic; the audit pages' query alike.
+    #[test]
+    fn listing_queries_parse_or_are_400(pairs in query_pairs()) {
+        use directory::http::forms::{AuditPageQuery, MemberQuery};
+        match shared::web::parse_query::<MemberQuery>(&pairs) {
+            Ok(q) => prop_assert!((1..=directory::core::registry::MAX_PAGE).contains(&q.page.limit())),
+            Err(p) => prop_assert!(
+                p.kind.status() == 400 && p.field.as_ref().is_some_and(|f| pairs.iter().any(|(n, _)| n == f)),
+                "{:?} {:?}", p.kind, p.field
+            ),
+        }
+        match shared::web::parse_query::<AuditPageQuery>(&pairs) {
+            Ok(q) => prop_assert!(q.limit() >= 1),
+            Err(p) => prop_assert!(p.kind.status() == 400 && p.field.is_some(), "{:?}", p.kind),
+        }
+    }
+}

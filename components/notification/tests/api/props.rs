@@ -66,3 +66,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The message list's query: a valid query (page size 1 to 100, a cursor above 0) or
+    /// a 400 naming one of the parameters given, never a panic.
+    #[test]
+    fn message_queries_parse_or_are_400(pairs in proptest::collection::vec(
+        (
+            prop_oneof![
+                proptest::sample::select(&["status", "cursor", "limit", "before", "x", ""][..]).prop_map(String::from),
+                any::<String>(),
+            ],
+            prop_oneof![
+                "[a-z0-9_+-]{0,12}",
+                proptest::sample::select(&["pending", "delivered", "failed", "0", "101", "-1"][..]).prop_map(String::from),
+                any::<String>(),
+            ],
+        ),
+        0..5,
+    )) {
+        use notification::http::forms::{MessageQuery, MAX_PAGE};
+        match shared::web::parse_query::<MessageQuery>(&pairs) {
+            Ok(q) => {
+                prop_assert!((1..=MAX_PAGE as usize).contains(&q.limit()));
+                prop_assert!(q.cursor.is_none_or(|c| c > 0));
+            }
+            Err(p) => prop_assert!(
+                p.kind.status() == 400 && p.field.as_ref().is_some_and(|f| pairs.iter().any(|(n, _)| n == f)),
+                "{:?} {:?}", p.kind, p.field
+            ),
+        }
+    }
+}
