@@ -19,8 +19,8 @@ use crate::http::views::{EntryPage, Imported, MemberPage, MemberView};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::auth::Principal;
-use shared::calls::{MatchRequest, MemberCase};
-use shared::id::MemberId;
+use shared::calls::{MatchRequest, MemberCase, MemberLoad};
+use shared::id::{CaseId, MemberId};
 use shared::kv::versioned::Versioned;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
@@ -150,11 +150,7 @@ pub fn assign<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    ctx.verify_internal(req)?;
-    let id = member_id(params)?;
-    let body: MemberCase = web::read_json(req)?;
-    let hold = body.hold.as_ref().map(|h| h.as_str());
-    Ok(web::json(200, &load::assign(ctx, &id, &body.case_id, hold)?))
+    change_load(ctx, params, req, load::assign)
 }
 
 /// `POST /directory/internal/members/{member_id}/release`.
@@ -163,11 +159,21 @@ pub fn release<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
+    change_load(ctx, params, req, load::release)
+}
+
+/// Assign or release: a component's call that changes a member's load by `change`.
+fn change_load<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    params: &PathParams,
+    req: &Request,
+    change: impl FnOnce(&Ctx<'_, S, O>, &MemberId, &CaseId, Option<&str>) -> Result<MemberLoad, Problem>,
+) -> Result<Response, Problem> {
     ctx.verify_internal(req)?;
     let id = member_id(params)?;
     let body: MemberCase = web::read_json(req)?;
     let hold = body.hold.as_ref().map(|h| h.as_str());
-    Ok(web::json(200, &load::release(ctx, &id, &body.case_id, hold)?))
+    Ok(web::json(200, &change(ctx, &id, &body.case_id, hold)?))
 }
 
 /// `GET /directory/audit/contact-reads`.

@@ -1,7 +1,7 @@
 //! One organisation's cases: the list, one case, its audit and conversation, and the
 //! confidants' changes. Another organisation's case is 404 whoever asks.
 
-use super::{owned_update, staff_and_case};
+use super::{owned_case, owned_update, staff_and_case};
 use crate::context::{case_cipher, Ctx};
 use crate::core::conversation::MessagesQuery;
 use crate::core::listing::{self, Query};
@@ -46,10 +46,9 @@ pub fn read_audit<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let doc = workflow::owned(outbox::read_case(ctx, &id)?, &who)?;
+    let (who, doc) = owned_case(ctx, params, req)?;
     audit::audit_read(ctx, &doc.data, &who, "audit_read")?;
-    Ok(web::no_store(web::json(200, &audit::audit_trail(ctx, &id)?)))
+    Ok(web::no_store(web::json(200, &audit::audit_trail(ctx, &doc.data.id)?)))
 }
 
 /// `GET /triage/cases/{case_id}/audit/verify`: admins check the trail's chain.
@@ -58,12 +57,11 @@ pub fn verify_audit<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<Response, Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    let doc = workflow::owned(outbox::read_case(ctx, &id)?, &who)?;
+    let (who, doc) = owned_case(ctx, params, req)?;
     // Admins only, and another organisation's case is 404 whoever asks.
     who.require_admin()?;
     audit::audit_read(ctx, &doc.data, &who, "audit_verified")?;
-    Ok(web::no_store(web::json(200, &audit::verify_audit(ctx, &id)?)))
+    Ok(web::no_store(web::json(200, &audit::verify_audit(ctx, &doc.data.id)?)))
 }
 
 /// `GET /triage/cases/{case_id}/messages`: the conversation with the reporter.

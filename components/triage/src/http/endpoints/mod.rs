@@ -20,7 +20,9 @@ use crate::core::org_audit::{audit_list_read, Listing};
 use crate::core::outbox;
 use crate::core::workflow::owned;
 use shared::auth::{Principal, INTERNAL_SECRET_HEADER};
+use shared::case::CaseRecord;
 use shared::id::CaseId;
+use shared::kv::versioned::Versioned;
 use shared::kv::KeyValue;
 use shared::outbound::Outbound;
 use shared::problem::Problem;
@@ -42,6 +44,18 @@ fn staff_and_case<S: KeyValue, O: Outbound>(
     Ok((who, case_id(params)?))
 }
 
+/// The caller and the case of the caller's organisation the path names (404 for
+/// another organisation's case, as for one that does not exist).
+fn owned_case<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    params: &PathParams,
+    req: &Request,
+) -> Result<(Principal, Versioned<CaseRecord>), Problem> {
+    let (who, id) = staff_and_case(ctx, params, req)?;
+    let doc = owned(outbox::read_case(ctx, &id)?, &who)?;
+    Ok((who, doc))
+}
+
 /// The caller, the case and the `If-Match` version of an update to a case of the
 /// caller's organisation. The version is checked only after ownership: another
 /// organisation's case is 404 whatever the headers say.
@@ -50,10 +64,9 @@ fn owned_update<S: KeyValue, O: Outbound>(
     params: &PathParams,
     req: &Request,
 ) -> Result<(Principal, CaseId, u64), Problem> {
-    let (who, id) = staff_and_case(ctx, params, req)?;
-    owned(outbox::read_case(ctx, &id)?, &who)?;
+    let (who, doc) = owned_case(ctx, params, req)?;
     let version = web::if_match(req)?;
-    Ok((who, id, version))
+    Ok((who, doc.data.id, version))
 }
 
 /// The internal secret when the request carries one (the platform's scheduler), else
