@@ -6,7 +6,8 @@
 //! - `set_many` is atomic (one SQLite transaction, one Redis `MSET`): write a record
 //!   together with its index entries in one call.
 //! - `increment` is atomic, but backends encode counters differently: keep counters in
-//!   keys of their own and read them with `increment(key, 0)` ([`read_counter`]).
+//!   keys of their own and read them with [`read_counter`], which decodes both encodings
+//!   from a plain `get` (no write transaction, no key created).
 //! - Compare-and-swap guards only a key that exists: a swap from an absent value is an
 //!   unconditional upsert. Claim new keys with [`claim`] (`increment(..) == 1`).
 //! - A swap can report a conflict although it applied (Redis): [`Swap::Conflict`] is
@@ -83,9 +84,30 @@ pub fn claim<S: KeyValue>(store: &S, key: &str) -> Result<bool, StoreError> {
     Ok(store.increment(key, 1)? == 1)
 }
 
-/// Reads a counter without changing it (the encoding differs between backends).
+/// Reads a counter without changing it: one plain `get`, never a write.
+///
+/// `increment(key, 0)` would read it too, but on Spin's SQLite store that is a write
+/// transaction (a file sync under the app's one connection), and it creates the key.
+/// A `get` returns the backend's own encoding, which [`decode_counter`] reads.
 pub fn read_counter<S: KeyValue>(store: &S, key: &str) -> Result<i64, StoreError> {
-    store.increment(key, 0)
+    match store.get(key)? {
+        None => Ok(0),
+        Some(bytes) => decode_counter(&bytes)
+            .ok_or_else(|| StoreError(format!("a {} key holds a value that is not a counter", key_kind(key)))),
+    }
+}
+
+/// A counter as a backend stores it: Spin's SQLite store keeps 8 bytes little-endian,
+/// Redis (`INCRBY`) ASCII decimal digits. The two never look alike for the counters we
+/// keep (|n| < 2^56): the top byte of such a little-endian value is 0x00 or 0xFF, while
+/// every byte of a decimal number is a digit or a minus sign.
+pub fn decode_counter(bytes: &[u8]) -> Option<i64> {
+    if let Ok(raw) = <[u8; 8]>::try_from(bytes) {
+        if raw[7] == 0x00 || raw[7] == 0xFF {
+            return Some(i64::from_le_bytes(raw));
+        }
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// Reads a JSON document.
@@ -140,5 +162,22 @@ impl<S: KeyValue + ?Sized> KeyValue for &S {
     }
     fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<Swap, StoreError> {
         (**self).cas_swap(cas, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_counter;
+
+    #[test]
+    fn counters_decode_from_either_backend() {
+        for n in [0i64, 1, 9, 10, 12_345_678, 1_800_000_000, -1, -42, (1 << 55) - 1, -(1 << 55)] {
+            assert_eq!(decode_counter(&n.to_le_bytes()), Some(n), "SQLite's encoding of {n}");
+            assert_eq!(decode_counter(n.to_string().as_bytes()), Some(n), "Redis's encoding of {n}");
+        }
+        // Eight ASCII digits are Redis's, not a little-endian number.
+        assert_eq!(decode_counter(b"12345678"), Some(12_345_678));
+        assert_eq!(decode_counter(b"{}"), None);
+        assert_eq!(decode_counter(b""), None);
     }
 }

@@ -46,18 +46,9 @@ impl SlotLog {
         Ok(last + 1 - count)
     }
 
-    /// The highest slot reserved so far (0 for an empty list).
+    /// The highest slot reserved so far (0 for an empty list, and nothing is created).
     pub fn last_slot<S: KeyValue>(&self, store: &S) -> Result<u64, StoreError> {
         Ok(read_counter(store, &self.counter_key())?.max(0) as u64)
-    }
-
-    /// [`SlotLog::last_slot`] without creating the counter of a list nobody wrote to
-    /// (one `exists` for such a list): for lists named by date, most of them empty.
-    pub fn last_slot_if_written<S: KeyValue>(&self, store: &S) -> Result<u64, StoreError> {
-        if !store.exists(&self.counter_key())? {
-            return Ok(0);
-        }
-        self.last_slot(store)
     }
 
     /// The entries in slots `from..=to` that exist, oldest first, in one `get_many`.

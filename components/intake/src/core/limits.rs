@@ -5,8 +5,7 @@
 //! guards, then compared: concurrent requests can never get more than the limit
 //! through. The client is stored only as a keyed hash: an IP address is personal data.
 //! Every counter key is listed in the `limit` expiry class when it is created, so the
-//! sweep deletes it once the window has passed; nothing reads a counter without
-//! counting (a read by `increment(key, 0)` would create a key nobody expires).
+//! sweep deletes it once the window has passed.
 
 use crate::core::client::Client;
 use shared::crypto::KeyedHasher;

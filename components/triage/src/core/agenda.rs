@@ -127,7 +127,7 @@ fn agenda_entries<S: KeyValue, O: Outbound>(
     log: &SlotLog,
     mark: Option<ListMark>,
 ) -> Result<Vec<(u64, IndexEntry)>, Problem> {
-    let last = log.last_slot_if_written(ctx.store)?;
+    let last = log.last_slot(ctx.store)?;
     let mark = mark.unwrap_or_default();
     let slots: Vec<u64> = mark.held.keys().copied().chain(mark.mark + 1..=last).collect();
     let mut entries: Vec<(u64, IndexEntry)> = log
@@ -204,7 +204,7 @@ pub(crate) fn sweep_check_ins<S: KeyValue, O: Outbound>(
         for day in first_day(cursors, *org, now)..=today {
             let name = check_ins_on_log(*org, day);
             let log = SlotLog::new(name.clone());
-            let last = log.last_slot_if_written(ctx.store)?;
+            let last = log.last_slot(ctx.store)?;
             if last == 0 {
                 continue;
             }

@@ -75,7 +75,7 @@ pub struct OrganisationAudit {
 }
 
 fn latest<S: KeyValue, T: serde::de::DeserializeOwned>(store: &S, log: &SlotLog) -> Result<Vec<T>, Problem> {
-    let last = log.last_slot_if_written(store)?;
+    let last = log.last_slot(store)?;
     let first = last.saturating_sub(ORG_AUDIT_SHOWN - 1).max(1);
     Ok(log.read(store, first, last)?.into_iter().filter_map(|(_, b)| serde_json::from_slice(&b).ok()).collect())
 }
