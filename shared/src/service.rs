@@ -5,7 +5,9 @@
 //! sends each endpoint to its handler. [`handle`] is the request flow they all share:
 //! correlation id, routing (404/405), health before anything can fail, configuration,
 //! the store, then `dispatch` with one [`Context`]. Handlers are free functions that
-//! take the context first; the core below them never sees HTTP.
+//! take the context first; the core below them never sees HTTP. A handler may leave
+//! work for after its answer ([`Context::after_response`]): [`serve`] sends the answer
+//! first, so a caller never waits for what it does not need.
 //!
 //! Svix's server splits thin endpoints from its core the same way; ours is one flow
 //! instead of a framework, because a Spin component serves exactly one request.
@@ -18,6 +20,7 @@ use crate::problem::Problem;
 use crate::random::Random;
 use crate::time::Timestamp;
 use crate::web::{self, PathParams, Ports, Request, Response, RouteTable};
+use std::cell::RefCell;
 
 /// What one request of a component is served with: the store, the outbound client, the
 /// clock, randomness, the component's configuration `C`, and the request's correlation
@@ -29,17 +32,51 @@ pub struct Context<'a, S, O, C> {
     pub random: &'a dyn Random,
     pub config: &'a C,
     pub correlation_id: &'a str,
+    after: RefCell<Vec<AfterResponse<'a, S, O, C>>>,
 }
+
+/// Work a handler leaves for after its answer (see [`Context::after_response`]).
+type AfterResponse<'a, S, O, C> = Box<dyn FnOnce(&Context<'a, S, O, C>) + 'a>;
 
 impl<'a, S, O, C> Context<'a, S, O, C> {
     /// The context of one request, from the ports the entry point passed.
     pub fn new(store: &'a S, ports: &Ports<'a, O>, config: &'a C, correlation_id: &'a str) -> Self {
-        Context { store, outbound: ports.outbound, clock: ports.clock, random: ports.random, config, correlation_id }
+        Context {
+            store,
+            outbound: ports.outbound,
+            clock: ports.clock,
+            random: ports.random,
+            config,
+            correlation_id,
+            after: RefCell::new(Vec::new()),
+        }
     }
 
     /// The time now.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Leaves `work` for after the answer: [`serve`] sends the handler's response first,
+    /// then runs it in the same instance (Spin keeps a component running after it has
+    /// set its response, `docs/spin-host.md`). Only for work that is already durable
+    /// in the store, or that a sweep finishes anyway: the instance may die before it
+    /// runs, and nobody waits for it or sees how it went.
+    pub fn after_response(&self, work: impl FnOnce(&Self) + 'a) {
+        self.after.borrow_mut().push(Box::new(work));
+    }
+
+    /// Runs the work left for after the answer, in order (and what that work leaves).
+    fn run_after_response(&self) {
+        loop {
+            let work: Vec<_> = self.after.borrow_mut().drain(..).collect();
+            if work.is_empty() {
+                return;
+            }
+            for w in work {
+                w(self);
+            }
+        }
     }
 }
 
@@ -128,32 +165,53 @@ pub trait Service {
     ) -> Result<Response, Problem>;
 }
 
-/// Serves one request of component `V`: the flow every component shares.
+/// Serves one request of component `V` and returns the answer: [`serve`], for callers
+/// that want the response as a value (native tests). Work left for after the answer
+/// has run when this returns.
 pub fn handle<V: Service, S: KeyValue, O: crate::outbound::Outbound>(
     req: Request,
     open_store: impl FnOnce() -> Result<S, StoreError>,
     ports: Ports<'_, O>,
 ) -> Response {
-    web::serve(V::NAME, &req, ports.random, |correlation_id| {
-        let (endpoint, params) = web::route(V::ROUTES, req.method(), req.uri().path())?;
-        let config = V::config(ports.variables);
-        if endpoint == V::HEALTH {
-            return Ok(V::health(config.as_ref(), open_store, &ports, correlation_id));
-        }
-        if let Some(response) = V::without_store(endpoint, &req, ports.random) {
-            return Ok(response);
-        }
-        let config = match config {
-            Ok(config) => config,
-            Err(e) => return V::unavailable(endpoint, &req, ports.random, e.into(), correlation_id),
-        };
-        let store = match open_store() {
-            Ok(store) => store,
-            Err(e) => return V::unavailable(endpoint, &req, ports.random, e.into(), correlation_id),
-        };
-        let ctx = Context::new(&store, &ports, &config, correlation_id);
-        V::dispatch(&ctx, endpoint, &params, &req)
-    })
+    let mut answer = None;
+    serve::<V, S, O>(req, open_store, ports, |response| answer = Some(response));
+    answer.expect("serve always answers")
+}
+
+/// Serves one request of component `V`: the flow every component shares. `respond`
+/// gets the answer (exactly once); then the work the handler left with
+/// [`Context::after_response`] runs.
+pub fn serve<V: Service, S: KeyValue, O: crate::outbound::Outbound>(
+    req: Request,
+    open_store: impl FnOnce() -> Result<S, StoreError>,
+    ports: Ports<'_, O>,
+    respond: impl FnOnce(Response),
+) {
+    let exchange = web::Exchange::begin(V::NAME, &req, ports.random);
+    let correlation_id = exchange.correlation_id();
+    let answer = |result| respond(exchange.answer(result));
+    let (endpoint, params) = match web::route(V::ROUTES, req.method(), req.uri().path()) {
+        Ok(route) => route,
+        Err(problem) => return answer(Err(problem)),
+    };
+    let config = V::config(ports.variables);
+    if endpoint == V::HEALTH {
+        return answer(Ok(V::health(config.as_ref(), open_store, &ports, correlation_id)));
+    }
+    if let Some(response) = V::without_store(endpoint, &req, ports.random) {
+        return answer(Ok(response));
+    }
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => return answer(V::unavailable(endpoint, &req, ports.random, e.into(), correlation_id)),
+    };
+    let store = match open_store() {
+        Ok(store) => store,
+        Err(e) => return answer(V::unavailable(endpoint, &req, ports.random, e.into(), correlation_id)),
+    };
+    let ctx = Context::new(&store, &ports, &config, correlation_id);
+    answer(V::dispatch(&ctx, endpoint, &params, &req));
+    ctx.run_after_response();
 }
 
 #[cfg(test)]
@@ -173,6 +231,7 @@ mod tests {
     enum Endpoint {
         Health,
         Greet,
+        Later,
     }
 
     impl Service for Greeter {
@@ -180,8 +239,11 @@ mod tests {
         const VERSION: &'static str = "1";
         type Endpoint = Endpoint;
         type Config = String;
-        const ROUTES: &'static RouteTable<Endpoint> =
-            &[("GET", "/greeter/health", Endpoint::Health), ("GET", "/greeter/{name}", Endpoint::Greet)];
+        const ROUTES: &'static RouteTable<Endpoint> = &[
+            ("GET", "/greeter/health", Endpoint::Health),
+            ("GET", "/greeter/later/{name}", Endpoint::Later),
+            ("GET", "/greeter/{name}", Endpoint::Greet),
+        ];
         const HEALTH: Endpoint = Endpoint::Health;
 
         fn config(variables: &dyn Variables) -> Result<String, ConfigError> {
@@ -203,7 +265,14 @@ mod tests {
             params: &PathParams,
             _req: &Request,
         ) -> Result<Response, Problem> {
-            assert_eq!(endpoint, Endpoint::Greet);
+            if endpoint == Endpoint::Later {
+                let name = params.get("name").to_string();
+                ctx.after_response(move |ctx| {
+                    ctx.store.set("greeted", name.as_bytes()).unwrap();
+                    ctx.after_response(|ctx| ctx.store.set("then", b"yes").unwrap());
+                });
+                return Ok(web::json(202, &"later"));
+            }
             ctx.store.set("greeted", params.get("name").as_bytes())?;
             Ok(web::json(200, &format!("{} {}", ctx.config, params.get("name"))))
         }
@@ -215,6 +284,28 @@ mod tests {
         let ports = Ports { outbound: &NoOutbound, clock: &clock, random: &random, variables };
         let req = http::Request::get(path).body(Vec::new()).unwrap();
         handle::<Greeter, _, _>(req, || Ok(store), ports)
+    }
+
+    #[test]
+    fn work_left_for_after_the_answer_runs_once_the_answer_is_out() {
+        let store = MemoryStore::new();
+        let variables = MapVariables::from_pairs(&[("greeting", "hallo")]);
+        let clock = ManualClock::at(Timestamp::from_unix_millis(1_800_000_000_000));
+        let random = SeededRandom::new(7);
+        let ports = Ports { outbound: &NoOutbound, clock: &clock, random: &random, variables: &variables };
+        let req = http::Request::get("/greeter/later/ada").body(Vec::new()).unwrap();
+        let mut seen = None;
+        super::serve::<Greeter, _, _>(
+            req,
+            || Ok(&store),
+            ports,
+            |response| {
+                seen = Some((response.status().as_u16(), store.get("greeted").unwrap()));
+            },
+        );
+        assert_eq!(seen, Some((202, None)), "answered before the work ran");
+        assert_eq!(store.get("greeted").unwrap().as_deref(), Some(&b"ada"[..]));
+        assert_eq!(store.get("then").unwrap().as_deref(), Some(&b"yes"[..]), "work the work left runs too");
     }
 
     #[test]

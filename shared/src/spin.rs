@@ -99,6 +99,42 @@ pub fn ports() -> crate::web::Ports<'static, SpinOutbound> {
     }
 }
 
+/// Serves one request of component `V` as Spin's entry point: the answer goes out
+/// through `out` as soon as the handler has it, and the work the handler left for after
+/// the answer ([`crate::service::Context::after_response`]) runs afterwards in this
+/// instance. Spin (like our test host) runs the guest on after it has set its
+/// response, `docs/spin-host.md`.
+pub fn serve<V: crate::service::Service>(req: http::Request<Vec<u8>>, out: spin_sdk::http::ResponseOutparam) {
+    crate::service::serve::<V, _, _>(req, SpinStore::open_default, ports(), |response| respond(out, response));
+}
+
+/// Sets the response and writes its whole body, then ends the body, so the client has
+/// the complete answer before anything else runs.
+fn respond(out: spin_sdk::http::ResponseOutparam, response: http::Response<Vec<u8>>) {
+    use spin_sdk::wit::wasi::http0_2_0::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
+    let (parts, body) = response.into_parts();
+    let entries: Vec<(String, Vec<u8>)> =
+        parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
+    let out = out.into_inner();
+    let Ok(headers) = Fields::from_list(&entries) else {
+        ResponseOutparam::set(out, Err(spin_sdk::wit::wasi::http0_2_0::types::ErrorCode::InternalError(None)));
+        return;
+    };
+    let outgoing = OutgoingResponse::new(headers);
+    let _ = outgoing.set_status_code(parts.status.as_u16());
+    let Ok(outgoing_body) = outgoing.body() else { return };
+    ResponseOutparam::set(out, Ok(outgoing));
+    if let Ok(stream) = outgoing_body.write() {
+        for chunk in body.chunks(4096) {
+            // A client that has gone cannot be answered; the work after still runs.
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(outgoing_body, None);
+}
+
 /// Outbound HTTP through `wasi:http/outgoing-handler`, with timeouts.
 pub struct SpinOutbound;
 

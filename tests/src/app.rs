@@ -64,6 +64,70 @@ pub struct Runtime {
     pub(crate) addr: SocketAddr,
     /// Each request's time to its response, while recording (`TestApp::record`).
     pub(crate) timings: Mutex<Option<Vec<crate::RequestTiming>>>,
+    /// Guest instances still running, by the correlation id of their request.
+    pub(crate) chains: ChainBook,
+}
+
+/// Which guest instances are still running, by correlation id: a component goes on
+/// running after it has answered (work left for after the response), and so may the
+/// components it called. A test that wants the state after a request's whole chain
+/// waits for its correlation id to have no instance left (`TestApp::settle`). Our
+/// components pass the correlation id on every call between them, so one id covers
+/// the whole chain.
+#[derive(Default)]
+pub(crate) struct ChainBook {
+    running: Mutex<HashMap<String, usize>>,
+    changed: std::sync::Condvar,
+}
+
+impl ChainBook {
+    pub(crate) fn enter(&self, id: &str) {
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()).entry(id.to_string()).or_default() += 1;
+    }
+
+    pub(crate) fn leave(&self, id: &str) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = running.get_mut(id) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(id);
+            }
+        }
+        self.changed.notify_all();
+    }
+
+    /// Waits until no instance of any chain runs; false if that took longer than `limit`.
+    pub(crate) fn settle_all(&self, limit: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while !running.is_empty() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            running = self.changed.wait_timeout(running, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
+    }
+
+    /// Waits until no instance of chain `id` runs; false if that took longer than `limit`.
+    pub(crate) fn settle(&self, id: &str, limit: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while running.contains_key(id) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            running = self.changed.wait_timeout(running, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
+    }
+}
+
+/// The correlation id a request or response carries, if any.
+fn correlation_of(headers: &http::HeaderMap) -> Option<String> {
+    headers.get("x-correlation-id").and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 fn base_linker() -> Result<Linker<HostState>> {
@@ -160,6 +224,7 @@ impl Runtime {
             logs: LogBook::new(options.echo_logs),
             addr,
             timings: Mutex::new(None),
+            chains: ChainBook::default(),
         })
     }
 
@@ -203,6 +268,7 @@ impl Runtime {
         add_spin_headers(request.headers_mut(), matched, client, full_url);
         let started = std::time::Instant::now();
         let path = request.uri().path().to_string();
+        let parts_headers = request.headers().clone();
         let mut store = self.new_store(c);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let prepared = (|| -> wasmtime::Result<_> {
@@ -218,6 +284,12 @@ impl Runtime {
             }
         };
         let pre = c.pre.clone();
+        // A call between components carries its chain's correlation id; a client's
+        // request learns it from the answer.
+        let mut chain = correlation_of(&parts_headers);
+        if let Some(id) = &chain {
+            self.chains.enter(id);
+        }
         let task = tokio::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
@@ -227,11 +299,26 @@ impl Runtime {
         if let Some(t) = self.timings.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             t.push(crate::RequestTiming { component: id.clone(), path, took: started.elapsed() });
         }
+        if chain.is_none() {
+            chain = answer.as_ref().ok().and_then(|a| a.as_ref().ok()).and_then(|r| correlation_of(r.headers()));
+            if let Some(c) = &chain {
+                self.chains.enter(c);
+            }
+        }
+        // The instance runs on after its answer (the body, and work left for after
+        // the response) until its handler returns; report a late trap.
+        let runtime = self.clone();
+        let finished = tokio::spawn(async move {
+            let result = task.await;
+            if let Some(c) = &chain {
+                runtime.chains.leave(c);
+            }
+            result
+        });
         match answer {
             Ok(Ok(response)) => {
-                // The guest may go on writing the body; report a late trap.
                 tokio::spawn(async move {
-                    if let Ok(Err(e)) = task.await {
+                    if let Ok(Ok(Err(e))) = finished.await {
                         eprintln!("[host] `{id}` failed after responding: {e:?}");
                     }
                 });
@@ -242,10 +329,10 @@ impl Runtime {
                 bare(http::StatusCode::INTERNAL_SERVER_ERROR)
             }
             Err(_) => {
-                match task.await {
-                    Ok(Err(e)) => eprintln!("[host] `{id}` trapped: {e:?}"),
-                    Ok(Ok(())) => eprintln!("[host] `{id}` returned without a response"),
-                    Err(e) => eprintln!("[host] `{id}` task failed: {e}"),
+                match finished.await {
+                    Ok(Ok(Err(e))) => eprintln!("[host] `{id}` trapped: {e:?}"),
+                    Ok(Ok(Ok(()))) => eprintln!("[host] `{id}` returned without a response"),
+                    Ok(Err(e)) | Err(e) => eprintln!("[host] `{id}` task failed: {e}"),
                 }
                 bare(http::StatusCode::INTERNAL_SERVER_ERROR)
             }

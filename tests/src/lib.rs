@@ -240,6 +240,19 @@ impl TestApp {
         self.runtime.store.take_recorded()
     }
 
+    /// Waits (at most `limit`) until nothing of the chain with this correlation id runs
+    /// any more: the component that answered and every component it called, including
+    /// the work they left for after their answers. False if the limit passed first.
+    pub fn settle(&self, correlation_id: &str, limit: Duration) -> bool {
+        self.runtime.chains.settle(correlation_id, limit)
+    }
+
+    /// Waits (at most `limit`) until no chain runs at all: for a client that cannot see
+    /// correlation ids (a browser).
+    pub fn settle_all(&self, limit: Duration) -> bool {
+        self.runtime.chains.settle_all(limit)
+    }
+
     /// The request timings recorded so far, in order of response; empties the record.
     pub fn take_request_timings(&self) -> Vec<RequestTiming> {
         self.runtime.timings.lock().unwrap_or_else(|e| e.into_inner()).as_mut().map(std::mem::take).unwrap_or_default()

@@ -11,6 +11,6 @@ pub mod routes;
 /// The Spin entry point: the Spin adapters around the pure router.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-fn handle(req: ::http::Request<Vec<u8>>) -> ::http::Response<Vec<u8>> {
-    routes::handle(req, shared::spin::SpinStore::open_default, shared::spin::ports())
+async fn handle(req: ::http::Request<Vec<u8>>, out: spin_sdk::http::ResponseOutparam) {
+    shared::spin::serve::<routes::Triage>(req, out)
 }

@@ -83,19 +83,45 @@ pub fn serve(
     random: &dyn Random,
     handler: impl FnOnce(&str) -> Result<Response, Problem>,
 ) -> Response {
-    let started = std::time::Instant::now();
-    let correlation = correlation_id(req, random);
-    let response = finish(handler(&correlation), &correlation, component);
-    let elapsed = started.elapsed().as_millis() as u64;
-    crate::log::request(
-        component,
-        &correlation,
-        req.method().as_str(),
-        req.uri().path(),
-        response.status().as_u16(),
-        elapsed,
-    );
-    response
+    let exchange = Exchange::begin(component, req, random);
+    let result = handler(exchange.correlation_id());
+    exchange.answer(result)
+}
+
+/// One request being served, from its arrival to its answer: [`serve`] in two halves,
+/// for a flow that answers first and works on after the answer has gone out.
+pub struct Exchange<'r> {
+    component: &'r str,
+    req: &'r Request,
+    correlation: String,
+    started: std::time::Instant,
+}
+
+impl<'r> Exchange<'r> {
+    /// A request arrives: its correlation id is settled and its clock starts.
+    pub fn begin(component: &'r str, req: &'r Request, random: &dyn Random) -> Self {
+        let started = std::time::Instant::now();
+        Exchange { component, req, correlation: correlation_id(req, random), started }
+    }
+
+    /// The request's correlation id.
+    pub fn correlation_id(&self) -> &str {
+        &self.correlation
+    }
+
+    /// The answer: finished ([`finish`]) and logged, with the time taken until now.
+    pub fn answer(&self, result: Result<Response, Problem>) -> Response {
+        let response = finish(result, &self.correlation, self.component);
+        crate::log::request(
+            self.component,
+            &self.correlation,
+            self.req.method().as_str(),
+            self.req.uri().path(),
+            response.status().as_u16(),
+            self.started.elapsed().as_millis() as u64,
+        );
+        response
+    }
 }
 
 /// What a component's request is served with besides the store: the wasm entry passes

@@ -91,14 +91,17 @@ fn a_filed_form_shows_the_receipt_code_and_what_happens_next_and_the_code_opens_
     assert_code_not_in_urls(&confirmation, &code);
     assert!(confirmation.one(".alert").is_none(), "no danger reported: no 112 alert");
     assert!(confirmation.text(".receipt-instruction").contains("Schrijf deze code nu op"));
-    // Triage ran within the request: the page says by when a confidant calls.
+    // The page answers once the report is safe, before triage has run: it says what
+    // happens next and how soon, in the terms every priority shares.
     let next = confirmation.all("main > p").into_iter().map(|p| text_of(&p)).collect::<Vec<_>>().join("\n");
-    assert!(next.contains("neemt uiterlijk") && next.contains("contact met u op"), "{next}");
+    assert!(next.contains("neemt contact met u op: bij acuut gevaar binnen 15 minuten"), "{next}");
 
-    // The code is a real one: the API opens the case with it.
+    // The code is a real one: the API opens the case with it, and once triage has run
+    // (right after the answer) it says by when a confidant calls.
     let status = post_json(&app, "/intake/reports/status", &json!({ "receipt_code": code }));
     assert_eq!(status.status, 200, "{}", status.body);
     assert_eq!(status.body["status"], "triaged");
+    assert!(status.body["next_contact_due"].is_string(), "{}", status.body);
     assert_eq!(cases(&app), 1);
 
     // Nothing personal, and not the code, in clear in the store or the logs.

@@ -254,6 +254,9 @@ fn a_person_files_a_report_and_follows_it_up_in_a_real_browser() {
         assert!(shared::receipt::ReceiptCode::parse(&code).is_ok(), "a receipt code on the page: {code:?}");
         assert!(!b.client.current_url().await.unwrap().as_str().contains(&code.replace('-', "")));
         b.check("03-confirmation").await;
+        // Triage runs right after the page has been answered; a person reading the page
+        // takes longer than that, a WebDriver script may not.
+        assert!(app.settle_all(std::time::Duration::from_secs(60)), "triage still runs after 60 s");
 
         // Following up with the code read off the page.
         b.follow("main a[href='/intake/follow-up']").await;

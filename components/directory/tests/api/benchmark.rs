@@ -67,14 +67,9 @@ fn matching_over_ten_thousand_members() {
         internal_secret: "bench".into(),
         admin_token: "bench".into(),
     };
-    let ctx = Ctx {
-        store: &store,
-        outbound: &NoOutbound,
-        clock: &clock,
-        random: &random,
-        config: &config,
-        correlation_id: "bench",
-    };
+    let variables = shared::config::MapVariables::from_pairs(&[]);
+    let ports = shared::web::Ports { outbound: &NoOutbound, clock: &clock, random: &random, variables: &variables };
+    let ctx = Ctx::new(&store, &ports, &config, "bench");
 
     let loading = Instant::now();
     let mut ids: Vec<MemberId> = Vec::new();

@@ -2,6 +2,9 @@
 //! by design: the case or message is already durable and listed in a pending list
 //! (`idx/pending_triage`, `idx/pending_messages`), so a failed handoff leaves work for
 //! triage's sweep, never a lost report, and the reporter never sees a 5xx for it.
+//! It runs after the reporter's answer ([`shared::service::Context::after_response`]):
+//! the reporter waits only for durability, never for triage, the directory or the
+//! coordinators' webhooks.
 
 use crate::context::{self, Ctx, COMPONENT};
 use shared::calls::{Call, CallFailure, TakeInMessage, TriageCase};
@@ -9,8 +12,8 @@ use shared::id::CaseId;
 use shared::outbound::Outbound;
 use std::time::Duration;
 
-/// How long the reporter's request waits for triage (which itself notifies
-/// coordinators for a P1 within this time).
+/// How long the hand-over waits for triage (which itself notifies coordinators for a
+/// P1 within this time); the reporter has had the answer already.
 pub const TRIAGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Asks triage to triage `case` now; false when that is left to triage's sweep.

@@ -170,10 +170,14 @@ pub fn add_message<S: KeyValue, O: Outbound>(
         }
     }
 
-    // Triage has it: the entry is done (left behind, the sweep finds it taken in).
-    if handoff::take_in_message(ctx, &case.id, slot) {
-        let _ = ctx.store.delete(&pending.key(pending_slot));
-    }
+    // After the answer: triage takes the message in, and then the entry is done (left
+    // behind, the sweep finds it taken in, or takes it in itself).
+    let (id, done) = (case.id.clone(), pending.key(pending_slot));
+    ctx.after_response(move |ctx| {
+        if handoff::take_in_message(ctx, &id, slot) {
+            let _ = ctx.store.delete(&done);
+        }
+    });
     Ok(AddedMessage {
         case_reference: case.id,
         message: VisibleMessage { author: MessageAuthor::Reporter, at: now, text },

@@ -230,7 +230,13 @@ fn file_admitted<S: KeyValue, O: Outbound>(
         }
     }
     let filed = written?;
-    handoff::triage_case(ctx, &filed.case_id);
+    // The report is durable and queued for triage: the reporter has what they need.
+    // Triage (and, for a P1, the coordinators' first webhook) follows right after the
+    // answer, in this instance; if that fails, triage's sweep takes the case.
+    let case = filed.case_id.clone();
+    ctx.after_response(move |ctx| {
+        handoff::triage_case(ctx, &case);
+    });
     Ok(filed)
 }
 

@@ -118,16 +118,21 @@ impl Received {
     }
 }
 
-fn received(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Received {
+fn received(app: &TestApp, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Received {
     let mut response = result.expect("the request reaches the host");
-    let headers =
+    let headers: Vec<(String, String)> =
         response.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let body = response.body_mut().read_to_string().unwrap_or_default();
+    // As the API client does: what a page leaves for after its answer is done before
+    // the next step of the story (`crate::e2e::call`).
+    if let Some((_, chain)) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-correlation-id")) {
+        assert!(app.settle(chain, std::time::Duration::from_secs(60)), "its chain still runs after 60 s");
+    }
     Received { status: response.status().as_u16(), headers, body }
 }
 
-fn page(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
-    received(result).parse()
+fn page(app: &TestApp, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
+    received(app, result).parse()
 }
 
 /// `GET path` with extra headers.
@@ -136,7 +141,7 @@ pub fn open(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Page {
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    page(request.call())
+    page(app, request.call())
 }
 
 /// A form of a page, filled in as a browser would.
@@ -258,7 +263,7 @@ impl Filling {
             .post(format!("{}{}", app.url(), self.action))
             .header("content-type", "application/x-www-form-urlencoded");
         let request = headers.iter().fold(request, |r, (k, v)| r.header(*k, *v));
-        received(request.send(&self.body()))
+        received(app, request.send(&self.body()))
     }
 }
 
@@ -269,7 +274,7 @@ pub fn post_form(app: &TestApp, path: &str, body: &str, headers: &[(&str, &str)]
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    page(request.send(body))
+    page(app, request.send(body))
 }
 
 /// Form encoding as browsers do it (`application/x-www-form-urlencoded`).

@@ -193,9 +193,13 @@ pub fn file_report<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, req: &Request,
     })();
     match filed {
         Ok(filed) => {
-            // When contact is due, as the status lookup tells it (triage has run within
-            // this request); if the lookup is refused, the page says it in general terms.
-            let due = lookup::status(ctx, &filed.receipt, client).ok().and_then(|v| v.next_contact_due);
+            // When contact is due, as the status lookup tells it: known for a retried
+            // submission whose case triage has seen; a new report is answered before
+            // triage runs, and the page says it in the terms every priority shares.
+            let due = match filed.replayed {
+                true => lookup::status(ctx, &filed.receipt, client).ok().and_then(|v| v.next_contact_due),
+                false => None,
+            };
             let confirmation = views::filed(t, &filed.receipt.to_string(), filed.emergency, &filed.advice, due);
             replayed(page(201, confirmation), filed.replayed)
         }
