@@ -4,8 +4,8 @@
 //! answers, ETags, `no-store`), [`router`] (route tables), [`health`] (health answers),
 //! [`query`] (query strings and form bodies). This file holds what every request
 //! shares: the request and response types, correlation ids, the client address, and
-//! [`serve`], which finishes every response with the correlation id in a header (and in
-//! every problem body) and writes the one log line per request.
+//! [`Exchange`], which finishes every response with the correlation id in a header (and
+//! in every problem body) and writes the one log line per request.
 
 mod health;
 mod input;
@@ -74,22 +74,11 @@ pub fn finish(result: Result<Response, Problem>, correlation_id: &str, component
     response
 }
 
-/// Serves one request: gives the handler a correlation id, turns its problems into
-/// problem+json, adds the correlation header and writes the one log line per request
-/// (method, path, status, duration: paths hold only typed ids, never personal data).
-pub fn serve(
-    component: &str,
-    req: &Request,
-    random: &dyn Random,
-    handler: impl FnOnce(&str) -> Result<Response, Problem>,
-) -> Response {
-    let exchange = Exchange::begin(component, req, random);
-    let result = handler(exchange.correlation_id());
-    exchange.answer(result)
-}
-
-/// One request being served, from its arrival to its answer: [`serve`] in two halves,
-/// for a flow that answers first and works on after the answer has gone out.
+/// One request being served, from its arrival to its answer: it settles the correlation
+/// id, turns the handler's problems into problem+json, adds the correlation header and
+/// writes the one log line per request (method, path, status, duration: paths hold only
+/// typed ids, never personal data). In two halves, for a flow that answers first and
+/// works on after the answer has gone out (`crate::service::serve`).
 pub struct Exchange<'r> {
     component: &'r str,
     req: &'r Request,
