@@ -87,7 +87,12 @@ impl Bucket {
     }
 
     fn prefix(self) -> String {
-        format!("dir/idx/{}/{}", self.lane.as_str(), self.area.as_str())
+        format!("dir/idx/{}", self.list_name())
+    }
+
+    /// The list's name, `<lane>/<area>` (`peer/VR01`).
+    pub fn list_name(self) -> String {
+        format!("{}/{}", self.lane.as_str(), self.area.as_str())
     }
 
     /// Whether `record` belongs in this list now.
