@@ -103,7 +103,7 @@ impl Card {
 /// The cards of one page of an index list.
 ///
 /// Stored compactly, one line per card (`<slot> <member> <version> <roles> <languages>
-/// <leave>`, `-` for none), so a match scans a page of hundreds of cards without decoding
+/// <leave>`, `-` for none, separated by `|`), so a match scans a page of hundreds of cards without decoding
 /// a JSON object per card ([`CardLines`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CardPage {
@@ -124,6 +124,20 @@ pub struct CardLines {
     /// Slots whose entries were removed.
     #[serde(rename = "g", default)]
     pub gone: BTreeSet<u64>,
+}
+
+/// Ends each card line of a page: a character JSON need not escape, so a page reads
+/// as one plain string.
+const LINE_END: &str = "|";
+
+/// The card lines of a page's text, split but not decoded.
+pub fn card_lines(text: &str) -> impl Iterator<Item = CardLine<'_>> {
+    text.split(LINE_END).filter_map(CardLine::split)
+}
+
+/// The slots of a page's text, nothing else decoded.
+pub fn card_slots(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.split(LINE_END).filter_map(|l| l.split(' ').next()?.parse().ok())
 }
 
 /// One card line, split but not decoded.
@@ -197,19 +211,19 @@ impl Card {
 }
 
 mod as_lines {
-    use super::{Card, CardLine};
+    use super::{Card, CardLine, LINE_END};
     use serde::{Deserialize, Deserializer, Serializer};
     use std::collections::BTreeMap;
 
     pub fn serialize<S: Serializer>(cards: &BTreeMap<u64, Card>, s: S) -> Result<S::Ok, S::Error> {
         let lines: Vec<String> = cards.iter().map(|(slot, card)| card.line(*slot)).collect();
-        s.serialize_str(&lines.join("\n"))
+        s.serialize_str(&lines.join(LINE_END))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u64, Card>, D::Error> {
         let text = String::deserialize(d)?;
         let mut cards = BTreeMap::new();
-        for line in text.lines() {
+        for line in text.split(LINE_END).filter(|l| !l.is_empty()) {
             let split = CardLine::split(line).ok_or_else(|| serde::de::Error::custom("not a card line"))?;
             let version = line.split(' ').nth(2).and_then(|v| v.parse().ok()).unwrap_or(0);
             let card = split.decode(version).ok_or_else(|| serde::de::Error::custom("not a card"))?;
@@ -421,7 +435,7 @@ mod tests {
         let back: Versioned<CardPage> = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back.data, page);
         let read = decode_lines(Some(&bytes));
-        let lines: Vec<CardLine> = read.lines.lines().filter_map(CardLine::split).collect();
+        let lines: Vec<CardLine> = card_lines(&read.lines).collect();
         assert_eq!((lines[0].slot, lines[0].member), (3, a.as_str()));
         assert!(lines[0].may_have(Role::Alderman) && !lines[0].may_have(Role::Mayor));
         assert!(lines[0].may_speak(Language::English));

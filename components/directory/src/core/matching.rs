@@ -241,8 +241,8 @@ fn read_lists<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, buckets: &[Bucket]) -> Result
             let page = cards::decode_lines(pages.next().flatten().as_deref());
             let first = p * PAGE_SLOTS + 1;
             let mut carded = vec![false; PAGE_SLOTS as usize];
-            for line in page.lines.lines().filter_map(CardLine::split) {
-                if let Some(seen) = line.slot.checked_sub(first).and_then(|i| carded.get_mut(i as usize)) {
+            for slot in cards::card_slots(&page.lines) {
+                if let Some(seen) = slot.checked_sub(first).and_then(|i| carded.get_mut(i as usize)) {
                     *seen = true;
                 }
             }
@@ -328,7 +328,7 @@ pub fn match_members<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, request: &Criteria) ->
             let placed_before = placed.entry(lane).or_default();
             let mut queue: Vec<(f64, Bucket, &str)> = Vec::new();
             for (bucket, lines) in listing.lines.iter().filter(|(b, _)| b.lane == lane) {
-                for card in lines.lines().filter_map(CardLine::split) {
+                for card in cards::card_lines(lines) {
                     if placed_before.contains(card.member) {
                         continue;
                     }
