@@ -414,6 +414,25 @@ mod tests {
     }
 
     #[test]
+    fn a_page_claimed_by_a_writer_that_died_is_still_written() {
+        use shared::kv::memory::MemoryStore;
+        let s = MemoryStore::new();
+        let r = SeededRandom::new(5);
+        let id = MemberId::generate(&r);
+        let slot_key = "dir/idx/legal/VR03/s/000000000002".to_string();
+        // Another writer claimed the page and never wrote it.
+        s.increment("dir/cards/legal/VR03/0/claim", 1).unwrap();
+        let c = card(&id, 1, Role::Mayor, &[Language::Dutch], None);
+        edit(&s, &r, &[(slot_key.clone(), Edit::Insert(c.clone()))]).unwrap();
+        let page: Versioned<CardPage> = versioned::read(&s, "dir/cards/legal/VR03/0").unwrap().unwrap();
+        assert_eq!(page.data.cards[&2], c);
+        // Later edits change the page by compare-and-swap.
+        edit(&s, &r, &[(slot_key, Edit::Gone)]).unwrap();
+        let page: Versioned<CardPage> = versioned::read(&s, "dir/cards/legal/VR03/0").unwrap().unwrap();
+        assert!(page.data.cards.is_empty() && page.data.gone.contains(&2) && page.version == 2);
+    }
+
+    #[test]
     fn slot_keys_map_to_pages_of_their_list() {
         assert_eq!(page_of_slot_key("dir/idx/peer/VR01/s/000000000001"), Some(("dir/cards/peer/VR01/0".into(), 1)));
         assert_eq!(

@@ -278,7 +278,11 @@ fn read_lists<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, buckets: &[Bucket]) -> Result
     let mut repairs = Vec::new();
     for (bucket, key, id) in listed {
         let Some((member, _)) = members.get(&id) else { continue };
-        if member.data.index_slots.contains(&key) {
+        // Records from before members kept their slot keys list none: for them the
+        // list itself decides, as it did before pages.
+        let lists_it = member.data.index_slots.contains(&key)
+            || (member.data.index_slots.is_empty() && bucket.admits(&member.data));
+        if lists_it {
             let card = Card::of(&member.data, member.version);
             if let Some((_, slot)) = cards::page_of_slot_key(&key) {
                 listing.lines.push((bucket, card.line(slot)));
