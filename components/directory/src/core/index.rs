@@ -11,6 +11,9 @@
 //! skipped, and duplicates collapse. So an update adds the new entries *before* the
 //! member document claims the new coverage, and removes old ones after: no reader can
 //! miss a member, and a left-over entry costs a key read, never a wrong match.
+//!
+//! Matching reads a list through its card pages ([`crate::core::cards`]), and its slots
+//! only where no page speaks for them.
 
 use crate::core::member::{Coverage, Profile};
 use crate::core::record::MemberRecord;
