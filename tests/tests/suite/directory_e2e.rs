@@ -344,3 +344,72 @@ fn benchmark_matching_over_ten_thousand_members_over_http() {
         );
     }
 }
+
+/// Growth of the match of `tests/bench` (peer + security, region varying) with the
+/// directory, through the real `.wasm`: store operations per match as the host counts
+/// them, and time per match (the host's time to the component's answer, and the client's),
+/// at 100, 1,000 and 10,000 members in one run. Prints figures, asserts none:
+/// `cargo test -p weerbaar-tests --test suite directory_e2e::match_growth -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn match_growth_with_the_directory_over_http() {
+    use weerbaar_tests::OpKind;
+    let app = start();
+    let regions: Vec<&str> = shared::domain::RegionCode::ALL.iter().map(|r| r.as_str()).collect();
+    let kinds = ["security", "legal", "aftercare"];
+    // The members of tests/bench: 40% peers, 60% experts of one kind, one region each.
+    let member = |i: usize| {
+        let region = regions[(i * 7) % 25];
+        if i % 5 < 2 {
+            peer(
+                &format!("P{i}"),
+                ["mayor", "alderman", "council_member"][i % 3],
+                region,
+                &format!("Gemeente {}", i % 340),
+            )
+        } else {
+            expert(&format!("E{i}"), kinds[i % 3], &[region], 1 + (i % 5) as u32)
+        }
+    };
+    let rounds = 200;
+    println!();
+    println!("directory match growth over HTTP (peer + security, limit 5), {rounds} matches a size");
+    println!("  members   reads  ctr rd  writes   cas   incr   host ms p50   client ms/match");
+    let mut have = 0;
+    for size in [100usize, 1_000, 10_000] {
+        let records: Vec<Value> = (have..size).map(member).collect();
+        for batch in records.chunks(150) {
+            let r = admin(&app, "POST", "/directory/members/import", "/directory/members/import", Some(&json!(batch)));
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        have = size;
+        for region in &regions {
+            matches(&app, region, "Gemeente 1", &["peer", "security"]);
+        }
+        app.record(true);
+        let started = std::time::Instant::now();
+        for i in 0..rounds {
+            matches(&app, regions[i % 25], "Gemeente 1", &["peer", "security"]);
+        }
+        let client_ms = started.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+        let ops = app.take_store_ops();
+        let mut took: Vec<f64> = app
+            .take_request_timings()
+            .into_iter()
+            .filter(|t| t.component == "directory")
+            .map(|t| t.took.as_secs_f64() * 1000.0)
+            .collect();
+        app.record(false);
+        took.sort_by(f64::total_cmp);
+        let per = |kind: OpKind| ops.iter().filter(|o| o.kind == kind).count() as f64 / rounds as f64;
+        println!(
+            "  {size:>7}  {:>6.1}  {:>6.1}  {:>6.1}  {:>4.1}  {:>5.1}   {:>11.2}   {client_ms:>15.2}",
+            per(OpKind::Read),
+            per(OpKind::CounterRead),
+            per(OpKind::Write),
+            per(OpKind::Cas),
+            per(OpKind::Increment),
+            took.get(took.len() / 2).copied().unwrap_or(0.0)
+        );
+    }
+}

@@ -11,6 +11,9 @@
 //! skipped, and duplicates collapse. So an update adds the new entries *before* the
 //! member document claims the new coverage, and removes old ones after: no reader can
 //! miss a member, and a left-over entry costs a key read, never a wrong match.
+//!
+//! Matching reads a list through its card pages ([`crate::core::cards`]), and its slots
+//! only where no page speaks for them.
 
 use crate::core::member::{Coverage, Profile};
 use crate::core::record::MemberRecord;
@@ -87,7 +90,12 @@ impl Bucket {
     }
 
     fn prefix(self) -> String {
-        format!("dir/idx/{}/{}", self.lane.as_str(), self.area.as_str())
+        format!("dir/idx/{}", self.list_name())
+    }
+
+    /// The list's name, `<lane>/<area>` (`peer/VR01`).
+    pub fn list_name(self) -> String {
+        format!("{}/{}", self.lane.as_str(), self.area.as_str())
     }
 
     /// Whether `record` belongs in this list now.

@@ -162,7 +162,7 @@ fn fold(name: &str) -> String {
 }
 
 /// A leave end date, `YYYY-MM-DD`: the member is back on that day (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct LeaveUntil(Timestamp);
 

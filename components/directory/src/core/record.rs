@@ -5,6 +5,7 @@
 //! - `dir/load/<mem_id>`: the member's open cases, a `Versioned<Load>` of its own, so
 //!   assignments never make an admin's `If-Match` stale.
 //! - `dir/idx/...`: index lists (see [`crate::core::index`]).
+//! - `dir/cards/...`: the match cards of the index lists (see [`crate::core::cards`]).
 //! - `dir/claim/<mem_id>`: claim counter for ids given in an import.
 
 use crate::core::member::{Contact, Coverage, LeaveUntil, MemberKind, MemberProfile, Profile};

@@ -2,6 +2,7 @@
 //! keeping the index lists in step.
 
 use crate::context::{Ctx, COMPONENT};
+use crate::core::cards::{self, Card, Edit};
 use crate::core::index::{self, all_members, buckets_of, reserve_entries, slot_in};
 use crate::core::member::{MemberKind, MemberProfile};
 use crate::core::record::{claim_key, load_key, member_key, Availability, Load, MemberRecord};
@@ -155,7 +156,23 @@ fn write_new<S: KeyValue, O>(
         docs.push(doc);
     }
     ctx.store.set_many(&batch)?;
+    // The members are stored; their cards make matching cheap but are only hints: a
+    // page this does not reach is folded in by the next match that reads the list.
+    let cards: Vec<(String, Edit)> = docs
+        .iter()
+        .flat_map(|doc| {
+            doc.data.index_slots.iter().map(|k| (k.clone(), Edit::Insert(Card::of(&doc.data, doc.version))))
+        })
+        .collect();
+    edit_cards(ctx, &cards);
     Ok(docs)
+}
+
+/// Card page edits whose failure costs reads, never a wrong match: logged, not returned.
+fn edit_cards<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, edits: &[(String, Edit)]) {
+    if let Err(e) = cards::edit(ctx.store, ctx.random, edits) {
+        shared::log::warn(COMPONENT, ctx.correlation_id, "card-pages", &e.to_string());
+    }
 }
 
 /// A member with its load; 404 if there is none.
@@ -191,6 +208,16 @@ pub fn update<S: KeyValue, O>(
     let added = reserve_entries(ctx.store, &missing.iter().map(|b| (b.log(), id.clone())).collect::<Vec<_>>())?;
     ctx.store.set_many(&added)?;
     let added_keys: Vec<String> = added.into_iter().map(|(k, _)| k).collect();
+    // Before the member changes, its cards must bound the new profile as well as the
+    // stored one, so no match misses it whichever it reads: widen them, or give up.
+    let widened = Card::of(&current.data, current.version).widened(&Card::of(&draft, expected + 1));
+    let widen: Vec<(String, Edit)> =
+        current.data.index_slots.iter().chain(&added_keys).map(|k| (k.clone(), Edit::Widen(widened.clone()))).collect();
+    if let Err(e) = cards::edit(ctx.store, ctx.random, &widen) {
+        remove_entries(ctx, &added_keys);
+        edit_cards(ctx, &gone(&added_keys));
+        return Err(e.into());
+    }
     let outcome = versioned::update(ctx.store, &member_key(id), ctx.random, |data: &mut MemberRecord, version| {
         check_updatable(data, version, expected)?;
         let mut next = data.replaced_by(profile.clone(), now, &ctx.config.keyring, ctx.random);
@@ -203,10 +230,16 @@ pub fn update<S: KeyValue, O>(
     match outcome {
         Ok((doc, dropped)) => {
             remove_entries(ctx, &dropped);
+            let settled = Card::of(&doc.data, doc.version);
+            let mut edits: Vec<(String, Edit)> =
+                doc.data.index_slots.iter().map(|k| (k.clone(), Edit::Settle(settled.clone()))).collect();
+            edits.extend(gone(&dropped));
+            edit_cards(ctx, &edits);
             Ok(doc)
         }
         Err(e) => {
             remove_entries(ctx, &added_keys);
+            edit_cards(ctx, &gone(&added_keys));
             Err(Problem::from(e))
         }
     }
@@ -228,7 +261,13 @@ pub fn deactivate<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MemberId) -> Result<
     });
     let (doc, dropped) = outcome.map_err(Problem::from)?;
     remove_entries(ctx, &dropped);
+    edit_cards(ctx, &gone(&dropped));
     Ok(doc)
+}
+
+/// The card page edits for removed index entries.
+fn gone(keys: &[String]) -> Vec<(String, Edit)> {
+    keys.iter().map(|k| (k.clone(), Edit::Gone)).collect()
 }
 
 /// Left-over entries are harmless (readers check them), so failing to remove them
@@ -284,6 +323,14 @@ pub fn read_members<'i, S: KeyValue>(
     store: &S,
     ids: impl Iterator<Item = &'i MemberId>,
 ) -> Result<Vec<(MemberRecord, Load)>, StoreError> {
+    Ok(read_stored(store, ids)?.into_iter().map(|(m, l)| (m.data, l)).collect())
+}
+
+/// [`read_members`] with each member's version.
+pub fn read_stored<'i, S: KeyValue>(
+    store: &S,
+    ids: impl Iterator<Item = &'i MemberId>,
+) -> Result<Vec<(Versioned<MemberRecord>, Load)>, StoreError> {
     let keys: Vec<String> = ids.flat_map(|id| [member_key(id), load_key(id)]).collect();
     let mut out = Vec::with_capacity(keys.len() / 2);
     for chunk in keys.chunks(index::GET_MANY_CHUNK) {
@@ -292,7 +339,7 @@ pub fn read_members<'i, S: KeyValue>(
             let member = pair[0].as_deref().and_then(|b| serde_json::from_slice::<Versioned<MemberRecord>>(b).ok());
             let load = pair[1].as_deref().and_then(|b| serde_json::from_slice::<Versioned<Load>>(b).ok());
             if let Some(member) = member {
-                out.push((member.data, load.map(|l| l.data).unwrap_or_default()));
+                out.push((member, load.map(|l| l.data).unwrap_or_default()));
             }
         }
     }

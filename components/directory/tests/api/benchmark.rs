@@ -132,3 +132,86 @@ fn matching_over_ten_thousand_members() {
     }
     println!("  (a full scan would be {MEMBERS} member reads per match)");
 }
+
+/// A member as `tests/bench` imports them: 40% peers, 60% experts of one kind, one
+/// region each, everyone speaking Dutch, nobody on leave.
+fn bench_member(i: usize) -> MemberProfile {
+    let region = RegionCode::ALL[(i * 7) % RegionCode::ALL.len()];
+    let profile = if i % 5 < 2 {
+        Profile::Peer {
+            role: [Role::Mayor, Role::Alderman, Role::CouncilMember][i % 3],
+            organisation: Organisation::Nvvr,
+            municipality: Municipality::parse(&format!("Gemeente {}", i % 340)).unwrap(),
+        }
+    } else {
+        Profile::Expert { expertise: vec![Expertise::ALL[i % 3]], specialties: vec!["aangifte".into()] }
+    };
+    MemberProfile {
+        name: format!("Bench Member {i}"),
+        profile,
+        coverage: Coverage::Regions(vec![region]),
+        languages: vec![Language::Dutch],
+        capacity: 1 + (i % 5) as u32,
+        on_leave_until: None,
+        contact: Contact { email: None, phone: Some("+31 6 55509876".into()), note: None },
+    }
+}
+
+/// Growth: the match of `tests/bench` (peer + security, region varying) at 100, 1,000
+/// and 10,000 members, store operations and time per match side by side in one run.
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn match_growth_with_the_directory() {
+    let store = MemoryStore::new();
+    let random = SeededRandom::new(2026);
+    let clock = ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap());
+    let keyring = Keyring::parse(&format!("k1:{}", shared::crypto::base64_encode(&[3u8; 32]))).unwrap();
+    let config = DirectoryConfig {
+        keyring,
+        record_mac: shared::auth::RecordMac::parse(&shared::crypto::base64_encode(&[4u8; 32])).unwrap(),
+        internal_secret: "bench".into(),
+        admin_token: "bench".into(),
+    };
+    let ctx = Ctx {
+        store: &store,
+        outbound: &NoOutbound,
+        clock: &clock,
+        random: &random,
+        config: &config,
+        correlation_id: "bench",
+    };
+    println!();
+    println!("directory match growth (peer + security, limit 5, MemoryStore, native)");
+    println!("  members   import ops/member   KV ops/match   us/match   candidates/match");
+    let mut have = 0;
+    for size in [100, 1_000, 10_000] {
+        store.reset_ops();
+        let profiles: Vec<MemberProfile> = (have..size).map(bench_member).collect();
+        for batch in profiles.chunks(150) {
+            registry::import(&ctx, batch.iter().map(|p| (None, p.clone())).collect()).unwrap();
+        }
+        let import_ops = store.ops() as f64 / (size - have) as f64;
+        have = size;
+        store.reset_ops();
+        let mut candidates = 0usize;
+        let started = Instant::now();
+        for i in 0..MATCHES {
+            let request = Criteria {
+                role: Role::Mayor,
+                region: RegionCode::ALL[i % 25],
+                municipality: Municipality::parse("Gemeente 1").unwrap(),
+                needs: vec![SupportNeed::Peer, SupportNeed::Security],
+                language: Language::Dutch,
+                limit: 5,
+            };
+            let result = match_members(&ctx, &request).unwrap().matches;
+            candidates += result.iter().map(|n| n.candidates.len()).sum::<usize>();
+        }
+        let us = started.elapsed().as_micros() as f64 / MATCHES as f64;
+        let ops = store.ops() as f64 / MATCHES as f64;
+        println!(
+            "  {size:>7}   {import_ops:>17.2}   {ops:>12.1}   {us:>8.0}   {:>16.1}",
+            candidates as f64 / MATCHES as f64
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use crate::common::*;
 use serde_json::json;
 use shared::kv::memory::CasMode;
+use shared::kv::KeyValue;
 
 #[test]
 fn never_a_peer_from_the_reporters_own_municipality() {
@@ -166,4 +167,118 @@ fn bad_match_requests_name_the_field() {
     let mut r = case_request("VR05", "Enschede", &["peer"]);
     r["limit"] = 0.into();
     assert_eq!(h.internal("POST", "/directory/internal/match", Some(&r)).body["field"], "/limit");
+}
+
+/// Imports `count` legal experts in `region`, 100 a request.
+fn import_legal(h: &Harness, region: &str, count: usize, from: usize) {
+    let records: Vec<_> = (from..from + count).map(|i| expert(&format!("L{i}"), &["legal"], &[region])).collect();
+    for chunk in records.chunks(100) {
+        assert_eq!(h.admin("POST", "/directory/members/import", Some(&json!(chunk))).status, 201);
+    }
+}
+
+fn ops_of_a_match(h: &Harness, request: &serde_json::Value) -> (u64, Vec<String>) {
+    h.store.reset_ops();
+    let ids = candidate_ids(&h.matches(request.clone()), 0);
+    (h.store.ops(), ids)
+}
+
+#[test]
+fn a_match_costs_as_many_store_operations_at_twenty_members_of_a_list_as_at_five_hundred() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        import_legal(&h, "VR07", 20, 0);
+        let request = case_request("VR07", "Arnhem", &["legal"]);
+        let (small, _) = ops_of_a_match(&h, &request);
+        import_legal(&h, "VR07", 480, 20);
+        let (large, ids) = ops_of_a_match(&h, &request);
+        assert_eq!(ids.len(), 5);
+        // One more card page (256 slots a page), nothing per member: the cards say who
+        // could rank first, and only those five members and their loads are read.
+        assert!(large <= small + 1, "{mode:?}: {small} operations at 20 members, {large} at 500");
+    }
+}
+
+#[test]
+fn members_stored_before_card_pages_are_matched_and_folded_in_by_the_first_match() {
+    let h = Harness::new();
+    import_legal(&h, "VR11", 40, 0);
+    let request = case_request("VR11", "Den Bosch", &["legal"]);
+    let (with_pages, expected) = ops_of_a_match(&h, &request);
+    // A store written before card pages existed: the index lists only.
+    let pages: Vec<String> = h.store.dump().into_keys().filter(|k| k.starts_with("dir/cards/")).collect();
+    assert!(!pages.is_empty());
+    h.store.delete_many(&pages).unwrap();
+    // And members from before they kept their slot keys.
+    for (key, value) in h.store.dump().into_iter().filter(|(k, _)| k.starts_with("dir/member/")) {
+        let mut doc: serde_json::Value = serde_json::from_slice(&value).unwrap();
+        doc["data"].as_object_mut().unwrap().remove("index_slots");
+        h.store.set(&key, &serde_json::to_vec(&doc).unwrap()).unwrap();
+    }
+    let (without, ids) = ops_of_a_match(&h, &request);
+    assert_eq!(ids, expected, "the same answer from the index lists alone");
+    assert!(without > with_pages, "read member by member: {without} against {with_pages}");
+    let (after, ids) = ops_of_a_match(&h, &request);
+    assert_eq!(ids, expected);
+    assert_eq!(after, with_pages, "the first match folded the list into pages again");
+}
+
+#[test]
+fn a_stale_card_never_brings_back_a_deactivated_or_moved_member() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        let gone = h.create(expert("Weg", &["aftercare"], &["VR20"]));
+        let moved = h.create(expert("Verhuisd", &["aftercare"], &["VR20"]));
+        let stays = h.create(expert("Blijft", &["aftercare"], &["VR20"]));
+        let before: Vec<(String, Vec<u8>)> =
+            h.store.dump().into_iter().filter(|(k, _)| k.starts_with("dir/cards/")).collect();
+        assert_eq!(h.admin("POST", &format!("/directory/members/{gone}/deactivate"), None).status, 200);
+        let auth = format!("Bearer {ADMIN}");
+        let r = h.call(
+            "PUT",
+            &format!("/directory/members/{moved}"),
+            &[("authorization", &auth), ("if-match", "\"1\"")],
+            Some(&expert("Verhuisd", &["aftercare"], &["VR01"])),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        // The pages as if neither change had reached them.
+        h.store.set_many(&before).unwrap();
+        let request = case_request("VR20", "Middelburg", &["aftercare"]);
+        let m = h.matches(request);
+        assert_eq!(candidate_ids(&m, 0), [stays], "{mode:?} {m}");
+    }
+}
+
+#[test]
+fn an_update_that_widens_what_a_member_offers_is_matched_at_once() {
+    let h = Harness::new();
+    let others: Vec<String> = (0..6).map(|i| h.create(expert(&format!("Nl{i}"), &["security"], &["VR16"]))).collect();
+    let mut nl_only = expert("Wordt tweetalig", &["security"], &["VR16"]);
+    nl_only["languages"] = json!(["nl"]);
+    for id in &others {
+        let auth = format!("Bearer {ADMIN}");
+        let mut nl = expert("Nl", &["security"], &["VR16"]);
+        nl["languages"] = json!(["nl"]);
+        let r = h.call(
+            "PUT",
+            &format!("/directory/members/{id}"),
+            &[("authorization", &auth), ("if-match", "\"1\"")],
+            Some(&nl),
+        );
+        assert_eq!(r.status, 200);
+    }
+    let id = h.create(nl_only);
+    let mut request = case_request("VR16", "Lelystad", &["security"]);
+    request["language"] = "en".into();
+    assert!(!candidate_ids(&h.matches(request.clone()), 0).starts_with(std::slice::from_ref(&id)));
+    let auth = format!("Bearer {ADMIN}");
+    let r = h.call(
+        "PUT",
+        &format!("/directory/members/{id}"),
+        &[("authorization", &auth), ("if-match", "\"1\"")],
+        Some(&expert("Wordt tweetalig", &["security"], &["VR16"])),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ids = candidate_ids(&h.matches(request), 0);
+    assert_eq!(ids[0], id, "the only one speaking en now ranks first: {ids:?}");
 }
