@@ -172,14 +172,9 @@ fn match_growth_with_the_directory() {
         internal_secret: "bench".into(),
         admin_token: "bench".into(),
     };
-    let ctx = Ctx {
-        store: &store,
-        outbound: &NoOutbound,
-        clock: &clock,
-        random: &random,
-        config: &config,
-        correlation_id: "bench",
-    };
+    let variables = shared::config::MapVariables::from_pairs(&[]);
+    let ports = shared::web::Ports { outbound: &NoOutbound, clock: &clock, random: &random, variables: &variables };
+    let ctx = Ctx::new(&store, &ports, &config, "bench");
     println!();
     println!("directory match growth (peer + security, limit 5, MemoryStore, native)");
     println!("  members   import ops/member   KV ops/match   us/match   candidates/match");
