@@ -13,6 +13,7 @@ use crate::Options;
 use anyhow::{bail, Context, Result};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::Store;
@@ -64,6 +65,25 @@ pub struct Runtime {
     pub(crate) addr: SocketAddr,
     /// Each request's time to its response, while recording (`TestApp::record`).
     pub(crate) timings: Mutex<Option<Vec<crate::RequestTiming>>>,
+    /// Guest instances running now, including those still working after they answered
+    /// (`TestApp::running_instances`).
+    pub(crate) running: Arc<AtomicUsize>,
+}
+
+/// Counts one running guest instance until dropped.
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn enter(counter: &Arc<AtomicUsize>) -> Running {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Running(counter.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn base_linker() -> Result<Linker<HostState>> {
@@ -160,7 +180,13 @@ impl Runtime {
             logs: LogBook::new(options.echo_logs),
             addr,
             timings: Mutex::new(None),
+            running: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// The variables component `id` sees, resolved as for its instances.
+    pub(crate) fn variables_of(&self, id: &str) -> Option<HashMap<String, String>> {
+        self.components.get(id).map(|c| (*c.vars).clone())
     }
 
     fn is_down(&self, component: &str) -> bool {
@@ -218,7 +244,10 @@ impl Runtime {
             }
         };
         let pre = c.pre.clone();
+        let running = Running::enter(&self.running);
         let task = tokio::spawn(async move {
+            // Until the guest's handler returns, after its response if it works on.
+            let _running = running;
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
         });

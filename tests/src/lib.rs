@@ -40,7 +40,7 @@ mod wit {
 }
 
 pub use guest_io::{LogLine, Stream};
-pub use kv::{OpKind, RedisServer, StoreBacking, StoreOp, WriteFault};
+pub use kv::{count_commits, OpKind, RedisServer, StoreBacking, StoreOp, StoreSession, WriteFault};
 
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -200,6 +200,45 @@ impl TestApp {
     /// tamper with what a component stored.
     pub fn kv_set(&self, label: &str, key: &str, value: &[u8]) {
         self.runtime.store.set(label, key, value).expect("writing the key-value store for a test")
+    }
+
+    /// Reads `key` of store `label` straight, past every component.
+    pub fn kv_get(&self, label: &str, key: &str) -> Option<Vec<u8>> {
+        self.runtime.store.get(label, key).expect("reading the key-value store for a test")
+    }
+
+    /// Runs `f` with direct access to store `label`, for filling it with prepared data
+    /// fast: on SQLite every operation of `f` is in one transaction (one commit), on
+    /// Redis each is a command. Nothing is recorded and no fault applies; guests wait
+    /// for the store meanwhile.
+    pub fn kv_session<R>(&self, label: &str, f: impl FnOnce(&StoreSession) -> R) -> R {
+        self.runtime.store.session(label, f).expect("a store session for a test")
+    }
+
+    /// The variables component `id` sees (its `[component.variables]` resolved with
+    /// the app's), for native code that must act as that component would.
+    pub fn component_variables(&self, id: &str) -> Option<HashMap<String, String>> {
+        self.runtime.variables_of(id)
+    }
+
+    /// Guest instances running now: requests being handled, and instances still at
+    /// work after they answered (Spin lets a guest go on after `response-outparam::set`).
+    pub fn running_instances(&self) -> usize {
+        self.runtime.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until no guest instance runs, at most `deadline`; whether it got there.
+    pub fn wait_idle(&self, deadline: Duration) -> bool {
+        let until = std::time::Instant::now() + deadline;
+        loop {
+            if self.running_instances() == 0 {
+                return true;
+            }
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Deletes `key` of store `label` straight, past every component.
