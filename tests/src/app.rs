@@ -76,31 +76,57 @@ pub struct Runtime {
 /// the whole chain.
 #[derive(Default)]
 pub(crate) struct ChainBook {
-    running: Mutex<HashMap<String, usize>>,
+    running: Mutex<Running>,
     changed: std::sync::Condvar,
 }
 
+/// Instances running now: all of them, and those of each known chain.
+#[derive(Default)]
+struct Running {
+    instances: usize,
+    chains: HashMap<String, usize>,
+}
+
 impl ChainBook {
-    pub(crate) fn enter(&self, id: &str) {
-        *self.running.lock().unwrap_or_else(|e| e.into_inner()).entry(id.to_string()).or_default() += 1;
+    fn lock(&self) -> std::sync::MutexGuard<'_, Running> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn leave(&self, id: &str) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = running.get_mut(id) {
-            *n -= 1;
-            if *n == 0 {
-                running.remove(id);
+    /// An instance starts (its chain may not be known yet).
+    pub(crate) fn start(&self) {
+        self.lock().instances += 1;
+    }
+
+    /// A running instance turns out to belong to chain `id`.
+    pub(crate) fn enter(&self, id: &str) {
+        *self.lock().chains.entry(id.to_string()).or_default() += 1;
+    }
+
+    /// An instance's handler returned; it belonged to `chain` if that is known.
+    pub(crate) fn finish(&self, chain: Option<&str>) {
+        let mut running = self.lock();
+        running.instances -= 1;
+        if let Some(id) = chain {
+            if let Some(n) = running.chains.get_mut(id) {
+                *n -= 1;
+                if *n == 0 {
+                    running.chains.remove(id);
+                }
             }
         }
         self.changed.notify_all();
     }
 
-    /// Waits until no instance of any chain runs; false if that took longer than `limit`.
-    pub(crate) fn settle_all(&self, limit: std::time::Duration) -> bool {
+    /// How many instances run now, answered or not.
+    pub(crate) fn instances(&self) -> usize {
+        self.lock().instances
+    }
+
+    /// Waits until `busy` is false; false if that took longer than `limit`.
+    fn wait_while(&self, limit: std::time::Duration, busy: impl Fn(&Running) -> bool) -> bool {
         let deadline = std::time::Instant::now() + limit;
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        while !running.is_empty() {
+        let mut running = self.lock();
+        while busy(&running) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 return false;
@@ -110,18 +136,14 @@ impl ChainBook {
         true
     }
 
+    /// Waits until no instance runs at all; false if that took longer than `limit`.
+    pub(crate) fn settle_all(&self, limit: std::time::Duration) -> bool {
+        self.wait_while(limit, |r| r.instances > 0)
+    }
+
     /// Waits until no instance of chain `id` runs; false if that took longer than `limit`.
     pub(crate) fn settle(&self, id: &str, limit: std::time::Duration) -> bool {
-        let deadline = std::time::Instant::now() + limit;
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        while running.contains_key(id) {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            running = self.changed.wait_timeout(running, left).unwrap_or_else(|e| e.into_inner()).0;
-        }
-        true
+        self.wait_while(limit, |r| r.chains.contains_key(id))
     }
 }
 
@@ -228,6 +250,11 @@ impl Runtime {
         })
     }
 
+    /// The variables component `id` sees, resolved as for its instances.
+    pub(crate) fn variables_of(&self, id: &str) -> Option<HashMap<String, String>> {
+        self.components.get(id).map(|c| (*c.vars).clone())
+    }
+
     fn is_down(&self, component: &str) -> bool {
         self.down.lock().unwrap_or_else(|e| e.into_inner()).contains(component)
     }
@@ -290,6 +317,7 @@ impl Runtime {
         if let Some(id) = &chain {
             self.chains.enter(id);
         }
+        self.chains.start();
         let task = tokio::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
@@ -310,9 +338,7 @@ impl Runtime {
         let runtime = self.clone();
         let finished = tokio::spawn(async move {
             let result = task.await;
-            if let Some(c) = &chain {
-                runtime.chains.leave(c);
-            }
+            runtime.chains.finish(chain.as_deref());
             result
         });
         match answer {

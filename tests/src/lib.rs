@@ -40,7 +40,7 @@ mod wit {
 }
 
 pub use guest_io::{LogLine, Stream};
-pub use kv::{OpKind, RedisServer, StoreBacking, StoreOp, WriteFault};
+pub use kv::{count_commits, OpKind, RedisServer, StoreBacking, StoreOp, StoreSession, WriteFault};
 
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -202,6 +202,31 @@ impl TestApp {
         self.runtime.store.set(label, key, value).expect("writing the key-value store for a test")
     }
 
+    /// Reads `key` of store `label` straight, past every component.
+    pub fn kv_get(&self, label: &str, key: &str) -> Option<Vec<u8>> {
+        self.runtime.store.get(label, key).expect("reading the key-value store for a test")
+    }
+
+    /// Runs `f` with direct access to store `label`, for filling it with prepared data
+    /// fast: on SQLite every operation of `f` is in one transaction (one commit), on
+    /// Redis each is a command. Nothing is recorded and no fault applies; guests wait
+    /// for the store meanwhile.
+    pub fn kv_session<R>(&self, label: &str, f: impl FnOnce(&StoreSession) -> R) -> R {
+        self.runtime.store.session(label, f).expect("a store session for a test")
+    }
+
+    /// The variables component `id` sees (its `[component.variables]` resolved with
+    /// the app's), for native code that must act as that component would.
+    pub fn component_variables(&self, id: &str) -> Option<HashMap<String, String>> {
+        self.runtime.variables_of(id)
+    }
+
+    /// Guest instances running now: requests being handled, and instances still at
+    /// work after they answered (Spin lets a guest go on after `response-outparam::set`).
+    pub fn running_instances(&self) -> usize {
+        self.runtime.chains.instances()
+    }
+
     /// Deletes `key` of store `label` straight, past every component.
     pub fn kv_delete(&self, label: &str, key: &str) {
         self.runtime.store.delete(label, key).expect("deleting from the key-value store for a test")
@@ -247,8 +272,8 @@ impl TestApp {
         self.runtime.chains.settle(correlation_id, limit)
     }
 
-    /// Waits (at most `limit`) until no chain runs at all: for a client that cannot see
-    /// correlation ids (a browser).
+    /// Waits (at most `limit`) until no guest instance runs at all, answered or not: for
+    /// a client that cannot see correlation ids (a browser), or a benchmark's drain.
     pub fn settle_all(&self, limit: Duration) -> bool {
         self.runtime.chains.settle_all(limit)
     }

@@ -10,7 +10,8 @@ mod store;
 
 pub use redis_server::RedisServer;
 pub use store::{
-    CasState, Expectation, Found, HostError, KvStore, OpKind, Refusal, StoreBacking, StoreOp, SwapReport, WriteFault,
+    count_commits, CasState, Expectation, Found, HostError, KvStore, OpKind, Refusal, StoreBacking, StoreOp,
+    StoreSession, SwapReport, WriteFault,
 };
 
 use crate::wit::fermyon::spin::key_value as spin_kv;

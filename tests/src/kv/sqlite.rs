@@ -170,6 +170,21 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs `f` inside one write transaction on the app's connection and commits it:
+    /// for a test filling the store with prepared data (thousands of writes, one file
+    /// sync). Guests wait for the connection meanwhile.
+    pub fn in_transaction<R>(&self, f: impl FnOnce(&Connection) -> R) -> Result<R, String> {
+        blocking(|| {
+            let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+            let r = f(&tx);
+            tx.commit().map_err(|e| e.to_string())?;
+            Ok(r)
+        })
+    }
+}
+
 /// Runs a store operation as Spin does: `block_in_place` on a worker of the
 /// multi-threaded runtime (the worker blocks on the mutex and on SQLite; tokio
 /// hands that worker's other tasks to a new thread meanwhile). Elsewhere (a test's
@@ -183,19 +198,24 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-fn read(c: &Connection, store: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+pub(super) fn read(c: &Connection, store: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
     c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
         .query_row(params![store, key], |r| r.get(0))
         .optional()
 }
 
-fn upsert(c: &Connection, store: &str, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+pub(super) fn upsert(c: &Connection, store: &str, key: &str, value: &[u8]) -> rusqlite::Result<()> {
     c.prepare_cached(
         "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
          ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
     )?
     .execute(params![store, key, value])
     .map(drop)
+}
+
+/// Deletes `key` on a connection (inside a caller's transaction).
+pub(super) fn remove(c: &Connection, store: &str, key: &str) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?.execute(params![store, key]).map(drop)
 }
 
 #[cfg(test)]

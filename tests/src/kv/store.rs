@@ -6,7 +6,7 @@ use super::redis::{RedisCas, RedisStore};
 use super::sqlite::SqliteStore;
 use anyhow::Result;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Where the key-value data lives, and so which of Spin's backends answers.
@@ -91,6 +91,64 @@ pub enum SwapReport {
     CasFailed(CasState),
 }
 
+/// Direct access to one label of the store for a test that fills it with prepared data
+/// ([`KvStore::session`]): on SQLite every operation runs inside one transaction,
+/// committed when the session ends; on Redis each is its own command. Not a guest's
+/// view: nothing is recorded, no fault applies. Counters are encoded as the backend
+/// encodes them for `increment`.
+pub struct StoreSession<'a> {
+    label: &'a str,
+    inner: SessionInner<'a>,
+}
+
+enum SessionInner<'a> {
+    Sqlite(&'a rusqlite::Connection),
+    Redis(&'a RedisStore),
+}
+
+impl StoreSession<'_> {
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        match &self.inner {
+            SessionInner::Sqlite(c) => super::sqlite::read(c, self.label, key).map_err(|e| e.to_string()),
+            SessionInner::Redis(r) => r.get(key),
+        }
+    }
+
+    pub fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        match &self.inner {
+            SessionInner::Sqlite(c) => super::sqlite::upsert(c, self.label, key, value).map_err(|e| e.to_string()),
+            SessionInner::Redis(r) => r.set(key, value),
+        }
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), String> {
+        match &self.inner {
+            SessionInner::Sqlite(c) => super::sqlite::remove(c, self.label, key).map_err(|e| e.to_string()),
+            SessionInner::Redis(r) => r.delete(key),
+        }
+    }
+
+    /// Adds `delta` to the counter at `key` and returns the new value.
+    pub fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        match &self.inner {
+            SessionInner::Sqlite(c) => {
+                let current = match super::sqlite::read(c, self.label, key).map_err(|e| e.to_string())? {
+                    None => 0,
+                    Some(bytes) => i64::from_le_bytes(
+                        bytes.as_slice().try_into().map_err(|_| format!("{key:?} holds no counter"))?,
+                    ),
+                };
+                let next = current + delta;
+                super::sqlite::upsert(c, self.label, key, &next.to_le_bytes()).map_err(|e| e.to_string())?;
+                Ok(next)
+            }
+            SessionInner::Redis(r) => r.increment(key, delta).map_err(|e| match e {
+                HostError::Guest(e) | HostError::Trap(e) => e,
+            }),
+        }
+    }
+}
+
 enum Backend {
     Sqlite(SqliteStore),
     Redis(RedisStore),
@@ -114,6 +172,15 @@ pub enum OpKind {
     ListKeys,
 }
 
+impl OpKind {
+    /// Whether the store runs this operation as a write transaction (SQLite: `BEGIN`,
+    /// write, `COMMIT`, which syncs the file): writes, deletes, swaps and increments,
+    /// increments by 0 included. Reads, `current()` and key listings are not.
+    pub fn commits(self) -> bool {
+        matches!(self, OpKind::Write | OpKind::Cas | OpKind::Increment | OpKind::CounterRead)
+    }
+}
+
 /// One store operation of a guest, recorded while recording is on.
 #[derive(Debug, Clone)]
 pub struct StoreOp {
@@ -122,6 +189,20 @@ pub struct StoreOp {
     pub kind: OpKind,
     /// The key (empty for a key listing).
     pub key: String,
+    /// Which host call it was part of, numbered from 1 per store: every key of one
+    /// `get_many`, `set_many` or `delete_many` shares the call's number, every other
+    /// operation has its own. One call of a committing kind is one store transaction.
+    pub call: u64,
+}
+
+/// The store transactions (commits) among `ops`: one per host call of a committing
+/// kind ([`OpKind::commits`]), however many keys the call wrote. A `set_many` of ten
+/// keys is one commit; ten `set`s are ten.
+pub fn count_commits(ops: &[StoreOp]) -> usize {
+    let mut calls: Vec<u64> = ops.iter().filter(|op| op.kind.commits()).map(|op| op.call).collect();
+    calls.sort_unstable();
+    calls.dedup();
+    calls.len()
 }
 
 /// One app's key-value data.
@@ -130,6 +211,8 @@ pub struct KvStore {
     fault: Mutex<WriteFault>,
     recording: AtomicBool,
     log: Mutex<Vec<StoreOp>>,
+    /// The number of the last host call noted ([`StoreOp::call`]).
+    calls: AtomicU64,
 }
 
 impl KvStore {
@@ -144,6 +227,7 @@ impl KvStore {
             fault: Mutex::new(WriteFault::None),
             recording: AtomicBool::new(false),
             log: Mutex::new(Vec::new()),
+            calls: AtomicU64::new(0),
         })
     }
 
@@ -158,14 +242,25 @@ impl KvStore {
         std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Notes `count` operations of `kind` on `keys` by `component`, if recording.
+    /// Notes one host call of `kind` on `keys` by `component` (one operation per key, all
+    /// with the call's number), if recording.
     pub(crate) fn note<'k>(&self, component: &str, kind: OpKind, keys: impl IntoIterator<Item = &'k str>) {
         if !self.recording.load(Ordering::Relaxed) {
             return;
         }
+        let call = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         for key in keys {
-            log.push(StoreOp { component: component.to_string(), kind, key: key.to_string() });
+            log.push(StoreOp { component: component.to_string(), kind, key: key.to_string(), call });
+        }
+    }
+
+    /// Runs `f` with direct access to `label` ([`StoreSession`]); on SQLite in one
+    /// transaction, committed when `f` returns.
+    pub fn session<R>(&self, label: &str, f: impl FnOnce(&StoreSession) -> R) -> Result<R, String> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.in_transaction(|c| f(&StoreSession { label, inner: SessionInner::Sqlite(c) })),
+            Backend::Redis(r) => Ok(f(&StoreSession { label, inner: SessionInner::Redis(r) })),
         }
     }
 
