@@ -1,6 +1,7 @@
 //! Abuse limits that key on the real client and cannot lock reporters out: trusted
-//! proxies, IPv6 /64 buckets, requests without an address, counting before the
-//! lookup, and the proof of work that admits a report past the limit.
+//! proxies, IPv6 /64 buckets, requests without an address, counting only failed
+//! lookups (after they failed), and the proof of work that admits a report past the
+//! limit.
 
 use crate::common::{report, Harness, Reply, INTERNAL_SECRET};
 use intake::core::client::{Client, TrustedProxies};
