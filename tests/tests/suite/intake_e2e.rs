@@ -265,6 +265,40 @@ fn parallel_wrong_receipt_codes_never_exceed_the_limit() {
     assert_eq!((looked_up, refused), (LIMIT, GUESSES - LIMIT), "{statuses:?}");
 }
 
+/// The documented bound of counting failures only after they failed: a right code
+/// among parallel guesses may be answered (they all read the count before any failed),
+/// but exactly the limit of wrong codes is ever answered 404, and after the burst the
+/// client is refused, right code or not.
+#[test]
+fn a_right_code_among_parallel_guesses_may_pass_but_the_failures_never_exceed_the_limit() {
+    const LIMIT: usize = 5;
+    const GUESSES: usize = 24;
+    let app = start(behind_proxy());
+    let receipt =
+        file_with(&app, &[("x-forwarded-for", "192.0.2.1")]).body["receipt_code"].as_str().unwrap().to_string();
+    let barrier = std::sync::Barrier::new(GUESSES);
+    let statuses: Vec<(bool, u16)> = std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..GUESSES)
+            .map(|i| {
+                let (app, barrier, receipt) = (&app, &barrier, &receipt);
+                s.spawn(move || {
+                    barrier.wait();
+                    let code = if i == GUESSES / 2 { receipt.clone() } else { format!("{:016}", 1000 + i) };
+                    (i == GUESSES / 2, status_with(app, &code, &[("x-forwarded-for", "192.0.2.67")]).status)
+                })
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    let wrong: Vec<u16> = statuses.iter().filter(|(right, _)| !right).map(|(_, s)| *s).collect();
+    assert_eq!(wrong.iter().filter(|s| **s == 404).count(), LIMIT, "{statuses:?}");
+    assert_eq!(wrong.iter().filter(|s| **s == 429).count(), GUESSES - 1 - LIMIT, "{statuses:?}");
+    let right = statuses.iter().find(|(right, _)| *right).unwrap().1;
+    assert!([200, 429].contains(&right), "the right code: {right}");
+    let after = status_with(&app, &receipt, &[("x-forwarded-for", "192.0.2.67")]);
+    assert_eq!(after.status, 429, "after the burst even the right code is refused");
+}
+
 /// Solves a challenge as the README's Python does: SHA-256 over the challenge's
 /// characters followed by the decimal nonce, with `bits` leading zero bits.
 fn solve(challenge: &str, bits: u32) -> String {

@@ -369,3 +369,66 @@ fn fifty_assignments_at_once_never_overload_a_member_nor_lose_a_load_entry() {
         count(412)
     );
 }
+
+/// Store operations of the three read endpoints of issue 16, per request, counted in
+/// the host over ten repeated requests each (one client, nothing else running): a
+/// repeated status lookup, case listing and case read commit nothing. Prints the
+/// counts (`--nocapture`); `docs/benchmarks.md` has them before and after.
+#[test]
+fn repeated_reads_commit_nothing() {
+    use weerbaar_tests::OpKind;
+    const REQUESTS: usize = 10;
+    let app = app();
+    let token = ngb_token(&app);
+    let (case, receipt) = file_mayor_report(&app);
+    let lookup = || {
+        let r = post_json(&app, "/intake/reports/status", &json!({ "receipt_code": receipt }));
+        r.conforms("POST", "/intake/reports/status");
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    let list = || {
+        let r = staff(&app, &token, "GET", "/triage/cases", &[], None);
+        r.conforms("GET", "/triage/cases");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body["cases"].as_array().unwrap().iter().any(|c| c["case_id"] == case.as_str()));
+    };
+    let open = || assert_eq!(read(&app, &token, &case).status, 200);
+    let endpoints: [(&str, &dyn Fn()); 3] =
+        [("reporter status lookup", &lookup), ("confidant case listing", &list), ("confidant case read", &open)];
+    println!(
+        "store operations per request, {REQUESTS} repeated requests each (quota writes: writes + cas + increments)"
+    );
+    println!(
+        "{:<26} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+        "request", "reads", "ctr rd", "writes", "cas", "incr", "quota"
+    );
+    let mut failures = Vec::new();
+    for (name, request) in endpoints {
+        request(); // the first: a list or case read is recorded in the audit
+        app.record(true);
+        for _ in 0..REQUESTS {
+            request();
+        }
+        let ops = app.take_store_ops();
+        app.record(false);
+        let per = |kinds: &[OpKind]| ops.iter().filter(|op| kinds.contains(&op.kind)).count() as f64 / REQUESTS as f64;
+        let quota = per(&[OpKind::Write, OpKind::Cas, OpKind::Increment]);
+        println!(
+            "{name:<26} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {quota:>6.1}",
+            per(&[OpKind::Read]),
+            per(&[OpKind::CounterRead]),
+            per(&[OpKind::Write]),
+            per(&[OpKind::Cas]),
+            per(&[OpKind::Increment]),
+        );
+        let writes: Vec<_> = ops
+            .iter()
+            .filter(|op| !matches!(op.kind, OpKind::Read | OpKind::CounterRead))
+            .map(|op| (&op.component, op.kind, &op.key))
+            .collect();
+        if !writes.is_empty() {
+            failures.push(format!("{name}: {writes:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "a repeated read writes nothing: {failures:#?}");
+}

@@ -1,16 +1,29 @@
 //! Abuse limits of the public endpoints, per client, in fixed windows.
 //!
 //! Counters live in their own keys (`limit/<purpose>/<client>/<window>`) and change
-//! only through atomic increment, and a request is counted *before* the work it
-//! guards, then compared: concurrent requests can never get more than the limit
-//! through. The client is stored only as a keyed hash: an IP address is personal data.
-//! Every counter key is listed in the `limit` expiry class when it is created, so the
-//! sweep deletes it once the window has passed.
+//! only through atomic increment. The client is stored only as a keyed hash: an IP
+//! address is personal data. Every counter key is listed in the `limit` expiry class
+//! when it is created, so the sweep deletes it once the window has passed.
+//!
+//! Two ways of counting ([`Counting`]):
+//! - every request is counted *before* the work it guards, then compared: concurrent
+//!   requests can never get more than the limit through (report submissions);
+//! - only failures are counted, *after* they failed (receipt lookups): the counter is
+//!   read first (a plain `get`, no write) and a client at its limit is refused; a
+//!   failure is counted and answered as a failure only while the count is within the
+//!   limit, past it as a refusal. So a successful lookup writes nothing, at most `max`
+//!   failures per window are ever answered as such (also under parallel requests),
+//!   and once the count reaches `max` every request is refused until the window ends.
+//!   What this gives up: requests of one client that run at the same time all read the
+//!   count before any of them failed, so a right code among them is answered although
+//!   the others used up the limit. The bound on an attacker per window is `max` +
+//!   the requests it has in flight at the moment its `max`-th failure is counted
+//!   (`docs/decisions.md`, "Throttling").
 
 use crate::core::client::Client;
 use shared::crypto::KeyedHasher;
 use shared::kv::expiry::{Expiring, ExpiryClass};
-use shared::kv::{claim, KeyValue, StoreError};
+use shared::kv::{read_counter, KeyValue, StoreError};
 use shared::time::Timestamp;
 
 /// A fixed-window limit for one purpose.
@@ -25,10 +38,10 @@ pub struct Limit {
 /// What a limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counting {
-    /// Every request.
+    /// Every request, before the work: [`Window::take`].
     Every,
-    /// Failures only: every attempt is counted up front and a success is given back
-    /// ([`Window::give_back`]), so parallel attempts cannot overtake the count.
+    /// Failures only, after the work: [`Window::open`] reads the count first,
+    /// [`Window::count_failure`] counts a failure. A success writes nothing.
     Failures,
 }
 
@@ -69,8 +82,10 @@ impl Limit {
 }
 
 impl Window {
-    /// Counts one more request; true if it is still within the limit.
+    /// Counts one more request; true if it is still within the limit
+    /// ([`Counting::Every`]).
     pub fn take<S: KeyValue>(&self, store: &S) -> Result<bool, StoreError> {
+        debug_assert_eq!(self.counting, Counting::Every, "failures are counted after the fact");
         let Some(key) = &self.key else {
             // Its own bucket: this request is the only one in it.
             return Ok(self.max >= 1);
@@ -82,28 +97,35 @@ impl Window {
         Ok(count <= i64::from(self.max))
     }
 
-    /// Gives back the count [`Window::take`] took, for a request that turned out not
-    /// to count (a lookup with a right receipt code).
-    pub fn give_back<S: KeyValue>(&self, store: &S) -> Result<(), StoreError> {
-        debug_assert_eq!(self.counting, Counting::Failures, "only failures are given back");
+    /// Whether the client may still try ([`Counting::Failures`]): its failures so far
+    /// are below the limit. A read only: nothing is written.
+    pub fn open<S: KeyValue>(&self, store: &S) -> Result<bool, StoreError> {
+        debug_assert_eq!(self.counting, Counting::Failures, "only failures are read first");
         match &self.key {
-            Some(key) => store.increment(key, -1).map(|_| ()),
-            None => Ok(()),
+            Some(key) => Ok(read_counter(store, key)? < i64::from(self.max)),
+            None => Ok(self.max >= 1),
         }
     }
 
-    /// Lists a new counter for expiry. A counter whose counts are given back reaches 1
-    /// again and again; a claim lists it only once.
-    fn list_for_expiry<S: KeyValue>(&self, store: &S, key: &str) -> Result<(), StoreError> {
-        let mut keys = vec![key.to_string()];
-        if self.counting == Counting::Failures {
-            let listed = format!("{key}/listed");
-            if !claim(store, &listed)? {
-                return Ok(());
-            }
-            keys.push(listed);
+    /// Counts a failed attempt ([`Counting::Failures`]); true if it is still within the
+    /// limit (answer it as a failure), false if others of the same client used up the
+    /// limit meanwhile (answer it as refused).
+    pub fn count_failure<S: KeyValue>(&self, store: &S) -> Result<bool, StoreError> {
+        debug_assert_eq!(self.counting, Counting::Failures, "only failures are counted after the fact");
+        let Some(key) = &self.key else {
+            return Ok(self.max >= 1);
+        };
+        let count = store.increment(key, 1)?;
+        // Failures only ever add: the count reaches 1 once per window.
+        if count == 1 {
+            self.list_for_expiry(store, key)?;
         }
-        let entry = Expiring { keys, expires_at: self.ends_at };
+        Ok(count <= i64::from(self.max))
+    }
+
+    /// Lists a new counter for expiry.
+    fn list_for_expiry<S: KeyValue>(&self, store: &S, key: &str) -> Result<(), StoreError> {
+        let entry = Expiring { keys: vec![key.to_string()], expires_at: self.ends_at };
         store.set_many(&[expiring_counters().schedule(store, &entry)?])
     }
 }

@@ -57,17 +57,18 @@ fn lookup_limit<S, O>(ctx: &Ctx<'_, S, O>) -> Limit {
     }
 }
 
-/// The case a receipt code opens. Every attempt is counted before the lookup and a
-/// right code is given back, so parallel guesses cannot pass the limit. Once a
-/// client has used up its failed attempts in the window even a right code is
-/// refused (429), so codes cannot be guessed.
+/// The case a receipt code opens. Only failed lookups are counted
+/// (`core::limits`, [`Counting::Failures`]): the client's count is read first and a
+/// client that has used up its failed attempts in the window is refused even with a
+/// right code (429), so codes cannot be guessed; a right code writes nothing; a wrong
+/// one is counted, and answered 404 only while within the limit (429 past it).
 fn open_case<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
     code: &ReceiptCode,
     client: &Client,
 ) -> Result<Versioned<CaseRecord>, Problem> {
     let window = lookup_limit(ctx).window(&ctx.config.hasher, client, ctx.now());
-    if !window.take(ctx.store)? {
+    if !window.open(ctx.store)? {
         return Err(Problem::too_many_requests(window.retry_after));
     }
     let hash = ctx.config.hasher.hex(RECEIPT_PURPOSE, code.canonical().as_bytes());
@@ -77,11 +78,9 @@ fn open_case<S: KeyValue, O>(
     };
     match found {
         // A case being purged is gone for the reporter already.
-        Some(case) if !case.data.is_purging() => {
-            window.give_back(ctx.store)?;
-            Ok(case)
-        }
-        _ => Err(no_report()),
+        Some(case) if !case.data.is_purging() => Ok(case),
+        _ if window.count_failure(ctx.store)? => Err(no_report()),
+        _ => Err(Problem::too_many_requests(window.retry_after)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Abuse limits that key on the real client and cannot lock reporters out: trusted
-//! proxies, IPv6 /64 buckets, requests without an address, counting before the
-//! lookup, and the proof of work that admits a report past the limit.
+//! proxies, IPv6 /64 buckets, requests without an address, counting only failed
+//! lookups (after they failed), and the proof of work that admits a report past the
+//! limit.
 
 use crate::common::{report, Harness, Reply, INTERNAL_SECRET};
 use intake::core::client::{Client, TrustedProxies};
@@ -171,6 +172,26 @@ fn right_receipt_codes_do_not_use_up_attempts_and_leave_no_counter_past_its_wind
         h.request("POST", "/intake/sweep", &[("weerbaar-internal-secret", INTERNAL_SECRET)], vec![]).body.clone();
     assert_eq!(swept["limit_counters"], 2);
     assert_eq!(limit_keys(&h), 0, "no counter outlives its window");
+}
+
+#[test]
+fn a_right_code_writes_nothing_and_only_failures_are_counted_after_they_failed() {
+    let h = Harness::new();
+    let receipt = h.file(&report()).body["receipt_code"].as_str().unwrap().to_string();
+    let before = h.dump();
+    for i in 0..8 {
+        assert_eq!(h.status_of(&receipt).status, 200, "lookup {i}");
+    }
+    assert_eq!(h.dump(), before, "a right code leaves the store as it was: no counter, no listing");
+    for i in 0..5 {
+        assert_eq!(h.status_of(&format!("{:016}", 4200 + i)).status, 404, "failure {i} is within the limit");
+    }
+    let at_limit = h.dump();
+    assert_eq!(h.status_of(&receipt).status, 429, "past the limit a right code is refused too");
+    assert_eq!(h.status_of("0000-0000-0000-0001").status, 429);
+    assert_eq!(h.dump(), at_limit, "a refusal writes nothing either");
+    h.advance(Duration::minutes(15));
+    assert_eq!(h.status_of(&receipt).status, 200, "the next window starts afresh");
 }
 
 // ---- proof of work ----

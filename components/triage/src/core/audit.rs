@@ -15,6 +15,11 @@
 //!   (`case/<id>/audit/activity`), moved by compare-and-swap after the entry is
 //!   written, before the answer. A read whose entry cannot be chained is not answered.
 //!
+//! A staff member's repeated plain reads (`read`) of a case are recorded once per
+//! [`REPEAT_COVER`]: a read finding, among the latest [`COVER_LOOKBACK`] entries of the
+//! activity chain, a `read` by the same token and holder no older than that, is covered
+//! by it and writes nothing (`docs/decisions.md`, "The audit").
+//!
 //! Only entries reachable from a head are shown; [`Triage::verify_audit`] walks both
 //! chains to their start and names the first slot that is missing or altered.
 //! Entries from before the chains (no `chain` field) are shown below the first
@@ -33,11 +38,21 @@ use shared::kv::versioned::{self, Change, UpdateError, Versioned};
 use shared::kv::{claim, to_json, KeyValue, StoreError};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
-use shared::time::Timestamp;
+use shared::time::{Duration, Timestamp};
 use std::collections::BTreeMap;
 
 /// How many of the latest entries the audit endpoint shows.
 pub const AUDIT_SHOWN: u64 = 100;
+
+/// How long a staff member's recorded read of a case (or list read, `org_audit`)
+/// covers their next ones: within it a repeated read writes no new entry.
+pub const REPEAT_COVER: Duration = Duration::minutes(5);
+
+/// How many of the latest entries are searched for one that covers a repeated read.
+pub const COVER_LOOKBACK: usize = 8;
+
+/// The action of a plain case read, the one whose repeats are covered.
+pub const READ: &str = "read";
 
 /// The audit trail of a case.
 pub fn audit_log(id: &CaseId) -> SlotLog {
@@ -247,6 +262,21 @@ pub fn audit_activity<S: KeyValue, O: Outbound>(
     with: &[(String, Vec<u8>)],
     closed: bool,
 ) -> Result<(), Problem> {
+    chain_activity(ctx, case, by, action, with, closed, None)
+}
+
+/// [`audit_activity`], and with `cover` (the oldest time an entry may have to cover
+/// this one): done without an entry of its own when the chain holds, by the time our
+/// swap would land, a covering one (a concurrent repeat of the same read lands once).
+fn chain_activity<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    case: &CaseId,
+    by: &By,
+    action: &str,
+    with: &[(String, Vec<u8>)],
+    closed: bool,
+    cover: Option<Timestamp>,
+) -> Result<(), Problem> {
     let key = activity_head_key(case);
     let slot = audit_log(case).reserve(ctx.store)?;
     let mut written = Vec::new();
@@ -254,15 +284,27 @@ pub fn audit_activity<S: KeyValue, O: Outbound>(
         // The entry is rewritten (same slot, only ours) when another read moved the
         // head first; `update` re-runs this only when our swap did not land.
         let moved = versioned::update(ctx.store, &key, ctx.random, |doc: &mut ActivityHead, _| {
+            if let Some(since) = cover {
+                if covered(ctx.store, case, doc.head.as_ref(), by, action, since)? {
+                    return Ok(Change::Keep(false));
+                }
+            }
             let entry = audit_entry(ctx, case, slot, (Chain::Activity, doc.head.clone()), by, action, None);
             let mut entries = vec![(entry.key.clone(), entry.bytes)];
             entries.extend(with.iter().cloned());
             ctx.store.set_many(&entries)?;
             written = entries.into_iter().map(|(k, _)| k).collect();
             doc.head = Some(entry.link);
-            Ok::<_, StoreError>(Change::Write(()))
+            Ok::<_, StoreError>(Change::Write(true))
         });
         let failed = match moved {
+            Ok((_, false)) => {
+                // Covered after all: an entry of an earlier attempt is an orphan.
+                if !written.is_empty() {
+                    let _ = ctx.store.delete_many(&written);
+                }
+                return Ok(());
+            }
             Ok(_) if closed => return unless_purged(ctx, case, &written),
             Ok(_) => return Ok(()),
             Err(UpdateError::NotFound) => {
@@ -316,7 +358,48 @@ pub fn audit_read<S: KeyValue, O: Outbound>(
         return Err(Problem::not_found());
     }
     let closed = read.status == shared::domain::CaseStatus::Closed;
-    audit_activity(ctx, &read.id, &By::staff(who), action, &[], closed)
+    let by = By::staff(who);
+    if action != READ {
+        return audit_activity(ctx, &read.id, &by, action, &[], closed);
+    }
+    // A repeated read: covered by the reader's own recent entry, nothing is written.
+    let since = ctx.clock.now() - REPEAT_COVER;
+    if covered(ctx.store, &read.id, activity_head(ctx, &read.id)?.as_ref(), &by, action, since)? {
+        return Ok(());
+    }
+    chain_activity(ctx, &read.id, &by, action, &[], closed, Some(since))
+}
+
+/// Whether the activity chain from `head` holds, among its latest [`COVER_LOOKBACK`]
+/// entries, an entry of `action` by `by` written at or after `since`. Walked newest
+/// first, one `get` per entry, each checked against its link's hash (an orphan or an
+/// altered entry covers nothing); stops at the first entry older than `since`.
+fn covered<S: KeyValue>(
+    store: &S,
+    case: &CaseId,
+    head: Option<&Link>,
+    by: &By,
+    action: &str,
+    since: Timestamp,
+) -> Result<bool, StoreError> {
+    let log = audit_log(case);
+    let mut at = head.cloned();
+    for _ in 0..COVER_LOOKBACK {
+        let Some(link) = at else { return Ok(false) };
+        let Some(bytes) = store.get(&log.key(link.slot))? else { return Ok(false) };
+        if sha256_hex(&bytes) != link.hash {
+            return Ok(false);
+        }
+        let Ok(entry) = serde_json::from_slice::<AuditEntry>(&bytes) else { return Ok(false) };
+        if entry.at < since {
+            return Ok(false);
+        }
+        if entry.action == action && entry.actor == by.actor && entry.holder == by.holder {
+            return Ok(true);
+        }
+        at = entry.prev;
+    }
+    Ok(false)
 }
 
 fn activity_head<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId) -> Result<Option<Link>, Problem> {

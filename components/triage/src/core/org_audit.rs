@@ -3,12 +3,14 @@
 //! - `triage/org-audit/<org>/purged`: `{case_id, purged_at}` and nothing else, written
 //!   by the retention sweep before it deletes the case;
 //! - `triage/org-audit/<org>/lists`: who listed what and when (the listing by name, no
-//!   query text, no case data), written before the list is answered.
+//!   query text, no case data), written before the list is answered; a reader's
+//!   repeat of a listing within five minutes is covered by their entry.
 //!
 //! Admins read their organisation's, programme admins every organisation's, at
 //! `GET /triage/audit`; that read is itself a list read.
 
 use crate::context::Ctx;
+use crate::core::audit::{COVER_LOOKBACK, REPEAT_COVER};
 use crate::core::work::Actor;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
@@ -81,22 +83,42 @@ fn latest<S: KeyValue, T: serde::de::DeserializeOwned>(store: &S, log: &SlotLog)
 }
 
 /// Records that `who` listed `listed` (of their organisation); answer only after.
+/// A repeat is covered by the reader's own entry: when one of the organisation's
+/// latest [`COVER_LOOKBACK`] list reads is the same listing by the same token and
+/// holder, at most [`REPEAT_COVER`] old, nothing is written (reads only: the log's
+/// counter and its entries newest first, stopping at an older one).
 pub fn audit_list_read<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     who: &Principal,
     listed: Listing,
 ) -> Result<(), Problem> {
     let log = lists_log(who.organisation);
+    let now = ctx.clock.now();
+    let entry =
+        ListRead { organisation: who.organisation, at: now, actor: Actor::of(who), holder: who.holder.clone(), listed };
+    if recently_listed(ctx.store, &log, &entry, now - REPEAT_COVER)? {
+        return Ok(());
+    }
     let slot = log.reserve(ctx.store)?;
-    let entry = ListRead {
-        organisation: who.organisation,
-        at: ctx.clock.now(),
-        actor: Actor::of(who),
-        holder: who.holder.clone(),
-        listed,
-    };
     ctx.store.set_many(&[(log.key(slot), to_json(&entry))])?;
     Ok(())
+}
+
+/// Whether the latest entries of `log` hold `entry`'s listing by the same reader, no
+/// older than `since`.
+fn recently_listed<S: KeyValue>(store: &S, log: &SlotLog, entry: &ListRead, since: Timestamp) -> Result<bool, Problem> {
+    let last = log.last_slot(store)?;
+    for slot in (1..=last).rev().take(COVER_LOOKBACK) {
+        let Some(bytes) = store.get(&log.key(slot))? else { continue };
+        let Ok(read) = serde_json::from_slice::<ListRead>(&bytes) else { continue };
+        if read.at < since {
+            return Ok(false);
+        }
+        if read.listed == entry.listed && read.actor == entry.actor && read.holder == entry.holder {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Records that case `id` of `organisation` is being purged; returns the

@@ -101,7 +101,9 @@ fn the_agenda_lists_open_check_ins_across_cases_oldest_due_first_in_pages() {
         .filter(|(k, v)| before.get(k) != Some(v))
         .partition(|(k, _)| k.starts_with("triage/org-audit/ngb/lists/"));
     assert!(rest.is_empty(), "reading the agenda writes nothing but its audit: {:?}", rest);
-    assert_eq!(audit.len(), 2, "the list read's entry and its slot counter");
+    // The agenda was listed by the same token a moment ago: that entry covers this
+    // read (a repeat within five minutes, `org_audit::audit_list_read`).
+    assert!(audit.is_empty(), "a repeated list read is covered by the first one's entry: {audit:?}");
     assert_eq!(agenda_ids(&page), vec![first.clone(), second.clone()]);
     assert_eq!(page.body["check_ins"][0]["case_id"], b.as_str());
     assert_eq!(page.body["check_ins"][0]["purpose"], "peer_contact");
