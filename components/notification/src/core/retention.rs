@@ -60,27 +60,33 @@ pub struct Purged {
     pub events: u32,
 }
 
-/// Schedules the purge of a message that finished at `finished_at`.
-pub fn schedule_message<S: KeyValue, O>(
+/// The retention entry of a message that finished at `finished_at`, its slot reserved:
+/// write it in the same `set_many` as whatever else the finish writes.
+pub fn message_entry<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
     id: &MessageId,
     finished_at: Timestamp,
-) -> Result<(), StoreError> {
-    schedule(
+) -> Result<(String, Vec<u8>), StoreError> {
+    entry(
         ctx,
         Finished { message: Some(id.clone()), event: None, finished_at, due: finished_at + ctx.config.retention },
     )
 }
 
-/// Schedules the purge of an event that matched no subscription.
-pub fn schedule_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &EventId, at: Timestamp) -> Result<(), StoreError> {
-    schedule(ctx, Finished { message: None, event: Some(id.clone()), finished_at: at, due: at + ctx.config.retention })
+/// The retention entry of an event that matched no subscription, its slot reserved:
+/// written with the event's record.
+pub fn event_entry<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    id: &EventId,
+    at: Timestamp,
+) -> Result<(String, Vec<u8>), StoreError> {
+    entry(ctx, Finished { message: None, event: Some(id.clone()), finished_at: at, due: at + ctx.config.retention })
 }
 
-fn schedule<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, entry: Finished) -> Result<(), StoreError> {
+fn entry<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, entry: Finished) -> Result<(String, Vec<u8>), StoreError> {
     let log = retention_log();
     let slot = log.reserve(ctx.store)?;
-    ctx.store.set_many(&[(log.key(slot), to_json(&entry))])
+    Ok((log.key(slot), to_json(&entry)))
 }
 
 /// Purges what is due, at most [`PURGE_BATCH`] entries.
@@ -124,7 +130,8 @@ fn purge_message<S: KeyValue>(
         return Ok(false);
     }
     let attempts = attempts_log(id);
-    let mut keys = attempts.all_keys(attempts.last_slot(store)?);
+    let logged = attempts.last_slot(store)?.max(u64::from(m.attempts));
+    let mut keys = attempts.all_keys(logged.min(crate::core::delivery::MAX_LOGGED_ATTEMPTS));
     keys.push(outbox().key(m.outbox_slot));
     keys.extend(m.spent_outbox_slots.iter().map(|s| outbox().key(*s)));
     if m.sub_slot > 0 {
