@@ -341,7 +341,8 @@ pub fn settle<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: Sent) -> Result<Attempt
         writes.push((attempts_log(&sent.message).key(u64::from(record.attempt)), shared::kv::to_json(&record)));
     }
     if let Some(at) = finished_at {
-        // Finished now, at `at` (the time the update recorded): purge it in time.
+        // Finished now, at `at` (the time the update recorded), long after it was
+        // created: the walk of the outbox would purge it late, so it gets an entry.
         writes.push(crate::core::retention::message_entry(ctx, &sent.message, at)?);
     }
     if !writes.is_empty() {
@@ -352,7 +353,7 @@ pub fn settle<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: Sent) -> Result<Attempt
 }
 
 /// Writes the outcome of `sent` on its message: the attempt as logged, and when the
-/// message finished (if it did).
+/// message finished if it finished and needs a retention entry of its own.
 fn finish<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: &Sent) -> Result<(Attempt, Option<Timestamp>), Problem> {
     let now = ctx.clock.now();
     let (answer, verdict, at) = (&sent.answer, sent.verdict, sent.at);
@@ -411,16 +412,17 @@ fn finish<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: &Sent) -> Result<(Attempt, 
             if m.attempts == 1 {
                 m.first_attempt = Some(record.clone());
             }
-            Ok::<_, Problem>(Change::Write(record))
+            let own_entry = outcome != Outcome::Retrying && !m.purged_in_outbox_order(now);
+            Ok::<_, Problem>(Change::Write((record, own_entry)))
         })
         .map_err(Problem::from)?;
-    let finished_at = (record.outcome != Outcome::Retrying).then_some(now);
-    Ok((record, finished_at))
+    let (record, own_entry) = record;
+    Ok((record, own_entry.then_some(now)))
 }
 
 fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, reason: &str) -> Result<(), Problem> {
     let now = ctx.clock.now();
-    versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
+    let (_, own_entry) = versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
         if m.lease.as_ref().is_some_and(|l| l.owner == owner) {
             m.lease = None;
         }
@@ -428,10 +430,12 @@ fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, rea
         m.next_attempt_at = None;
         m.finished_at = Some(now);
         m.last_error = Some(reason.to_string());
-        Ok::<_, Problem>(Change::Write(()))
+        Ok::<_, Problem>(Change::Write(!m.purged_in_outbox_order(now)))
     })
     .map_err(Problem::from)?;
-    ctx.store.set_many(&[crate::core::retention::message_entry(ctx, id, now)?])?;
+    if own_entry {
+        ctx.store.set_many(&[crate::core::retention::message_entry(ctx, id, now)?])?;
+    }
     Ok(())
 }
 

@@ -27,7 +27,7 @@ use shared::kv::versioned::{self, Versioned};
 use shared::kv::{claim, get_json, to_json, KeyValue, StoreError};
 use shared::problem::Problem;
 use shared::random::Random;
-use shared::time::Timestamp;
+use shared::time::{Duration, Timestamp};
 
 /// The key of a message.
 pub fn message_key(id: &MessageId) -> String {
@@ -114,7 +114,18 @@ pub struct Message {
     pub first_attempt: Option<Attempt>,
 }
 
+/// A message that finished within this of its creation is purged in outbox order (the
+/// retention walk of the outbox, [`crate::core::retention`]), with no retention entry
+/// of its own; one that finished later gets one.
+pub const PURGED_IN_OUTBOX_ORDER_WITHIN: Duration = Duration::minutes(10);
+
 impl Message {
+    /// Whether a message that finished at `finished_at` is purged by the walk of the
+    /// outbox (no retention entry of its own): it finished soon after it was created.
+    pub fn purged_in_outbox_order(&self, finished_at: Timestamp) -> bool {
+        finished_at < self.created_at + PURGED_IN_OUTBOX_ORDER_WITHIN
+    }
+
     /// Whether the sweep (or the first attempt) may try now.
     pub fn is_due(&self, now: Timestamp) -> bool {
         self.status == MessageStatus::Pending

@@ -20,13 +20,15 @@ use crate::core::outbox::{
     self, attempts_log, event_claim_key, event_key, outbox, EventRecord, Message, MessageStatus,
 };
 use crate::core::subscription;
+use crate::core::sweep::EMPTY_SLOT_GRACE;
 use serde::{Deserialize, Serialize};
 use shared::id::{EventId, MessageId};
 use shared::kv::expiry::DueList;
 use shared::kv::marks::{MarkDoc, Outcome};
 use shared::kv::slots::SlotLog;
 use shared::kv::{get_json, to_json, KeyValue, StoreError};
-use shared::time::Timestamp;
+use shared::time::{Duration, Timestamp};
+use std::collections::HashMap;
 
 /// Most entries one sweep handles.
 pub const PURGE_BATCH: u64 = 100;
@@ -89,10 +91,32 @@ fn entry<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, entry: Finished) -> Result<(String
     Ok((log.key(slot), to_json(&entry)))
 }
 
-/// Purges what is due, at most [`PURGE_BATCH`] entries.
+/// Where the walk of the outbox for purges goes on, as stored at [`PURGE_MARK_KEY`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PurgeMark {
+    /// The first outbox slot not yet passed.
+    slot: u64,
+    /// An empty slot at the mark, and since when it has been seen empty.
+    blocked: Option<(u64, Timestamp)>,
+}
+
+/// The walk of the outbox for purges: every slot below it is purged or not this
+/// walk's to purge.
+pub const PURGE_MARK_KEY: &str = "ntf/outbox/purge-mark";
+
+/// A pending message this old can no longer finish within
+/// [`outbox::PURGED_IN_OUTBOX_ORDER_WITHIN`] of its creation (with a margin for a finish
+/// that read its clock before the walk did): the walk passes it, it will get an entry.
+const PENDING_HOLD: Duration = Duration::minutes(15);
+
+/// Outbox slots read per `get_many` by the walk.
+const PAGE: u64 = 100;
+
+/// Purges what is due, at most [`PURGE_BATCH`] entries of the retention list and
+/// [`PURGE_BATCH`] messages found in the outbox.
 pub fn purge_due<S: KeyValue, O>(ctx: &Ctx<'_, S, O>) -> Result<Purged, StoreError> {
+    let mut purged = purge_in_outbox_order(ctx)?;
     let store = ctx.store;
-    let mut purged = Purged::default();
     purges().walk(
         store,
         ctx.clock.now(),
@@ -114,6 +138,79 @@ pub fn purge_due<S: KeyValue, O>(ctx: &Ctx<'_, S, O>) -> Result<Purged, StoreErr
             Ok(Outcome::Done)
         },
     )?;
+    Ok(purged)
+}
+
+/// Walks the outbox from [`PURGE_MARK_KEY`] and purges the messages that finished soon
+/// after they were created ([`Message::purged_in_outbox_order`]) once their retention
+/// ended. Outbox order is creation order, and those messages finished within
+/// [`outbox::PURGED_IN_OUTBOX_ORDER_WITHIN`] of it, so the walk stops at the first such
+/// message not yet due and purges none later than that. It stops as well at a pending
+/// message that may still finish so (younger than [`PENDING_HOLD`]) and at a slot
+/// reserved but not written, for [`EMPTY_SLOT_GRACE`]; it passes spent slots (a
+/// resent message moved on), purged messages, and messages with an entry of their own
+/// in [`retention_log`]. Purging is idempotent: two walks at once are safe, and a
+/// stale mark only means reading again.
+fn purge_in_outbox_order<S: KeyValue, O>(ctx: &Ctx<'_, S, O>) -> Result<Purged, StoreError> {
+    let store = ctx.store;
+    let now = ctx.clock.now();
+    let stored: Option<PurgeMark> = get_json(store, PURGE_MARK_KEY)?;
+    let mark = stored.clone().unwrap_or(PurgeMark { slot: 1, blocked: None });
+    let last = outbox().last_slot(store)?;
+    let mut purged = Purged::default();
+    let mut stop: Option<PurgeMark> = None;
+    let mut from = mark.slot.max(1);
+    'pages: while from <= last {
+        let to = (from + PAGE - 1).min(last);
+        let entries: HashMap<u64, MessageId> = outbox()
+            .read(store, from, to)?
+            .into_iter()
+            .filter_map(|(slot, v)| serde_json::from_slice(&v).ok().map(|id| (slot, id)))
+            .collect();
+        let ids: Vec<MessageId> = entries.values().cloned().collect();
+        let messages: HashMap<MessageId, Message> =
+            outbox::load_many(store, &ids)?.into_iter().map(|d| (d.data.id.clone(), d.data)).collect();
+        for slot in from..=to {
+            let Some(id) = entries.get(&slot) else {
+                let since = match mark.blocked {
+                    Some((s, since)) if s == slot => since,
+                    _ => now,
+                };
+                if since.until(now) < EMPTY_SLOT_GRACE {
+                    stop = Some(PurgeMark { slot, blocked: Some((slot, since)) });
+                    break 'pages;
+                }
+                continue;
+            };
+            let Some(m) = messages.get(id) else { continue };
+            if m.outbox_slot != slot {
+                continue;
+            }
+            let finished_at = match m.finished_at {
+                Some(at) if m.status != MessageStatus::Pending => at,
+                _ if now < m.created_at + PENDING_HOLD => {
+                    stop = Some(PurgeMark { slot, blocked: None });
+                    break 'pages;
+                }
+                _ => continue,
+            };
+            if !m.purged_in_outbox_order(finished_at) {
+                continue;
+            }
+            if finished_at + ctx.config.retention > now || u64::from(purged.messages) >= PURGE_BATCH {
+                stop = Some(PurgeMark { slot, blocked: None });
+                break 'pages;
+            }
+            if purge_message(store, id, finished_at, &mut purged)? {
+                purged.messages += 1;
+            }
+        }
+        from = to + 1;
+    }
+    let next = stop.unwrap_or(PurgeMark { slot: from.max(mark.slot), blocked: None });
+    if stored.as_ref() != Some(&next) {
+        store.set(PURGE_MARK_KEY, &to_json(&next))?;
+    }
     Ok(purged)
 }
 
