@@ -5,9 +5,11 @@
 //! - `ntf/evt/<evt_id>`: the [`EventRecord`] listing the event's messages;
 //! - `ntf/msg/<msg_id>`: the [`Message`], a `Versioned` document changed only by CAS
 //!   (the delivery lease lives in it);
-//! - `ntf/msg/<msg_id>/attempts/…`: the attempt log, a `SlotLog`;
+//! - `ntf/msg/<msg_id>/attempts/s/<n>`: the attempt log from the second attempt (the
+//!   first is kept in the message), by attempt number;
 //! - `ntf/outbox/…`: a `SlotLog` of message ids the sweep walks; `ntf/outbox/head` the
-//!   first slot that may still hold work.
+//!   first slot that may still hold work; `ntf/outbox/purge-mark` where the retention
+//!   walk goes on.
 //!
 //! An event's record, messages and index entries are written in one `set_many`: the
 //! store holds all of them or none. Message ids are derived from (event, subscription),

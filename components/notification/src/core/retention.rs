@@ -4,8 +4,11 @@
 //! dedup claim go with its last message. The payload names the case: nothing of a case
 //! may outlive the case's own retention.
 //!
-//! Found without listing keys: when a message finishes, a [`Finished`] entry is
-//! appended to the slot log `ntf/retention` (an event that matched no subscription gets
+//! Found without listing keys, two ways. A message that finished within
+//! [`outbox::PURGED_IN_OUTBOX_ORDER_WITHIN`] of its creation writes nothing for its
+//! purge: the sweep walks the outbox (creation order) from `ntf/outbox/purge-mark`
+//! ([`purge_in_outbox_order`]). A message that finished later appends a [`Finished`]
+//! entry to the slot log `ntf/retention` (an event that matched no subscription gets
 //! one when it is accepted). Entries are appended in finishing order, so in due order;
 //! the sweep walks them from a low-water mark (`ntf/retention/mark`) and stops at the
 //! first entry not yet due. A due entry re-reads its message: one resent since (pending
