@@ -1,4 +1,4 @@
-//! One delivery attempt: take the lease, sign, send, log, reschedule.
+//! One delivery attempt: take the lease, sign, send, then settle: log, reschedule.
 //!
 //! The lease is taken by compare-and-swap on the message document itself (it exists,
 //! so CAS guards it on every backend, and `versioned::update` resolves Redis's
@@ -107,6 +107,7 @@ pub enum Tried {
 }
 
 /// A receiver's answer, or the lack of one.
+#[derive(Debug)]
 pub struct Answer {
     pub status: Option<u16>,
     pub retry_after: Option<String>,
@@ -197,7 +198,19 @@ fn lease_length(timeout: std::time::Duration) -> Duration {
     Duration::seconds(timeout.as_secs() as i64 * 2 + 30)
 }
 
-/// Makes the next attempt of message `id` if it is due and nobody else is at it.
+/// What must be left of a lease to start a send under it: the send, and the time to
+/// record it, end before the lease does.
+fn lease_margin(timeout: std::time::Duration) -> Duration {
+    Duration::seconds(timeout.as_secs() as i64 + 15)
+}
+
+/// A fresh lease for a sender that sends with `timeout`: its owner id and its end.
+pub fn new_lease<S, O>(ctx: &Ctx<'_, S, O>, timeout: std::time::Duration) -> Lease {
+    Lease { owner: format!("{:016x}", ctx.random.next_u64()), until: ctx.clock.now() + lease_length(timeout) }
+}
+
+/// Makes the next attempt of message `id` if it is due and nobody else is at it: takes
+/// the lease by compare-and-swap, sends, and settles the outcome.
 pub fn attempt<S: KeyValue, O: Outbound>(
     ctx: &Ctx<'_, S, O>,
     id: &MessageId,
@@ -205,8 +218,7 @@ pub fn attempt<S: KeyValue, O: Outbound>(
     timeout: std::time::Duration,
 ) -> Result<Tried, Problem> {
     let now = ctx.clock.now();
-    let owner = format!("{:016x}", ctx.random.next_u64());
-    let lease = Lease { owner: owner.clone(), until: now + lease_length(timeout) };
+    let lease = new_lease(ctx, timeout);
     let taken = versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
         if !m.is_due(now) {
             return Ok::<_, Problem>(Change::Keep(None));
@@ -221,17 +233,77 @@ pub fn attempt<S: KeyValue, O: Outbound>(
         }
         Err(e) => return Err(Problem::from(e)),
     };
+    match send_leased(ctx, &message, &lease.owner, trigger, timeout)? {
+        Sending::Sent(sent) => Ok(Tried::Attempted(settle(ctx, sent)?)),
+        Sending::Abandoned(reason) => Ok(Tried::Abandoned(reason)),
+        Sending::NotNow => Ok(Tried::Skipped),
+    }
+}
 
+/// A send made under a lease, not yet recorded: [`settle`] records it.
+#[derive(Debug)]
+pub struct Sent {
+    pub message: MessageId,
+    pub subscription: SubscriptionId,
+    owner: String,
+    trigger: Trigger,
+    /// When the attempt started.
+    at: Timestamp,
+    /// The message's attempts in this round before this one.
+    round_attempts: u32,
+    answer: Answer,
+    verdict: Verdict,
+}
+
+impl Sent {
+    /// What the attempt will mean for the message once settled: known from the answer
+    /// alone, before the outcome is written (nobody else writes it while the lease holds).
+    pub fn outcome(&self) -> Outcome {
+        match self.verdict {
+            Verdict::Delivered => Outcome::Delivered,
+            Verdict::Gone => Outcome::Failed,
+            Verdict::Retry { .. } if self.round_attempts + 1 < schedule::MAX_ATTEMPTS => Outcome::Retrying,
+            Verdict::Retry { .. } => Outcome::Failed,
+        }
+    }
+}
+
+/// What [`send_leased`] did.
+#[derive(Debug)]
+pub enum Sending {
+    /// Sent (or refused by the URL policy): settle it.
+    Sent(Sent),
+    /// The subscription is gone or disabled: the message failed (already written).
+    Abandoned(String),
+    /// The lease would run out during the send: not sent, the sweep will.
+    NotNow,
+}
+
+/// Signs and sends `message`, which `owner` holds the lease of (taken by
+/// [`attempt`], or written with the message): no store write before the send.
+pub fn send_leased<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    message: &Message,
+    owner: &str,
+    trigger: Trigger,
+    timeout: std::time::Duration,
+) -> Result<Sending, Problem> {
+    let now = ctx.clock.now();
+    let held = message.lease.as_ref().is_some_and(|l| l.owner == owner && now + lease_margin(timeout) <= l.until);
+    if !held {
+        // Another sender may take it once the lease ends: never send without holding it.
+        return Ok(Sending::NotNow);
+    }
+    let id = &message.id;
     let sub = subscription::load(ctx.store, &message.subscription)?.map(|d| d.data);
     let sub = match sub {
         Some(s) if s.enabled => s,
         other => {
             let reason = if other.is_some() { "subscription disabled" } else { "subscription deleted" };
-            abandon(ctx, id, &owner, reason)?;
-            return Ok(Tried::Abandoned(reason.to_string()));
+            abandon(ctx, id, owner, reason)?;
+            return Ok(Sending::Abandoned(reason.to_string()));
         }
     };
-
     let answer = match url_policy::check(&sub.url, &ctx.config.local_hosts) {
         Err(why) => Answer {
             status: None,
@@ -246,83 +318,111 @@ pub fn attempt<S: KeyValue, O: Outbound>(
         }
     };
     let verdict = schedule::judge(answer.status, answer.retry_after.as_deref());
-    let record = finish(ctx, id, &owner, verdict, &answer, now, trigger)?;
-    log_attempt(ctx.store, id, &record)?;
-    record_health(ctx, &sub.id, verdict, now)?;
-    Ok(Tried::Attempted(record))
+    Ok(Sending::Sent(Sent {
+        message: id.clone(),
+        subscription: sub.id,
+        owner: owner.to_string(),
+        trigger,
+        at: now,
+        round_attempts: message.round_attempts,
+        answer,
+        verdict,
+    }))
 }
 
-fn finish<S: KeyValue, O>(
-    ctx: &Ctx<'_, S, O>,
-    id: &MessageId,
-    owner: &str,
-    verdict: Verdict,
-    answer: &Answer,
-    at: Timestamp,
-    trigger: Trigger,
-) -> Result<Attempt, Problem> {
-    let now = ctx.clock.now();
-    let (_, record) = versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
-        if m.lease.as_ref().is_some_and(|l| l.owner == owner) {
-            m.lease = None;
-        }
-        m.attempts += 1;
-        m.round_attempts += 1;
-        m.last_attempt_at = Some(at);
-        m.last_status = answer.status;
-        m.last_error = answer
-            .error
-            .clone()
-            .or_else(|| answer.status.map(|s| format!("HTTP {s}")).filter(|_| verdict != Verdict::Delivered));
-        let outcome = match verdict {
-            Verdict::Delivered => Outcome::Delivered,
-            Verdict::Gone => Outcome::Failed,
-            Verdict::Retry { retry_after } => match schedule::next_delay(m.round_attempts, retry_after, ctx.random) {
-                Some(delay) => {
-                    m.next_attempt_at = Some(now + delay);
-                    Outcome::Retrying
-                }
-                None => Outcome::Failed,
-            },
-        };
-        match outcome {
-            Outcome::Delivered => {
-                m.status = MessageStatus::Delivered;
-                m.next_attempt_at = None;
-                m.finished_at = Some(now);
-            }
-            Outcome::Failed => {
-                m.status = MessageStatus::Failed;
-                m.next_attempt_at = None;
-                m.finished_at = Some(now);
-                if verdict == Verdict::Gone {
-                    m.last_error = Some("HTTP 410: the receiver is gone; subscription disabled".into());
-                }
-            }
-            Outcome::Retrying => {}
-        }
-        Ok::<_, Problem>(Change::Write(Attempt {
-            attempt: m.attempts,
-            at,
-            trigger,
-            status: answer.status,
-            latency_ms: answer.latency_ms,
-            error: m.last_error.clone(),
-            response_body: answer.body.clone(),
-            outcome,
-        }))
-    })
-    .map_err(Problem::from)?;
-    if record.outcome != Outcome::Retrying {
-        // Finished now, at `now` (the time the update recorded): purge it in time.
-        crate::core::retention::schedule_message(ctx, id, now)?;
+/// Records a send: the outcome on the message (one compare-and-swap, which also keeps
+/// the first attempt's log entry), then in one `set_many` the later attempts' log entry
+/// and, when the message finished, its retention entry; then the subscription's
+/// failure clock.
+pub fn settle<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: Sent) -> Result<Attempt, Problem> {
+    let (record, finished_at) = finish(ctx, &sent)?;
+    let mut writes = Vec::new();
+    if record.attempt > 1 && u64::from(record.attempt) <= MAX_LOGGED_ATTEMPTS {
+        writes.push((attempts_log(&sent.message).key(u64::from(record.attempt)), shared::kv::to_json(&record)));
     }
+    if let Some(at) = finished_at {
+        // Finished now, at `at` (the time the update recorded), long after it was
+        // created: the walk of the outbox would purge it late, so it gets an entry.
+        writes.push(crate::core::retention::message_entry(ctx, &sent.message, at)?);
+    }
+    if !writes.is_empty() {
+        ctx.store.set_many(&writes)?;
+    }
+    record_health(ctx, &sent.subscription, sent.verdict, sent.at)?;
     Ok(record)
+}
+
+/// Writes the outcome of `sent` on its message: the attempt as logged, and when the
+/// message finished if it finished and needs a retention entry of its own.
+fn finish<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: &Sent) -> Result<(Attempt, Option<Timestamp>), Problem> {
+    let now = ctx.clock.now();
+    let (answer, verdict, at) = (&sent.answer, sent.verdict, sent.at);
+    let (_, record) =
+        versioned::update(ctx.store, &outbox::message_key(&sent.message), ctx.random, |m: &mut Message, _| {
+            if m.lease.as_ref().is_some_and(|l| l.owner == sent.owner) {
+                m.lease = None;
+            }
+            m.attempts += 1;
+            m.round_attempts += 1;
+            m.last_attempt_at = Some(at);
+            m.last_status = answer.status;
+            m.last_error = answer
+                .error
+                .clone()
+                .or_else(|| answer.status.map(|s| format!("HTTP {s}")).filter(|_| verdict != Verdict::Delivered));
+            let outcome = match verdict {
+                Verdict::Delivered => Outcome::Delivered,
+                Verdict::Gone => Outcome::Failed,
+                Verdict::Retry { retry_after } => {
+                    match schedule::next_delay(m.round_attempts, retry_after, ctx.random) {
+                        Some(delay) => {
+                            m.next_attempt_at = Some(now + delay);
+                            Outcome::Retrying
+                        }
+                        None => Outcome::Failed,
+                    }
+                }
+            };
+            match outcome {
+                Outcome::Delivered => {
+                    m.status = MessageStatus::Delivered;
+                    m.next_attempt_at = None;
+                    m.finished_at = Some(now);
+                }
+                Outcome::Failed => {
+                    m.status = MessageStatus::Failed;
+                    m.next_attempt_at = None;
+                    m.finished_at = Some(now);
+                    if verdict == Verdict::Gone {
+                        m.last_error = Some("HTTP 410: the receiver is gone; subscription disabled".into());
+                    }
+                }
+                Outcome::Retrying => {}
+            }
+            let record = Attempt {
+                attempt: m.attempts,
+                at,
+                trigger: sent.trigger,
+                status: answer.status,
+                latency_ms: answer.latency_ms,
+                error: m.last_error.clone(),
+                response_body: answer.body.clone(),
+                outcome,
+            };
+            if m.attempts == 1 {
+                m.first_attempt = Some(record.clone());
+            }
+            let own_entry = outcome != Outcome::Retrying && !m.purged_in_outbox_order(now);
+            Ok::<_, Problem>(Change::Write((record, own_entry)))
+        })
+        .map_err(Problem::from)?;
+    let (record, own_entry) = record;
+    Ok((record, own_entry.then_some(now)))
 }
 
 fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, reason: &str) -> Result<(), Problem> {
     let now = ctx.clock.now();
-    versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
+    let (_, own_entry) = versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
         if m.lease.as_ref().is_some_and(|l| l.owner == owner) {
             m.lease = None;
         }
@@ -330,18 +430,11 @@ fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, rea
         m.next_attempt_at = None;
         m.finished_at = Some(now);
         m.last_error = Some(reason.to_string());
-        Ok::<_, Problem>(Change::Write(()))
+        Ok::<_, Problem>(Change::Write(!m.purged_in_outbox_order(now)))
     })
     .map_err(Problem::from)?;
-    crate::core::retention::schedule_message(ctx, id, now)?;
-    Ok(())
-}
-
-fn log_attempt<S: KeyValue>(store: &S, id: &MessageId, record: &Attempt) -> Result<(), Problem> {
-    let log = attempts_log(id);
-    let slot = log.reserve(store)?;
-    if slot <= MAX_LOGGED_ATTEMPTS {
-        store.set(&log.key(slot), &shared::kv::to_json(record))?;
+    if own_entry {
+        ctx.store.set_many(&[crate::core::retention::message_entry(ctx, id, now)?])?;
     }
     Ok(())
 }

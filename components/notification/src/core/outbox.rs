@@ -5,9 +5,11 @@
 //! - `ntf/evt/<evt_id>`: the [`EventRecord`] listing the event's messages;
 //! - `ntf/msg/<msg_id>`: the [`Message`], a `Versioned` document changed only by CAS
 //!   (the delivery lease lives in it);
-//! - `ntf/msg/<msg_id>/attempts/…`: the attempt log, a `SlotLog`;
+//! - `ntf/msg/<msg_id>/attempts/s/<n>`: the attempt log from the second attempt (the
+//!   first is kept in the message), by attempt number;
 //! - `ntf/outbox/…`: a `SlotLog` of message ids the sweep walks; `ntf/outbox/head` the
-//!   first slot that may still hold work.
+//!   first slot that may still hold work; `ntf/outbox/purge-mark` where the retention
+//!   walk goes on.
 //!
 //! An event's record, messages and index entries are written in one `set_many`: the
 //! store holds all of them or none. Message ids are derived from (event, subscription),
@@ -15,6 +17,7 @@
 //! ids instead of being lost behind its dedup claim.
 
 use crate::context::Ctx;
+use crate::core::delivery::Attempt;
 use crate::core::payload;
 use crate::core::subscription::{self, Subscription};
 use serde::{Deserialize, Serialize};
@@ -26,14 +29,16 @@ use shared::kv::versioned::{self, Versioned};
 use shared::kv::{claim, get_json, to_json, KeyValue, StoreError};
 use shared::problem::Problem;
 use shared::random::Random;
-use shared::time::Timestamp;
+use shared::time::{Duration, Timestamp};
 
 /// The key of a message.
 pub fn message_key(id: &MessageId) -> String {
     format!("ntf/msg/{id}")
 }
 
-/// The attempt log of a message.
+/// The attempt log of a message: attempt number `n` (from 2; the first is kept in the
+/// [`Message`]) at slot `n`, written with a plain `set` under the number the outcome's
+/// compare-and-swap gave it. Messages written before this kept a counter (`…/n`).
 pub fn attempts_log(id: &MessageId) -> SlotLog {
     SlotLog::new(format!("ntf/msg/{id}/attempts"))
 }
@@ -105,9 +110,24 @@ pub struct Message {
     /// was recorded).
     #[serde(default)]
     pub sub_slot: u64,
+    /// The first attempt's log entry, kept here instead of in the attempt log (one write
+    /// fewer); later attempts are logged at `attempts/s/<attempt number>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempt: Option<Attempt>,
 }
 
+/// A message that finished within this of its creation is purged in outbox order (the
+/// retention walk of the outbox, [`crate::core::retention`]), with no retention entry
+/// of its own; one that finished later gets one.
+pub const PURGED_IN_OUTBOX_ORDER_WITHIN: Duration = Duration::minutes(10);
+
 impl Message {
+    /// Whether a message that finished at `finished_at` is purged by the walk of the
+    /// outbox (no retention entry of its own): it finished soon after it was created.
+    pub fn purged_in_outbox_order(&self, finished_at: Timestamp) -> bool {
+        finished_at < self.created_at + PURGED_IN_OUTBOX_ORDER_WITHIN
+    }
+
     /// Whether the sweep (or the first attempt) may try now.
     pub fn is_due(&self, now: Timestamp) -> bool {
         self.status == MessageStatus::Pending
@@ -131,6 +151,8 @@ pub struct Accepted {
     /// The event had been accepted before; nothing new was written.
     pub duplicate: bool,
     pub messages: Vec<MessageId>,
+    /// The messages this request created, as written: held by the lease it was given.
+    pub leased: Vec<Message>,
 }
 
 /// Random bytes fixed by a seed: makes the message id of (event, subscription).
@@ -155,6 +177,9 @@ struct Draft {
     sub_slot: u64,
 }
 
+/// A new message in outbox slot `outbox_slot`, due now; `lease`: created already held
+/// by this request's sender, so its first attempt needs no compare-and-swap.
+#[allow(clippy::too_many_arguments)]
 fn draft<S: KeyValue>(
     store: &S,
     id: MessageId,
@@ -163,8 +188,9 @@ fn draft<S: KeyValue>(
     event_type: &str,
     payload: &str,
     now: Timestamp,
+    outbox_slot: u64,
+    lease: Option<Lease>,
 ) -> Result<Draft, StoreError> {
-    let outbox_slot = outbox().reserve(store)?;
     let sub_slot = subscription::messages_log(&sub.id).reserve(store)?;
     let message = Message {
         id,
@@ -177,7 +203,7 @@ fn draft<S: KeyValue>(
         attempts: 0,
         round_attempts: 0,
         next_attempt_at: Some(now),
-        lease: None,
+        lease,
         last_attempt_at: None,
         last_status: None,
         last_error: None,
@@ -185,8 +211,18 @@ fn draft<S: KeyValue>(
         outbox_slot,
         spent_outbox_slots: Vec::new(),
         sub_slot,
+        first_attempt: None,
     };
     Ok(Draft { message, sub_slot })
+}
+
+/// The first of `count` consecutive outbox slots, reserved with one increment (none
+/// for no messages).
+fn reserve_outbox<S: KeyValue>(store: &S, count: usize) -> Result<u64, StoreError> {
+    if count == 0 {
+        return Ok(0);
+    }
+    outbox().reserve_many(store, count as u64)
 }
 
 /// An entry of a subscription's message list.
@@ -212,18 +248,23 @@ fn entries(drafts: &[Draft], random: &dyn Random) -> Vec<(String, Vec<u8>)> {
 
 /// Accepts a case event: deduplicates it and writes one message per interested
 /// subscription, all at once. Returns only once everything is durable.
-pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> Result<Accepted, Problem> {
+///
+/// The messages this call creates are created leased to `lease` (see
+/// [`Accepted::leased`]): the request's own first attempts need no compare-and-swap
+/// before the send. An event nobody hears is written once (its record and its
+/// retention entry in one `set_many`) and takes no dedup claim: there is nothing to
+/// deliver twice.
+pub fn accept_event<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    event: &CaseEvent,
+    lease: &Lease,
+) -> Result<Accepted, Problem> {
     let store = ctx.store;
-    let first = claim(store, &event_claim_key(&event.id))?;
-    if !first {
-        if let Some(record) = get_json::<S, EventRecord>(store, &event_key(&event.id))? {
-            return Ok(Accepted { duplicate: true, messages: record.messages });
-        }
-        // Claimed before, but never written (that write failed) or being written
-        // right now: write it (again) with the same message ids.
+    // A repeat of an event already written is answered from its record: no write.
+    if let Some(record) = get_json::<S, EventRecord>(store, &event_key(&event.id))? {
+        return Ok(Accepted { duplicate: true, messages: record.messages, leased: Vec::new() });
     }
     let now = ctx.clock.now();
-    let body = payload::for_case_event(event).body();
     let event_type = event.event_type.as_str();
     let wanted: Vec<(MessageId, Subscription)> = subscription::load_all(store)?
         .into_iter()
@@ -232,23 +273,44 @@ pub fn accept_event<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> R
         .map(|s| (message_id_for(&event.id, &s.id), s))
         .collect();
     let messages: Vec<MessageId> = wanted.iter().map(|(id, _)| id.clone()).collect();
+    let record = EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
+    if wanted.is_empty() && !store.exists(&event_claim_key(&event.id))? {
+        // Nobody hears it: the record (for the duplicate answer) and its purge, once.
+        let mut all = vec![(event_key(&event.id), to_json(&record))];
+        all.push(crate::core::retention::event_entry(ctx, &event.id, now)?);
+        store.set_many(&all)?;
+        return Ok(Accepted { duplicate: false, messages: record.messages, leased: Vec::new() });
+    }
+    let first = claim(store, &event_claim_key(&event.id))?;
+    if !first {
+        if let Some(record) = get_json::<S, EventRecord>(store, &event_key(&event.id))? {
+            return Ok(Accepted { duplicate: true, messages: record.messages, leased: Vec::new() });
+        }
+        // Claimed before, but never written (that write failed) or being written
+        // right now: write it (again) with the same message ids.
+    }
+    let body = payload::for_case_event(event).body();
     // A concurrent writer of the same event may have landed its messages (and even
     // delivered them): never reset one that exists.
     let existing: Vec<MessageId> =
-        if first { Vec::new() } else { load_many(store, &messages)?.into_iter().map(|d| d.data.id).collect() };
+        if first { Vec::new() } else { load_many(store, &record.messages)?.into_iter().map(|d| d.data.id).collect() };
+    let new: Vec<(MessageId, Subscription)> = wanted.into_iter().filter(|(id, _)| !existing.contains(id)).collect();
+    let first_slot = reserve_outbox(store, new.len())?;
     let mut drafts = Vec::new();
-    for (id, sub) in wanted.into_iter().filter(|(id, _)| !existing.contains(id)) {
-        drafts.push(draft(store, id, &sub, Some(event.id.clone()), event_type, &body, now)?);
+    for (n, (id, sub)) in new.into_iter().enumerate() {
+        let slot = first_slot + n as u64;
+        let held = Some(lease.clone());
+        drafts.push(draft(store, id, &sub, Some(event.id.clone()), event_type, &body, now, slot, held)?);
     }
-    let record = EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
     let mut all = entries(&drafts, ctx.random);
     all.push((event_key(&event.id), to_json(&record)));
-    store.set_many(&all)?;
     if record.messages.is_empty() {
         // No message will ever finish and take the event with it.
-        crate::core::retention::schedule_event(ctx, &event.id, now)?;
+        all.push(crate::core::retention::event_entry(ctx, &event.id, now)?);
     }
-    Ok(Accepted { duplicate: false, messages: record.messages })
+    store.set_many(&all)?;
+    let leased = drafts.into_iter().map(|d| d.message).collect();
+    Ok(Accepted { duplicate: false, messages: record.messages, leased })
 }
 
 /// Queues one message for each of `subscriptions` (operator events), with fresh ids.
@@ -259,9 +321,11 @@ pub fn enqueue<S: KeyValue, O>(
     body: &str,
 ) -> Result<Vec<MessageId>, StoreError> {
     let now = ctx.clock.now();
+    let first_slot = reserve_outbox(ctx.store, subscriptions.len())?;
     let mut drafts = Vec::new();
-    for sub in subscriptions {
-        drafts.push(draft(ctx.store, MessageId::generate(ctx.random), sub, None, event_type, body, now)?);
+    for (n, sub) in subscriptions.iter().enumerate() {
+        let (id, slot) = (MessageId::generate(ctx.random), first_slot + n as u64);
+        drafts.push(draft(ctx.store, id, sub, None, event_type, body, now, slot, None)?);
     }
     ctx.store.set_many(&entries(&drafts, ctx.random))?;
     Ok(drafts.into_iter().map(|d| d.message.id).collect())

@@ -129,10 +129,15 @@ pub fn list<S: KeyValue>(
     Ok((found.into_iter().map(|(_, m)| m).collect(), None))
 }
 
-/// A message's attempt log, oldest first.
+/// A message's attempt log, oldest first: the first attempt from the message itself
+/// (or from slot 1, for a message written before it was kept there), the later ones
+/// from their slots (numbered by attempt).
 pub fn attempts<S: KeyValue>(store: &S, id: &MessageId) -> Result<Vec<Attempt>, Problem> {
-    outbox::load(store, id)?.ok_or_else(Problem::not_found)?;
+    let message = outbox::load(store, id)?.ok_or_else(Problem::not_found)?.data;
     let log = attempts_log(id);
-    let last = log.last_slot(store)?.min(delivery::MAX_LOGGED_ATTEMPTS);
-    Ok(log.read(store, 1, last)?.into_iter().filter_map(|(_, v)| serde_json::from_slice(&v).ok()).collect())
+    let last = log.last_slot(store)?.max(u64::from(message.attempts)).min(delivery::MAX_LOGGED_ATTEMPTS);
+    let mut attempts: Vec<Attempt> = message.first_attempt.into_iter().collect();
+    let from = attempts.len() as u64 + 1;
+    attempts.extend(log.read(store, from, last)?.into_iter().filter_map(|(_, v)| serde_json::from_slice(&v).ok()));
+    Ok(attempts)
 }

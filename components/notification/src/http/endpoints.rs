@@ -40,12 +40,14 @@ pub fn internal_event<S: KeyValue, O: Outbound>(
     if event.data.api_link != shared::events::case_api_link(&event.data.case_reference) {
         return Err(Problem::invalid_field("/data/api_link", "must be the case's path in the triage API"));
     }
-    let accepted = outbox::accept_event(ctx, &event)?;
-    let messages = first_attempts::first_attempts(ctx, &accepted)
+    let lease = delivery::new_lease(ctx, ctx.config.first_attempt_timeout);
+    let accepted = outbox::accept_event(ctx, &event, &lease)?;
+    let duplicate = accepted.duplicate;
+    let messages = first_attempts::first_attempts(ctx, accepted, &lease.owner)
         .into_iter()
         .map(|(id, first_attempt)| FirstAttemptView { id, first_attempt })
         .collect();
-    Ok(web::json(202, &AcceptedEvent { event_id: &event.id, duplicate: accepted.duplicate, messages }))
+    Ok(web::json(202, &AcceptedEvent { event_id: &event.id, duplicate, messages }))
 }
 
 /// `POST /notification/sweep`: due retries and purges, and the watchdog's record.

@@ -385,3 +385,60 @@ fn the_sweep_head_waits_for_a_slot_being_written_then_moves_on() {
     let (_, report) = h.sweep();
     assert_eq!(report["head"], 4, "after the grace the dead slot is passed: {report}");
 }
+
+#[test]
+fn first_attempts_past_the_budget_are_sent_right_after_the_answer_under_the_requests_lease() {
+    both_modes(|mut h| {
+        // A 4 s attempt never fits the 4 s budget once any time has passed.
+        h.vars.set("webhook_first_attempt_timeout_ms", "4000");
+        h.subscribe(json!({}));
+        h.subscribe(json!({}));
+        let (status, v) = h.post_event(&p1(40));
+        assert_eq!(status, 202, "{v}");
+        for m in v["messages"].as_array().unwrap() {
+            assert_eq!(m["first_attempt"], "queued", "{v}");
+        }
+        // The answer went out first; the sends followed in the same request.
+        let got = h.received();
+        assert_eq!(got.len(), 2);
+        for m in v["messages"].as_array().unwrap() {
+            let id = m["id"].as_str().unwrap();
+            assert!(got.iter().any(|g| g.id == id));
+            let view = message_status(&h, id);
+            assert_eq!(view["status"], "delivered", "{view}");
+            assert_eq!(view["attempts"], 1, "{view}");
+        }
+        // Settled: a sweep finds nothing to send again.
+        h.advance(Duration::minutes(5));
+        h.sweep();
+        assert_eq!(h.received().len(), 2);
+    });
+}
+
+#[test]
+fn a_message_created_leased_is_sent_by_the_sweep_once_the_lease_ran_out() {
+    both_modes(|h| {
+        h.subscribe(json!({}));
+        h.receiver_answers(Reply::Down);
+        let (_, v) = h.post_event(&p1(41));
+        let id = v["messages"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(v["messages"][0]["first_attempt"], "retrying");
+        // The first attempt was settled after the answer: the retry is scheduled and
+        // the request's lease released, so the sweep may send at the retry time.
+        let view = message_status(&h, &id);
+        assert_eq!(view["attempts"], 1, "{view}");
+        h.receiver_answers(Reply::Status(204));
+        h.advance(Duration::seconds(10));
+        let (_, report) = h.sweep();
+        assert_eq!(report["delivered"], 1, "{report}");
+        let got = h.received();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].id, got[1].id, "the same webhook-id on every attempt");
+        let (_, log) = h.admin("GET", &format!("/notification/messages/{id}/attempts"), None);
+        let attempts = log["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 2, "{log}");
+        assert_eq!((attempts[0]["attempt"].as_u64(), attempts[1]["attempt"].as_u64()), (Some(1), Some(2)));
+        assert_eq!(attempts[0]["trigger"], "first");
+        assert_eq!(attempts[1]["trigger"], "retry");
+    });
+}

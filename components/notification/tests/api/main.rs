@@ -10,3 +10,4 @@ mod contract;
 mod delivery;
 mod props;
 mod retention;
+mod store_ops;

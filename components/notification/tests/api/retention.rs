@@ -103,3 +103,43 @@ fn the_retention_may_not_exceed_the_case_retention() {
     h.advance(Duration::days(8));
     assert_eq!(h.sweep().1["purged_messages"], 1);
 }
+
+#[test]
+fn a_message_finished_soon_is_purged_in_outbox_order_and_one_finished_late_by_its_own_entry() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let h = Harness::with_mode(mode);
+        h.subscribe(json!({}));
+        h.receiver_answers(Reply::Status(503));
+        let (_, soon) = h.post_event(&p1(50));
+        let soon = soon["messages"][0]["id"].as_str().unwrap().to_string();
+        let (_, late) = h.post_event(&p1(51));
+        let late = late["messages"][0]["id"].as_str().unwrap().to_string();
+        // `soon` is delivered on its 5 s retry; `late` fails that one too.
+        h.advance(Duration::seconds(10));
+        h.receiver_answers(Reply::Status(503));
+        h.script.lock().unwrap().queue.push_back(Reply::Status(204));
+        h.sweep();
+        assert_eq!(h.admin("GET", &format!("/notification/messages/{soon}"), None).1["status"], "delivered");
+        // `late` is delivered on its next retry, about 5 minutes on... then 2 hours on.
+        h.advance(Duration::minutes(6));
+        h.sweep();
+        h.receiver_answers(Reply::Status(204));
+        h.advance(Duration::minutes(40));
+        h.sweep();
+        let view = h.admin("GET", &format!("/notification/messages/{late}"), None).1;
+        assert_eq!(view["status"], "delivered", "{mode:?}: {view}");
+
+        h.advance(Duration::days(30) - Duration::minutes(47));
+        let (_, report) = h.sweep();
+        assert_eq!(report["purged_messages"], 0, "{mode:?}: nothing before its time: {report}");
+        h.advance(Duration::minutes(2));
+        let (_, report) = h.sweep();
+        assert_eq!(report["purged_messages"], 1, "{mode:?}: the one finished soon: {report}");
+        assert!(traces(&h, &soon).is_empty(), "{mode:?}: {:?}", traces(&h, &soon));
+        assert!(!traces(&h, &late).is_empty(), "{mode:?}: the late one is kept");
+        h.advance(Duration::minutes(45));
+        let (_, report) = h.sweep();
+        assert_eq!(report["purged_messages"], 1, "{mode:?}: the late one, by its entry: {report}");
+        assert!(traces(&h, &late).is_empty(), "{mode:?}: {:?}", traces(&h, &late));
+    }
+}

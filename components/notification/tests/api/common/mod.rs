@@ -44,6 +44,9 @@ type Respond = Box<dyn Fn(&http::Request<Vec<u8>>) -> shared::outbound::Answer +
 
 pub struct Harness {
     pub store: Arc<MemoryStore>,
+    /// Every store write (and each webhook send, as `send`) while recording: see
+    /// [`Harness::record`].
+    pub ops: Arc<Mutex<Option<Vec<Op>>>>,
     pub clock: ManualClock,
     pub random: SeededRandom,
     pub vars: MapVariables,
@@ -63,7 +66,12 @@ impl Harness {
     pub fn with_mode(mode: CasMode) -> Self {
         let script = Arc::new(Mutex::new(Script { otherwise: Some(Reply::Status(204)), ..Script::default() }));
         let s = script.clone();
+        let ops: Arc<Mutex<Option<Vec<Op>>>> = Arc::new(Mutex::new(None));
+        let sent = ops.clone();
         let respond: Respond = Box::new(move |_req| {
+            if let Some(list) = sent.lock().unwrap().as_mut() {
+                list.push(Op { kind: "send", key: String::new(), quota_writes: 0 });
+            }
             let (reply, delay) = {
                 let mut s = s.lock().unwrap();
                 (s.queue.pop_front().or(s.otherwise.clone()).unwrap_or(Reply::Status(204)), s.delay_ms)
@@ -87,6 +95,7 @@ impl Harness {
         });
         Harness {
             store: Arc::new(MemoryStore::with_mode(mode)),
+            ops,
             clock: ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap()),
             random: SeededRandom::new(42),
             vars: MapVariables::from_pairs(&[
@@ -132,7 +141,7 @@ impl Harness {
         }
         let req = b.body(body.map(|v| serde_json::to_vec(v).unwrap()).unwrap_or_default()).unwrap();
         let ports = Ports { outbound: &self.receiver, clock: &self.clock, random: &self.random, variables: &self.vars };
-        let store: &MemoryStore = &self.store;
+        let store = Recording { inner: &self.store, ops: &self.ops };
         let resp = routes::handle(req, || Ok::<_, shared::kv::StoreError>(store), ports);
         (resp.status().as_u16(), resp.into_body())
     }
@@ -268,5 +277,83 @@ impl Harness {
         let store: &MemoryStore = &self.store;
         let resp = routes::handle(req, || Ok::<_, shared::kv::StoreError>(store), ports);
         resp.headers()["etag"].to_str().unwrap().to_string()
+    }
+}
+
+/// One store write (a commit on Spin's SQLite store) or a webhook send, as recorded.
+#[derive(Debug, Clone)]
+pub struct Op {
+    /// `increment`, `set`, `set_many`, `delete`, `delete_many`, `cas` or `send`.
+    pub kind: &'static str,
+    /// The key (the first key of a batch).
+    pub key: String,
+    /// Keys written (what a quota meter counts): one per key of a batch.
+    pub quota_writes: usize,
+}
+
+impl Harness {
+    /// Starts (`true`, clearing what was recorded) or stops recording store writes.
+    pub fn record(&self, on: bool) {
+        *self.ops.lock().unwrap() = on.then(Vec::new);
+    }
+
+    /// What was recorded so far; empties the record.
+    pub fn take_ops(&self) -> Vec<Op> {
+        self.ops.lock().unwrap().as_mut().map(std::mem::take).unwrap_or_default()
+    }
+}
+
+/// The harness's store as the component sees it: the memory store, recording writes.
+#[derive(Clone, Copy)]
+pub struct Recording<'a> {
+    inner: &'a MemoryStore,
+    ops: &'a Mutex<Option<Vec<Op>>>,
+}
+
+impl Recording<'_> {
+    fn note(&self, kind: &'static str, key: &str, quota_writes: usize) {
+        if let Some(list) = self.ops.lock().unwrap().as_mut() {
+            list.push(Op { kind, key: key.to_string(), quota_writes });
+        }
+    }
+}
+
+impl shared::kv::KeyValue for Recording<'_> {
+    type Cas = <MemoryStore as shared::kv::KeyValue>::Cas;
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, shared::kv::StoreError> {
+        self.inner.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), shared::kv::StoreError> {
+        self.note("set", key, 1);
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), shared::kv::StoreError> {
+        self.note("delete", key, 1);
+        self.inner.delete(key)
+    }
+    fn exists(&self, key: &str) -> Result<bool, shared::kv::StoreError> {
+        self.inner.exists(key)
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, shared::kv::StoreError> {
+        self.inner.get_many(keys)
+    }
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), shared::kv::StoreError> {
+        self.note("set_many", entries.first().map(|e| e.0.as_str()).unwrap_or(""), entries.len());
+        self.inner.set_many(entries)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), shared::kv::StoreError> {
+        self.note("delete_many", keys.first().map(|k| k.as_str()).unwrap_or(""), keys.len());
+        self.inner.delete_many(keys)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, shared::kv::StoreError> {
+        self.note("increment", key, 1);
+        self.inner.increment(key, delta)
+    }
+    fn cas_begin(&self, key: &str) -> Result<(Self::Cas, Option<Vec<u8>>), shared::kv::StoreError> {
+        self.inner.cas_begin(key)
+    }
+    fn cas_swap(&self, cas: Self::Cas, value: &[u8]) -> Result<shared::kv::Swap, shared::kv::StoreError> {
+        self.note("cas", "", 1);
+        self.inner.cas_swap(cas, value)
     }
 }
