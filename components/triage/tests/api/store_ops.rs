@@ -163,7 +163,7 @@ fn a_new_p1_case_commits_before_and_after_its_events() {
         .iter()
         .position(|s| matches!(s, Step::Commit(_, keys) if keys.contains(&pending)))
         .expect("the pending entry is removed");
-    assert!(forgotten > first_event, "the case stays pending until its events are out");
+    assert!(forgotten > first_event, "the pending entry goes in the clean-up after the events");
     assert!(!w.store.dump().contains_key(&pending));
     assert!(w.outbox().is_empty(), "sent events leave the outbox");
     assert_eq!(w.event_types(&id), vec!["case.created", "case.triaged"]);
