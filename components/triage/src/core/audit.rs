@@ -64,7 +64,8 @@ pub fn activity_head_key(id: &CaseId) -> String {
     format!("case/{id}/audit/activity")
 }
 
-/// Claimed once by whoever creates the activity head (see [`claim`]).
+/// Claimed once by a read that finds no activity head and creates it (see [`claim`]);
+/// a case's triage creates the head without it, as the holder of audit slot 1.
 pub fn activity_claim_key(id: &CaseId) -> String {
     format!("case/{id}/audit/activity-claim")
 }

@@ -2,21 +2,25 @@
 //!
 //! 1. Read the case; with `If-Match`, a different version is 412 and nothing is written.
 //! 2. Apply the change to a copy (pure; may say "nothing to do").
-//! 3. Reserve slots for the index lists the case joins, for its events and for its
-//!    audit entries, and write those entries in one `set_many`. The audit entries
-//!    extend the case's record chain (see [`crate::core::audit`]) from the head the record
-//!    being replaced names.
+//! 3. Reserve slots for the index lists the case joins, one outbox slot for all its
+//!    events and slots for its audit entries, and write those entries in one
+//!    `set_many`. The audit entries extend the case's record chain (see
+//!    [`crate::core::audit`]) from the head the record being replaced names.
 //! 4. Compare-and-swap the case, which now names its new slots, event ids and audit
 //!    head: the commit point. A change without its audit entry cannot happen, nor an
 //!    entry without its change: an entry no head reaches does not count. If another
 //!    writer got in first, the prepared entries are deleted, and the change is 412
 //!    (with `If-Match`) or is decided again on the fresh case.
-//! 5. Delete the entries of lists the case left, and send the events.
+//! 5. Send the events: nothing else stands between the commit point and them.
+//! 6. Then, in one `delete_many`, the outbox entry (when every event was accepted), the
+//!    entries of lists the case left and whatever the caller no longer needs (the
+//!    pending-triage entry of a case just triaged). Each is harmless if left: the sweep
+//!    sends the outbox again, readers skip an entry the case does not hold.
+//! 7. After the answer ([`shared::service::Context::after_response`]): the programme
+//!    counters ([`crate::core::stats::count`], best effort as before).
 
 use crate::context::Ctx;
-use crate::core::audit::{
-    activity_claim_key, activity_head_key, audit_entry, audit_log, seal_note, ActivityHead, By, Chain,
-};
+use crate::core::audit::{activity_head_key, audit_entry, audit_log, seal_note, ActivityHead, By, Chain};
 use crate::core::index::{self, IndexEntry};
 use crate::core::outbox::{self, outbox_log, send_committed, OutboxEntry};
 use crate::core::work::{remember_events, set_work, try_work_of, work_of, CaseWork, HeldSlot};
@@ -26,7 +30,7 @@ use shared::events::{CaseEvent, EventType};
 use shared::id::{CaseId, EventId};
 use shared::kv::slots::SlotLog;
 use shared::kv::versioned::{self, Change, UpdateError, Versioned};
-use shared::kv::{claim, to_json, KeyValue};
+use shared::kv::{to_json, KeyValue};
 use shared::outbound::Outbound;
 use shared::problem::Problem;
 use shared::time::Timestamp;
@@ -90,11 +94,36 @@ pub fn commit<S: KeyValue, O: Outbound>(
     owner: Option<Organisation>,
     base: Base,
     by: &By,
+    decide: impl FnMut(&mut CaseRecord, &mut CaseWork, Timestamp) -> Result<Decided, Problem>,
+) -> Result<Committed, Problem> {
+    commit_from(ctx, id, Taken { read: None, forget: Vec::new() }, owner, base, by, decide)
+}
+
+/// What a caller of [`commit_from`] brings: the case as it just read it (the first
+/// attempt decides on that instead of reading it again), and keys to delete once the
+/// change committed and its events went out.
+pub struct Taken {
+    pub read: Option<Versioned<CaseRecord>>,
+    pub forget: Vec<String>,
+}
+
+/// [`commit`], starting from what the caller already has.
+pub fn commit_from<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    id: &CaseId,
+    taken: Taken,
+    owner: Option<Organisation>,
+    base: Base,
+    by: &By,
     mut decide: impl FnMut(&mut CaseRecord, &mut CaseWork, Timestamp) -> Result<Decided, Problem>,
 ) -> Result<Committed, Problem> {
     let key = case_key(id);
+    let Taken { mut read, forget } = taken;
     for _ in 0..ATTEMPTS {
-        let doc: Versioned<CaseRecord> = versioned::read(ctx.store, &key)?.ok_or_else(Problem::not_found)?;
+        let doc: Versioned<CaseRecord> = match read.take() {
+            Some(doc) => doc,
+            None => versioned::read(ctx.store, &key)?.ok_or_else(Problem::not_found)?,
+        };
         // Ownership before the version: another organisation's case is 404, never 412.
         if owner.is_some() && owner != doc.data.assessment.as_ref().map(|a| a.organisation) {
             return Err(Problem::not_found());
@@ -128,19 +157,21 @@ pub fn commit<S: KeyValue, O: Outbound>(
         });
         match swapped {
             Ok((swapped, ())) => {
-                crate::core::stats::count(
-                    ctx.store,
-                    &doc.data,
-                    &swapped.data,
-                    &decision.events,
-                    now,
-                    ctx.correlation_id,
-                );
-                if !leave.is_empty() {
-                    // Stale entries are harmless (readers check the record); best effort.
-                    let _ = ctx.store.delete_many(&leave);
+                let mut done = leave;
+                if let Some((slot, events)) = &events {
+                    done.extend(send_committed(ctx, *slot, events));
                 }
-                send_committed(ctx, &events);
+                done.extend(forget);
+                if !done.is_empty() {
+                    // Best effort: each key left behind is harmless (see the module doc).
+                    if let Err(e) = ctx.store.delete_many(&done) {
+                        crate::core::deferred(ctx, "cleanup-deferred", &format!("{e}"));
+                    }
+                }
+                let (before, after, kinds) = (doc.data, swapped.data.clone(), decision.events);
+                ctx.after_response(move |ctx| {
+                    crate::core::stats::count(ctx.store, &before, &after, &kinds, now, ctx.correlation_id);
+                });
                 return Ok(Committed { doc: swapped, changed: true });
             }
             Err(UpdateError::Rejected(current)) => {
@@ -160,7 +191,7 @@ pub fn commit<S: KeyValue, O: Outbound>(
 }
 
 /// Reserves and writes the index, outbox and audit entries of a change. Returns the
-/// record to swap in, the keys written, the events with their outbox slots, and the
+/// record to swap in, the keys written, the events with their outbox slot, and the
 /// keys of index entries to delete after the swap.
 #[allow(clippy::type_complexity)]
 fn prepare<S: KeyValue, O: Outbound>(
@@ -170,7 +201,7 @@ fn prepare<S: KeyValue, O: Outbound>(
     decision: &Decision,
     by: &By,
     now: Timestamp,
-) -> Result<(CaseRecord, Vec<String>, Vec<(u64, CaseEvent)>, Vec<String>), Problem> {
+) -> Result<(CaseRecord, Vec<String>, Option<(u64, Vec<CaseEvent>)>, Vec<String>), Problem> {
     record.next_check_in = crate::core::checkins::next_check_in(&record, &work);
     set_work(&mut record, &work);
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
@@ -186,27 +217,34 @@ fn prepare<S: KeyValue, O: Outbound>(
     }
     let leave: Vec<String> = change.leave.iter().map(index::entry_key).collect();
 
-    let kinds = &decision.events;
-    let mut events = Vec::new();
-    if !kinds.is_empty() {
-        let first = outbox_log().reserve_many(ctx.store, kinds.len() as u64)?;
-        for (i, kind) in kinds.iter().enumerate() {
-            let event = outbox::event(*kind, &record, &work, EventId::generate(ctx.random), now);
-            let slot = first + i as u64;
-            entries.push((outbox_log().key(slot), to_json(&OutboxEntry { event: event.clone(), written_at: now })));
-            events.push((slot, event));
+    let mut events = None;
+    if !decision.events.is_empty() {
+        // One slot and one entry for all of the change's events.
+        let slot = outbox_log().reserve(ctx.store)?;
+        let emitted: Vec<CaseEvent> = decision
+            .events
+            .iter()
+            .map(|kind| outbox::event(*kind, &record, &work, EventId::generate(ctx.random), now))
+            .collect();
+        remember_events(&mut work, emitted.iter().map(|e| e.id.clone()));
+        if let Some(entry) = OutboxEntry::new(emitted.clone(), now) {
+            entries.push((outbox_log().key(slot), to_json(&entry)));
         }
-        remember_events(&mut work, events.iter().map(|(_, e)| e.id.clone()));
+        events = Some((slot, emitted));
     }
 
-    if work.audit_head.is_none() && claim(ctx.store, &activity_claim_key(&record.id))? {
-        // The case's first audited change also starts its activity chain, so a read
-        // never pays for creating it. Kept whatever the swap does (it is empty).
+    // Each entry extends the chain from the head of the record this change replaces.
+    let first = audit_log(&record.id).reserve_many(ctx.store, decision.audit.len() as u64)?;
+    if first == 1 {
+        // The case's first audited change (its triage) also starts its activity chain,
+        // so a read never pays for creating it. Slot 1 of the log goes to exactly one
+        // writer ever and no read comes before a change commits, so slot 1 is the claim
+        // (the separate claim increment this replaced guarded no more: either way a
+        // racing triage that lost its swap but writes late could reset the head).
+        // Kept whatever the swap does (it is empty).
         let head = Versioned::first(ActivityHead::default(), ctx.random);
         entries.push((activity_head_key(&record.id), head.encode()));
     }
-    // Each entry extends the chain from the head of the record this change replaces.
-    let first = audit_log(&record.id).reserve_many(ctx.store, decision.audit.len() as u64)?;
     for (i, (action, note)) in decision.audit.iter().enumerate() {
         let prev = work.audit_head.take();
         let slot = first + i as u64;

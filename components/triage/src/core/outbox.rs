@@ -1,11 +1,14 @@
 //! Triage's outbox: every event is stored before it is sent, so a notification outage
 //! loses nothing.
 //!
-//! An event's entry (`triage/outbox/s/<slot>`) is written in the `set_many` that
-//! prepares a case change, and the case's compare-and-swap lists the event id
+//! A change's events share one entry (`triage/outbox/s/<slot>`: one slot, one key
+//! written and one deleted however many events the change emits), written in the
+//! `set_many` that prepares the change, and the case's compare-and-swap lists the event ids
 //! ([`CaseWork::events`](crate::core::work::CaseWork)): that swap is the commit point, since
-//! Spin's CAS guards one key only. An entry is sent only once its id is on the case;
-//! sent entries are deleted (that is "marked sent"); an entry whose change never
+//! Spin's CAS guards one key only. An entry is sent only once its ids are on the case;
+//! an entry whose events were all accepted is deleted (that is "marked sent"); one with
+//! an event left unsent stays whole, and its events go again (notification accepts an
+//! event id once); an entry whose change never
 //! committed is dropped after [`ORPHAN_GRACE`]. The notification component
 //! deduplicates by event id, so two sweeps sending the same entry deliver it once.
 
@@ -43,11 +46,31 @@ pub struct Resent {
 /// far longer than a compare-and-swap can take.
 pub const ORPHAN_GRACE: Duration = Duration::minutes(5);
 
-/// An event waiting to be sent.
+/// The events of one committed change waiting to be sent, in the order they go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
+    /// The first event (an entry of an earlier release holds only this one).
     pub event: CaseEvent,
+    /// The change's further events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<CaseEvent>,
     pub written_at: Timestamp,
+}
+
+impl OutboxEntry {
+    /// The entry of a change emitting `events` (at least one).
+    pub fn new(mut events: Vec<CaseEvent>, written_at: Timestamp) -> Option<OutboxEntry> {
+        if events.is_empty() {
+            return None;
+        }
+        let event = events.remove(0);
+        Some(OutboxEntry { event, more: events, written_at })
+    }
+
+    /// Every event of the entry, in order.
+    pub fn events(&self) -> impl Iterator<Item = &CaseEvent> {
+        std::iter::once(&self.event).chain(&self.more)
+    }
 }
 
 /// An event about `record` as it is after the change (only non-identifying data).
@@ -93,27 +116,27 @@ pub fn status_event(to: CaseStatus) -> Option<EventType> {
     }
 }
 
-/// Sends committed events now and deletes the entries that were accepted; the rest
-/// stay for the sweep. Never fails the request: the change is already stored.
-pub fn send_committed<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, events: &[(u64, CaseEvent)]) {
-    let mut sent = Vec::new();
-    for (slot, event) in events {
-        match send_event(ctx, event) {
-            Ok(()) => sent.push(outbox_log().key(*slot)),
-            Err(failure) => {
-                deferred(
-                    ctx,
-                    "event-deferred",
-                    &format!("{} {} left for the sweep: {failure}", event.id, event.event_type),
-                );
-            }
+/// Sends a committed change's events now, in order. Returns the key of their outbox
+/// entry when every one was accepted (the caller deletes it, with whatever else it
+/// removes after the change); otherwise the entry stays whole for the sweep. Never
+/// fails the request: the change is already stored.
+pub fn send_committed<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    slot: u64,
+    events: &[CaseEvent],
+) -> Option<String> {
+    let mut all_sent = true;
+    for event in events {
+        if let Err(failure) = send_event(ctx, event) {
+            all_sent = false;
+            deferred(
+                ctx,
+                "event-deferred",
+                &format!("{} {} left for the sweep: {failure}", event.id, event.event_type),
+            );
         }
     }
-    if !sent.is_empty() {
-        if let Err(e) = ctx.store.delete_many(&sent) {
-            deferred(ctx, "outbox-cleanup-deferred", &format!("{e}"));
-        }
-    }
+    all_sent.then(|| outbox_log().key(slot))
 }
 
 /// The sweep's part: sends every committed entry of `entries` (outbox slots with
@@ -138,27 +161,33 @@ pub fn resend<S: KeyValue, O: Outbound>(
     let mut resent = Resent::default();
     let mut done = broken;
     for (slot, entry) in decoded {
+        // A change's events commit together: the first one's id on the case says so.
         let committed = cases
             .get(&entry.event.data.case_reference)
             .is_some_and(|doc| work_of(&doc.data).events.contains(&entry.event.id));
         if !committed {
             if entry.written_at + ORPHAN_GRACE <= now {
                 done.push(log.key(slot));
-                resent.dropped += 1;
+                resent.dropped += entry.events().count() as u32;
             } else {
                 resent.waiting.push(slot);
             }
             continue;
         }
-        match send_event(ctx, &entry.event) {
-            Ok(()) => {
-                done.push(log.key(slot));
-                resent.sent += 1;
+        let mut all_sent = true;
+        for event in entry.events() {
+            match send_event(ctx, event) {
+                Ok(()) => resent.sent += 1,
+                Err(_) => {
+                    resent.unsent += 1;
+                    all_sent = false;
+                }
             }
-            Err(_) => {
-                resent.unsent += 1;
-                resent.waiting.push(slot);
-            }
+        }
+        if all_sent {
+            done.push(log.key(slot));
+        } else {
+            resent.waiting.push(slot);
         }
     }
     if !done.is_empty() {

@@ -4,7 +4,7 @@
 
 use crate::context::Ctx;
 use crate::core::audit::By;
-use crate::core::commit::{commit, Base, Decision};
+use crate::core::commit::{commit_from, Base, Decision, Taken};
 use crate::core::outbox::read_case;
 use crate::core::peers::{match_members, SUGGESTIONS_PER_NEED};
 use crate::core::work::Suggestion;
@@ -22,6 +22,11 @@ use shared::outbound::Outbound;
 use shared::problem::Problem;
 
 /// Triages case `id` unless it already is; returns the case as stored.
+///
+/// The case is read once: the change is decided on that read (and read again only
+/// when another writer got in first). Its pending-triage entry goes in the clean-up
+/// after the events were sent ([`commit_from`]); left behind, the sweep finds the case
+/// triaged and removes it.
 pub fn triage<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId) -> Result<Versioned<CaseRecord>, Problem> {
     let doc = read_case(ctx, id)?.ok_or_else(Problem::not_found)?;
     if doc.data.assessment.is_some() {
@@ -30,7 +35,9 @@ pub fn triage<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId) -> Res
     }
     // Asked once, outside the compare-and-swap (which may run its decision twice).
     let (suggestions, rematch) = suggestions_for(ctx, &doc.data);
-    let committed = commit(ctx, id, None, Base::Latest, &By::system(), |record, work, now| {
+    let forget = doc.data.pending_triage_slot.map(|slot| pending_triage_log().key(slot)).into_iter().collect();
+    let taken = Taken { read: Some(doc), forget };
+    let committed = commit_from(ctx, id, taken, None, Base::Latest, &By::system(), |record, work, now| {
         if record.assessment.is_some() {
             return Ok(None);
         }
@@ -54,7 +61,10 @@ pub fn triage<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, id: &CaseId) -> Res
         work.rematch = rematch;
         Ok(Some(Decision::new(action, vec![EventType::CaseCreated, EventType::CaseTriaged])))
     })?;
-    forget_pending(ctx, &doc.data);
+    if !committed.changed {
+        // Triaged by someone else meanwhile (the decision found nothing to do).
+        forget_pending(ctx, &committed.doc.data);
+    }
     Ok(committed.doc)
 }
 

@@ -193,9 +193,9 @@ fn store_cost_of_a_triage_and_a_listing_is_small_and_flat() {
     w.staff(&token, "GET", "/triage/cases?limit=20&sort=urgent&overdue=false", &[], None);
     let urgent_ops = w.store.ops();
     println!("store operations: triage {triage_ops}, newest page of 20 {list_ops}, urgent page {urgent_ops}");
-    // 14 for the triage itself (docs/triage.md), plus the programme figures' counters
+    // 12 for the triage itself (docs/triage.md), plus the programme figures' counters
     // of a newly triaged case: event, role, region, request kind and its one incident kind.
-    assert!(triage_ops <= 16 + 5, "{triage_ops}");
+    assert!(triage_ops <= 12 + 5, "{triage_ops}");
     // Spin reads each key with its own get (get_many breaks on Redis), so a page reads
     // only what it shows: the token, the list's counter, 20 slots and their 20 cases,
     // and writes the list read's audit entry (a slot and the entry: issue 13, point 4).

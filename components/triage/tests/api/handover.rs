@@ -94,6 +94,28 @@ fn with_the_directory_down_the_case_is_triaged_without_suggestions_and_matched_l
     assert_eq!(matched["municipality"], MUNICIPALITY, "the directory gets the municipality for its conflict rule");
 }
 
+/// A change's events share one outbox entry: when notification takes one and refuses
+/// the other, the entry stays whole and the sweep sends both again (notification
+/// accepts an event id once, so the first is not delivered twice).
+#[test]
+fn an_event_refused_keeps_its_whole_entry_for_the_sweep() {
+    for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
+        let w = World::with_mode(mode);
+        w.peers.lock().unwrap().notification_refuses.insert("case.triaged".into());
+        let id = w.triaged(ReportFacts { immediate_danger: true, ..facts() });
+        assert_eq!(w.event_types(&id), vec!["case.created"], "{mode:?}");
+        assert_eq!(w.outbox_events(), vec!["case.created", "case.triaged"], "{mode:?}: the entry stays whole");
+        assert!(!w.store.dump().contains_key(&pending_triage_log().key(1)), "{mode:?}: no longer pending");
+        w.peers.lock().unwrap().notification_refuses.clear();
+        let report = w.sweep();
+        assert_eq!(report.body["events_sent"], 2, "{mode:?}");
+        assert!(w.outbox().is_empty(), "{mode:?}");
+        let ids: std::collections::BTreeSet<_> = w.events().iter().map(|e| e.id.clone()).collect();
+        assert_eq!(ids.len(), 2, "{mode:?}: two events, the first sent again under its own id");
+        assert_eq!(w.event_types(&id), vec!["case.created", "case.created", "case.triaged"], "{mode:?}");
+    }
+}
+
 #[test]
 fn a_notification_outage_loses_no_event() {
     for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
@@ -101,9 +123,11 @@ fn a_notification_outage_loses_no_event() {
         w.peers.lock().unwrap().notification_down = true;
         let id = w.triaged(ReportFacts { immediate_danger: true, ..facts() });
         assert!(w.events().is_empty());
-        assert_eq!(w.outbox().len(), 2, "{mode:?}: both events wait in the outbox");
+        let waiting = vec!["case.created", "case.triaged"];
+        assert_eq!(w.outbox_events(), waiting, "{mode:?}: both events wait in the outbox");
+        assert_eq!(w.outbox().len(), 1, "{mode:?}: in the one entry of their change");
         w.sweep();
-        assert_eq!(w.outbox().len(), 2);
+        assert_eq!(w.outbox_events(), waiting);
         w.peers.lock().unwrap().notification_down = false;
         let report = w.sweep();
         assert_eq!(report.body["events_sent"], 2, "{mode:?}");

@@ -17,3 +17,4 @@ mod priority_rules;
 mod props;
 mod retention;
 mod stats;
+mod store_ops;

@@ -38,6 +38,8 @@ pub fn keyring_spec() -> String {
 pub struct Peers {
     pub directory_down: bool,
     pub notification_down: bool,
+    /// Event types notification answers 503 (the others it accepts).
+    pub notification_refuses: BTreeSet<String>,
     /// Members at capacity.
     pub full: BTreeSet<String>,
     /// Every event the notification component accepted.
@@ -140,6 +142,9 @@ fn respond(peers: &Mutex<Peers>, req: &http::Request<Vec<u8>>) -> Answer {
             return Err(OutboundError("connection refused".into()));
         }
         let event: CaseEvent = serde_json::from_slice(req.body()).expect("events are CaseEvent JSON");
+        if p.notification_refuses.contains(event.event_type.as_str()) {
+            return answer(503, json!({"type": "urn:weerbaar:problem:unavailable"}));
+        }
         p.events.push(event);
         return answer(202, json!({"accepted": true}));
     }
@@ -371,6 +376,18 @@ impl World {
     /// Keys of outbox entries still waiting.
     pub fn outbox(&self) -> Vec<String> {
         self.store.dump().into_keys().filter(|k| k.starts_with("triage/outbox/s/")).collect()
+    }
+
+    /// The types of the events waiting in the outbox (a change's events share one
+    /// entry), in slot order.
+    pub fn outbox_events(&self) -> Vec<String> {
+        let entries = self.store.dump().into_iter().filter(|(k, _)| k.starts_with("triage/outbox/s/"));
+        entries
+            .flat_map(|(_, bytes)| {
+                let entry: triage::core::outbox::OutboxEntry = serde_json::from_slice(&bytes).unwrap();
+                entry.events().map(|e| e.event_type.as_str().to_string()).collect::<Vec<_>>()
+            })
+            .collect()
     }
 }
 
