@@ -20,7 +20,9 @@
 //!    counters ([`crate::core::stats::count`], best effort as before).
 
 use crate::context::Ctx;
-use crate::core::audit::{activity_head_key, audit_entry, audit_log, seal_note, ActivityHead, By, Chain};
+use crate::core::audit::{
+    activity_claim_key, activity_head_key, audit_entry, audit_log, seal_note, ActivityHead, By, Chain,
+};
 use crate::core::index::{self, IndexEntry};
 use crate::core::outbox::{self, outbox_log, send_committed, OutboxEntry};
 use crate::core::work::{remember_events, set_work, try_work_of, work_of, CaseWork, HeldSlot};
@@ -183,7 +185,15 @@ pub fn commit_from<S: KeyValue, O: Outbound>(
             Err(UpdateError::Contended) => {
                 let _ = ctx.store.delete_many(&prepared);
             }
-            Err(UpdateError::NotFound) => return Err(Problem::not_found()),
+            Err(UpdateError::NotFound) => {
+                // The case was purged since we read it: nothing we prepared may outlive
+                // it, nor the audit counter and chain head the preparation recreated.
+                let mut leftovers = prepared;
+                leftovers.extend(audit_log(id).all_keys(0));
+                leftovers.extend([activity_head_key(id), activity_claim_key(id)]);
+                let _ = ctx.store.delete_many(&leftovers);
+                return Err(Problem::not_found());
+            }
             Err(UpdateError::Store(e)) => return Err(e.into()),
         }
     }
