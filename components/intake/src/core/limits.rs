@@ -86,15 +86,7 @@ impl Window {
     /// ([`Counting::Every`]).
     pub fn take<S: KeyValue>(&self, store: &S) -> Result<bool, StoreError> {
         debug_assert_eq!(self.counting, Counting::Every, "failures are counted after the fact");
-        let Some(key) = &self.key else {
-            // Its own bucket: this request is the only one in it.
-            return Ok(self.max >= 1);
-        };
-        let count = store.increment(key, 1)?;
-        if count == 1 {
-            self.list_for_expiry(store, key)?;
-        }
-        Ok(count <= i64::from(self.max))
+        self.count(store)
     }
 
     /// Whether the client may still try ([`Counting::Failures`]): its failures so far
@@ -112,11 +104,17 @@ impl Window {
     /// limit meanwhile (answer it as refused).
     pub fn count_failure<S: KeyValue>(&self, store: &S) -> Result<bool, StoreError> {
         debug_assert_eq!(self.counting, Counting::Failures, "only failures are counted after the fact");
+        self.count(store)
+    }
+
+    /// Adds one to the window's count; true if it is still within the limit. Counts
+    /// only ever add, so a count reaches 1 once per window: then it is listed for expiry.
+    fn count<S: KeyValue>(&self, store: &S) -> Result<bool, StoreError> {
         let Some(key) = &self.key else {
+            // Its own bucket: this request is the only one in it.
             return Ok(self.max >= 1);
         };
         let count = store.increment(key, 1)?;
-        // Failures only ever add: the count reaches 1 once per window.
         if count == 1 {
             self.list_for_expiry(store, key)?;
         }
