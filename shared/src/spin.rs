@@ -113,10 +113,8 @@ pub fn serve<V: crate::service::Service>(req: http::Request<Vec<u8>>, out: spin_
 fn respond(out: spin_sdk::http::ResponseOutparam, response: http::Response<Vec<u8>>) {
     use spin_sdk::wit::wasi::http0_2_0::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
     let (parts, body) = response.into_parts();
-    let entries: Vec<(String, Vec<u8>)> =
-        parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
     let out = out.into_inner();
-    let Ok(headers) = Fields::from_list(&entries) else {
+    let Ok(headers) = Fields::from_list(&header_entries(&parts.headers)) else {
         ResponseOutparam::set(out, Err(spin_sdk::wit::wasi::http0_2_0::types::ErrorCode::InternalError(None)));
         return;
     };
@@ -124,15 +122,24 @@ fn respond(out: spin_sdk::http::ResponseOutparam, response: http::Response<Vec<u
     let _ = outgoing.set_status_code(parts.status.as_u16());
     let Ok(outgoing_body) = outgoing.body() else { return };
     ResponseOutparam::set(out, Ok(outgoing));
-    if let Ok(stream) = outgoing_body.write() {
-        for chunk in body.chunks(4096) {
-            // A client that has gone cannot be answered; the work after still runs.
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                break;
-            }
-        }
-    }
+    // A client that has gone cannot be answered; the work after still runs.
+    let _ = write_body(&outgoing_body, &body);
     let _ = OutgoingBody::finish(outgoing_body, None);
+}
+
+/// A header map as the `wasi:http` field list.
+fn header_entries(headers: &http::HeaderMap) -> Vec<(String, Vec<u8>)> {
+    headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect()
+}
+
+/// Writes all of `body` to an outgoing body (a request's or a response's), in the
+/// chunks `blocking-write-and-flush` accepts.
+fn write_body(outgoing: &spin_sdk::wit::wasi::http0_2_0::types::OutgoingBody, body: &[u8]) -> Result<(), String> {
+    let stream = outgoing.write().map_err(|e| format!("body stream: {e:?}"))?;
+    for chunk in body.chunks(4096) {
+        stream.blocking_write_and_flush(chunk).map_err(|e| format!("write body: {e:?}"))?;
+    }
+    Ok(())
 }
 
 /// Outbound HTTP through `wasi:http/outgoing-handler`, with timeouts.
@@ -171,9 +178,7 @@ mod outgoing {
 
     pub fn send(request: http::Request<Vec<u8>>, timeout: Duration) -> Result<http::Response<Vec<u8>>, OutboundError> {
         let (parts, body) = request.into_parts();
-        let entries: Vec<(String, Vec<u8>)> =
-            parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec())).collect();
-        let headers = Fields::from_list(&entries).map_err(|e| fail("headers", e))?;
+        let headers = Fields::from_list(&header_entries(&parts.headers)).map_err(|e| fail("headers", e))?;
         let outgoing = OutgoingRequest::new(headers);
         let method = match parts.method.as_str() {
             "GET" => Method::Get,
@@ -204,12 +209,7 @@ mod outgoing {
 
         let outgoing_body = outgoing.body().map_err(|e| fail("body", e))?;
         let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| fail("send", e))?;
-        {
-            let stream = outgoing_body.write().map_err(|e| fail("body stream", e))?;
-            for chunk in body.chunks(4096) {
-                stream.blocking_write_and_flush(chunk).map_err(|e| fail("write body", e))?;
-            }
-        }
+        write_body(&outgoing_body, &body).map_err(OutboundError)?;
         OutgoingBody::finish(outgoing_body, None).map_err(|e| fail("finish body", e))?;
 
         // One deadline for the whole call: headers and body. The host's per-phase timeouts

@@ -170,15 +170,7 @@ pub fn call(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], b
     let raw = response.body_mut().read_to_vec().unwrap_or_default();
     let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
     let reply = Reply { status: response.status().as_u16(), headers, raw, body };
-    // A component may go on working after its answer (handing a report to triage, a
-    // message on to coordinators): a story reads the state its request left once the
-    // whole chain is done, as a person would a moment later.
-    if let Some(chain) = reply.header("x-correlation-id") {
-        assert!(
-            app.settle(chain, std::time::Duration::from_secs(60)),
-            "{method} {path}: its chain still runs after 60 s"
-        );
-    }
+    settle_chain(app, reply.header("x-correlation-id"), &format!("{method} {path}"));
     // Every answer of every story is held to openapi.yaml, whether or not the test
     // looks at it. Spin's own answers are not ours: a bare 500 of a trapped guest, and
     // the router's empty 404 for a path no component of this app serves.
@@ -190,6 +182,17 @@ pub fn call(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], b
         }
     }
     reply
+}
+
+/// Waits for the chain of the answer whose correlation id is `chain` (if it has one) to
+/// finish. A component may go on working after its answer (handing a report to triage,
+/// a message on to coordinators): a story reads the state its request left once the
+/// whole chain is done, as a person would a moment later. Every client of the suite
+/// calls this after each answer.
+pub fn settle_chain(app: &TestApp, chain: Option<&str>, what: &str) {
+    if let Some(chain) = chain {
+        assert!(app.settle(chain, std::time::Duration::from_secs(60)), "{what}: its chain still runs after 60 s");
+    }
 }
 
 pub fn post_json(app: &TestApp, path: &str, body: &Value) -> Reply {

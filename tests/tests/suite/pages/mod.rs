@@ -123,11 +123,8 @@ fn received(app: &TestApp, result: Result<ureq::http::Response<ureq::Body>, ureq
     let headers: Vec<(String, String)> =
         response.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let body = response.body_mut().read_to_string().unwrap_or_default();
-    // As the API client does: what a page leaves for after its answer is done before
-    // the next step of the story (`crate::e2e::call`).
-    if let Some((_, chain)) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-correlation-id")) {
-        assert!(app.settle(chain, std::time::Duration::from_secs(60)), "its chain still runs after 60 s");
-    }
+    let chain = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-correlation-id")).map(|(_, v)| v.as_str());
+    crate::e2e::settle_chain(app, chain, "a page");
     Received { status: response.status().as_u16(), headers, body }
 }
 
