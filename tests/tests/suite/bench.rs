@@ -11,6 +11,7 @@
 //! measured in the same run with the same client, right before it, so that noise on
 //! this shared machine hits both alike.
 mod fill;
+mod listing;
 
 use crate::e2e::callers::issue;
 use crate::e2e::receiver::Receiver;
