@@ -172,6 +172,56 @@ fn listing_filters_sorts_and_pages_from_the_indexes() {
     assert_eq!(w.staff(&token, "GET", "/triage/cases?limt=2", &[], None).status, 400);
 }
 
+/// Index entries are hints: an entry the case's record does not hold (left behind by a
+/// change, orphaned by a lost swap, or pointing at another organisation's case or at
+/// no case) is never shown, whatever the listing decodes of the record.
+#[test]
+fn a_listing_never_shows_an_entry_the_record_does_not_hold() {
+    use shared::kv::slots::SlotLog;
+    use shared::kv::KeyValue;
+    let w = World::new();
+    let token = w.token("ngb", "confidant");
+    let a = w.triaged(incident(&[IncidentKind::Intimidation]));
+    w.advance(Duration::minutes(1));
+    let b = w.triaged(incident(&[IncidentKind::Stalking]));
+    // A council member's case: NVvR's.
+    let other = w.triaged(ReportFacts { role: Role::CouncilMember, ..incident(&[IncidentKind::Stalking]) });
+    let missing = CaseId::parse("case_0000000000000000000000000a").unwrap();
+    let stray = |log: &str, id: &CaseId| {
+        let log = SlotLog::new(log);
+        let slot = log.reserve(&w.store).unwrap();
+        let entry = serde_json::json!({ "case_id": id });
+        w.store.set(&log.key(slot), entry.to_string().as_bytes()).unwrap();
+    };
+    stray("triage/idx/ngb/all", &a); // a second entry of a case: the record holds the first
+    stray("triage/idx/ngb/all", &other);
+    stray("triage/idx/ngb/all", &missing);
+    stray("triage/idx/ngb/status/closed", &b);
+    stray("triage/idx/ngb/priority/P1", &a);
+    stray("triage/idx/ngb/unacked/P3", &b);
+    stray("triage/idx/ngb/unread", &a);
+    w.advance(Duration::days(3)); // every deadline passed: the overdue lists are walked
+
+    let list = |q: &str| {
+        let reply = w.staff(&token, "GET", &format!("/triage/cases{q}"), &[], None);
+        assert_eq!(reply.status, 200, "{q}: {}", reply.body);
+        ids(&reply.body)
+    };
+    let (a, b) = (a.to_string(), b.to_string());
+    assert_eq!(list(""), vec![b.clone(), a.clone()], "each case once, no other organisation's, no missing case");
+    assert_eq!(list("?limit=1"), vec![b.clone()]);
+    assert!(list("?status=closed").is_empty());
+    assert_eq!(list("?status=triaged"), vec![b.clone(), a.clone()]);
+    assert!(list("?priority=P1").is_empty());
+    assert_eq!(list("?overdue=true").len(), 2);
+    assert!(list("?unread=true").is_empty());
+    assert_eq!(list("?sort=unread_first"), vec![b.clone(), a.clone()]);
+    assert_eq!(list("?sort=urgent").len(), 2);
+    let nvvr = w.token("nvvr", "confidant");
+    let theirs = w.staff(&nvvr, "GET", "/triage/cases", &[], None);
+    assert_eq!(ids(&theirs.body), vec![other.to_string()], "NGB's cases never show to NVvR");
+}
+
 /// The store cost of one triage and one listing page, as stated in docs/triage.md.
 /// `cargo test -p triage --test api escalation_and_listing::store_cost -- --nocapture`
 #[test]
