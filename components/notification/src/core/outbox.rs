@@ -251,9 +251,8 @@ fn entries(drafts: &[Draft], random: &dyn Random) -> Vec<(String, Vec<u8>)> {
 ///
 /// The messages this call creates are created leased to `lease` (see
 /// [`Accepted::leased`]): the request's own first attempts need no compare-and-swap
-/// before the send. An event nobody hears is written once (its record and its
-/// retention entry in one `set_many`) and takes no dedup claim: there is nothing to
-/// deliver twice.
+/// before the send. An event nobody hears writes nothing (no claim, no record, no
+/// retention entry): there is nothing to deliver, twice or once.
 pub fn accept_event<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
     event: &CaseEvent,
@@ -275,10 +274,10 @@ pub fn accept_event<S: KeyValue, O>(
     let messages: Vec<MessageId> = wanted.iter().map(|(id, _)| id.clone()).collect();
     let record = EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
     if wanted.is_empty() && !store.exists(&event_claim_key(&event.id))? {
-        // Nobody hears it: the record (for the duplicate answer) and its purge, once.
-        let mut all = vec![(event_key(&event.id), to_json(&record))];
-        all.push(crate::core::retention::event_entry(ctx, &event.id, now)?);
-        store.set_many(&all)?;
+        // Nobody hears it: nothing to deliver, so nothing to deduplicate or list, and
+        // nothing written (a repeat is answered the same way, again without a write).
+        // Only an event claimed before (by a try that meant to write messages) is
+        // written below, so that its claim is purged with its record.
         return Ok(Accepted { duplicate: false, messages: record.messages, leased: Vec::new() });
     }
     let first = claim(store, &event_claim_key(&event.id))?;
