@@ -143,3 +143,36 @@ fn an_event_nobody_hears_writes_nothing() {
     let types: Vec<String> = h.received().iter().map(|r| r.json()["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(types, vec!["case.triaged"]);
 }
+
+/// An event's message is listed after its first send. An instance that died between
+/// the listing and the outcome's record leaves an entry the message does not name, and
+/// the next sender lists it again: the list still shows it once.
+#[test]
+fn a_stray_list_entry_does_not_show_a_message_twice() {
+    let h = Harness::new();
+    let (sub, _) = h.subscribe(json!({}));
+    let (status, v) = h.post_event(&p1(8));
+    assert_eq!(status, 202, "{v}");
+    let msg = v["messages"][0]["id"].as_str().unwrap().to_string();
+    let list = format!("/notification/subscriptions/{sub}/messages");
+    // Read a page at a time (one message a page): every page, not just one.
+    let ids = |h: &Harness| -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut query = "?limit=1".to_string();
+        loop {
+            let (status, page) = h.admin("GET", &format!("{list}{query}"), None);
+            assert_eq!(status, 200, "{page}");
+            seen.extend(page["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()));
+            match page["next_cursor"].as_str() {
+                Some(cursor) => query = format!("?limit=1&cursor={cursor}"),
+                None => return seen,
+            }
+        }
+    };
+    assert_eq!(ids(&h), vec![msg.clone()], "listed after its first attempt");
+    let sub_id: shared::id::SubscriptionId = serde_json::from_value(json!(sub)).unwrap();
+    let msg_id: shared::id::MessageId = serde_json::from_value(json!(msg)).unwrap();
+    let now = shared::time::Timestamp::parse("2026-11-28T12:00:00Z").unwrap();
+    notification::core::outbox::list_message(&*h.store, &sub_id, &msg_id, now).unwrap();
+    assert_eq!(ids(&h), vec![msg], "shown once, where the message says");
+}
