@@ -14,6 +14,7 @@
 //! | triage → `POST /directory/internal/members/{id}/assign` | [`MemberCase`] | [`MemberLoad`] (409 when full) |
 //! | triage → `POST /directory/internal/members/{id}/release` | [`MemberCase`] | [`MemberLoad`] |
 //! | triage → `POST /notification/internal/events` | [`crate::events::CaseEvent`] | 202, no body we read |
+//! | triage → `POST /notification/internal/events/batch` | [`crate::events::CaseEventBatch`] (a change's events) | 202, no body we read |
 
 use crate::auth::INTERNAL_SECRET_HEADER;
 use crate::domain::{CaseStatus, Language, Priority, RegionCode, Role, SupportNeed};
@@ -217,6 +218,13 @@ impl Call for crate::events::CaseEvent {
     type Answer = serde::de::IgnoredAny;
     fn path(&self) -> String {
         "/notification/internal/events".into()
+    }
+}
+
+impl Call for crate::events::CaseEventBatch {
+    type Answer = serde::de::IgnoredAny;
+    fn path(&self) -> String {
+        "/notification/internal/events/batch".into()
     }
 }
 

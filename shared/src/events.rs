@@ -69,6 +69,21 @@ pub struct CaseEvent {
     pub data: CaseEventData,
 }
 
+/// The events of one change, in order, as posted to the notification component's
+/// internal batch endpoint: one request instead of one per event (issue 16). Each is
+/// deduplicated and durable as if posted alone, and they are accepted in this order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseEventBatch {
+    /// At least one, at most [`CaseEventBatch::MAX_EVENTS`].
+    pub events: Vec<CaseEvent>,
+}
+
+impl CaseEventBatch {
+    /// The most events one batch may carry (a change emits a few).
+    pub const MAX_EVENTS: usize = 16;
+}
+
 /// The path of a case in the confidant API.
 pub fn case_api_link(case: &CaseId) -> String {
     format!("/triage/cases/{case}")

@@ -16,6 +16,8 @@ use shared::web::{PathParams, Ports, Request, Response, RouteTable};
 pub enum Endpoint {
     /// `POST /notification/internal/events`: triage hands over a case event.
     InternalEvent,
+    /// `POST /notification/internal/events/batch`: triage hands over a change's events.
+    InternalEventBatch,
     /// `POST /notification/sweep`: the scheduler (or a programme admin) runs due retries and purges.
     Sweep,
     /// `GET …/sweep/tick`: a platform scheduler that cannot send a header.
@@ -51,6 +53,7 @@ pub enum Endpoint {
 /// Every route, exactly as in `openapi.yaml`.
 pub const ROUTES: &RouteTable<Endpoint> = &[
     ("POST", "/notification/internal/events", Endpoint::InternalEvent),
+    ("POST", "/notification/internal/events/batch", Endpoint::InternalEventBatch),
     ("POST", "/notification/sweep", Endpoint::Sweep),
     ("GET", "/notification/sweep/tick", Endpoint::SweepTick),
     ("GET", "/notification/subscriptions", Endpoint::ListSubscriptions),
@@ -102,6 +105,7 @@ impl Service for Notification {
     ) -> Result<Response, Problem> {
         match endpoint {
             Endpoint::InternalEvent => endpoints::internal_event(ctx, params, req),
+            Endpoint::InternalEventBatch => endpoints::internal_event_batch(ctx, params, req),
             Endpoint::Sweep => endpoints::sweep(ctx, params, req),
             Endpoint::SweepTick => endpoints::sweep_tick(ctx, params, req),
             Endpoint::ListSubscriptions => endpoints::list_subscriptions(ctx, params, req),

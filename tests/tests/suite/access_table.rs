@@ -86,6 +86,12 @@ fn rows(receiver_url: &str, case_id: &str) -> Vec<Row> {
         // notification
         row("GET", "/notification/health", None, ANYONE),
         row("POST", "/notification/internal/events", Some(case_event(90, "ngb")), internal(202)),
+        row(
+            "POST",
+            "/notification/internal/events/batch",
+            Some(json!({ "events": [case_event(91, "ngb"), case_event(92, "ngb")] })),
+            internal(202),
+        ),
         // The sweep reports on every organisation's webhooks: the programme's to run.
         row("POST", "/notification/sweep", None, [401, 200, 403, 403, 403, 200]),
         // A platform scheduler's tick: no credential, and it tells only whether it ran.

@@ -41,6 +41,7 @@ mod load;
 mod need_to_know;
 mod notification_e2e;
 mod openapi_contract;
+mod p1_path;
 mod reporter_pages;
 mod reporter_pages_browser;
 mod retention;

@@ -413,3 +413,42 @@ fn a_p1_report_reaches_the_coordinators_webhook_within_the_intake_request() {
         answered.as_secs_f64() * 1000.0
     );
 }
+
+/// An event's message is listed in its subscription's message list only after its first
+/// send (issue 16). The instance dying right after that send, before the listing or the
+/// outcome is written: the message is still in the outbox, leased; once the lease has
+/// run out the sweep sends it again (same `webhook-id`) and lists it, once.
+#[test]
+fn a_crash_after_the_first_send_before_the_listing_is_finished_by_the_sweep() {
+    let app = TestApp::start(options()).expect("the app starts");
+    let receiver = Receiver::start();
+    let (sub, _) = subscribe(&app, &receiver.url("/hooks/crash"), json!({}));
+    let event = case_event(90, "case.triaged", Some("P1"), "ngb", "VR09");
+    // Every write to the subscription's message list traps the instance (a host failing
+    // hard): the first one after the send is the listing, after the answer.
+    app.set_write_fault(weerbaar_tests::WriteFault::TrapKeysStartingWith(format!("ntf/sub/{sub}/msgs/")));
+    let r = post_event(&app, &event);
+    assert_eq!(r.status, 202, "durable before the send: {}", r.body);
+    let msg = r.body["messages"][0]["id"].as_str().unwrap().to_string();
+    app.set_write_fault(weerbaar_tests::WriteFault::None);
+    assert_eq!(receiver.hits().len(), 1, "sent within the request");
+    let listed = |app: &TestApp| -> Vec<String> {
+        let r = admin(app, "GET", &format!("/notification/subscriptions/{sub}/messages"), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(listed(&app), Vec::<String>::new(), "the instance died before listing it");
+    let stored = admin(&app, "GET", &format!("/notification/messages/{msg}"), None);
+    assert_eq!(stored.body["status"], "pending", "{}", stored.body);
+
+    sweep(&app);
+    assert_eq!(receiver.hits().len(), 1, "nobody sends while the dead request's lease holds");
+    app.advance_clock(Duration::from_secs(120));
+    sweep(&app);
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 2, "sent again once the lease ran out");
+    assert_eq!(hits[0].id, hits[1].id, "the same webhook-id: the receiver drops the repeat");
+    assert_eq!(listed(&app), vec![msg.clone()], "listed once");
+    let stored = admin(&app, "GET", &format!("/notification/messages/{msg}"), None);
+    assert_eq!(stored.body["status"], "delivered", "{}", stored.body);
+}

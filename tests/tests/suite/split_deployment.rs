@@ -183,7 +183,8 @@ fn the_full_story_runs_across_four_separately_deployed_apps() {
     for (app, component, route) in [
         (&d.intake, "intake", "/intake/reports"),
         (&d.triage, "triage", "/triage/internal/cases"),
-        (&d.notification, "notification", "/notification/internal/events"),
+        // A new case's two events (created, triaged) go in one batch.
+        (&d.notification, "notification", "/notification/internal/events/batch"),
     ] {
         let lines: Vec<Value> = app.logs().iter().filter_map(|l| serde_json::from_str(&l.line).ok()).collect();
         assert!(
@@ -297,6 +298,7 @@ fn internal_routes_of_each_app_refuse_callers_without_the_shared_secret() {
         (&d.triage, "/triage/sweep"),
         (&d.directory, "/directory/internal/match"),
         (&d.notification, "/notification/internal/events"),
+        (&d.notification, "/notification/internal/events/batch"),
         (&d.notification, "/notification/sweep"),
         (&d.intake, "/intake/sweep"),
     ] {

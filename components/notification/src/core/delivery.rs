@@ -253,6 +253,8 @@ pub struct Sent {
     round_attempts: u32,
     answer: Answer,
     verdict: Verdict,
+    /// The message is not in its subscription's list yet: when it was created.
+    unlisted: Option<Timestamp>,
 }
 
 impl Sent {
@@ -300,7 +302,14 @@ pub fn send_leased<S: KeyValue, O: Outbound>(
         Some(s) if s.enabled => s,
         other => {
             let reason = if other.is_some() { "subscription disabled" } else { "subscription deleted" };
-            abandon(ctx, id, owner, reason)?;
+            // A disabled subscription's admins still read its messages; a deleted one has none.
+            let listed = match (&other, message.unlisted) {
+                (Some(_), true) => {
+                    Some(outbox::list_message(ctx.store, &message.subscription, id, message.created_at)?)
+                }
+                _ => None,
+            };
+            abandon(ctx, id, owner, reason, listed)?;
             return Ok(Sending::Abandoned(reason.to_string()));
         }
     };
@@ -327,6 +336,7 @@ pub fn send_leased<S: KeyValue, O: Outbound>(
         round_attempts: message.round_attempts,
         answer,
         verdict,
+        unlisted: message.unlisted.then_some(message.created_at),
     }))
 }
 
@@ -334,8 +344,17 @@ pub fn send_leased<S: KeyValue, O: Outbound>(
 /// the first attempt's log entry), then in one `set_many` the later attempts' log entry
 /// and, when the message finished, its retention entry; then the subscription's
 /// failure clock.
+///
+/// A message not yet in its subscription's list (an event's message, on its first
+/// attempt) is listed first: one increment and one `set`, after the send and, for the
+/// event request's own attempts, after the answer. Should the instance die before the
+/// outcome is written, the lease runs out, the sweep sends again and lists it then.
 pub fn settle<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: Sent) -> Result<Attempt, Problem> {
-    let (record, finished_at) = finish(ctx, &sent)?;
+    let listed = match sent.unlisted {
+        Some(created_at) => Some(outbox::list_message(ctx.store, &sent.subscription, &sent.message, created_at)?),
+        None => None,
+    };
+    let (record, finished_at) = finish(ctx, &sent, listed)?;
     let mut writes = Vec::new();
     if record.attempt > 1 && u64::from(record.attempt) <= MAX_LOGGED_ATTEMPTS {
         writes.push((attempts_log(&sent.message).key(u64::from(record.attempt)), shared::kv::to_json(&record)));
@@ -354,7 +373,11 @@ pub fn settle<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: Sent) -> Result<Attempt
 
 /// Writes the outcome of `sent` on its message: the attempt as logged, and when the
 /// message finished if it finished and needs a retention entry of its own.
-fn finish<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: &Sent) -> Result<(Attempt, Option<Timestamp>), Problem> {
+fn finish<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    sent: &Sent,
+    listed: Option<u64>,
+) -> Result<(Attempt, Option<Timestamp>), Problem> {
     let now = ctx.clock.now();
     let (answer, verdict, at) = (&sent.answer, sent.verdict, sent.at);
     let (_, record) =
@@ -362,6 +385,7 @@ fn finish<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: &Sent) -> Result<(Attempt, 
             if m.lease.as_ref().is_some_and(|l| l.owner == sent.owner) {
                 m.lease = None;
             }
+            record_listing(m, listed);
             m.attempts += 1;
             m.round_attempts += 1;
             m.last_attempt_at = Some(at);
@@ -420,12 +444,27 @@ fn finish<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, sent: &Sent) -> Result<(Attempt, 
     Ok((record, own_entry.then_some(now)))
 }
 
-fn abandon<S: KeyValue, O>(ctx: &Ctx<'_, S, O>, id: &MessageId, owner: &str, reason: &str) -> Result<(), Problem> {
+/// Records the list slot `listed` on a message that was not listed yet.
+fn record_listing(m: &mut Message, listed: Option<u64>) {
+    if let Some(slot) = listed.filter(|_| m.unlisted) {
+        m.sub_slot = slot;
+        m.unlisted = false;
+    }
+}
+
+fn abandon<S: KeyValue, O>(
+    ctx: &Ctx<'_, S, O>,
+    id: &MessageId,
+    owner: &str,
+    reason: &str,
+    listed: Option<u64>,
+) -> Result<(), Problem> {
     let now = ctx.clock.now();
     let (_, own_entry) = versioned::update(ctx.store, &outbox::message_key(id), ctx.random, |m: &mut Message, _| {
         if m.lease.as_ref().is_some_and(|l| l.owner == owner) {
             m.lease = None;
         }
+        record_listing(m, listed);
         m.status = MessageStatus::Failed;
         m.next_attempt_at = None;
         m.finished_at = Some(now);

@@ -38,12 +38,15 @@ pub const FIRST_ATTEMPTS_BUDGET: std::time::Duration = std::time::Duration::from
 /// leased to us: nobody else would before the lease ends) and reported `queued`. A
 /// message another request created (a retried event racing its first try) gets an
 /// attempt with a lease of its own, within the budget, or is left to the sweep.
+///
+/// `started`: when the request began its first attempts; the budget is shared by every
+/// event of a batch.
 pub fn first_attempts<'a, S: KeyValue, O: Outbound>(
     ctx: &Ctx<'a, S, O>,
     accepted: Accepted,
     owner: &str,
+    started: std::time::Instant,
 ) -> Vec<(MessageId, FirstAttempt)> {
-    let started = std::time::Instant::now();
     let timeout = ctx.config.first_attempt_timeout;
     let in_budget = || started.elapsed() + timeout <= FIRST_ATTEMPTS_BUDGET;
     let mut results = Vec::new();

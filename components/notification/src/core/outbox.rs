@@ -114,6 +114,15 @@ pub struct Message {
     /// fewer); later attempts are logged at `attempts/s/<attempt number>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_attempt: Option<Attempt>,
+    /// Not yet in its subscription's message list: a message of an event is listed when
+    /// its first attempt is recorded ([`crate::core::delivery::settle`]), after the send,
+    /// not before it. Whoever records an attempt of an unlisted message lists it first.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlisted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A message that finished within this of its creation is purged in outbox order (the
@@ -178,7 +187,9 @@ struct Draft {
 }
 
 /// A new message in outbox slot `outbox_slot`, due now; `lease`: created already held
-/// by this request's sender, so its first attempt needs no compare-and-swap.
+/// by this request's sender, so its first attempt needs no compare-and-swap, and then
+/// listed in its subscription's message list only when that attempt is recorded
+/// (the list's slot is reserved after the send); otherwise listed now.
 #[allow(clippy::too_many_arguments)]
 fn draft<S: KeyValue>(
     store: &S,
@@ -191,7 +202,8 @@ fn draft<S: KeyValue>(
     outbox_slot: u64,
     lease: Option<Lease>,
 ) -> Result<Draft, StoreError> {
-    let sub_slot = subscription::messages_log(&sub.id).reserve(store)?;
+    let unlisted = lease.is_some();
+    let sub_slot = if unlisted { 0 } else { subscription::messages_log(&sub.id).reserve(store)? };
     let message = Message {
         id,
         subscription: sub.id.clone(),
@@ -212,6 +224,7 @@ fn draft<S: KeyValue>(
         spent_outbox_slots: Vec::new(),
         sub_slot,
         first_attempt: None,
+        unlisted,
     };
     Ok(Draft { message, sub_slot })
 }
@@ -238,6 +251,9 @@ fn entries(drafts: &[Draft], random: &dyn Random) -> Vec<(String, Vec<u8>)> {
         let m = &d.message;
         entries.push((message_key(&m.id), Versioned::first(m.clone(), random).encode()));
         entries.push((outbox().key(m.outbox_slot), to_json(&m.id)));
+        if m.unlisted {
+            continue;
+        }
         entries.push((
             subscription::messages_log(&m.subscription).key(d.sub_slot),
             to_json(&MessageRef { id: m.id.clone(), created_at: m.created_at }),
@@ -251,9 +267,8 @@ fn entries(drafts: &[Draft], random: &dyn Random) -> Vec<(String, Vec<u8>)> {
 ///
 /// The messages this call creates are created leased to `lease` (see
 /// [`Accepted::leased`]): the request's own first attempts need no compare-and-swap
-/// before the send. An event nobody hears is written once (its record and its
-/// retention entry in one `set_many`) and takes no dedup claim: there is nothing to
-/// deliver twice.
+/// before the send. An event nobody hears writes nothing (no claim, no record, no
+/// retention entry): there is nothing to deliver, twice or once.
 pub fn accept_event<S: KeyValue, O>(
     ctx: &Ctx<'_, S, O>,
     event: &CaseEvent,
@@ -275,10 +290,10 @@ pub fn accept_event<S: KeyValue, O>(
     let messages: Vec<MessageId> = wanted.iter().map(|(id, _)| id.clone()).collect();
     let record = EventRecord { id: event.id.clone(), event_type: event_type.to_string(), received_at: now, messages };
     if wanted.is_empty() && !store.exists(&event_claim_key(&event.id))? {
-        // Nobody hears it: the record (for the duplicate answer) and its purge, once.
-        let mut all = vec![(event_key(&event.id), to_json(&record))];
-        all.push(crate::core::retention::event_entry(ctx, &event.id, now)?);
-        store.set_many(&all)?;
+        // Nobody hears it: nothing to deliver, so nothing to deduplicate or list, and
+        // nothing written (a repeat is answered the same way, again without a write).
+        // Only an event claimed before (by a try that meant to write messages) is
+        // written below, so that its claim is purged with its record.
         return Ok(Accepted { duplicate: false, messages: record.messages, leased: Vec::new() });
     }
     let first = claim(store, &event_claim_key(&event.id))?;
@@ -329,6 +344,22 @@ pub fn enqueue<S: KeyValue, O>(
     }
     ctx.store.set_many(&entries(&drafts, ctx.random))?;
     Ok(drafts.into_iter().map(|d| d.message.id).collect())
+}
+
+/// Lists message `id` in subscription `sub`'s message list (one increment, one `set`):
+/// the slot, which the caller records on the message. Written before that record, so a
+/// message is never finished without an entry; should the recording fail, the next
+/// sender lists it again (the listing shows an entry only where the message says).
+pub fn list_message<S: KeyValue>(
+    store: &S,
+    sub: &SubscriptionId,
+    id: &MessageId,
+    created_at: Timestamp,
+) -> Result<u64, StoreError> {
+    let log = subscription::messages_log(sub);
+    let slot = log.reserve(store)?;
+    store.set(&log.key(slot), &to_json(&MessageRef { id: id.clone(), created_at }))?;
+    Ok(slot)
 }
 
 /// Reads a message.

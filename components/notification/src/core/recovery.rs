@@ -115,6 +115,11 @@ pub fn list<S: KeyValue>(
         let docs = outbox::load_many(store, &ids)?;
         for (slot, r) in refs {
             let Some(doc) = docs.iter().find(|d| d.data.id == r.id) else { continue };
+            // An entry the message does not name was left by a listing whose record
+            // failed (the message was listed again): shown once, where the message says.
+            if doc.data.sub_slot > 0 && doc.data.sub_slot != slot {
+                continue;
+            }
             if status.is_none_or(|s| s == doc.data.status) && !found.iter().any(|(_, m): &(u64, Message)| m.id == r.id)
             {
                 found.push((slot, doc.data.clone()));

@@ -16,11 +16,11 @@ use crate::core::subscription::{self, NewSubscription, SubscriptionPatch};
 use crate::core::sweep;
 use crate::http::forms::{MessageQuery, RecoverForm};
 use crate::http::views::{
-    AcceptedEvent, AttemptLog, FirstAttemptView, MessagePage, MessageView, PingResult, Recovered, Resent,
-    RotatedSecret, SubscriptionList, SubscriptionView,
+    AcceptedBatch, AcceptedEvent, AttemptLog, FirstAttemptView, MessagePage, MessageView, PingResult, Recovered,
+    Resent, RotatedSecret, SubscriptionList, SubscriptionView,
 };
 use shared::auth::Principal;
-use shared::events::CaseEvent;
+use shared::events::{CaseEvent, CaseEventBatch};
 use shared::id::{MessageId, SubscriptionId};
 use shared::kv::versioned::Versioned;
 use shared::kv::KeyValue;
@@ -36,18 +36,69 @@ pub fn internal_event<S: KeyValue, O: Outbound>(
 ) -> Result<Response, Problem> {
     ctx.verify_internal(req)?;
     let event: CaseEvent = web::read_json(req)?;
-    // Receivers get the link as given: only the case's own path may go out.
-    if event.data.api_link != shared::events::case_api_link(&event.data.case_reference) {
-        return Err(Problem::invalid_field("/data/api_link", "must be the case's path in the triage API"));
-    }
+    check_link(&event, "/data/api_link")?;
     let lease = delivery::new_lease(ctx, ctx.config.first_attempt_timeout);
     let accepted = outbox::accept_event(ctx, &event, &lease)?;
+    let started = std::time::Instant::now();
+    Ok(web::json(202, &answer(ctx, &event, accepted, &lease.owner, started)))
+}
+
+/// `POST /notification/internal/events/batch`: the events of one change, in order.
+/// Every event is accepted (deduplicated, durable) before any is sent, then their first
+/// attempts are made in the batch's order, within one time budget.
+pub fn internal_event_batch<S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    _: &PathParams,
+    req: &Request,
+) -> Result<Response, Problem> {
+    ctx.verify_internal(req)?;
+    let batch: CaseEventBatch = web::read_json(req)?;
+    if batch.events.is_empty() || batch.events.len() > CaseEventBatch::MAX_EVENTS {
+        return Err(Problem::invalid_field("/events", format!("must hold 1 to {} events", CaseEventBatch::MAX_EVENTS)));
+    }
+    for (n, event) in batch.events.iter().enumerate() {
+        check_link(event, &format!("/events/{n}/data/api_link"))?;
+    }
+    let lease = delivery::new_lease(ctx, ctx.config.first_attempt_timeout);
+    // Should a later event fail to be written, the earlier ones are durable (the caller's
+    // retry finds them duplicates) and their messages, leased to this request, are sent
+    // by the sweep once the lease ends.
+    let mut accepted = Vec::with_capacity(batch.events.len());
+    for event in &batch.events {
+        accepted.push(outbox::accept_event(ctx, event, &lease)?);
+    }
+    let started = std::time::Instant::now();
+    let events = batch
+        .events
+        .iter()
+        .zip(accepted)
+        .map(|(event, accepted)| answer(ctx, event, accepted, &lease.owner, started))
+        .collect();
+    Ok(web::json(202, &AcceptedBatch { events }))
+}
+
+/// Receivers get the link as given: only the case's own path may go out.
+fn check_link(event: &CaseEvent, field: &str) -> Result<(), Problem> {
+    if event.data.api_link != shared::events::case_api_link(&event.data.case_reference) {
+        return Err(Problem::invalid_field(field, "must be the case's path in the triage API"));
+    }
+    Ok(())
+}
+
+/// The first attempts of an accepted event, and what the caller is told of them.
+fn answer<'e, S: KeyValue, O: Outbound>(
+    ctx: &Ctx<'_, S, O>,
+    event: &'e CaseEvent,
+    accepted: outbox::Accepted,
+    owner: &str,
+    started: std::time::Instant,
+) -> AcceptedEvent<'e> {
     let duplicate = accepted.duplicate;
-    let messages = first_attempts::first_attempts(ctx, accepted, &lease.owner)
+    let messages = first_attempts::first_attempts(ctx, accepted, owner, started)
         .into_iter()
         .map(|(id, first_attempt)| FirstAttemptView { id, first_attempt })
         .collect();
-    Ok(web::json(202, &AcceptedEvent { event_id: &event.id, duplicate, messages }))
+    AcceptedEvent { event_id: &event.id, duplicate, messages }
 }
 
 /// `POST /notification/sweep`: due retries and purges, and the watchdog's record.

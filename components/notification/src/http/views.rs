@@ -19,6 +19,12 @@ pub struct AcceptedEvent<'a> {
     pub messages: Vec<FirstAttemptView>,
 }
 
+/// What the batch endpoint answers: each event's answer, in the batch's order.
+#[derive(Debug, Serialize)]
+pub struct AcceptedBatch<'a> {
+    pub events: Vec<AcceptedEvent<'a>>,
+}
+
 /// One message of an accepted event.
 #[derive(Debug, Serialize)]
 pub struct FirstAttemptView {

@@ -43,6 +43,13 @@ fn every_answer_fits_openapi() {
         Some(&serde_json::to_value(p1(1)).unwrap()),
     );
     let msg = accepted["messages"][0]["id"].as_str().unwrap().to_string();
+    check(
+        &h,
+        "POST",
+        "/notification/internal/events/batch",
+        "/notification/internal/events/batch",
+        Some(&json!({ "events": [p1(2), p1(3)] })),
+    );
     check(&h, "POST", "/notification/sweep", "/notification/sweep", None);
     check(
         &h,

@@ -9,12 +9,13 @@
 //! an entry whose events were all accepted is deleted (that is "marked sent"); one with
 //! an event left unsent stays whole, and its events go again (notification accepts an
 //! event id once); an entry whose change never
-//! committed is dropped after [`ORPHAN_GRACE`]. The notification component
+//! committed is dropped after [`ORPHAN_GRACE`]. A change of more than one event goes in
+//! one request (`POST /notification/internal/events/batch`), in order. The notification component
 //! deduplicates by event id, so two sweeps sending the same entry deliver it once.
 
 use crate::context::Ctx;
 use crate::core::deferred;
-use crate::core::peers::send_event;
+use crate::core::peers::send_events;
 use crate::core::work::{work_of, CaseWork};
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
@@ -116,7 +117,7 @@ pub fn status_event(to: CaseStatus) -> Option<EventType> {
     }
 }
 
-/// Sends a committed change's events now, in order. Returns the key of their outbox
+/// Sends a committed change's events now, in order, in one request. Returns the key of their outbox
 /// entry when every one was accepted (the caller deletes it, with whatever else it
 /// removes after the change); otherwise the entry stays whole for the sweep. Never
 /// fails the request: the change is already stored.
@@ -125,18 +126,14 @@ pub fn send_committed<S: KeyValue, O: Outbound>(
     slot: u64,
     events: &[CaseEvent],
 ) -> Option<String> {
-    let mut all_sent = true;
-    for event in events {
-        if let Err(failure) = send_event(ctx, event) {
-            all_sent = false;
-            deferred(
-                ctx,
-                "event-deferred",
-                &format!("{} {} left for the sweep: {failure}", event.id, event.event_type),
-            );
+    match send_events(ctx, events) {
+        Ok(()) => Some(outbox_log().key(slot)),
+        Err(failure) => {
+            let ids: Vec<String> = events.iter().map(|e| format!("{} {}", e.id, e.event_type)).collect();
+            deferred(ctx, "event-deferred", &format!("{} left for the sweep: {failure}", ids.join(", ")));
+            None
         }
     }
-    all_sent.then(|| outbox_log().key(slot))
 }
 
 /// The sweep's part: sends every committed entry of `entries` (outbox slots with
@@ -174,19 +171,12 @@ pub fn resend<S: KeyValue, O: Outbound>(
             }
             continue;
         }
-        let mut all_sent = true;
-        for event in entry.events() {
-            match send_event(ctx, event) {
-                Ok(()) => resent.sent += 1,
-                Err(_) => {
-                    resent.unsent += 1;
-                    all_sent = false;
-                }
-            }
-        }
-        if all_sent {
+        let events: Vec<CaseEvent> = entry.events().cloned().collect();
+        if send_events(ctx, &events).is_ok() {
+            resent.sent += events.len() as u32;
             done.push(log.key(slot));
         } else {
+            resent.unsent += events.len() as u32;
             resent.waiting.push(slot);
         }
     }

@@ -5,7 +5,7 @@
 use crate::context::{directory, notification, Ctx};
 use crate::core::work::Suggestion;
 use shared::calls::{Assign, CallFailure, Hold, MatchRequest, MemberCase, Release};
-use shared::events::CaseEvent;
+use shared::events::{CaseEvent, CaseEventBatch};
 use shared::id::{CaseId, MemberId};
 use shared::outbound::Outbound;
 use std::time::Duration;
@@ -75,6 +75,16 @@ pub fn release_member<S, O: Outbound>(
 /// body is not read).
 pub fn send_event<S, O: Outbound>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> Result<(), CallFailure> {
     succeeded(notification(ctx).send(event)?)
+}
+
+/// Hands a change's events to the notification component in one request, in order
+/// (one alone goes as a single event): accepted only if every one was.
+pub fn send_events<S, O: Outbound>(ctx: &Ctx<'_, S, O>, events: &[CaseEvent]) -> Result<(), CallFailure> {
+    match events {
+        [] => Ok(()),
+        [event] => send_event(ctx, event),
+        more => succeeded(notification(ctx).send(&CaseEventBatch { events: more.to_vec() })?),
+    }
 }
 
 fn succeeded(response: http::Response<Vec<u8>>) -> Result<(), CallFailure> {

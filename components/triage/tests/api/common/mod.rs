@@ -12,7 +12,7 @@ use shared::clock::ManualClock;
 use shared::config::MapVariables;
 use shared::crypto::{base64_encode, FieldSealer, Keyring};
 use shared::domain::*;
-use shared::events::CaseEvent;
+use shared::events::{CaseEvent, CaseEventBatch};
 use shared::id::CaseId;
 use shared::kv::memory::{CasMode, MemoryStore};
 use shared::kv::versioned::Versioned;
@@ -141,11 +141,22 @@ fn respond(peers: &Mutex<Peers>, req: &http::Request<Vec<u8>>) -> Answer {
         if p.notification_down {
             return Err(OutboundError("connection refused".into()));
         }
-        let event: CaseEvent = serde_json::from_slice(req.body()).expect("events are CaseEvent JSON");
-        if p.notification_refuses.contains(event.event_type.as_str()) {
-            return answer(503, json!({"type": "urn:weerbaar:problem:unavailable"}));
+        // One event, or a change's events in one batch: accepted in order, as the real
+        // component does, until one is refused (those before it stay accepted).
+        let events: Vec<CaseEvent> = if req.uri().path() == "/notification/internal/events/batch" {
+            let batch: CaseEventBatch = serde_json::from_slice(req.body()).expect("a batch is CaseEventBatch JSON");
+            assert!(batch.events.len() > 1, "a single event goes alone");
+            batch.events
+        } else {
+            assert_eq!(req.uri().path(), "/notification/internal/events");
+            vec![serde_json::from_slice(req.body()).expect("events are CaseEvent JSON")]
+        };
+        for event in events {
+            if p.notification_refuses.contains(event.event_type.as_str()) {
+                return answer(503, json!({"type": "urn:weerbaar:problem:unavailable"}));
+            }
+            p.events.push(event);
         }
-        p.events.push(event);
         return answer(202, json!({"accepted": true}));
     }
     panic!("unexpected outbound host {:?}", req.uri().host())
