@@ -79,11 +79,22 @@ pub fn send_event<S, O: Outbound>(ctx: &Ctx<'_, S, O>, event: &CaseEvent) -> Res
 
 /// Hands a change's events to the notification component in one request, in order
 /// (one alone goes as a single event): accepted only if every one was.
+///
+/// A notification component from before the batch endpoint answers it 404 or 405;
+/// then the events go one by one, in order, so that the components can be updated in
+/// either order (each event is deduplicated by its id, so a retry of a half-sent
+/// sequence delivers nothing twice).
 pub fn send_events<S, O: Outbound>(ctx: &Ctx<'_, S, O>, events: &[CaseEvent]) -> Result<(), CallFailure> {
     match events {
         [] => Ok(()),
         [event] => send_event(ctx, event),
-        more => succeeded(notification(ctx).send(&CaseEventBatch { events: more.to_vec() })?),
+        more => {
+            let response = notification(ctx).send(&CaseEventBatch { events: more.to_vec() })?;
+            match response.status().as_u16() {
+                404 | 405 => more.iter().try_for_each(|event| send_event(ctx, event)),
+                _ => succeeded(response),
+            }
+        }
     }
 }
 

@@ -25,6 +25,17 @@ fn p1_case_notifies_within_one_request() {
 }
 
 #[test]
+fn a_notification_without_the_batch_endpoint_gets_the_events_one_by_one_in_order() {
+    let w = World::new();
+    w.peers.lock().unwrap().notification_without_batch = true;
+    let id = w.file(ReportFacts { immediate_danger: true, ..incident(&[IncidentKind::ThreatOfViolence]) });
+    let reply = w.handover(&id);
+    assert_eq!(reply.status, 200);
+    assert_eq!(w.event_types(&id), vec!["case.created", "case.triaged"]);
+    assert!(w.outbox().is_empty(), "events accepted one by one leave the outbox too");
+}
+
+#[test]
 fn a_second_handover_changes_nothing_and_answers_the_same() {
     for mode in [CasMode::SqliteLike, CasMode::RedisLike] {
         let w = World::with_mode(mode);

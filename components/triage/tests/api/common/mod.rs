@@ -40,6 +40,9 @@ pub struct Peers {
     pub notification_down: bool,
     /// Event types notification answers 503 (the others it accepts).
     pub notification_refuses: BTreeSet<String>,
+    /// A notification component from before `POST /notification/internal/events/batch`:
+    /// that path is 404 (single events are accepted as before).
+    pub notification_without_batch: bool,
     /// Members at capacity.
     pub full: BTreeSet<String>,
     /// Every event the notification component accepted.
@@ -143,6 +146,9 @@ fn respond(peers: &Mutex<Peers>, req: &http::Request<Vec<u8>>) -> Answer {
         }
         // One event, or a change's events in one batch: accepted in order, as the real
         // component does, until one is refused (those before it stay accepted).
+        if p.notification_without_batch && req.uri().path() == "/notification/internal/events/batch" {
+            return answer(404, json!({"type": "urn:weerbaar:problem:not-found"}));
+        }
         let events: Vec<CaseEvent> = if req.uri().path() == "/notification/internal/events/batch" {
             let batch: CaseEventBatch = serde_json::from_slice(req.body()).expect("a batch is CaseEventBatch JSON");
             assert!(batch.events.len() > 1, "a single event goes alone");
