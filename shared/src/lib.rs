@@ -28,6 +28,7 @@ pub mod events;
 pub mod id;
 pub mod kv;
 pub mod log;
+pub mod order;
 pub mod outbound;
 pub mod problem;
 pub mod random;

@@ -105,7 +105,9 @@ impl Pass {
     /// The list's new mark, and the slots this pass covered (for merging with a
     /// concurrent sweep's mark: see [`merge`]).
     pub fn finish(self) -> (ListMark, BTreeSet<u64>) {
-        let read = self.slots().into_iter().collect();
+        // extend, not collect: collect sorts with its own copy of the stable sort.
+        let mut read = BTreeSet::new();
+        read.extend(self.slots());
         (ListMark { mark: self.end, held: self.held }, read)
     }
 }
@@ -115,8 +117,8 @@ impl Pass {
 /// verdict, and a slot it did not read keeps the stored one. So two sweeps at once can
 /// only read a slot once more, never lose one.
 pub fn merge(stored: &ListMark, pass: &ListMark, read: &BTreeSet<u64>) -> ListMark {
-    let mut held: BTreeMap<u64, Held> =
-        stored.held.iter().filter(|(slot, _)| !read.contains(slot)).map(|(s, h)| (*s, *h)).collect();
+    let mut held = BTreeMap::new();
+    held.extend(stored.held.iter().filter(|(slot, _)| !read.contains(slot)).map(|(s, h)| (*s, *h)));
     held.extend(pass.held.iter().map(|(s, h)| (*s, *h)));
     ListMark { mark: stored.mark.max(pass.mark), held }
 }

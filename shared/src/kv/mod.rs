@@ -114,10 +114,14 @@ pub fn decode_counter(bytes: &[u8]) -> Option<i64> {
 pub fn get_json<S: KeyValue, T: serde::de::DeserializeOwned>(store: &S, key: &str) -> Result<Option<T>, StoreError> {
     match store.get(key)? {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError(format!("undecodable document at a {} key: {e}", key_kind(key)))),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| undecodable(key, e)),
     }
+}
+
+/// The error of [`get_json`], compiled once rather than once per document type.
+#[inline(never)]
+fn undecodable(key: &str, e: serde_json::Error) -> StoreError {
+    StoreError(format!("undecodable document at a {} key: {e}", key_kind(key)))
 }
 
 /// Encodes a document for storage.

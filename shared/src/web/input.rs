@@ -21,6 +21,14 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
 /// object is refused (422) after a check that only validates its syntax, without
 /// building it in memory; only an object is parsed into `T`.
 pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
+    check_object(req)?;
+    parse_json(req.body())
+}
+
+/// The checks of [`read_json_object`] before `T` is parsed, compiled once rather than
+/// once per input type.
+#[inline(never)]
+fn check_object(req: &Request) -> Result<(), Problem> {
     check_media_type(req)?;
     check_size(req.body())?;
     let body = req.body().trim_ascii_start();
@@ -30,7 +38,7 @@ pub fn read_json_object<T: DeserializeOwned>(req: &Request) -> Result<T, Problem
     if well_formed_non_object {
         return Err(Problem::invalid_field("", "the body must be a JSON object"));
     }
-    parse_json(req.body())
+    Ok(())
 }
 
 fn check_media_type(req: &Request) -> Result<(), Problem> {
@@ -56,6 +64,15 @@ fn check_size(body: &[u8]) -> Result<(), Problem> {
 
 /// [`read_json`] without the media-type check, for bodies already known to be JSON.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    let document = parse_document(body)?;
+    let value: T = serde_path_to_error::deserialize(document).map_err(json_problem)?;
+    Ok(value)
+}
+
+/// The part of [`parse_json`] that does not depend on `T` (size, UTF-8, well-formed,
+/// unique names), compiled once rather than once per input type.
+#[inline(never)]
+fn parse_document(body: &[u8]) -> Result<serde_json::Value, Problem> {
     check_size(body)?;
     let text = std::str::from_utf8(body).map_err(|e| {
         Problem::new(ProblemKind::MalformedBody, format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))
@@ -73,8 +90,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
                 .at("")
         })?
         .0;
-    let value: T = serde_path_to_error::deserialize(document).map_err(json_problem)?;
-    Ok(value)
+    Ok(document)
 }
 
 fn json_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Problem {

@@ -6,10 +6,17 @@ use serde::Serialize;
 
 /// A JSON response.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
+    json_bytes(status, serde_json::to_vec(body).expect("responses serialise"))
+}
+
+/// The part of [`json`] that does not depend on the body's type, compiled once rather
+/// than once per response type.
+#[inline(never)]
+fn json_bytes(status: u16, body: Vec<u8>) -> Response {
     http::Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(body).expect("responses serialise"))
+        .body(body)
         .expect("valid response parts")
 }
 

@@ -136,7 +136,7 @@ fn agenda_entries<S: KeyValue, O: Outbound>(
         .filter_map(|(slot, bytes)| serde_json::from_slice::<IndexEntry>(&bytes?).ok().map(|e| (slot, e)))
         .filter(|(_, e)| e.due.is_some() && e.check_in.is_some())
         .collect();
-    entries.sort_by_key(|(slot, e)| (e.due, *slot));
+    shared::order::sort_by_key(&mut entries, |(slot, e)| (e.due, *slot));
     Ok(entries)
 }
 

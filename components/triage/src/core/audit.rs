@@ -439,7 +439,9 @@ pub fn audit_trail<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId)
     let log = audit_log(case);
     let last = log.last_slot(ctx.store)?;
     let first = last.saturating_sub(AUDIT_SHOWN - 1).max(1);
-    let loaded: BTreeMap<u64, Vec<u8>> = log.read(ctx.store, first, last)?.into_iter().collect();
+    // extend, not collect: collect sorts with its own copy of the stable sort (shared::order).
+    let mut loaded: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    loaded.extend(log.read(ctx.store, first, last)?);
     let heads = [(Chain::Record, record_head(ctx, case)?), (Chain::Activity, activity_head(ctx, case)?)];
     let mut shown: BTreeMap<u64, AuditEntry> = BTreeMap::new();
     let mut starts = Vec::new();
@@ -481,7 +483,8 @@ pub fn audit_trail<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId)
 pub fn verify_audit<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, case: &CaseId) -> Result<Verification, Problem> {
     let log = audit_log(case);
     let last = log.last_slot(ctx.store)?;
-    let loaded: BTreeMap<u64, Vec<u8>> = log.read(ctx.store, 1, last)?.into_iter().collect();
+    let mut loaded: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    loaded.extend(log.read(ctx.store, 1, last)?);
     let mut entries = 0;
     let mut broken = None;
     let mut start = u64::MAX;

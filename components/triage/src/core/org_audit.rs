@@ -149,7 +149,7 @@ pub fn organisation_audit<S: KeyValue, O: Outbound>(
         audit.purged.extend(latest::<_, PurgedEntry>(ctx.store, &purged_log(organisation))?);
         audit.list_reads.extend(latest::<_, ListRead>(ctx.store, &lists_log(organisation))?);
     }
-    audit.purged.sort_by_key(|e| e.purged_at);
-    audit.list_reads.sort_by_key(|e| e.at);
+    shared::order::sort_by_key(&mut audit.purged, |e| e.purged_at);
+    shared::order::sort_by_key(&mut audit.list_reads, |e| e.at);
     Ok(audit)
 }

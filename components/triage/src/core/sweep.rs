@@ -107,15 +107,14 @@ pub fn health_details<S: KeyValue>(
         details.insert("case_keys_rewrap".into(), serde_json::to_value(rewrap).unwrap_or_default());
     }
     let marks = versioned::read::<_, BTreeMap<String, ListMark>>(store, MARKS).ok().flatten().map(|d| d.data);
-    let backlog: serde_json::Map<String, serde_json::Value> = marks
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, mark)| !mark.held.is_empty())
-        .map(|(list, mark)| {
+    // extend, not collect: collect sorts with its own copy of the stable sort (shared::order).
+    let mut backlog = serde_json::Map::new();
+    backlog.extend(marks.unwrap_or_default().into_iter().filter(|(_, mark)| !mark.held.is_empty()).map(
+        |(list, mark)| {
             let oldest = marks::oldest_hold(&mark, now).map(|d| d.whole_seconds());
             (list, serde_json::json!({"held": mark.held.len(), "oldest_seconds": oldest}))
-        })
-        .collect();
+        },
+    ));
     details.insert("sweep_backlog".into(), backlog.into());
     details
 }
@@ -207,7 +206,8 @@ pub fn sweep<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<SweepRepor
     report.events_sent += resent.sent;
     report.events_unsent += resent.unsent;
     report.events_dropped += resent.dropped;
-    let waiting: BTreeSet<u64> = resent.waiting.into_iter().collect();
+    let mut waiting = BTreeSet::new();
+    waiting.extend(resent.waiting);
     for slot in pass.slots() {
         let outcome = if waiting.contains(&slot) {
             Outcome::Waiting
@@ -347,11 +347,11 @@ pub fn marks<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>) -> Result<BTreeMap<S
         return Ok(doc.data);
     }
     let old = versioned::read::<_, BTreeMap<String, u64>>(ctx.store, OLD_CURSORS)?.map(|d| d.data);
-    Ok(old
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, mark)| (name, ListMark { mark, held: BTreeMap::new() }))
-        .collect())
+    let mut marks = BTreeMap::new();
+    marks.extend(
+        old.unwrap_or_default().into_iter().map(|(name, mark)| (name, ListMark { mark, held: BTreeMap::new() })),
+    );
+    Ok(marks)
 }
 
 /// Stores the lists' new marks, merged with what a concurrent sweep stored

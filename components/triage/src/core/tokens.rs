@@ -210,7 +210,7 @@ pub fn token_audit_trail<S: KeyValue, O: Outbound>(
             }
         }
     }
-    entries.sort_by_key(|e| e.at);
+    shared::order::sort_by_key(&mut entries, |e| e.at);
     Ok(entries)
 }
 

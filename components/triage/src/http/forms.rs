@@ -53,7 +53,7 @@ impl<'de> Deserialize<'de> for Members {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let members = Vec::<MemberId>::deserialize(d)?;
         let mut unique = members.clone();
-        unique.sort();
+        shared::order::sort_by(&mut unique, Ord::cmp);
         unique.dedup();
         if members.len() > 10 || unique.len() != members.len() {
             return Err(serde::de::Error::custom("at most 10 members, each once"));

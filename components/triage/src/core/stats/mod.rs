@@ -64,7 +64,7 @@ pub fn tallies(before: &CaseRecord, after: &CaseRecord, kinds: &[EventType], now
         keys.push(cell(org, Table::Region, f.region.as_str(), p));
         keys.push(cell(org, Table::Request, f.request_kind.as_str(), p));
         let mut kinds_seen = f.incident_kinds.clone();
-        kinds_seen.sort();
+        shared::order::sort_by(&mut kinds_seen, Ord::cmp);
         kinds_seen.dedup();
         keys.extend(kinds_seen.iter().map(|k| cell(org, Table::Incident, k.as_str(), p)));
     }

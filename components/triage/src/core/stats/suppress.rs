@@ -50,8 +50,9 @@ impl Grid {
 
     /// The cells to withhold: below `threshold`, and what complements them.
     pub fn suppressed(&self, threshold: u64) -> BTreeSet<String> {
-        let mut hidden: BTreeSet<String> =
-            self.values.iter().filter(|(_, v)| **v < threshold).map(|(id, _)| id.clone()).collect();
+        // extend, not collect: collect sorts with its own copy of the stable sort (shared::order).
+        let mut hidden = BTreeSet::new();
+        hidden.extend(self.values.iter().filter(|(_, v)| **v < threshold).map(|(id, _)| id.clone()));
         loop {
             let mut changed = false;
             for line in &self.lines {
