@@ -397,7 +397,8 @@ impl OpCount {
 
 /// A key with its ids, hashes and numbers replaced by what they are, so that the keys
 /// of a request read as a list of purposes.
-fn key_shape(key: &str) -> String {
+/// A store key with its ids, slots and hashes replaced by their kind, for printing.
+pub(crate) fn key_shape(key: &str) -> String {
     key.split('/')
         .map(|seg| {
             for kind in ["case_", "mem_", "sub_", "msg_", "evt_", "tok_", "chk_"] {

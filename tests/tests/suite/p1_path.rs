@@ -14,26 +14,6 @@ use weerbaar_tests::{count_commits, OpKind, StoreOp, TestApp};
 use crate::e2e::receiver::Receiver;
 use crate::e2e::{self, ADMIN_TOKEN};
 
-fn shape(key: &str) -> String {
-    key.split('/')
-        .map(|seg| {
-            for kind in ["case_", "mem_", "sub_", "msg_", "evt_", "tok_", "chk_"] {
-                if seg.starts_with(kind) && seg.len() > kind.len() + 8 {
-                    return format!("<{kind}id>");
-                }
-            }
-            if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) {
-                return "<n>".to_string();
-            }
-            if seg.len() >= 16 && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                return "<hash>".to_string();
-            }
-            seg.to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 fn writes(ops: &[StoreOp]) -> Vec<&StoreOp> {
     ops.iter().filter(|op| op.kind.commits() && op.kind != OpKind::CounterRead).collect()
 }
@@ -125,7 +105,7 @@ fn one_p1_chain_writes_in_order_with_the_webhook_among_them() {
                 "    {n:>2}. commit {commit:>2}  {:<13} {:<10} {}",
                 op.component,
                 format!("{:?}", op.kind).to_lowercase(),
-                shape(&op.key)
+                crate::bench::key_shape(&op.key)
             );
         }
     }

@@ -20,6 +20,7 @@
 //! entry the record does not hold is skipped (and removed by whoever notices).
 
 use crate::core::work::{work_of, HeldSlot};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::case::{case_key, CaseRecord};
 use shared::domain::{Organisation, Priority};
@@ -173,6 +174,15 @@ pub fn read_cases<S: KeyValue>(
     store: &S,
     ids: impl IntoIterator<Item = CaseId>,
 ) -> Result<HashMap<CaseId, Versioned<CaseRecord>>, StoreError> {
+    read_cases_as(store, ids)
+}
+
+/// [`read_cases`], each record decoded as `T`: a view of the stored case document that
+/// reads only the fields it names (the listing's), or the whole [`Versioned`] record.
+pub fn read_cases_as<S: KeyValue, T: DeserializeOwned>(
+    store: &S,
+    ids: impl IntoIterator<Item = CaseId>,
+) -> Result<HashMap<CaseId, T>, StoreError> {
     let mut unique: Vec<CaseId> = ids.into_iter().collect();
     unique.sort();
     unique.dedup();

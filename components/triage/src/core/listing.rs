@@ -21,11 +21,10 @@
 use crate::context::Ctx;
 use crate::core::index::{self, IndexEntry};
 use serde::{Deserialize, Serialize};
-use shared::case::case_key;
 use shared::domain::{CaseStatus, Organisation, Priority, RegionCode};
 use shared::id::CaseId;
 use shared::kv::slots::SlotLog;
-use shared::kv::{KeyValue, StoreError};
+use shared::kv::KeyValue;
 use shared::outbound::Outbound;
 use shared::problem::Problem;
 use shared::time::Timestamp;
@@ -207,27 +206,6 @@ impl Listed {
     }
 }
 
-/// Reads the listed cases `ids` name, each key once, as [`index::read_cases`] does:
-/// missing or undecodable records are absent from the answer.
-fn read_listed<S: KeyValue>(
-    store: &S,
-    ids: impl IntoIterator<Item = CaseId>,
-) -> Result<std::collections::HashMap<CaseId, ListedDoc>, StoreError> {
-    let mut unique: Vec<CaseId> = ids.into_iter().collect();
-    unique.sort();
-    unique.dedup();
-    if unique.is_empty() {
-        return Ok(Default::default());
-    }
-    let keys: Vec<String> = unique.iter().map(case_key).collect();
-    let values = store.get_many(&keys)?;
-    Ok(unique
-        .into_iter()
-        .zip(values)
-        .filter_map(|(id, v)| v.and_then(|b| serde_json::from_slice(&b).ok()).map(|doc| (id, doc)))
-        .collect())
-}
-
 impl Cursor {
     /// Parses the text form of [`Cursor::encode`].
     pub fn parse(text: &str) -> Option<Cursor> {
@@ -296,7 +274,7 @@ pub fn list<S: KeyValue, O: Outbound>(ctx: &Ctx<'_, S, O>, org: Organisation, qu
             .rev()
             .filter_map(|(slot, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (slot, e)))
             .collect();
-        let docs = read_listed(ctx.store, found.iter().map(|(_, e)| e.case_id.clone()))?;
+        let docs = index::read_cases_as::<_, ListedDoc>(ctx.store, found.iter().map(|(_, e)| e.case_id.clone()))?;
         let mut next = from - 1;
         for (slot, entry) in found {
             if cases.len() as u64 >= query.limit {
