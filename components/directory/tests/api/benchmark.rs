@@ -23,6 +23,43 @@ use std::time::Instant;
 const MEMBERS: usize = 10_000;
 const MATCHES: usize = 500;
 
+/// What both benchmarks run the directory's core with: a memory store, a seeded random
+/// source, a fixed clock, and the configuration.
+struct Bench {
+    store: MemoryStore,
+    random: SeededRandom,
+    clock: ManualClock,
+    config: DirectoryConfig,
+    variables: shared::config::MapVariables,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let keyring = Keyring::parse(&format!("k1:{}", shared::crypto::base64_encode(&[3u8; 32]))).unwrap();
+        Bench {
+            store: MemoryStore::new(),
+            random: SeededRandom::new(2026),
+            clock: ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap()),
+            config: DirectoryConfig {
+                keyring,
+                record_mac: shared::auth::RecordMac::parse(&shared::crypto::base64_encode(&[4u8; 32])).unwrap(),
+                internal_secret: "bench".into(),
+                admin_token: "bench".into(),
+            },
+            variables: shared::config::MapVariables::from_pairs(&[]),
+        }
+    }
+
+    fn ports(&self) -> shared::web::Ports<'_, NoOutbound> {
+        shared::web::Ports {
+            outbound: &NoOutbound,
+            clock: &self.clock,
+            random: &self.random,
+            variables: &self.variables,
+        }
+    }
+}
+
 fn pick<T: Copy>(r: &SeededRandom, from: &[T]) -> T {
     from[(r.next_u64() % from.len() as u64) as usize]
 }
@@ -57,23 +94,13 @@ fn member(r: &SeededRandom, i: usize) -> MemberProfile {
 #[test]
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn matching_over_ten_thousand_members() {
-    let store = MemoryStore::new();
-    let random = SeededRandom::new(2026);
-    let clock = ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap());
-    let keyring = Keyring::parse(&format!("k1:{}", shared::crypto::base64_encode(&[3u8; 32]))).unwrap();
-    let config = DirectoryConfig {
-        keyring,
-        record_mac: shared::auth::RecordMac::parse(&shared::crypto::base64_encode(&[4u8; 32])).unwrap(),
-        internal_secret: "bench".into(),
-        admin_token: "bench".into(),
-    };
-    let variables = shared::config::MapVariables::from_pairs(&[]);
-    let ports = shared::web::Ports { outbound: &NoOutbound, clock: &clock, random: &random, variables: &variables };
-    let ctx = Ctx::new(&store, &ports, &config, "bench");
+    let bench = Bench::new();
+    let (store, random, ports) = (&bench.store, &bench.random, bench.ports());
+    let ctx = Ctx::new(store, &ports, &bench.config, "bench");
 
     let loading = Instant::now();
     let mut ids: Vec<MemberId> = Vec::new();
-    let profiles: Vec<MemberProfile> = (0..MEMBERS).map(|i| member(&random, i)).collect();
+    let profiles: Vec<MemberProfile> = (0..MEMBERS).map(|i| member(random, i)).collect();
     for batch in profiles.chunks(MAX_IMPORT) {
         ids.extend(registry::import(&ctx, batch.iter().map(|p| (None, p.clone())).collect()).unwrap());
     }
@@ -108,7 +135,7 @@ fn matching_over_ten_thousand_members() {
         let started = Instant::now();
         for i in 0..MATCHES {
             let request = Criteria {
-                role: pick(&random, Role::ALL),
+                role: pick(random, Role::ALL),
                 region: RegionCode::ALL[i % 25],
                 municipality: Municipality::parse(&format!("Gemeente {}", i % 340)).unwrap(),
                 needs: needs.clone(),
@@ -162,19 +189,9 @@ fn bench_member(i: usize) -> MemberProfile {
 #[test]
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn match_growth_with_the_directory() {
-    let store = MemoryStore::new();
-    let random = SeededRandom::new(2026);
-    let clock = ManualClock::at(Timestamp::parse("2026-11-28T12:00:00Z").unwrap());
-    let keyring = Keyring::parse(&format!("k1:{}", shared::crypto::base64_encode(&[3u8; 32]))).unwrap();
-    let config = DirectoryConfig {
-        keyring,
-        record_mac: shared::auth::RecordMac::parse(&shared::crypto::base64_encode(&[4u8; 32])).unwrap(),
-        internal_secret: "bench".into(),
-        admin_token: "bench".into(),
-    };
-    let variables = shared::config::MapVariables::from_pairs(&[]);
-    let ports = shared::web::Ports { outbound: &NoOutbound, clock: &clock, random: &random, variables: &variables };
-    let ctx = Ctx::new(&store, &ports, &config, "bench");
+    let bench = Bench::new();
+    let (store, ports) = (&bench.store, bench.ports());
+    let ctx = Ctx::new(store, &ports, &bench.config, "bench");
     println!();
     println!("directory match growth (peer + security, limit 5, MemoryStore, native)");
     println!("  members   import ops/member   KV ops/match   us/match   candidates/match");
