@@ -13,7 +13,7 @@
 mod fill;
 mod listing;
 
-use crate::e2e::callers::issue;
+use crate::e2e::callers::{issue, subscribe};
 use crate::e2e::receiver::Receiver;
 use crate::e2e::{self, ADMIN_TOKEN, INTERNAL_SECRET};
 use serde_json::{json, Value};
@@ -418,25 +418,35 @@ pub(crate) fn key_shape(key: &str) -> String {
         .join("/")
 }
 
-fn p1_report(n: usize) -> Vec<u8> {
+/// A P1 report: a mayor threatened, in danger now; the run's pager hears it.
+pub(crate) fn p1_report(n: usize) -> Vec<u8> {
+    report(n, "threat_of_violence", true, "man dreigt terug te komen.")
+}
+
+/// A P3 report: a mayor intimidated, no danger now; no subscription of the run hears it.
+fn p3_report(n: usize) -> Vec<u8> {
+    report(n, "intimidation", false, "iemand schold me uit bij de markt.")
+}
+
+fn report(n: usize, incident: &str, immediate_danger: bool, what: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
-        "request_kind": "incident", "incident_kinds": ["threat_of_violence"], "immediate_danger": true,
-        "description": format!("Benchmark melding {n}: man dreigt terug te komen."),
+        "request_kind": "incident", "incident_kinds": [incident], "immediate_danger": immediate_danger,
+        "description": format!("Benchmark melding {n}: {what}"),
         "contact": { "channel": "phone", "phone": "+31 6 12345678" }, "language": "nl"
     }))
     .unwrap()
 }
 
-/// A P3 report: a mayor intimidated, no danger now; no subscription of the run hears it.
-fn p3_report(n: usize) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
-        "request_kind": "incident", "incident_kinds": ["intimidation"], "immediate_danger": false,
-        "description": format!("Benchmark melding {n}: iemand schold me uit bij de markt."),
-        "contact": { "channel": "phone", "phone": "+31 6 12345678" }, "language": "nl"
-    }))
-    .unwrap()
+/// Subscribes the coordinators' pager at `receiver` to P1 `case.triaged` events.
+pub(crate) fn subscribe_p1_pager(app: &TestApp, receiver: &Receiver) {
+    let sub = subscribe(
+        app,
+        ADMIN_TOKEN,
+        json!({ "url": receiver.url("/pager"), "description": "coordinators",
+                "event_types": ["case.triaged"], "min_priority": "P1" }),
+    );
+    assert_eq!(sub.status, 201, "{}", sub.body);
 }
 
 fn member(i: usize) -> Value {
@@ -530,16 +540,7 @@ fn issue_16_benchmark() {
     let app = TestApp::start(o).expect("the app starts");
     let receiver = Receiver::start();
     receiver.answer(200, None);
-    let sub = e2e::staff(
-        &app,
-        ADMIN_TOKEN,
-        "POST",
-        "/notification/subscriptions",
-        &[],
-        Some(json!({ "url": receiver.url("/pager"), "description": "coordinators",
-                     "event_types": ["case.triaged"], "min_priority": "P1" })),
-    );
-    assert_eq!(sub.status, 201, "{}", sub.body);
+    subscribe_p1_pager(&app, &receiver);
     let confidant =
         issue(&app, ADMIN_TOKEN, json!({"organisation": "ngb", "role": "confidant", "holder": "Bench desk"}));
     let members = if plan.quick { 100 } else { 1_000 };

@@ -7,12 +7,11 @@
 //! for the answer, triage for notification, intake for triage), so what was recorded
 //! when the webhook arrived is exactly what came before it.
 
-use serde_json::json;
 use std::time::{Duration, Instant};
 use weerbaar_tests::{count_commits, OpKind, StoreOp, TestApp};
 
+use crate::e2e;
 use crate::e2e::receiver::Receiver;
-use crate::e2e::{self, ADMIN_TOKEN};
 
 fn writes(ops: &[StoreOp]) -> Vec<&StoreOp> {
     ops.iter().filter(|op| op.kind.commits() && op.kind != OpKind::CounterRead).collect()
@@ -24,22 +23,8 @@ fn one_p1_chain_writes_in_order_with_the_webhook_among_them() {
     o.components = None;
     let app = TestApp::start(o).expect("the app starts");
     let receiver = Receiver::start();
-    let sub = e2e::staff(
-        &app,
-        ADMIN_TOKEN,
-        "POST",
-        "/notification/subscriptions",
-        &[],
-        Some(json!({ "url": receiver.url("/pager"), "description": "coordinators",
-                     "event_types": ["case.triaged"], "min_priority": "P1" })),
-    );
-    assert_eq!(sub.status, 201, "{}", sub.body);
-    let report = json!({
-        "role": "mayor", "relation": "self", "region": "VR09", "municipality": "Wijk bij Duurstede",
-        "request_kind": "incident", "incident_kinds": ["threat_of_violence"], "immediate_danger": true,
-        "description": "Meting: man dreigt terug te komen.",
-        "contact": { "channel": "phone", "phone": "+31 6 12345678" }, "language": "nl"
-    });
+    crate::bench::subscribe_p1_pager(&app, &receiver);
+    let report: serde_json::Value = serde_json::from_slice(&crate::bench::p1_report(0)).unwrap();
     // A first report, so that every instance and list exists: the second is measured.
     assert_eq!(e2e::post_json(&app, "/intake/reports", &report).status, 201);
     app.settle_all(Duration::from_secs(30));
