@@ -449,7 +449,9 @@ pub(crate) fn subscribe_p1_pager(app: &TestApp, receiver: &Receiver) {
     assert_eq!(sub.status, 201, "{}", sub.body);
 }
 
-fn member(i: usize) -> Value {
+/// Member `i` of the benchmark's directory: 40% peers, 60% experts of one kind, one
+/// region each.
+pub(crate) fn member(i: usize) -> Value {
     let regions: Vec<&str> = shared::domain::RegionCode::ALL.iter().map(|r| r.as_str()).collect();
     let region = regions[(i * 7) % regions.len()];
     let kinds = ["security", "legal", "aftercare"];

@@ -298,21 +298,11 @@ fn benchmark_matching_over_ten_thousand_members_over_http() {
     let regions: Vec<&str> = shared::domain::RegionCode::ALL.iter().map(|r| r.as_str()).collect();
     let kinds = ["security", "legal", "aftercare"];
     let started = std::time::Instant::now();
+    // The members of tests/bench, one expert in fifty covering the whole country instead.
     let members: Vec<Value> = (0..10_000usize)
-        .map(|i| {
-            let region = regions[(i * 7) % 25];
-            if i % 5 < 2 {
-                peer(
-                    &format!("P{i}"),
-                    ["mayor", "alderman", "council_member"][i % 3],
-                    region,
-                    &format!("Gemeente {}", i % 340),
-                )
-            } else if i % 50 == 3 {
-                expert(&format!("N{i}"), kinds[i % 3], &["national"], 1 + (i % 5) as u32)
-            } else {
-                expert(&format!("E{i}"), kinds[i % 3], &[region], 1 + (i % 5) as u32)
-            }
+        .map(|i| match i % 50 {
+            3 => expert(&format!("N{i}"), kinds[i % 3], &["national"], 1 + (i % 5) as u32),
+            _ => crate::bench::member(i),
         })
         .collect();
     for batch in members.chunks(150) {
@@ -356,28 +346,13 @@ fn match_growth_with_the_directory_over_http() {
     use weerbaar_tests::OpKind;
     let app = start();
     let regions: Vec<&str> = shared::domain::RegionCode::ALL.iter().map(|r| r.as_str()).collect();
-    let kinds = ["security", "legal", "aftercare"];
-    // The members of tests/bench: 40% peers, 60% experts of one kind, one region each.
-    let member = |i: usize| {
-        let region = regions[(i * 7) % 25];
-        if i % 5 < 2 {
-            peer(
-                &format!("P{i}"),
-                ["mayor", "alderman", "council_member"][i % 3],
-                region,
-                &format!("Gemeente {}", i % 340),
-            )
-        } else {
-            expert(&format!("E{i}"), kinds[i % 3], &[region], 1 + (i % 5) as u32)
-        }
-    };
     let rounds = 200;
     println!();
     println!("directory match growth over HTTP (peer + security, limit 5), {rounds} matches a size");
     println!("  members   reads  ctr rd  writes   cas   incr   host ms p50   client ms/match");
     let mut have = 0;
     for size in [100usize, 1_000, 10_000] {
-        let records: Vec<Value> = (have..size).map(member).collect();
+        let records: Vec<Value> = (have..size).map(crate::bench::member).collect();
         for batch in records.chunks(150) {
             let r = admin(&app, "POST", "/directory/members/import", "/directory/members/import", Some(&json!(batch)));
             assert_eq!(r.status, 201, "{}", r.body);
