@@ -221,6 +221,43 @@ mod tests {
         assert_eq!(v, serde_json::json!({"n": 18446744073709551615u64, "f": 1.5, "m": -3}));
     }
 
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Pair {
+        a: u8,
+        b: u8,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Pairs {
+        pair: Pair,
+        list: Vec<Pair>,
+    }
+
+    #[test]
+    fn a_struct_written_as_an_array_of_the_wrong_length_is_422_at_its_pointer() {
+        let fault = |body: &str| {
+            let p = parse_json::<Pairs>(body.as_bytes()).unwrap_err();
+            (p.kind, p.field)
+        };
+        let at = |pointer: &str| (ProblemKind::InvalidField, Some(pointer.to_string()));
+        assert!(parse_json::<Pairs>(br#"{"pair":[1,2],"list":[[3,4]]}"#).is_ok());
+        assert_eq!(fault(r#"{"pair":[1,2,3],"list":[]}"#), at("/pair"));
+        assert_eq!(fault(r#"{"pair":{"a":1,"b":2},"list":[[1,2],[1,2,3]]}"#), at("/list/1"));
+        assert_eq!(fault(r#"{"pair":[1],"list":[]}"#), at("/pair"));
+    }
+
+    #[test]
+    fn the_first_field_at_fault_in_the_body_is_named() {
+        let p = problem(r#"{"role":"nobody","kinds":["arson"]}"#);
+        assert_eq!(p.field.as_deref(), Some("/role"));
+        let p = problem(r#"{"kinds":["arson"],"role":"nobody"}"#);
+        assert_eq!(p.field.as_deref(), Some("/kinds/0"));
+    }
+
     #[test]
     fn client_ip_drops_the_port() {
         let mut r = request("application/json", b"");
