@@ -28,9 +28,13 @@ fn url() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Whether the WHATWG URL standard reads `host` as IPv4: its last label is a number,
+/// decimal digits or `0x` followed by hex digits only (none at all reads as 0).
 fn numeric_ipv4_form(host: &str) -> bool {
     let last = host.rsplit('.').next().unwrap_or(host);
-    !last.is_empty() && (last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x"))
+    let decimal = !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit());
+    let hex = last.strip_prefix("0x").is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()));
+    decimal || hex
 }
 
 proptest! {
