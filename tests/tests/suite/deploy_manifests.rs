@@ -376,3 +376,22 @@ fn each_component_holds_only_the_keyrings_it_needs() {
     }
     assert!(!main.variables.contains_key("encryption_keys"), "spin.toml: encryption_keys is gone");
 }
+
+/// Issue 16's size budget: every component the main manifest runs is under 1 MiB, as
+/// built (`tests/run` builds them first; `deploy/wasm-link` optimises each at link
+/// time). A component that grows past it fails here, not only in the benchmark's table.
+#[test]
+fn every_component_the_manifest_runs_is_under_1_mib() {
+    let manifest = main_manifest();
+    assert_eq!(manifest.components.len(), 4);
+    for (id, component) in &manifest.components {
+        let path = &component.source;
+        let bytes = std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{id}: {} is not built ({e}); tests/run builds it", path.display()))
+            .len();
+        assert!(
+            bytes < 1024 * 1024,
+            "{id}.wasm is {bytes} bytes, over the 1 MiB budget (docs/decisions.md, \"Components under 1 MiB\")"
+        );
+    }
+}
