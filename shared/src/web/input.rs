@@ -94,7 +94,7 @@ fn check_document(body: &[u8]) -> Result<(), Problem> {
     Ok(())
 }
 
-fn json_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+pub(super) fn json_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Problem {
     let mut pointer = pointer_of(err.path());
     let inner = err.inner();
     match inner.classify() {
@@ -196,72 +196,5 @@ impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
             names.insert(name);
         }
         Ok(Unique)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Form {
-        role: crate::domain::Role,
-        kinds: Vec<crate::domain::IncidentKind>,
-        #[serde(default)]
-        note: Option<String>,
-    }
-
-    /// How bodies were decoded before they were decoded straight from the bytes: a
-    /// `Value` first, then `T` from it with serde_path_to_error.
-    fn through_a_value(body: &[u8]) -> Result<Form, Problem> {
-        let document: serde_json::Value = serde_json::from_slice(body).expect("the generated body is well-formed");
-        serde_path_to_error::deserialize(document).map_err(json_problem)
-    }
-
-    const FIELDS: [(&str, &str); 3] =
-        [("role", r#""mayor""#), ("kinds", r#"["threat_of_violence"]"#), ("note", r#""n""#)];
-    const WRONG: [&str; 10] =
-        ["1", "-1", "1.5", "true", "null", r#""nobody""#, "[1]", "{}", r#"["arson"]"#, r#"["threat_of_violence",2]"#];
-
-    proptest! {
-        /// With at most one field at fault, decoding straight from the bytes gives the
-        /// problem the `Value` path gave: the same kind, pointer and detail. (With two
-        /// faults the first in the body is named now, where the `Value` path named the
-        /// first in name order: `the_first_field_at_fault_in_the_body_is_named`.)
-        #[test]
-        fn one_fault_gets_the_problem_the_value_path_gave(
-            present in proptest::sample::subsequence(vec![0usize, 1, 2], 0..=3),
-            fault in proptest::option::of((0usize..4, 0..WRONG.len())),
-            rotate in 0usize..4,
-        ) {
-            let mut members: Vec<(String, String)> =
-                present.iter().map(|&i| (FIELDS[i].0.to_string(), FIELDS[i].1.to_string())).collect();
-            if let Some((field, wrong)) = fault {
-                let name = FIELDS.get(field).map_or("extra", |f| f.0).to_string();
-                members.retain(|(n, _)| *n != name);
-                members.push((name, WRONG[wrong].to_string()));
-            }
-            let len = members.len().max(1);
-            members.rotate_left(rotate % len);
-            let body = format!(
-                "{{{}}}",
-                members.iter().map(|(n, v)| format!("\"{n}\": {v}")).collect::<Vec<_>>().join(", ")
-            );
-            let now = parse_json::<Form>(body.as_bytes());
-            let before = through_a_value(body.as_bytes());
-            match (now, before) {
-                (Ok(_), Ok(_)) => {}
-                (Err(now), Err(before)) => {
-                    prop_assert_eq!(now.kind, before.kind, "{}", body);
-                    prop_assert_eq!(now.field, before.field, "{}", body);
-                    prop_assert_eq!(now.detail, before.detail, "{}", body);
-                }
-                (now, before) => prop_assert!(false, "{body}: now {:?}, before {:?}", now.err(), before.err()),
-            }
-        }
     }
 }
