@@ -1,7 +1,8 @@
 //! The confidant case listing beside the case read and the trivial component, in one
 //! run with one client (issue 16, brief L2): what a listing costs relative to the
-//! other two, and what it reads. A measurement: prints figures, asserts only that the
-//! requests answer as they should.
+//! other two, what it reads, and what a page costs by its length (a fixed part and a
+//! part per listed case). A measurement: prints figures, asserts only that the requests
+//! answer as they should.
 //!
 //! `cargo test -p weerbaar-tests --test suite bench::listing:: -- --ignored --nocapture`
 //! (a debug host is fine for the ratios between guest paths; `tests/bench`'s release
@@ -116,6 +117,40 @@ fn listing_beside_case_read_and_trivial() {
         tm / lm,
         tm / rm,
         rm / lm
+    );
+
+    // What a page costs by its length: the same listing with 1, 5, 10 and 20 cases a
+    // page, interleaved with the trivial component, one client. Each listed case adds
+    // two reads (its index entry and its record) and its decode; the rest (the token,
+    // the audit check, the list's counter, instantiation) is paid once a page.
+    let limits = [1usize, 5, 10, 20];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); limits.len()];
+    let mut trivial = Vec::new();
+    for _ in 0..rounds {
+        timed(&mut trivial, &trivial_url, &[]);
+        for (i, limit) in limits.iter().enumerate() {
+            timed(&mut times[i], &format!("{list_url}?limit={limit}"), &[("authorization", &auth)]);
+        }
+    }
+    let trivial_rate = per_second(&trivial);
+    println!("page length, 1 client, {rounds} rounds (trivial {trivial_rate:.1} req/s):");
+    let mut medians = Vec::new();
+    for (limit, v) in limits.iter().zip(times.iter_mut()) {
+        let rate = per_second(v);
+        let m = median(v);
+        medians.push(m);
+        println!(
+            "  {limit:>2} a page: {:>2} reads, {rate:7.1} req/s, ratio {:.3}, median {m:.3} ms",
+            4 + 2 * limit,
+            rate / trivial_rate
+        );
+    }
+    let per_case = (medians[3] - medians[0]) / 19.0;
+    println!(
+        "  a listed case adds {:.3} ms; a page of one costs {:.3} ms (the trivial component {:.3} ms)",
+        per_case,
+        medians[0],
+        median(&mut trivial)
     );
     drop(app);
     remove_store(&store);
