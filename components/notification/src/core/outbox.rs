@@ -117,12 +117,8 @@ pub struct Message {
     /// Not yet in its subscription's message list: a message of an event is listed when
     /// its first attempt is recorded ([`crate::core::delivery::settle`]), after the send,
     /// not before it. Whoever records an attempt of an unlisted message lists it first.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unlisted: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// A message that finished within this of its creation is purged in outbox order (the
